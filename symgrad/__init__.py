@@ -1,0 +1,38 @@
+"""symgrad: derive, check and teach the gradients of machine learning, step by step.
+
+>>> import symgrad
+>>> d = symgrad.derive("bce", "logistic")
+>>> symgrad.render.text.expr_text(d.gradients["w"].named, frozenset(d.graph.features))
+'(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ'
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import render  # noqa: E402
+from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
+from .compile import compile_gradient  # noqa: E402
+from .derive import Derivation, Gradient, Step, derive, derive_graph  # noqa: E402
+from .errors import SymgradError  # noqa: E402
+from .graph import Graph, Node  # noqa: E402
+from .render import json as _json  # noqa: E402,F401
+from .render import latex as _latex  # noqa: E402,F401
+from .render import text as _text  # noqa: E402,F401
+
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "MODELS",
+    "Derivation",
+    "Gradient",
+    "Graph",
+    "Node",
+    "Step",
+    "SymgradError",
+    "compile_gradient",
+    "derive",
+    "derive_graph",
+    "model_graph",
+    "render",
+]

@@ -1,0 +1,47 @@
+"""The ``symgrad`` command: parses arguments, calls the Python API, prints.
+
+Each subcommand lives in :mod:`symgrad.commands` as a module with ``add_parser(subparsers)`` and
+``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .commands import COMMANDS
+from .errors import ParseError, SymgradError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="symgrad",
+        description="Derive, check and teach the gradients of machine learning, step by step.",
+        epilog="Run 'symgrad COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a negative answer, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SymgradError as err:
+        print(f"symgrad: error: {err}", file=sys.stderr)
+        if isinstance(err, ParseError) and err.caret():
+            print(err.caret(), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

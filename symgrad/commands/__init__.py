@@ -1,0 +1,7 @@
+"""One module per ``symgrad`` subcommand, each with ``add_parser(subparsers)`` and ``run(args)``."""
+
+from __future__ import annotations
+
+from . import derive
+
+COMMANDS = (derive,)

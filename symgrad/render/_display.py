@@ -1,0 +1,62 @@
+"""Term and factor order as a lecturer writes them, shared by the printers.
+
+SymPy prints ``yhat - y`` as ``-y + yhat`` and ``(yhat - y)*x`` as ``x*(-y + yhat)``. :func:`arrange`
+rebuilds an expression unevaluated in lecture order (positive terms first, higher-degree terms first,
+sums before function calls and data such as x_i last in a product) for printing with
+``order="none"``. It changes the look, never the value.
+
+>>> import sympy as sp
+>>> x, y, yhat, w, b = sp.symbols("x_i y_i yhat_i w b", real=True)
+>>> str(arrange(yhat - y))
+'yhat_i - y_i'
+>>> str(arrange(b + w * x - y))
+'w*x_i + b - y_i'
+>>> str(arrange((yhat - y) * x, late={x}))
+'(yhat_i - y_i)*x_i'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+def _negative(term: sp.Expr) -> bool:
+    return term.could_extract_minus_sign()
+
+
+def _degree(term: sp.Expr) -> int:
+    return sum(1 for f in sp.Mul.make_args(term) if f.free_symbols)
+
+
+def arrange(expr: sp.Expr, late: frozenset | set = frozenset()) -> sp.Expr:
+    """``expr`` rebuilt unevaluated in lecture order; ``late`` symbols go last in products."""
+    if expr.is_Atom or not expr.args:
+        return expr
+    if isinstance(expr, sp.Add):
+        terms = sorted(expr.args, key=lambda t: (_negative(t), -_degree(t)))
+        return sp.Add(*[arrange(t, late) for t in terms], evaluate=False)
+    if isinstance(expr, sp.Mul):
+        coeff, rest = expr.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest) if coeff != 1 else sp.Mul.make_args(expr)
+        lead = [coeff] if coeff != 1 else []
+        adds = [f for f in factors if isinstance(f, sp.Add)]
+        late_f = [f for f in factors if f in late and f not in adds]
+        calls = [f for f in factors if isinstance(f, sp.Function) and f not in late_f]
+        inside = [f for f in calls if any(a.has(f) for a in adds)]
+        others = [f for f in factors if f not in adds and f not in late_f and f not in calls]
+        order = lead + others + inside + adds + [f for f in calls if f not in inside] + late_f
+        if coeff == -1:  # -(a)(b) prints better as -a b
+            order = order[1:]
+            if len(order) == 1 and isinstance(order[0], sp.Add):
+                return sp.Mul(-1, arrange(order[0], late), evaluate=False)
+            inner = sp.Mul(*[arrange(f, late) for f in order], evaluate=False)
+            return sp.Mul(-1, inner, evaluate=False) if len(order) > 1 else -arrange(order[0], late)
+        return sp.Mul(*[arrange(f, late) for f in order], evaluate=False)
+    if isinstance(expr, sp.Sum):
+        return sp.Sum(arrange(expr.function, late), *expr.limits)
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(arrange(e, late), c) for e, c in expr.args], evaluate=False)
+    try:
+        return expr.func(*[arrange(a, late) for a in expr.args], evaluate=False)
+    except TypeError:
+        return expr.func(*[arrange(a, late) for a in expr.args])

@@ -1,0 +1,53 @@
+"""The JSON contract other tools and tests rely on.
+
+``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule", "latex",
+"text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``; ``value`` and
+``loss_value`` appear only when the derivation was evaluated at a point.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..derive import Derivation
+from .latex import expr_latex, step_latex
+from .text import expr_text, step_text
+
+
+def to_dict(
+    d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
+) -> dict[str, Any]:
+    """The derivation as plain JSON-ready types."""
+    late = frozenset(d.graph.features)
+    out: dict[str, Any] = {k: v for k, v in d.meta.items() if isinstance(v, str | int | float)}
+    out["definitions"] = [
+        {"symbol": str(s.lhs), "latex": step_latex(s, late), "text": step_text(s, late)}
+        for s in d.steps
+        if s.kind == "definition"
+    ]
+    out["steps"] = [
+        {
+            "kind": s.kind,
+            "rule": s.rule,
+            "latex": step_latex(s, late),
+            "text": step_text(s, late),
+            "verified": s.verified,
+        }
+        for s in d.steps
+    ]
+    out["gradient"] = {}
+    for name, g in d.gradients.items():
+        entry: dict[str, Any] = {"latex": expr_latex(g.named, late), "text": expr_text(g.named, late)}
+        if values is not None:
+            entry["value"] = values[name]
+        out["gradient"][name] = entry
+    if loss_value is not None:
+        out["loss_value"] = loss_value
+    return out
+
+
+def render(d: Derivation, values: dict[str, float] | None = None,
+           loss_value: float | None = None) -> str:
+    """``to_dict`` as indented JSON text."""
+    return json.dumps(to_dict(d, values, loss_value), indent=2, ensure_ascii=False)

@@ -1,0 +1,74 @@
+r"""LaTeX: an ``align*`` block with each step's rule in ``\text{}``, or a standalone document.
+
+>>> import sympy as sp
+>>> x, y, yhat, N = sp.symbols("x_i y_i yhat_i N", real=True)
+>>> expr_latex((yhat - y) * x, late={x})
+'\\left(\\hat{y}_{i} - y_{i}\\right) x_{i}'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from ..derive import Derivation, Step
+from . import SECTIONS
+from ._display import arrange
+
+
+class _Printer(LatexPrinter):
+    def __init__(self, late: frozenset) -> None:
+        super().__init__({"order": "none"})
+        self.late = late
+
+    def doprint(self, expr):  # noqa: D102 - SymPy API
+        return super().doprint(arrange(sp.sympify(expr), self.late))
+
+    def _print_Mul(self, expr):
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
+            return rf"-\left[{self._print(expr.args[1])}\right]"
+        sums = [f for f in expr.args if isinstance(f, sp.Sum)]
+        if sums:  # \frac{2}{N} \sum_i ..., as a lecturer writes the mean
+            rest = sp.Mul(*[f for f in expr.args if f not in sums])
+            coeff = "-" if rest == -1 else self._print(rest)
+            return coeff + " " + " ".join(self._print(s) for s in sums)
+        return super()._print_Mul(expr)
+
+    def _print_Derivative(self, expr):
+        return (rf"\frac{{\partial}}{{\partial {self._print(expr.variables[0])}}}"
+                rf"\left({self._print(expr.expr)}\right)")
+
+
+def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:
+    """One expression as LaTeX in lecture order (``late`` symbols go last in products)."""
+    return _Printer(frozenset(late)).doprint(expr)
+
+
+def step_latex(step: Step, late: frozenset = frozenset()) -> str:
+    r"""``lhs &= form = form && \text{rule}``."""
+    rhs = " = ".join(expr_latex(f, late) for f in step.forms)
+    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{step.rule}}}"
+
+
+def render(d: Derivation) -> str:
+    r"""The derivation as one ``align*`` block, sections as ``\intertext``."""
+    late = frozenset(d.graph.features)
+    rows: list[str] = []
+    kind = None
+    for step in d.steps:
+        if step.kind != kind:
+            kind = step.kind
+            rows.append(rf"\intertext{{{SECTIONS[kind]}}}")
+        rows.append(step_latex(step, late) + r" \\")
+    rows[-1] = rows[-1].removesuffix(r" \\")
+    return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
+
+
+def document(body: str, title: str = "") -> str:
+    """A standalone document around a LaTeX body, compilable with pdflatex."""
+    head = rf"\section*{{{title}}}" + "\n" if title else ""
+    return (
+        "\\documentclass[11pt]{article}\n\\usepackage[margin=2cm]{geometry}\n"
+        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n"
+        f"{head}{body}\n\\end{{document}}\n"
+    )

@@ -1,0 +1,140 @@
+"""Readable Unicode text: y_hat_i prints as ŷᵢ, sums as Σᵢ, partial derivatives as ∂L/∂w.
+
+>>> import sympy as sp
+>>> x, y, yhat, N = sp.symbols("x_i y_i yhat_i N", real=True)
+>>> expr_text(2 * (yhat - y) * x / N)
+'2·(ŷᵢ − yᵢ)·xᵢ/N'
+>>> expr_text(sp.Symbol("alpha") * sp.Symbol("w1") ** 2)
+'α·w₁²'
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from ..derive import Derivation, Step
+from . import SECTIONS
+from ._display import arrange
+
+_SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
+    "ell": "ℓ", "Sigma": "Σ", "Delta": "Δ",
+}
+
+
+def symbol_text(name: str) -> str:
+    """A symbol name in Unicode: ``yhat_i`` → ŷᵢ, ``w12`` → w₁₂, ``lambda`` → λ."""
+    m = re.fullmatch(r"([A-Za-z]+?)(hat)?(\d*)(?:_(.*))?", name)
+    if not m:
+        return name
+    base, hat, digits, sub = m.groups()
+    base = _GREEK.get(base, base) + ("\u0302" if hat else "")
+    sub = (digits or "") + (sub or "")
+    if sub and all(ch in "0123456789aeijklmnoprstuvx+-" for ch in sub):
+        return base + sub.translate(_SUB)
+    return base + (f"_{sub}" if sub else "")
+
+
+class TextPrinter(StrPrinter):
+    """SymPy's string printer with Unicode symbols and lecture notation."""
+
+    def __init__(self, late: frozenset = frozenset()) -> None:
+        super().__init__({"order": "none"})
+        self.late = late
+
+    def doprint(self, expr):  # noqa: D102 - SymPy API
+        return super().doprint(arrange(sp.sympify(expr), self.late))
+
+    def _print_Symbol(self, expr):
+        return symbol_text(expr.name)
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Mul(self, expr):
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
+            return f"−({self._print(expr.args[1])})"
+        sums = [f for f in expr.args if isinstance(f, sp.Sum)]
+        if sums:  # (2/N)·Σᵢ ..., as a lecturer writes the mean
+            rest = sp.Mul(*[f for f in expr.args if f not in sums])
+            coeff = self._print(rest)
+            coeff = "−" if rest == -1 else coeff if rest.is_Atom else f"({coeff})"
+            return coeff + "·".join(self._print(s) for s in sums)
+        return super()._print_Mul(expr).replace("*", "·")
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.as_base_exp()
+        if exp.is_Integer and exp > 1:
+            b = self._print(base)
+            if not (base.is_Atom or isinstance(base, sp.Function)):
+                b = f"({b})"
+            return b + str(exp).translate(_SUP)
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Add(self, expr, order=None):
+        return super()._print_Add(expr, order).replace(" - ", " − ")
+
+    def _print_Sum(self, expr):
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = f"({body})"
+        return f"Σ{str(expr.limits[0][0]).translate(_SUB)} {body}"
+
+    def _print_Partial(self, expr):
+        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+
+    def _print_Derivative(self, expr):
+        return f"∂({self._print(expr.expr)})/∂{self._print(expr.variables[0])}"
+
+    def _print_sigmoid(self, expr):
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_relu(self, expr):
+        return f"ReLU({self._print(expr.args[0])})"
+
+    def _print_leaky_relu(self, expr):
+        return f"LeakyReLU_{self._print(expr.args[1])}({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        parts = [
+            f"{self._print(e)} otherwise" if c == sp.true else f"{self._print(e)} if {self._print(c)}"
+            for e, c in expr.args
+        ]
+        return "{" + "; ".join(parts) + "}"
+
+    def _print_exp(self, expr):
+        return f"e^({self._print(expr.args[0])})"
+
+
+def expr_text(expr: sp.Expr, late: frozenset = frozenset()) -> str:
+    """One expression as Unicode text (``late`` symbols go last in products)."""
+    return TextPrinter(late).doprint(expr)
+
+
+def step_text(step: Step, late: frozenset = frozenset()) -> str:
+    """``lhs = form = form    [rule]`` on one line."""
+    rhs = " = ".join(expr_text(f, late) for f in step.forms)
+    mark = "" if step.verified else "  (UNVERIFIED)"
+    return f"{expr_text(step.lhs, late)} = {rhs}    [{step.rule}]{mark}"
+
+
+def render(d: Derivation) -> str:
+    """The whole derivation as text: sections of steps, then the results."""
+    late = frozenset(d.graph.features)
+    lines = [d.title] if d.title else []
+    kind = None
+    for step in d.steps:
+        if step.kind != kind:
+            kind = step.kind
+            lines += ["", SECTIONS[kind] + ":"]
+        lines.append("  " + step_text(step, late))
+    lines += ["", "Result (every step checked against sympy.diff):"]
+    for name, g in d.gradients.items():
+        lines.append(f"  ∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)} = "
+                     f"{expr_text(g.named, late)}")
+    return "\n".join(lines)
