@@ -263,7 +263,7 @@ def sample_sum(expr: sp.Expr, per_sample: set[sp.Symbol]) -> sp.Expr:
 
     >>> x, w = sp.symbols("x_i w", real=True)
     >>> sample_sum(2 * w * x / N, {x})
-    2*w*Sum(x_i, (i, 1, N))/N
+    (2*w/N)*Sum(x_i, (i, 1, N))
     """
     if not expr.free_symbols & per_sample:
         return sp.Mul(N, expr)
@@ -481,7 +481,12 @@ def _distinct(forms: Sequence[sp.Expr], lhs: sp.Expr) -> tuple[sp.Expr, ...]:
     """Drop right-hand sides equal, once evaluated, to the one before (or to the left-hand side)."""
     out: list[sp.Expr] = []
     for f in forms:
-        if _evaluated(f) != _evaluated(out[-1] if out else lhs):
+        if not out:
+            if _evaluated(f) != _evaluated(lhs):
+                out.append(f)
+        elif _evaluated(f) == _evaluated(out[-1]):
+            out[-1] = f  # keep the later, tidier form
+        else:
             out.append(f)
     return tuple(out)
 
@@ -499,7 +504,7 @@ def derive(
 
     >>> d = derive("mse", "linear")
     >>> print(d.gradients["w"].named)
-    2*Sum(x_i*(-y_i + yhat_i), (i, 1, N))/N
+    (2/N)*Sum(x_i*(-y_i + yhat_i), (i, 1, N))
     >>> from symgrad.render.text import expr_text
     >>> expr_text(d.gradients["b"].named)
     '(2/N)·Σᵢ (ŷᵢ − yᵢ)'

@@ -7,11 +7,11 @@ sums before function calls and data such as x_i last in a product) for printing 
 
 >>> import sympy as sp
 >>> x, y, yhat, w, b = sp.symbols("x_i y_i yhat_i w b", real=True)
->>> str(arrange(yhat - y))
+>>> sp.sstr(arrange(yhat - y), order="none")
 'yhat_i - y_i'
->>> str(arrange(b + w * x - y))
+>>> sp.sstr(arrange(b + w * x - y), order="none")
 'w*x_i + b - y_i'
->>> str(arrange((yhat - y) * x, late={x}))
+>>> sp.sstr(arrange((yhat - y) * x, late={x}), order="none")
 '(yhat_i - y_i)*x_i'
 """
 

@@ -2,8 +2,8 @@
 
 >>> import sympy as sp
 >>> x, y, yhat, N = sp.symbols("x_i y_i yhat_i N", real=True)
->>> expr_text(2 * (yhat - y) * x / N)
-'2·(ŷᵢ − yᵢ)·xᵢ/N'
+>>> expr_text((yhat - y) * x / N, late={x})
+'(ŷᵢ − yᵢ)·xᵢ/N'
 >>> expr_text(sp.Symbol("alpha") * sp.Symbol("w1") ** 2)
 'α·w₁²'
 """
@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -34,7 +35,7 @@ def symbol_text(name: str) -> str:
     if not m:
         return name
     base, hat, digits, sub = m.groups()
-    base = _GREEK.get(base, base) + ("\u0302" if hat else "")
+    base = unicodedata.normalize("NFC", _GREEK.get(base, base) + ("\u0302" if hat else ""))
     sub = (digits or "") + (sub or "")
     if sub and all(ch in "0123456789aeijklmnoprstuvx+-" for ch in sub):
         return base + sub.translate(_SUB)
@@ -63,7 +64,7 @@ class TextPrinter(StrPrinter):
         if sums:  # (2/N)·Σᵢ ..., as a lecturer writes the mean
             rest = sp.Mul(*[f for f in expr.args if f not in sums])
             coeff = self._print(rest)
-            coeff = "−" if rest == -1 else coeff if rest.is_Atom else f"({coeff})"
+            coeff = "−" if rest == -1 else coeff + "·" if rest.is_Atom else f"({coeff})·"
             return coeff + "·".join(self._print(s) for s in sums)
         return super()._print_Mul(expr).replace("*", "·")
 

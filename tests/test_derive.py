@@ -1,0 +1,156 @@
+"""The derivation engine: lecture forms (reviewed by hand against the math), rules, verification."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symgrad import derive, derive_graph
+from symgrad.catalogue import activation_graph, model_graph, real
+from symgrad.derive import Partial
+from symgrad.errors import OptionError, VerificationError
+from symgrad.functions import sigmoid
+from symgrad.graph import Graph, N, Node, i
+from symgrad.render.latex import expr_latex
+from symgrad.render.text import expr_text
+from symgrad.verify import same
+
+x, y, yhat, u, z = (real(n) for n in ("x_i", "y_i", "yhat_i", "u_i", "z_i"))
+w, b = real("w"), real("b")
+
+
+def _text(d, name):
+    return expr_text(d.gradients[name].named, frozenset(d.graph.features))
+
+
+def _step(d, lhs):
+    return [s for s in d.steps if s.lhs == lhs]
+
+
+def test_mse_linear_in_lecture_form():
+    d = derive("mse", "linear")
+    assert _text(d, "w") == "(2/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ"
+    assert _text(d, "b") == "(2/N)·Σᵢ (ŷᵢ − yᵢ)"
+    assert expr_latex(d.gradients["w"].named, {x}) == (
+        r"\frac{2}{N} \sum_{i=1}^{N} \left(\hat{y}_{i} - y_{i}\right) x_{i}"
+    )
+    # the lecture's intermediate: u = y_hat - y, dL/du = 2u/N
+    (du,) = [s for s in _step(d, Partial(real("L"), u)) if s.kind == "chain"]
+    assert du.result == 2 * u / N
+    # the gradient as a value: (2/N) sum (w x_i + b - y_i) x_i
+    g = d.gradients["w"]
+    assert sp.expand(g.scale * g.term - 2 / N * (w * x + b - y) * x) == 0
+    assert g.extra == 0
+
+
+def test_bce_logistic_shows_the_cancellation():
+    d = derive("bce", "logistic")
+    (dz,) = [s for s in _step(d, Partial(real("L"), z)) if s.kind == "chain"]
+    assert dz.result == (yhat - y) / N
+    assert "cancellation" in dz.rule
+    (dyhat,) = [s for s in _step(d, Partial(yhat, z)) if s.kind == "local"]
+    assert dyhat.rule == "sigmoid identity"
+    assert dyhat.result == yhat * (1 - yhat)
+    assert _text(d, "w") == "(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ"
+    assert _text(d, "b") == "(1/N)·Σᵢ (ŷᵢ − yᵢ)"
+
+
+def test_bce_with_k_features_gives_one_gradient_per_weight():
+    d = derive("bce", "logistic", features=3)
+    assert list(d.gradients) == ["w1", "w2", "w3", "b"]
+    assert _text(d, "w2") == "(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ₂"
+    assert "σ" in expr_text(d.gradients["w2"].expanded)  # fully substituted, never exponentials
+    assert "exp" not in str(d.gradients["w2"].named)
+
+
+def test_softmax_cross_entropy_cancels_to_p_minus_y():
+    d = derive("cross_entropy", "linear", classes=3)
+    for k in (1, 2, 3):
+        (dz,) = [s for s in _step(d, Partial(real("L"), real(f"z_i{k}"))) if s.kind == "chain"]
+        assert dz.result == (real(f"p_i{k}") - real(f"y_i{k}")) / N
+        assert "sum over paths" in dz.rule
+    assert _text(d, "w21") == "(1/N)·Σᵢ (pᵢ₂ − yᵢ₂)·xᵢ"
+
+
+def test_l2_penalty_adds_two_lambda_w():
+    d = derive("mse", "linear", l2=0.5)
+    lam = sp.Symbol("lambda", positive=True)
+    assert d.gradients["w"].extra == 2 * lam * w
+    assert d.gradients["b"].extra == 0  # the bias is not penalized
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sigmoid", lambda a, zz: a * (1 - a)),
+        ("tanh", lambda a, zz: 1 - a**2),
+        ("relu", lambda a, zz: sp.Piecewise((1, zz > 0), (0, True))),
+        ("leaky_relu", lambda a, zz: sp.Piecewise((1, zz > 0), (sp.Rational(1, 100), True))),
+        ("identity", lambda a, zz: sp.S.One),
+    ],
+)
+def test_activation_derivatives_in_named_form(name, expected):
+    d = derive_graph(activation_graph(name))
+    a, zz = real("a"), real("z")
+    assert d.gradients["z"].named == expected(a, zz)
+
+
+def test_relu_derivative_is_zero_at_zero_by_convention():
+    d = derive_graph(activation_graph("relu"))
+    assert d.gradients["z"].named.subs(real("z"), 0) == 0
+
+
+def test_mean_over_samples_is_visible_in_every_chain_step():
+    d = derive("mse", "linear")
+    L = real("L")
+    for s in d.steps:
+        if s.kind == "chain" and s.lhs.of == L:
+            assert s.result.has(N), s  # 1/N appears wherever it belongs
+        if s.kind == "chain" and s.lhs.wrt in (w, b):
+            assert any(f.has(sp.Sum) for f in s.forms)  # and the sum over samples
+
+
+def test_every_step_is_verified_and_named():
+    for loss, model in [("mse", "linear"), ("bce", "logistic"), ("mse", "logistic")]:
+        d = derive(loss, model)
+        assert all(s.verified for s in d.steps)
+        assert all(s.rule and s.rule == s.rule.lower() for s in d.steps)
+
+
+class _WrongSigmoid(sigmoid):
+    """A sigmoid whose derivative rule is wrong: the engine must refuse to print it as right."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+
+def test_a_wrong_rule_raises_instead_of_printing():
+    g = Graph((Node(z, w * x + b), Node(yhat, _WrongSigmoid(z))), params=(w, b))
+    with pytest.raises(VerificationError):
+        derive_graph(g)
+
+
+def test_verification_detects_a_dropped_factor():
+    assert not same(sp.diff((w * x + b - y) ** 2, w), (w * x + b - y) * x)
+    assert same(sp.diff((w * x + b - y) ** 2, w), 2 * (w * x + b - y) * x)
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(OptionError, match="unknown loss 'hinge'; choose one of: mse, bce"):
+        derive("hinge")
+    with pytest.raises(OptionError, match="unknown parameter 'v'; choose from: w, b"):
+        derive("mse", wrt=["v"])
+    with pytest.raises(OptionError, match="bce needs"):
+        model_graph("bce", "linear")
+
+
+def test_wrt_restricts_the_gradients():
+    assert list(derive("mse", "linear", wrt=["b"]).gradients) == ["b"]
+
+
+def test_sum_display_pulls_out_constants():
+    d = derive("mse", "linear")
+    named = d.gradients["w"].named
+    assert isinstance(named, sp.Mul) and any(isinstance(f, sp.Sum) for f in named.args)
+    (total,) = [f for f in named.args if isinstance(f, sp.Sum)]
+    assert total.limits == ((i, 1, N),)
