@@ -295,7 +295,9 @@ def _first_bad(src: str, col: np.ndarray, name: str) -> None:
     bad = np.flatnonzero(~np.isfinite(col))
     if bad.size:
         i = int(bad[0])
-        raise DataError(f"{src}, row {i + 1}: column {name!r}: {col[i]!r} is not a finite number")
+        raise DataError(
+            f"{src}, row {i + 1}: column {name!r}: {float(col[i])!r} is not a finite number"
+        )
 
 
 def _load_npz(p: Path, src: str, x: list[str] | None, y: str | None) -> Dataset:
