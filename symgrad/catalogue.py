@@ -10,7 +10,8 @@ Losses (means over the N samples)
   * ``cross_entropy``: K linear scores z_ik = sum_j w_kj x_ij + b_k, p_ik = softmax(z_i)_k,
     L = -(1/N) sum_i sum_k y_ik log p_ik with one-hot labels (linear model only: the softmax is part
     of the loss).
-  * ``l2=lam`` adds the penalty lam * (sum of squared weights) to any loss (biases are not penalized).
+  * ``l2=lam`` adds the penalty lam * (sum of squared weights) to any loss (biases are not
+  penalized).
 
 Activations: ``sigmoid``, ``tanh``, ``relu`` (derivative 0 at z = 0, as PyTorch and JAX),
 ``leaky_relu`` (slope 0.01 for z <= 0), ``identity``; ``softmax`` is in ``cross_entropy``.
@@ -122,8 +123,15 @@ def _softmax_graph(features: int, classes: int, l2: float | None) -> Graph:
     nodes += [Node(p, sp.exp(z) / total, label="softmax") for p, z in zip(ps, zs, strict=True)]
     ell = real("ell_i")
     nodes.append(Node(ell, -sp.Add(*[y * sp.log(p) for y, p in zip(ys, ps, strict=True)])))
-    return Graph(tuple(nodes), tuple(weights + biases), tuple(xs), tuple(ys), True,
-                 _penalty(weights, l2), sum_to_one=(tuple(ys),))
+    return Graph(
+        tuple(nodes),
+        tuple(weights + biases),
+        tuple(xs),
+        tuple(ys),
+        True,
+        _penalty(weights, l2),
+        sum_to_one=(tuple(ys),),
+    )
 
 
 def _penalty(weights: list[sp.Symbol], l2: float | None) -> sp.Expr:

@@ -4,9 +4,10 @@ Four stages, as a lecturer works:
 
 1. **define** the intermediates (z_i = w x_i + b, y_hat_i = sigma(z_i), u_i = y_hat_i - y_i, ...);
 2. **differentiate locally**: each node with respect to each of its inputs, naming the rule;
-3. **multiply along the chain**, from the loss back to every node, summing over paths where a quantity
-   feeds several nodes, and over the samples where a parameter feeds every sample;
-4. **substitute back** helper names (u_i) to reach the lecture's form, and fully, to parameters and data.
+3. **multiply along the chain**, from the loss back to every node, summing over paths where a
+   quantity feeds several nodes, and over the samples where a parameter feeds every sample;
+4. **substitute back** helper names (u_i) to reach the lecture's form, and fully, to parameters
+   and data.
 
 Every step is checked against ``sympy.diff`` of the fully substituted expression
 (:func:`symgrad.verify.same`); a failed check raises :class:`~symgrad.errors.VerificationError`.
@@ -50,7 +51,9 @@ class Partial(sp.Expr):
         return self.args[1]
 
     def _latex(self, printer: Any) -> str:
-        return rf"\frac{{\partial {printer._print(self.of)}}}{{\partial {printer._print(self.wrt)}}}"
+        return (
+            rf"\frac{{\partial {printer._print(self.of)}}}{{\partial {printer._print(self.wrt)}}}"
+        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class Derivation:
         return text.render(self)
 
 
-# --- stage 2: local derivatives and the names of their rules ---------------------------------------
+# --- stage 2: local derivatives and the names of their rules
 
 _FUNCTION_RULES = {
     sp.exp: "exp rule",
@@ -207,7 +210,8 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
 
 
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
-    """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take minutes).
+    """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take
+    minutes).
 
     Cancels common factors (the sigmoid + BCE cancellation) and, for one-hot labels that sum to one,
     collects them (the softmax + cross-entropy cancellation).
@@ -234,7 +238,8 @@ def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
 
 
 def orient(expr: sp.Expr, preferred: set[sp.Symbol]) -> sp.Expr:
-    """Flip the signs of sums inside a product the way a lecturer writes them; the value is unchanged.
+    """Flip the signs of sums inside a product the way a lecturer writes them; the value is
+    unchanged.
 
     >>> y, yhat, N = sp.symbols("y yhat N", real=True)
     >>> orient(-(y - yhat) / N, {yhat})
@@ -255,7 +260,7 @@ def orient(expr: sp.Expr, preferred: set[sp.Symbol]) -> sp.Expr:
     return sp.Mul(sign, *factors)
 
 
-# --- display helpers --------------------------------------------------------------------------------
+# --- display helpers
 
 
 def sample_sum(expr: sp.Expr, per_sample: set[sp.Symbol]) -> sp.Expr:
@@ -287,11 +292,12 @@ def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
     return expr
 
 
-# --- the engine -------------------------------------------------------------------------------------
+# --- the engine
 
 
 class _Checker:
-    """The independent checks of one graph, against ``sympy.diff`` of fully substituted expressions."""
+    """The independent checks of one graph, against ``sympy.diff`` of fully substituted
+    expressions."""
 
     SAMPLES = 3
 
@@ -385,6 +391,7 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         ok = _check(check.adjoint(graph.output, 1 / N), f"dL/d{graph.output}")
         rule = "constant multiple rule, sum rule"
         steps.append(Step("chain", rule, Partial(result_sym, graph.output), (1 / N,), ok))
+
     def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
         """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
         symbolic, values = [], []
@@ -393,8 +400,9 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
                 symbolic.append(Partial(c.symbol, var))
                 values.append(local[(c.symbol, var)])
                 continue
-            symbolic.append(sp.Mul(Partial(result_sym, c.symbol), Partial(c.symbol, var),
-                                   evaluate=False))
+            symbolic.append(
+                sp.Mul(Partial(result_sym, c.symbol), Partial(c.symbol, var), evaluate=False)
+            )
             values.append(sp.Mul(adjoint[c.symbol], local[(c.symbol, var)], evaluate=False))
         return sp.Add(*symbolic, evaluate=False), values
 
@@ -402,7 +410,9 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         users = graph.consumers(n.symbol)
         symbolic, values = chain_terms(users, n.symbol)
         product = sp.Add(*values, evaluate=False)
-        result = tidy(sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph)
+        result = tidy(
+            sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
+        )
         ok = _check(check.adjoint(n.symbol, result), f"d{result_sym}/d{n.symbol}")
         rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
         if _cancels(values, result, graph):
@@ -437,22 +447,32 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
             rule += ", penalty term"
         term = graph.full(term_named)
         grad_named_sub = _substitute_helpers(term_named, graph)
-        display_sub = (
-            sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        )
+        display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
         display_full = sample_sum(scale * term, per_sample) if mean else term
         if extra != 0:
             display_sub = sp.Add(display_sub, extra, evaluate=False)
             display_full = sp.Add(display_full, extra, evaluate=False)
         grad = Gradient(p, display_sub, display_full, scale, term, extra)
         ok = _check(check.gradient(p, grad), f"d{result_sym}/d{p}")
-        steps.append(Step("chain", rule, Partial(result_sym, p), _distinct((*shown, named), Partial(result_sym, p)), ok))
+        steps.append(
+            Step(
+                "chain",
+                rule,
+                Partial(result_sym, p),
+                _distinct((*shown, named), Partial(result_sym, p)),
+                ok,
+            )
+        )
         if display_sub != named:
-            steps.append(Step("substitution", "substitute back", Partial(result_sym, p),
-                              (display_sub,), ok))
+            steps.append(
+                Step("substitution", "substitute back", Partial(result_sym, p), (display_sub,), ok)
+            )
         if display_full != display_sub:
-            steps.append(Step("substitution", "substitute fully", Partial(result_sym, p),
-                              (display_full,), ok))
+            steps.append(
+                Step(
+                    "substitution", "substitute fully", Partial(result_sym, p), (display_full,), ok
+                )
+            )
         gradients[str(p)] = grad
     return Derivation(graph, tuple(steps), gradients, meta.pop("title", ""), meta)
 

@@ -1,6 +1,7 @@
 """The errors symgrad raises for bad input.
 
-Every user error is a :class:`SymgradError`; the command line prints its message on one line and exits
+Every user error is a :class:`SymgradError`; the command line prints its message on one line and
+exits
 with status 2. Anything else escaping is a bug in symgrad.
 """
 
@@ -42,7 +43,8 @@ class DomainError(SymgradError):
 
 
 class VerificationError(Exception):
-    """A derivation step failed its independent check. This is a bug in symgrad, never printed as right."""
+    """A derivation step failed its independent check. This is a bug in symgrad, never printed as
+    right."""
 
 
 def choose(kind: str, value: str, valid: list[str] | tuple[str, ...]) -> str:

@@ -3,7 +3,8 @@
 Each defines its derivative (``fdiff``) in the form a lecturer writes, and a rewrite into elementary
 functions (:func:`elementary`) that the verification uses as an independent reference.
 
-Conventions: ``relu(z) = max(0, z)`` with ``relu'(0) = 0`` (as PyTorch and JAX); ``leaky_relu(z, a)``
+Conventions: ``relu(z) = max(0, z)`` with ``relu'(0) = 0`` (as PyTorch and JAX); ``leaky_relu(z,
+a)``
 is ``z`` for ``z > 0`` and ``a z`` otherwise, with derivative ``a`` at 0.
 
 >>> import sympy as sp
@@ -127,7 +128,8 @@ CUSTOM_FUNCTIONS: dict[str, type[sp.Function]] = {
 
 
 def elementary(expr: sp.Expr) -> sp.Expr:
-    """Rewrite symgrad's functions into exp, log and Piecewise, the form ``sympy.diff`` checks against.
+    """Rewrite symgrad's functions into exp, log and Piecewise, the form ``sympy.diff`` checks
+    against.
 
     >>> z = sp.Symbol("z")
     >>> elementary(sigmoid(z) + relu(z))

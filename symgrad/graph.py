@@ -1,7 +1,9 @@
 """Expression graphs: named intermediates (z, y_hat, u, ...) as SymPy expressions.
 
-A :class:`Graph` is what the derivation engine differentiates. Its nodes are in topological order and
-each defines one symbol in terms of earlier symbols, parameters and data; the last node is the output.
+A :class:`Graph` is what the derivation engine differentiates. Its nodes are in topological order
+and
+each defines one symbol in terms of earlier symbols, parameters and data; the last node is the
+output.
 For a loss over samples (``mean_over_samples``) the nodes describe one sample ``i`` and the loss is
 ``L = (1/N) sum_i output_i + penalty``.
 
@@ -95,19 +97,22 @@ class Graph:
         return [n for n in self.nodes if symbol in n.expr.free_symbols]
 
     def inputs(self, node: Node) -> list[sp.Symbol]:
-        """The differentiable symbols a node uses directly (nodes and parameters), in graph order."""
+        """The differentiable symbols a node uses directly (nodes and parameters), in graph
+        order."""
         order = [n.symbol for n in self.nodes] + list(self.params)
         used = node.expr.free_symbols
         return [s for s in order if s in used]
 
     def full(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` with every node symbol replaced by its definition, down to parameters and data."""
+        """``expr`` with every node symbol replaced by its definition, down to parameters and
+        data."""
         for n in reversed(self.nodes):
             expr = expr.xreplace({n.symbol: n.expr})
         return expr
 
     def per_sample(self) -> set[sp.Symbol]:
-        """Symbols that carry the sample index i: the data and, for a loss over samples, the nodes."""
+        """Symbols that carry the sample index i: the data and, for a loss over samples, the
+        nodes."""
         if not self.mean_over_samples:
             return set()
         return set(self.data) | {n.symbol for n in self.nodes}

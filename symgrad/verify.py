@@ -50,7 +50,8 @@ def same(
 ) -> bool:
     """True when ``a`` and ``b`` are equal as functions of their free symbols.
 
-    ``simplex`` lists groups of symbols constrained to sum to one (one-hot labels): their last member
+    ``simplex`` lists groups of symbols constrained to sum to one (one-hot labels): their last
+    member
     is replaced by one minus the others and the others are drawn from the probability simplex.
     """
     simplex = tuple(simplex)
@@ -76,7 +77,9 @@ def same(
         for g in simplex:
             weights = [rng.uniform(0.1, 1.0) for _ in g]
             total = sum(weights)
-            point.update({s: sp.Float(w / total, 30) for s, w in zip(g[:-1], weights, strict=False)})
+            point.update(
+                {s: sp.Float(w / total, 30) for s, w in zip(g[:-1], weights, strict=False)}
+            )
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
             continue

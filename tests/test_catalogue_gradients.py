@@ -115,8 +115,10 @@ def test_gradient_matches_autodiff_and_central_differences(loss, model, features
             down = list(up)
             up[k] += h
             down[k] -= h
-            fd = (_loss(_Mp, loss, model, features, l2, up, Xm, ym)
-                  - _loss(_Mp, loss, model, features, l2, down, Xm, ym)) / (2 * h)
+            fd = (
+                _loss(_Mp, loss, model, features, l2, up, Xm, ym)
+                - _loss(_Mp, loss, model, features, l2, down, Xm, ym)
+            ) / (2 * h)
             assert grads[name] == pytest.approx(float(fd), rel=1e-9, abs=1e-12), name
 
 

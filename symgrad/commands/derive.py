@@ -33,21 +33,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="linear", choices=MODELS, help="the model (default linear)")
     p.add_argument("--features", type=positive_int, default=1, help="number of features k")
     p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
-    p.add_argument("--l2", type=positive_float, default=None, metavar="LAMBDA",
-                   help="add the penalty LAMBDA * (sum of squared weights)")
-    p.add_argument("--wrt", type=comma_list, default=None, metavar="w,b",
-                   help="parameters to differentiate by (default: all)")
+    p.add_argument(
+        "--l2",
+        type=positive_float,
+        default=None,
+        metavar="LAMBDA",
+        help="add the penalty LAMBDA * (sum of squared weights)",
+    )
+    p.add_argument(
+        "--wrt",
+        type=comma_list,
+        default=None,
+        metavar="w,b",
+        help="parameters to differentiate by (default: all)",
+    )
     p.add_argument("--format", default="text", choices=FORMATS, help="output format")
-    p.add_argument("--at", default=None, metavar="w=0.5,b=-1",
-                   help="evaluate the gradient at this point (needs --data)")
-    p.add_argument("--data", default=None, metavar="FILE",
-                   help="CSV with a header: columns x (or x1..xk) and y")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="w=0.5,b=-1",
+        help="evaluate the gradient at this point (needs --data)",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE",
+        help="CSV with a header: columns x (or x1..xk) and y",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    d = derive(args.loss, args.model, features=args.features, classes=args.classes,
-               l2=args.l2, wrt=args.wrt)
+    d = derive(
+        args.loss,
+        args.model,
+        features=args.features,
+        classes=args.classes,
+        l2=args.l2,
+        wrt=args.wrt,
+    )
     values = loss_value = None
     if args.at is not None or args.data is not None:
         need(args.at, "--at", "with --data")

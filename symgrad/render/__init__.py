@@ -1,6 +1,7 @@
 """Renderers: one module per output format, each dispatching on the step kind and node type.
 
-``text`` (Unicode), ``latex`` (an ``align*`` block or a standalone document), ``json`` (the documented
+``text`` (Unicode), ``latex`` (an ``align*`` block or a standalone document), ``json`` (the
+documented
 contract). Renderers never compute: they print what the engine derived.
 """
 

@@ -1,7 +1,9 @@
 """Term and factor order as a lecturer writes them, shared by the printers.
 
-SymPy prints ``yhat - y`` as ``-y + yhat`` and ``(yhat - y)*x`` as ``x*(-y + yhat)``. :func:`arrange`
-rebuilds an expression unevaluated in lecture order (positive terms first, higher-degree terms first,
+SymPy prints ``yhat - y`` as ``-y + yhat`` and ``(yhat - y)*x`` as ``x*(-y + yhat)``.
+:func:`arrange`
+rebuilds an expression unevaluated in lecture order (positive terms first, higher-degree terms
+first,
 sums before function calls and data such as x_i last in a product) for printing with
 ``order="none"``. It changes the look, never the value.
 

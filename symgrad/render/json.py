@@ -1,7 +1,9 @@
 """The JSON contract other tools and tests rely on.
 
-``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule", "latex",
-"text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``; ``value`` and
+``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule",
+"latex",
+"text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``; ``value``
+and
 ``loss_value`` appear only when the derivation was evaluated at a point.
 """
 
@@ -38,7 +40,10 @@ def to_dict(
     ]
     out["gradient"] = {}
     for name, g in d.gradients.items():
-        entry: dict[str, Any] = {"latex": expr_latex(g.named, late), "text": expr_text(g.named, late)}
+        entry: dict[str, Any] = {
+            "latex": expr_latex(g.named, late),
+            "text": expr_text(g.named, late),
+        }
         if values is not None:
             entry["value"] = values[name]
         out["gradient"][name] = entry
@@ -47,7 +52,8 @@ def to_dict(
     return out
 
 
-def render(d: Derivation, values: dict[str, float] | None = None,
-           loss_value: float | None = None) -> str:
+def render(
+    d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
+) -> str:
     """``to_dict`` as indented JSON text."""
     return json.dumps(to_dict(d, values, loss_value), indent=2, ensure_ascii=False)

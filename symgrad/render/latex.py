@@ -35,8 +35,10 @@ class _Printer(LatexPrinter):
         return super()._print_Mul(expr)
 
     def _print_Derivative(self, expr):
-        return (rf"\frac{{\partial}}{{\partial {self._print(expr.variables[0])}}}"
-                rf"\left({self._print(expr.expr)}\right)")
+        return (
+            rf"\frac{{\partial}}{{\partial {self._print(expr.variables[0])}}}"
+            rf"\left({self._print(expr.expr)}\right)"
+        )
 
 
 def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:

@@ -23,9 +23,22 @@ from ._display import arrange
 _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _GREEK = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
-    "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
-    "ell": "ℓ", "Sigma": "Σ", "Delta": "Δ",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "eta": "η",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "sigma": "σ",
+    "tau": "τ",
+    "phi": "φ",
+    "omega": "ω",
+    "ell": "ℓ",
+    "Sigma": "Σ",
+    "Delta": "Δ",
 }
 
 
@@ -103,7 +116,9 @@ class TextPrinter(StrPrinter):
 
     def _print_Piecewise(self, expr):
         parts = [
-            f"{self._print(e)} otherwise" if c == sp.true else f"{self._print(e)} if {self._print(c)}"
+            f"{self._print(e)} otherwise"
+            if c == sp.true
+            else f"{self._print(e)} if {self._print(c)}"
             for e, c in expr.args
         ]
         return "{" + "; ".join(parts) + "}"
@@ -136,6 +151,8 @@ def render(d: Derivation) -> str:
         lines.append("  " + step_text(step, late))
     lines += ["", "Result (every step checked against sympy.diff):"]
     for name, g in d.gradients.items():
-        lines.append(f"  ∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)} = "
-                     f"{expr_text(g.named, late)}")
+        lines.append(
+            f"  ∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)} = "
+            f"{expr_text(g.named, late)}"
+        )
     return "\n".join(lines)
