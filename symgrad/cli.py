@@ -9,15 +9,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from . import __version__
 from .commands import COMMANDS
 from .errors import ParseError, SymgradError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit status 2) that points to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symgrad",
         description="Derive, check and teach the gradients of machine learning, step by step.",
         epilog="Run 'symgrad COMMAND --help' for the options of one command.",
