@@ -34,5 +34,15 @@ __all__ = [
     "derive",
     "derive_graph",
     "model_graph",
+    "plots",
     "render",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``symgrad.plots`` is imported on first use (it loads matplotlib)."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'symgrad' has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive
+from . import derive, plot
 
-COMMANDS = (derive,)
+COMMANDS = (derive, plot)
