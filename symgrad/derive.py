@@ -448,7 +448,9 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         term = graph.full(term_named)
         grad_named_sub = _substitute_helpers(term_named, graph)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        display_full = sample_sum(scale * term, per_sample) if mean else term
+        with sp.evaluate(False):  # keep 2 (w x + b - y) as written, not 2 w x + 2 b - 2 y
+            shown_full = graph.full(term_named)
+        display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
             display_sub = sp.Add(display_sub, extra, evaluate=False)
             display_full = sp.Add(display_full, extra, evaluate=False)

@@ -116,3 +116,108 @@ class Graph:
         if not self.mean_over_samples:
             return set()
         return set(self.data) | {n.symbol for n in self.nodes}
+
+
+# --- graphs of typed expressions ---------------------------------------------------------------
+
+#: Names for intermediates, in the order the lecture uses them (u = b c, v = a + u, ...).
+INTERMEDIATE_NAMES = ("u", "v", "t", "s", "r", "q", "p", "m", "n", "k")
+
+
+def _is_leaf(e: sp.Expr) -> bool:
+    """Symbols, numbers, and a number times a symbol (-y) or 1/symbol stay inside their parent."""
+    if e.is_Atom:
+        return True
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number:
+        return e.args[1].is_Atom
+    return isinstance(e, sp.Pow) and e.base.is_Atom and e.exp.is_Number
+
+
+def _fresh_names(taken: set[str]):
+    for name in INTERMEDIATE_NAMES:
+        if name not in taken:
+            yield name
+    k = 1
+    while True:
+        if f"u{k}" not in taken:
+            yield f"u{k}"
+        k += 1
+
+
+def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
+    """Split an expression into one node per operation, named u, v, ... as in the lecture.
+
+    The parameters are the expression's symbols; a repeated subexpression is one node used twice.
+    Build the expression unevaluated (as :func:`symgrad.parse.parse` does) to keep the structure
+    typed: SymPy itself would rewrite 3 (a + b c) as 3 a + 3 b c.
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> [(str(n.symbol), str(n.expr)) for n in g.nodes]
+    [('u', 'b*c'), ('v', 'a + u'), ('j', '3*v')]
+    """
+    symbols = sorted(expr.free_symbols, key=str)
+    taken = {str(s) for s in symbols}
+    out_name = output if output not in taken else next(_fresh_names(taken | {output}))
+    taken.add(out_name)
+    names = _fresh_names(taken)
+    nodes: list[Node] = []
+    made: dict[sp.Expr, sp.Symbol] = {}
+
+    def visit(e: sp.Expr, top: bool = False) -> sp.Expr:
+        if _is_leaf(e) and not top:
+            return e
+        if e in made:
+            return made[e]
+        args = [visit(a) for a in e.args] if not _is_leaf(e) else list(e.args)
+        body = e.func(*args, evaluate=False) if isinstance(e, sp.Add | sp.Mul | sp.Pow) else e.func(*args)
+        sym = sp.Symbol(out_name if top else next(names), real=True)
+        nodes.append(Node(sym, body))
+        made[e] = sym
+        return sym
+
+    visit(expr, top=True)
+    return Graph(tuple(nodes), tuple(symbols))
+
+
+@dataclass(frozen=True)
+class Values:
+    """Forward values and backward gradients (adjoints) of every symbol in a graph at one point."""
+
+    value: dict[sp.Symbol, sp.Expr]
+    grad: dict[sp.Symbol, sp.Expr]
+
+
+def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
+    """Evaluate every node at ``point``, then propagate d(output)/d(node) back, micrograd-style.
+
+    Exact when the point is exact (integers and fractions). A value outside a function's domain
+    raises :class:`~symgrad.errors.DomainError` naming the node.
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> vals = forward_backward(g, {a: 1, b: 2, c: 3})
+    >>> [int(vals.value[n.symbol]) for n in g.nodes], [int(vals.grad[s]) for s in (a, b, c)]
+    ([6, 7, 21], [3, 9, 6])
+    """
+    from .errors import DomainError, OptionError
+
+    missing = [str(s) for s in graph.params if s not in point]
+    if missing:
+        raise OptionError(f"no value given for {', '.join(missing)} (add it to --at)")
+    value = {s: sp.sympify(point[s]) for s in graph.params}
+    for n in graph.nodes:
+        v = n.expr.xreplace(value)
+        v = v.doit() if not v.is_number else v
+        if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_real is False:
+            raise DomainError(
+                f"node {n.symbol} = {n.expr} is undefined at this point ({n.expr.xreplace(value)})"
+            )
+        value[n.symbol] = v
+    grad: dict[sp.Symbol, sp.Expr] = {s: sp.S.Zero for s in value}
+    grad[graph.output] = sp.S.One
+    for n in reversed(graph.nodes):
+        for s in graph.inputs(n):
+            local = sp.diff(n.expr, s).xreplace(value)
+            grad[s] += grad[n.symbol] * local
+    return Values(value, grad)
