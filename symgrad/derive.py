@@ -114,6 +114,11 @@ class Derivation:
 
         return "$$" + latex.render(self) + "$$"
 
+    def _repr_html_(self) -> str:
+        from .render import html
+
+        return html.render(self)
+
     def __str__(self) -> str:
         from .render import text
 

@@ -1,0 +1,77 @@
+r"""Markdown with ``$$`` math (GitHub, Jupyter, pandoc, MkDocs with MathJax or KaTeX).
+
+Each section of a derivation is a bold heading followed by one ``aligned`` display block, a row per
+step with its rule in ``\text{}``; ``\intertext`` (which Markdown math engines lack) is never used.
+
+>>> from symgrad.derive import derive
+>>> md = render(derive("mse", "linear"))
+>>> print(md.splitlines()[0])
+**Define the intermediates**
+>>> "$$\n\\begin{aligned}" in md and "\\hat{y}_{i}" in md
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..derive import Derivation
+from . import SECTIONS
+from .latex import expr_latex, step_latex
+
+
+def display(latex: str) -> str:
+    r"""A display formula as a ``$$`` block on lines of its own.
+
+    >>> print(display(r"\frac{1}{N}"))
+    $$
+    \frac{1}{N}
+    $$
+    """
+    return f"$$\n{latex}\n$$"
+
+
+def inline(text: str) -> str:
+    r"""Prose with ``\( ... \)`` math (symgrad's markup for inline math) in Markdown's ``$...$``.
+
+    >>> inline(r"the slope \(\frac{\partial L}{\partial w}\) at w = 1")
+    'the slope $\\frac{\\partial L}{\\partial w}$ at w = 1'
+    """
+    return re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1).strip()}$", text, flags=re.S)
+
+
+def sections(d: Derivation) -> list[tuple[str, list[str]]]:
+    """The derivation's steps grouped into consecutive sections: ``[(heading, [row, ...])]``."""
+    late = frozenset(d.graph.features)
+    out: list[tuple[str, list[str]]] = []
+    kind = None
+    for step in d.steps:
+        if step.kind != kind:
+            kind = step.kind
+            out.append((SECTIONS[kind], []))
+        out[-1][1].append(step_latex(step, late))
+    return out
+
+
+def render(d: Derivation) -> str:
+    """The derivation as Markdown: a heading and an ``aligned`` block per section, then the result."""
+    parts = []
+    for heading, rows in sections(d):
+        body = " \\\\\n".join(rows)
+        parts.append(f"**{heading}**\n\n" + display("\\begin{aligned}\n" + body + "\n\\end{aligned}"))
+    late = frozenset(d.graph.features)
+    result = expr_latex(d.graph.result_symbol)
+    lines = [
+        rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}} = {expr_latex(g.named, late)}"
+        for g in d.gradients.values()
+    ]
+    parts.append("**Result** (every step checked against `sympy.diff`)\n\n"
+                 + display(" \\\\\n".join(lines) if len(lines) == 1 else
+                           "\\begin{gathered}\n" + " \\\\\n".join(lines) + "\n\\end{gathered}"))
+    return "\n\n".join(parts) + "\n"
+
+
+def document(body: str, title: str = "") -> str:
+    """A Markdown document: an optional ``#`` title over ``body``."""
+    head = f"# {title}\n\n" if title else ""
+    return head + body.rstrip("\n") + "\n"
