@@ -51,7 +51,7 @@ class MathConversionError(ValueError):
 
 
 def mathml(latex: str, display: bool = False) -> str:
-    r"""One formula as a ``<math>`` element; raises :class:`MathConversionError` if it is incomplete.
+    r"""One formula as ``<math>``; :class:`MathConversionError` if it did not convert fully.
 
     >>> mathml(r"\hat{y}_{i}").count("<mover")
     1
@@ -113,7 +113,7 @@ def render(d: Derivation) -> str:
                         + expr_latex(g.named, late)) + "</li>"
         for g in d.gradients.values()
     )
-    return (f'<table class="derivation">\n' + "\n".join(rows) + "\n</table>\n"
+    return ('<table class="derivation">\n' + "\n".join(rows) + "\n</table>\n"
             f"<p>Result (every step checked against sympy.diff):</p><ul>{results}</ul>")
 
 

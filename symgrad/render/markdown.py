@@ -54,11 +54,12 @@ def sections(d: Derivation) -> list[tuple[str, list[str]]]:
 
 
 def render(d: Derivation) -> str:
-    """The derivation as Markdown: a heading and an ``aligned`` block per section, then the result."""
+    """The derivation as Markdown: a heading and an ``aligned`` block per section, the result."""
     parts = []
     for heading, rows in sections(d):
         body = " \\\\\n".join(rows)
-        parts.append(f"**{heading}**\n\n" + display("\\begin{aligned}\n" + body + "\n\\end{aligned}"))
+        block = display("\\begin{aligned}\n" + body + "\n\\end{aligned}")
+        parts.append(f"**{heading}**\n\n" + block)
     late = frozenset(d.graph.features)
     result = expr_latex(d.graph.result_symbol)
     lines = [

@@ -1,0 +1,20 @@
+"""Worksheets: exercise and solution sheets from TOML specs, in seeded variants, with answer keys.
+
+>>> spec = load_spec(bundled_dir() / "activations.toml")
+>>> v = generate(spec, seed=7)
+>>> v.seed, v.exercises[0].kind
+(7, 'activation')
+
+See ``worksheets/README.md`` for the spec format; :mod:`.kinds` for the exercise kinds.
+"""
+
+from __future__ import annotations
+
+from .build import FORMATS, Bar, build, bundled_dir, bundled_specs, generate
+from .kinds import KINDS, Degenerate, Field, Kind, register
+from .model import Answer, Exercise, Math, Space, Steps, Table, Text, Variant
+from .spec import Spec, SpecError, load_spec
+
+__all__ = ["Answer", "Bar", "Degenerate", "Exercise", "FORMATS", "Field", "KINDS", "Kind", "Math",
+           "Space", "Spec", "SpecError", "Steps", "Table", "Text", "Variant", "build",
+           "bundled_dir", "bundled_specs", "generate", "load_spec", "register"]

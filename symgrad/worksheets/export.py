@@ -1,0 +1,280 @@
+r"""Exporters: a :class:`~symgrad.worksheets.model.Variant` as LaTeX, PDF, Markdown, HTML, Moodle.
+
+Two editions per variant: ``exercises`` (the prompts, with space and blank tables) and
+``solutions`` (the prompts and the worked solution). The derivations are printed by the format's
+renderer in :mod:`symgrad.render`; nothing here computes.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import SymgradError
+from ..render import html as render_html
+from ..render import latex as render_latex
+from ..render import markdown as render_md
+from .model import Block, Exercise, Math, Space, Steps, Table, Text, Variant
+
+EDITIONS = ("exercises", "solutions")
+_MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "\\": r"\textbackslash{}"}
+
+
+class LatexError(SymgradError):
+    """pdflatex failed; the message holds the TeX error lines, not the whole log."""
+
+
+def _blocks(ex: Exercise, edition: str) -> list[Block]:
+    if edition == "exercises":
+        return list(ex.prompt)
+    return [b for b in ex.prompt if not isinstance(b, Space)] + [Text("Solution.")] + ex.solution
+
+
+def _points(p: float) -> str:
+    p = int(p) if float(p).is_integer() else p
+    return f"{p} point{'s' if p != 1 else ''}"
+
+
+def _label(v: Variant, edition: str) -> str:
+    return f"{edition.capitalize()} · variant seed {v.seed}"
+
+
+# --- LaTeX ---------------------------------------------------------------------------------------
+
+
+def tex_prose(text: str) -> str:
+    r"""Escape prose for LaTeX, keeping ``\( \)`` and ``\[ \]`` math as it is.
+
+    >>> tex_prose(r"50% of \(x_{i}\) & more")
+    '50\\% of \\(x_{i}\\) \\& more'
+    """
+    parts = _MATH.split(text)
+    return "".join(p if k % 2 else "".join(_TEX_SPECIAL.get(c, c) for c in p)
+                   for k, p in enumerate(parts))
+
+
+def _tex_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return tex_prose(b.text) + "\n"
+    if isinstance(b, Math):
+        return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
+    if isinstance(b, Steps):
+        return render_latex.render(b.derivation) + "\n"
+    if isinstance(b, Space):
+        return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
+    cols = "|" + "c|" * len(b.header)
+    lines = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\hline",
+             " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
+    for row in b.rows:
+        cells = [tex_prose(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
+        lines.append(" & ".join(cells) + r" \\ \hline")
+    return "\n".join(lines) + "\n\\end{tabular}\\end{center}\n"
+
+
+def to_tex(v: Variant, edition: str) -> str:
+    """A standalone LaTeX document (pdflatex) for one edition of a variant."""
+    label = _label(v, edition).replace(" · ", ", ")
+    body = [rf"\noindent {tex_prose(v.course)} \hfill {tex_prose(label)}\par",
+            rf"\noindent Total: {_points(v.points)}\par\medskip"]
+    if v.instructions:
+        body.append(tex_prose(v.instructions) + "\n")
+    for ex in v.exercises:
+        body.append(rf"\subsection*{{Exercise {ex.number}: {tex_prose(ex.title)} "
+                    rf"\hfill\normalfont\small ({_points(ex.points)})}}")
+        body += [_tex_block(b) for b in _blocks(ex, edition)]
+    doc = render_latex.document("\n".join(body), f"{v.title}")
+    return doc.replace("\\usepackage{amsmath,amssymb}",
+                       "\\usepackage{amsmath,amssymb}\n\\setlength{\\parindent}{0pt}"
+                       "\n\\setlength{\\parskip}{0.5em}")
+
+
+def _tex_errors(log: str) -> str:
+    lines = log.splitlines()
+    out: list[str] = []
+    for k, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^[^ ]*\.tex:\d+: ", line):
+            out.append(line)
+            for follow in lines[k + 1 : k + 8]:
+                if re.match(r"^l\.\d+", follow):
+                    out.append(follow)
+                    break
+    return "\n".join(out[:12]) or "\n".join(lines[-5:])
+
+
+def compile_pdf(tex: str, name: str) -> bytes:
+    """Compile a document with pdflatex in a temporary folder; returns the PDF's bytes.
+
+    Reproducible (``SOURCE_DATE_EPOCH``); a failure raises :class:`LatexError` with the TeX error
+    lines only.
+    """
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise LatexError("pdflatex not found: install TeX Live (texlive-latex-base and friends) "
+                         "or leave pdf out of --formats")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    with tempfile.TemporaryDirectory(prefix="symgrad-tex-") as tmp:
+        src = Path(tmp) / f"{name}.tex"
+        src.write_text(tex, encoding="utf-8")
+        cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+               "-no-shell-escape", f"{name}.tex"]
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, timeout=120,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LatexError(f"pdflatex took too long on {name}.tex") from None
+        pdf = Path(tmp) / f"{name}.pdf"
+        if proc.returncode != 0 or not pdf.exists():
+            log_file = Path(tmp) / f"{name}.log"
+            log = log_file.read_text(errors="replace") if log_file.exists() else \
+                proc.stdout.decode(errors="replace")
+            raise LatexError(f"pdflatex failed on {name}.tex:\n{_tex_errors(log)}")
+        return pdf.read_bytes()
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def _md_cell(c: str) -> str:
+    return render_md.inline(c).replace("|", r"\|") if c else " "
+
+
+def _md_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return render_md.inline(b.text)
+    if isinstance(b, Math):
+        inner = b.rows[0] if len(b.rows) == 1 else \
+            "\\begin{gathered}\n" + " \\\\\n".join(b.rows) + "\n\\end{gathered}"
+        return render_md.display(inner)
+    if isinstance(b, Steps):
+        return render_md.render(b.derivation).rstrip("\n")
+    if isinstance(b, Space):
+        return "*Your answer:*\n\n" + "<br>\n" * b.lines
+    lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |",
+             "|" + "---|" * len(b.header)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+    return "\n".join(lines)
+
+
+def to_md(v: Variant, edition: str) -> str:
+    """The edition as Markdown with ``$`` / ``$$`` math."""
+    parts = [f"*{v.course}* · {_label(v, edition)} · total {_points(v.points)}"]
+    if v.instructions:
+        parts.append(render_md.inline(v.instructions))
+    for ex in v.exercises:
+        parts.append(f"## Exercise {ex.number}: {ex.title} ({_points(ex.points)})")
+        parts += [_md_block(b) for b in _blocks(ex, edition)]
+    return render_md.document("\n\n".join(parts), v.title)
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def _html_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return f"<p>{render_html.prose(b.text)}</p>"
+    if isinstance(b, Math):
+        return "".join(f'<p class="display">{render_html.mathml(r, True)}</p>' for r in b.rows)
+    if isinstance(b, Steps):
+        return render_html.render(b.derivation)
+    if isinstance(b, Space):
+        return f'<div class="space" style="height:{b.lines * 1.5:.1f}em"></div>'
+    head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
+    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(c)}</td>" for c in row) + "</tr>"
+                   for row in b.rows)
+    return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def to_html(v: Variant, edition: str) -> str:
+    """The edition as one self-contained HTML page, its math as MathML."""
+    esc = htmlmod.escape
+    parts = [f'<p class="meta">{esc(v.course)} · {esc(_label(v, edition))} · total '
+             f"{esc(_points(v.points))}</p>"]
+    if v.instructions:
+        parts.append(f"<p>{render_html.prose(v.instructions)}</p>")
+    for ex in v.exercises:
+        parts.append(f'<h2>Exercise {ex.number}: {esc(ex.title)} <span class="points">'
+                     f"({esc(_points(ex.points))})</span></h2>")
+        parts += [_html_block(b) for b in _blocks(ex, edition)]
+    return render_html.document("\n".join(parts), v.title)
+
+
+# --- answers and Moodle --------------------------------------------------------------------------
+
+
+def to_answers(v: Variant) -> str:
+    """``answers.json``: every answer of the variant, in order."""
+    rows = [{"seed": v.seed, **a.to_dict()} for a in v.answers]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _moodle_prompt(ex: Exercise) -> str:
+    out = []
+    for b in ex.prompt:
+        if isinstance(b, Text):
+            out.append(f"<p>{htmlmod.escape(b.text, quote=False)}</p>")
+        elif isinstance(b, Math):
+            out += [f"<p>\\[{htmlmod.escape(r, quote=False)}\\]</p>" for r in b.rows]
+        elif isinstance(b, Table) and all(all(c for c in row) for row in b.rows):
+            head = "".join(f"<th>{htmlmod.escape(h, quote=False)}</th>" for h in b.header)
+            rows = "".join("<tr>" + "".join(f"<td>{htmlmod.escape(c, quote=False)}</td>"
+                                            for c in row) + "</tr>" for row in b.rows)
+            out.append(f'<table border="1"><tr>{head}</tr>{rows}</table>')
+    return "\n".join(out)
+
+
+def to_moodle(variants: list[Variant], course: str, title: str) -> str:
+    r"""Moodle XML: a category per numerical answer of an exercise, holding one numerical
+    question per variant (tolerance from the answer), math in ``\( \)`` for Moodle's MathJax."""
+    esc = htmlmod.escape
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    first = variants[0]
+    for k, ex in enumerate(first.exercises):
+        for j, ans in enumerate(ex.answers):
+            if not isinstance(ans.value, float):
+                continue
+            category = f"$course$/symgrad/{title}/Exercise {ex.number} ({ans.id})"
+            out += ['  <question type="category">',
+                    f"    <category><text>{esc(category)}</text></category>", "  </question>"]
+            for v in variants:
+                a = v.exercises[k].answers[j]
+                grade = v.exercises[k].points / len(ex.answers)
+                text = (_moodle_prompt(v.exercises[k])
+                        + f"<p>Give {esc(a.question, quote=False)} (to 3 decimal places).</p>")
+                feedback = f"<p>\\({esc(a.latex, quote=False)}\\)</p>"
+                out += [
+                    '  <question type="numerical">',
+                    f"    <name><text>{esc(title)} ex {ex.number} {esc(a.id)} seed {v.seed}"
+                    "</text></name>",
+                    f'    <questiontext format="html"><text>{_cdata(text)}</text></questiontext>',
+                    f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text>'
+                    "</generalfeedback>",
+                    f"    <defaultgrade>{grade:.4g}</defaultgrade>",
+                    "    <penalty>0.3333333</penalty>",
+                    "    <hidden>0</hidden>",
+                    f"    <idnumber>{esc(v.name)}-{v.seed}-{esc(a.id)}</idnumber>",
+                    '    <answer fraction="100" format="moodle_auto_format">',
+                    f"      <text>{a.value!r}</text>",
+                    f"      <tolerance>{a.tolerance!r}</tolerance>",
+                    '      <feedback format="html"><text>Correct.</text></feedback>',
+                    "    </answer>",
+                    "    <unitgradingtype>0</unitgradingtype>",
+                    "    <unitpenalty>0.1000000</unitpenalty>",
+                    "    <showunits>3</showunits>",
+                    "    <unitsleft>0</unitsleft>",
+                    "  </question>",
+                ]
+    out.append("</quiz>")
+    return "\n".join(out) + "\n"

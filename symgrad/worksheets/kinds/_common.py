@@ -1,0 +1,183 @@
+r"""Helpers the kinds share: exact numbers as a lecturer writes them, data, gradients at a point.
+
+>>> num(Fraction(3, 4)), num(Fraction(1, 3)), num(Fraction(-5))
+('0.75', '0.3333', '-5')
+>>> from symgrad.derive import derive
+>>> d = derive("mse", "linear")
+>>> g = gradient_at(d, {"w": Fraction(1), "b": Fraction(0)}, [Fraction(1), Fraction(2)],
+...                 [Fraction(1), Fraction(3)])
+>>> str(g["w"]), str(g["b"])
+('-2', '-1')
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ...compile import compile_gradient
+from ...derive import Derivation
+from ...graph import N
+from ...render.latex import expr_latex
+from ...render.text import expr_text, symbol_text
+from ..spec import ExerciseSpec, draw, exact
+
+Value = Fraction | sp.Expr
+
+
+def _terminating(q: Fraction) -> bool:
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def num(x: Value | float, digits: int = 4) -> str:
+    """A number for a worksheet: exact when it is a short decimal, else rounded to ``digits``."""
+    if isinstance(x, sp.Basic):
+        x = Fraction(int(x.p), int(x.q)) if x.is_Rational else float(x)
+    if isinstance(x, int):
+        x = Fraction(x)
+    if isinstance(x, Fraction) and _terminating(x):
+        text = f"{float(x):.10f}".rstrip("0").rstrip(".")
+        if Fraction(text) == x and len(text.replace("-", "").replace(".", "")) <= 9:
+            return "0" if text == "-0" else text
+    value = float(x)
+    if value != 0 and abs(value) < 10 ** (-digits):
+        return f"{value:.{digits - 1}e}"
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def approx(x: Value | float) -> str:
+    r"""``= 0.75`` for an exact decimal, ``\approx 0.3333`` for a rounded one (LaTeX)."""
+    shown = num(x)
+    exactly = isinstance(x, Fraction) or (isinstance(x, sp.Basic) and x.is_Rational)
+    if exactly and Fraction(shown) == (x if isinstance(x, Fraction) else Fraction(str(x))):
+        return "= " + shown
+    return r"\approx " + shown
+
+
+def to_sympy(q: Fraction) -> sp.Rational:
+    return sp.Rational(q.numerator, q.denominator)
+
+
+def floatify(x: Value) -> float:
+    return float(x)
+
+
+def tolerance(value: float, es: ExerciseSpec) -> float:
+    """The spec's ``tolerance`` or a default: 0.005, or 0.1 % of the value if that is larger."""
+    if "tolerance" in es.fields:
+        return float(exact(es.fields["tolerance"], es.at("tolerance")))
+    return max(0.005, 0.001 * abs(value))
+
+
+def pick(value: Any, rng: random.Random, where: str) -> Any:
+    """A name field: the name itself or one of its ``choice``."""
+    if isinstance(value, dict):
+        return rng.choice(value["choice"])
+    return value
+
+
+def draw_data(spec: dict[str, Any], rng: random.Random, where: str) -> tuple[list, list, str]:
+    """``(xs, ys, source)`` with exact values: drawn, or rows of a bundled data set."""
+    if "dataset" in spec:
+        from ...data import bundled
+
+        path = bundled(spec["dataset"])
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))[1:]
+        chosen = sorted(rng.sample(range(len(rows)), spec["rows"]))
+        scale = exact(spec.get("x_scale", 1), where)
+        xs = [Fraction(rows[k][0]) * scale for k in chosen]
+        ys = [Fraction(rows[k][1]) for k in chosen]
+        return xs, ys, spec["dataset"]
+    xs = draw(spec["x"], rng, where + ".x")
+    ys = draw(spec["y"], rng, where + ".y")
+    return list(xs), list(ys), "drawn"
+
+
+def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str, Fraction]:
+    return {k: draw(v, rng, f"{where}.{k}") for k, v in spec.items()}
+
+
+def _subs(d: Derivation, point: dict[str, Value], x: Value, y: Value) -> dict:
+    g = d.graph
+    out: dict = {p: _sym(point[str(p)]) for p in g.params}
+    out[g.features[0]] = _sym(x)
+    out[g.labels[0]] = _sym(y)
+    return out
+
+
+def _sym(v: Value) -> sp.Expr:
+    return to_sympy(v) if isinstance(v, Fraction) else sp.sympify(v)
+
+
+def _plain(e: sp.Expr) -> Value:
+    e = sp.nsimplify(e) if e.is_Float else e
+    if e.is_Rational:
+        return Fraction(int(e.p), int(e.q))
+    return e
+
+
+def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> dict[str, Value]:
+    """Each gradient at ``point`` on the data, exactly: ``scale * sum_i term + extra``.
+
+    Cross-checked against the compiled NumPy gradient (a mismatch is a bug, not a user error).
+    """
+    out: dict[str, Value] = {}
+    for name, gr in d.gradients.items():
+        total = sp.Add(*[gr.term.xreplace(_subs(d, point, x, y)) for x, y in zip(xs, ys,
+                                                                              strict=True)])
+        value = gr.scale.subs(N, len(xs)) * total + gr.extra
+        out[name] = _plain(sp.nsimplify(value) if value.is_Rational else value)
+    _, fast = compile_gradient(d)({k: float(v) for k, v in point.items()},
+                                  np.array([[float(x)] for x in xs]),
+                                  np.array([float(y) for y in ys]))
+    for name, value in out.items():
+        if not math.isclose(float(value), fast[name], rel_tol=1e-9, abs_tol=1e-12):
+            raise AssertionError(f"exact and compiled gradients differ for {name}: "
+                                 f"{float(value)} vs {fast[name]}")
+    return out
+
+
+def loss_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> Value:
+    """The loss ``(1/N) sum_i loss_i`` at ``point`` on the data, exactly where possible."""
+    g = d.graph
+    full = g.full(g.output)
+    total = sp.Add(*[full.xreplace(_subs(d, point, x, y)) for x, y in zip(xs, ys, strict=True)])
+    return _plain(total / len(xs))
+
+
+def partial_latex(d: Derivation, name: str) -> str:
+    r"""``\frac{\partial L}{\partial w}``."""
+    wrt = d.gradients[name].wrt
+    return rf"\frac{{\partial {expr_latex(d.graph.result_symbol)}}}{{\partial {expr_latex(wrt)}}}"
+
+
+def partial_text(d: Derivation, name: str) -> str:
+    return f"∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)}"
+
+
+def point_latex(point: dict[str, Value]) -> str:
+    return ", ".join(f"{expr_latex(sp.Symbol(k))} = {num(v)}" for k, v in point.items())
+
+
+def point_plain(point: dict[str, Value]) -> dict[str, float]:
+    return {k: float(v) for k, v in point.items()}
+
+
+def data_table(xs: list, ys: list, x_name: str = "x_i", y_name: str = "y_i") -> tuple:
+    """Header and rows of a small data table (sample i, x_i, y_i)."""
+    header = (r"\(i\)", rf"\({expr_latex(sp.Symbol(x_name))}\)",
+              rf"\({expr_latex(sp.Symbol(y_name))}\)")
+    rows = tuple((str(k), num(x), num(y)) for k, (x, y) in enumerate(zip(xs, ys, strict=True), 1))
+    return header, rows
