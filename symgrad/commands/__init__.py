@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive, plot
+from . import derive, plot, worksheet
 
-COMMANDS = (derive, plot)
+COMMANDS = (derive, plot, worksheet)
