@@ -1,0 +1,86 @@
+"""The Markdown and HTML (MathML) renderers: every construct symgrad emits converts completely."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import symgrad
+from symgrad.catalogue import ACTIVATIONS, activation_graph
+from symgrad.derive import derive_graph
+from symgrad.render import html, markdown
+
+DERIVATIONS = [
+    ("mse", "linear", {}),
+    ("mse", "logistic", {}),
+    ("bce", "logistic", {}),
+    ("bce", "logistic", {"features": 2, "l2": 0.1}),
+    ("cross_entropy", "linear", {"classes": 2}),
+    ("mse", "linear", {"l2": 0.5}),
+]
+
+
+def all_derivations():
+    out = [symgrad.derive(loss, model, **kw) for loss, model, kw in DERIVATIONS]
+    return out + [derive_graph(activation_graph(n)) for n in ACTIVATIONS]
+
+
+@pytest.fixture(scope="module")
+def derivations():
+    return all_derivations()
+
+
+@pytest.mark.parametrize("latex", [
+    r"\frac{\partial L}{\partial w}",
+    r"\sum_{i=1}^{N} \hat{y}_{i}",
+    r"\sigma\left(z_{i}\right)",
+    r"\operatorname{ReLU}\left(z\right)",
+    r"\begin{cases} 1 & \text{for}\: z > 0 \\0 & \text{otherwise} \end{cases}",
+    r"\text{chain rule}",
+    r"\log{\left(1 - \hat{y}_{i} \right)}",
+    r"\tanh^{2}{\left(z \right)}",
+    r"-\left[y_{i} \log{\left(\hat{y}_{i} \right)}\right]",
+    r"\operatorname{LeakyReLU}_{\frac{1}{100}}\left(z\right)",
+])
+def test_constructs_convert_to_mathml(latex):
+    m = html.mathml(latex)
+    root = ET.fromstring(m)
+    assert root.tag.endswith("math")
+    assert "\\" not in "".join(root.itertext())
+
+
+def test_unsupported_latex_is_caught():
+    with pytest.raises(html.MathConversionError):
+        html.mathml(r"\intertext{Define}")
+    with pytest.raises(html.MathConversionError):
+        html.mathml(r"\begin{aligned} a &= b \end{aligned}")
+
+
+def test_every_derivation_renders_as_mathml(derivations):
+    for d in derivations:
+        page = html.document(html.render(d), d.title)
+        assert "<math" in page and "\\frac" not in page and "\\sum" not in page
+        assert page.count("<tr>") == len(d.steps)
+
+
+def test_repr_html_delegates_to_the_renderer():
+    d = symgrad.derive("mse", "linear")
+    assert d._repr_html_() == html.render(d)
+    assert d._repr_latex_().startswith("$$")
+
+
+def test_markdown_uses_display_math_without_intertext(derivations):
+    for d in derivations:
+        md = markdown.render(d)
+        assert "\\intertext" not in md
+        assert md.count("$$") % 2 == 0
+        assert "**Define the intermediates**" in md
+    md = markdown.render(symgrad.derive("bce", "logistic"))
+    assert r"\frac{1}{N} \sum_{i=1}^{N} \left(\hat{y}_{i} - y_{i}\right) x_{i}" in md
+
+
+def test_prose_escapes_html_and_converts_math():
+    out = html.prose(r"if \(a < b\) then <b>")
+    assert "&lt;b&gt;" in out and out.count("<math") == 1
+    assert markdown.inline(r"slope \( w \)") == "slope $w$"

@@ -1,0 +1,274 @@
+"""Worksheets: every bundled worksheet in every format, answers re-derived independently (sympy.diff
+and NumPy formulas written here, not symgrad's engine), Moodle XML structure, reproducible seeds,
+and the HTML rendered by a real browser."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+from lxml import etree
+from lxml import html as lxml_html
+
+from symgrad.worksheets import build, bundled_specs, load_spec
+from symgrad.worksheets.build import FORMATS
+
+VARIANTS = 2
+SEED = 11
+SPECS = bundled_specs()
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """Every bundled worksheet, every format (PDFs compiled once per session), two variants."""
+    if shutil.which("pdflatex") is None:
+        pytest.fail("pdflatex is required by the test suite (scripts/test.sh installs it)")
+    out = tmp_path_factory.mktemp("worksheets")
+    return {p.stem: build(p, out, variants=VARIANTS, seed=SEED, formats=FORMATS) for p in SPECS}
+
+
+def test_the_bundled_worksheets_cover_both_lectures():
+    kinds = {es.kind for p in SPECS for es in load_spec(p).exercises}
+    assert {"derive", "activation", "gd_steps", "closed_form"} <= kinds
+    losses = {es.fields.get("loss") for p in SPECS for es in load_spec(p).exercises}
+    assert {"mse", "bce"} <= losses
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SPECS])
+def test_every_format_of_every_variant(built, name):
+    folder = built[name]
+    assert (folder / "moodle.xml").exists()
+    seeds = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    assert seeds == [f"seed-{SEED + k}" for k in range(VARIANTS)]
+    for s in seeds:
+        for edition in ("exercises", "solutions"):
+            for ext in ("tex", "html", "md"):
+                text = (folder / s / f"{edition}.{ext}").read_text(encoding="utf-8")
+                assert f"seed {s.removeprefix('seed-')}" in text  # labelled with its seed
+            pdf = (folder / s / f"{edition}.pdf").read_bytes()
+            assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+        solutions = (folder / s / "solutions.tex").read_text()
+        exercises = (folder / s / "exercises.tex").read_text()
+        assert "Solution." in solutions and "Solution." not in exercises
+    # nothing half-written is left next to the output
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+# --- answers, re-derived independently ------------------------------------------------------------
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def grads_numpy(loss, w, b, x, y):
+    """dL/dw, dL/db by the textbook formulas (with the 1/N and the sum)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if loss == "mse":
+        r = w * x + b - y
+        return 2 * np.mean(r * x), 2 * np.mean(r)
+    r = sig(w * x + b) - y
+    return np.mean(r * x), np.mean(r)
+
+
+def mse(w, b, x, y):
+    return float(np.mean((w * np.asarray(x) + b - np.asarray(y)) ** 2))
+
+
+def gd_run(x, y, w, b, lr, max_iter, tol):
+    """Full-batch gradient descent on the mse with the lecture's two stopping rules."""
+    loss0 = mse(w, b, x, y)
+    for t in range(1, max_iter + 1):
+        gw, gb = grads_numpy("mse", w, b, x, y)
+        nw, nb = w - lr * gw, b - lr * gb
+        if not (math.isfinite(nw) and math.isfinite(nb)) or mse(nw, nb, x, y) > 1e6 * loss0:
+            return "diverged", t, nw, nb
+        if max(abs(nw - w), abs(nb - b)) <= tol:
+            return "converged", t, nw, nb
+        w, b = nw, nb
+    return "max_iter", max_iter, w, b
+
+
+Z = sp.Symbol("z", real=True)
+ACTIVATION_FORMULAS = {
+    "sigmoid": 1 / (1 + sp.exp(-Z)),
+    "tanh": (sp.exp(Z) - sp.exp(-Z)) / (sp.exp(Z) + sp.exp(-Z)),
+    "relu": sp.Piecewise((Z, Z > 0), (0, True)),
+    "leaky_relu": sp.Piecewise((Z, Z > 0), (Z / 100, True)),
+}
+
+
+def expected(entry):
+    g, kind, aid = entry["given"], entry["kind"], entry["id"]
+    if kind == "derive":
+        loss = g["loss"]
+        gw, gb = grads_numpy(loss, g["point"]["w"], g["point"]["b"], g["data"]["x"], g["data"]["y"])
+        # and sympy.diff of the loss written out for these samples
+        w, b = sp.symbols("w b", real=True)
+        xs, ys = g["data"]["x"], g["data"]["y"]
+        if loss == "mse":
+            L = sum((w * sp.nsimplify(x) + b - sp.nsimplify(y)) ** 2 for x, y in zip(xs, ys))
+        else:
+            s = [1 / (1 + sp.exp(-(w * sp.nsimplify(x) + b))) for x in xs]
+            L = -sum(sp.nsimplify(y) * sp.log(p) + (1 - sp.nsimplify(y)) * sp.log(1 - p)
+                     for p, y in zip(s, ys))
+        L = L / len(xs)
+        at = {w: sp.nsimplify(g["point"]["w"]), b: sp.nsimplify(g["point"]["b"])}
+        via_diff = float(sp.diff(L, sp.Symbol(g["wrt"], real=True)).subs(at).evalf())
+        via_numpy = gw if g["wrt"] == "w" else gb
+        assert math.isclose(via_diff, via_numpy, rel_tol=1e-9, abs_tol=1e-12)
+        return via_diff
+    if kind == "activation":
+        f = ACTIVATION_FORMULAS[g["activation"]]
+        z0 = sp.nsimplify(g["point"]["z"])
+        target = f if ".a" in aid else sp.diff(f, Z)
+        return float(target.subs(Z, z0).evalf())
+    if kind == "gd_steps":
+        x, y, lr = g["data"]["x"], g["data"]["y"], g["lr"]
+        if "story" in aid:
+            return gd_run(x, y, g["point"]["w"], g["point"]["b"], lr, g["max_iter"], g["tol"])[0]
+        loss = "mse" if "mse" in g["expr"] else "bce"
+        w, b = g["point"]["w"], g["point"]["b"]
+        t = g["t"]
+        for _ in range(t):
+            gw, gb = grads_numpy(loss, w, b, x, y)
+            w, b = w - lr * gw, b - lr * gb
+        name = aid.split(".")[1]
+        if name.startswith("d"):
+            gw, gb = grads_numpy(loss, w, b, x, y)
+            return gw if name[1] == "w" else gb
+        return w if name[0] == "w" else b
+    if kind == "closed_form":
+        x, y = np.asarray(g["data"]["x"]), np.asarray(g["data"]["y"])
+        slope, intercept = np.polyfit(x, y, 1)
+        if aid.endswith("w_star"):
+            return slope
+        if aid.endswith("b_star"):
+            return intercept
+        return gd_run(list(x), list(y), g["point"]["w"], g["point"]["b"], g["lr"],
+                      g["max_iter"], g["tol"])[1]
+    raise AssertionError(f"no independent check for kind {kind}")
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SPECS])
+def test_answers_rederived_independently(built, name):
+    for folder in sorted(built[name].glob("seed-*")):
+        entries = json.loads((folder / "answers.json").read_text())
+        assert entries
+        for e in entries:
+            assert {"id", "kind", "given", "answer"} <= set(e)
+            assert {"latex", "text", "value"} <= set(e["answer"])
+            assert "expr" in e["given"]
+            want, got = expected(e), e["answer"]["value"]
+            if isinstance(want, str):
+                assert got == want, e["id"]
+            else:
+                assert math.isclose(got, float(want), rel_tol=1e-9, abs_tol=1e-9), e["id"]
+            if e["kind"] != "gd_steps" or "story" not in e["id"]:
+                assert e["tolerance"] > 0
+
+
+def test_the_story_shows_all_three_learning_rates(built):
+    entries = json.loads((built["gradient_descent"] / f"seed-{SEED}" / "answers.json").read_text())
+    story = {e["id"].split("_")[-1]: e["answer"]["value"] for e in entries if "story" in e["id"]}
+    assert story == {"small": "max_iter", "ideal": "converged", "large": "diverged"}
+
+
+def test_no_zero_gradient_is_asked(built):
+    for folder in built.values():
+        for f in folder.glob("seed-*/answers.json"):
+            for e in json.loads(f.read_text()):
+                if e["kind"] == "derive":
+                    assert e["answer"]["value"] != 0
+
+
+# --- Moodle ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [p.stem for p in SPECS])
+def test_moodle_xml_structure(built, name):
+    root = etree.parse(str(built[name] / "moodle.xml")).getroot()
+    assert root.tag == "quiz"
+    questions = root.findall("question")
+    assert questions[0].get("type") == "category"
+    current, per_category = None, {}
+    for q in questions:
+        if q.get("type") == "category":
+            current = q.findtext("category/text")
+            assert current.startswith("$course$/")
+            per_category[current] = 0
+            continue
+        assert q.get("type") == "numerical"
+        per_category[current] += 1
+        assert q.findtext("name/text").strip()
+        qt = q.find("questiontext")
+        assert qt.get("format") == "html"
+        text = qt.findtext("text")
+        assert "\\(" in text and "<math" not in text and "$$" not in text
+        answer = q.find("answer")
+        assert answer.get("fraction") == "100"
+        value, tol = float(answer.findtext("text")), float(answer.findtext("tolerance"))
+        assert math.isfinite(value) and tol > 0
+        assert float(q.findtext("defaultgrade")) > 0
+    assert per_category and all(n == VARIANTS for n in per_category.values())
+
+
+# --- reproducibility ------------------------------------------------------------------------------
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_same_seed_same_bytes_different_seed_differs(built, tmp_path):
+    spec = SPECS[0]
+    again = build(spec, tmp_path / "a", variants=VARIANTS, seed=SEED, formats=FORMATS)
+    assert tree(again) == tree(built[spec.stem])  # PDFs included
+    other = build(spec, tmp_path / "b", variants=1, seed=SEED + 100, formats=["md"])
+    a = (again / f"seed-{SEED}" / "answers.json").read_text()
+    b = (other / f"seed-{SEED + 100}" / "answers.json").read_text()
+    assert a != b
+
+
+def test_each_variant_reproducible_from_its_own_seed(built, tmp_path):
+    for spec in SPECS:
+        alone = build(spec, tmp_path / spec.stem, variants=1, seed=SEED + 1, formats=["md"])
+        for f in ("answers.json", "solutions.md"):
+            assert (alone / f"seed-{SEED + 1}" / f).read_bytes() == \
+                (built[spec.stem] / f"seed-{SEED + 1}" / f).read_bytes()
+
+
+def test_variants_differ(built):
+    for folder in built.values():
+        a, b = (folder / f"seed-{SEED + k}" / "answers.json" for k in range(2))
+        assert a.read_text() != b.read_text()
+
+
+# --- a real browser -------------------------------------------------------------------------------
+
+
+def test_html_math_renders_in_headless_chromium(built, tmp_path):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("chromium is required by the test suite (scripts/test.sh installs it)")
+    page = built["logistic_bce"] / f"seed-{SEED}" / "solutions.html"
+    assert "\\frac" in (built["logistic_bce"] / f"seed-{SEED}" / "solutions.tex").read_text()
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, timeout=120, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = lxml_html.fromstring(proc.stdout)
+    maths = doc.xpath("//*[local-name()='math']")
+    assert len(maths) > 20
+    assert doc.xpath("//*[local-name()='mfrac']")
+    text = doc.text_content()
+    for raw in ("\\frac", "\\sum", "\\(", "\\hat", "$$"):
+        assert raw not in text
