@@ -113,11 +113,12 @@ def expected(entry):
         w, b = sp.symbols("w b", real=True)
         xs, ys = g["data"]["x"], g["data"]["y"]
         if loss == "mse":
-            L = sum((w * sp.nsimplify(x) + b - sp.nsimplify(y)) ** 2 for x, y in zip(xs, ys))
+            L = sum((w * sp.nsimplify(x) + b - sp.nsimplify(y)) ** 2
+                    for x, y in zip(xs, ys, strict=True))
         else:
             s = [1 / (1 + sp.exp(-(w * sp.nsimplify(x) + b))) for x in xs]
             L = -sum(sp.nsimplify(y) * sp.log(p) + (1 - sp.nsimplify(y)) * sp.log(1 - p)
-                     for p, y in zip(s, ys))
+                     for p, y in zip(s, ys, strict=True))
         L = L / len(xs)
         at = {w: sp.nsimplify(g["point"]["w"]), b: sp.nsimplify(g["point"]["b"])}
         via_diff = float(sp.diff(L, sp.Symbol(g["wrt"], real=True)).subs(at).evalf())

@@ -24,7 +24,7 @@ except ModuleNotFoundError:  # issue 3 not merged yet: stand in for it so that t
     sys.modules["symgrad.parse"] = _stub
 
 from symgrad.cli import main  # noqa: E402
-from symgrad.worksheets import Bar, build, bundled_specs  # noqa: E402
+from symgrad.worksheets import Bar, bundled_specs  # noqa: E402
 from symgrad.worksheets.export import LatexError, compile_pdf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,8 @@ BAD = [
     ('title = "T"\n[[exercise]]\nkind = "gd_steps"\npoints = 1\nlr = 0.1\nstart = {w = 0, b = 0}\n'
      'data = { x = { range = [0, 3], count = 3 }, y = [1, 2] }\n',
      ["exercise 1", "gd_steps", "field 'data'", "x has 3 values but y has 2"]),
-    ('title = "T"\n[[exercise]]\nkind = "derive"\nloss = "mse"\npoints = 2\nat = { w = 1, b = 0 }\n',
+    ('title = "T"\n[[exercise]]\nkind = "derive"\nloss = "mse"\npoints = 2\n'
+     'at = { w = 1, b = 0 }\n',
      ["exercise 1", "missing field 'data'"]),
     ('title = "T"\n\n[[exercise]]\nkind = "derive"\nloss = \n', ["line 5", "TOML syntax error"]),
     ('[[exercise]]\nkind = "derive"\nloss = "mse"\npoints = 1\n', ["missing field 'title'"]),

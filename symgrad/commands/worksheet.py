@@ -16,8 +16,9 @@ EXAMPLES = """examples:
   symgrad worksheet worksheets/gradient_descent.toml --out out/ --variants 5 --seed 100
   symgrad worksheet worksheets/activations.toml --out out/ --formats html,md
 
-Each worksheet goes to OUT/NAME/: seed-S/{exercises,solutions}.{tex,pdf,html,md}, seed-S/answers.json
-and moodle.xml. Variant k has seed S+k; --seed S+k --variants 1 rebuilds it alone.
+Each worksheet goes to OUT/NAME/: seed-S/{exercises,solutions}.{tex,pdf,html,md},
+seed-S/answers.json and moodle.xml. Variant k has seed S+k; --seed S+k --variants 1
+rebuilds it alone.
 """
 
 
