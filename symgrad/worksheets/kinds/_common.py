@@ -26,7 +26,7 @@ from ...derive import Derivation
 from ...graph import N
 from ...render.latex import expr_latex
 from ...render.text import expr_text, symbol_text
-from ..spec import ExerciseSpec, draw, exact
+from ..spec import ExerciseSpec, SpecError, draw, exact
 
 Value = Fraction | sp.Expr
 
@@ -103,6 +103,19 @@ def draw_data(spec: dict[str, Any], rng: random.Random, where: str) -> tuple[lis
     xs = draw(spec["x"], rng, where + ".x")
     ys = draw(spec["y"], rng, where + ".y")
     return list(xs), list(ys), "drawn"
+
+
+def check_labels(loss: str, ys: list, where: str) -> None:
+    """BCE needs labels 0 or 1 (else :class:`SpecError`) and both of them (else Degenerate)."""
+    from . import Degenerate
+
+    if loss != "bce":
+        return
+    bad = [y for y in ys if y not in (0, 1)]
+    if bad:
+        raise SpecError(f"{where}: bce needs labels y = 0 or 1, got {num(bad[0])}")
+    if len(set(ys)) < 2:
+        raise Degenerate("every label the same")
 
 
 def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str, Fraction]:

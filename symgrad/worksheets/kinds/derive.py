@@ -29,6 +29,7 @@ from ..spec import ExerciseSpec, SpecError
 from . import KINDS, Degenerate, Field, Kind, register
 from ._common import (
     approx,
+    check_labels,
     data_table,
     draw_data,
     draw_point,
@@ -99,6 +100,7 @@ class DeriveKind(Kind):
             if missing:
                 raise SpecError(f"{es.at('at')}: no value for parameter {missing[0]!r}")
             xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
+            check_labels(loss, ys, es.at("data"))
             values = gradient_at(d, point, xs, ys)
             if any(v == 0 for v in values.values()):
                 raise Degenerate("a zero gradient")

@@ -42,6 +42,7 @@ from . import KINDS, Degenerate, Field, Kind, register
 from ._common import (
     Value,
     approx,
+    check_labels,
     data_table,
     draw_data,
     draw_point,
@@ -143,6 +144,7 @@ class GDStepsKind(Kind):
         d = derive(loss, model)
         names = [str(p) for p in d.graph.params]
         xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
+        check_labels(loss, ys, es.at("data"))
         if len(set(xs)) < 2:
             raise Degenerate("all x equal")
         start = draw_point(es.fields["start"], rng, es.at("start"))
