@@ -8,7 +8,7 @@ raises :class:`Degenerate`, and the generator draws again.
 To add a kind, write ``kinds/mykind.py`` with a :class:`Kind` subclass decorated by
 :func:`register` and import it at the end of this module. Kinds whose engine lives in an optional
 module (``graph`` needs :mod:`symgrad.parse`, ``network`` needs :mod:`symgrad.network`, ``check``
-needs the ``symgrad check`` command) register only when that module imports.
+needs the ``symgrad check`` command) register only when that module is there.
 
 >>> sorted(KINDS)[:4]
 ['activation', 'closed_form', 'derive', 'gd_steps']
