@@ -16,8 +16,10 @@ from .compile import compile_gradient  # noqa: E402
 from .derive import Derivation, Gradient, Step, derive, derive_graph  # noqa: E402
 from .errors import SymgradError  # noqa: E402
 from .graph import Graph, Node  # noqa: E402
+from .render import html as _html  # noqa: E402,F401
 from .render import json as _json  # noqa: E402,F401
 from .render import latex as _latex  # noqa: E402,F401
+from .render import markdown as _markdown  # noqa: E402,F401
 from .render import text as _text  # noqa: E402,F401
 
 __all__ = [

@@ -10,18 +10,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import types
 import zipfile
 from pathlib import Path
 
+import _standin_parse  # noqa: F401 - symgrad.parse until issue 3 lands
 import pytest
-
-try:
-    import symgrad.parse  # noqa: F401
-except ModuleNotFoundError:  # issue 3 not merged yet: stand in for it so that the CLI imports
-    _stub = types.ModuleType("symgrad.parse")
-    _stub.parse_assignments = lambda text: {}  # type: ignore[attr-defined]
-    sys.modules["symgrad.parse"] = _stub
 
 from symgrad.cli import main  # noqa: E402
 from symgrad.worksheets import Bar, bundled_specs  # noqa: E402

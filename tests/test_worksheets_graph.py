@@ -6,24 +6,10 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 
+import _standin_parse  # noqa: F401 - symgrad.parse until issue 3 lands
 import pytest
 import sympy as sp
-
-try:
-    import symgrad.parse  # noqa: F401
-except ModuleNotFoundError:  # issue 3 not merged yet
-    _stub = types.ModuleType("symgrad.parse")
-
-    def _parse(text: str) -> sp.Expr:
-        names = {n: sp.Symbol(n, real=True) for n in "abcdwxyz"}
-        return sp.parse_expr(text, local_dict=names, evaluate=False)
-
-    _stub.parse = _parse  # type: ignore[attr-defined]
-    _stub.parse_assignments = lambda text: {}  # type: ignore[attr-defined]
-    sys.modules["symgrad.parse"] = _stub
 
 from symgrad.worksheets import KINDS, build, load_spec, register  # noqa: E402
 from symgrad.worksheets.kinds.graph import GraphKind  # noqa: E402
