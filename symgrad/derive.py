@@ -554,3 +554,30 @@ def derive(
         meta["l2"] = l2
     title = f"Gradient of {loss} with the {model} model"
     return derive_graph(graph, chosen, title=title, **meta)
+
+
+def derive_expr(expr: str | sp.Expr, wrt: Sequence[str] | None = None) -> Derivation:
+    """Derive a typed expression step by step through its computational graph (u, v, ..., j).
+
+    The text goes through the safe parser (:func:`symgrad.parse.parse`), never ``eval``.
+
+    >>> d = derive_expr("3*(a + b*c)")
+    >>> [str(s.lhs) + " = " + str(s.result) for s in d.steps if s.kind == "definition"]
+    ['u = b*c', 'v = a + u', 'j = 3*v']
+    >>> {name: g.named for name, g in d.gradients.items()}
+    {'a': 3, 'b': 3*c, 'c': 3*b}
+    """
+    from .graph import expression_graph
+    from .parse import parse
+
+    text = expr if isinstance(expr, str) else str(expr)
+    tree = parse(expr, evaluate=False) if isinstance(expr, str) else expr
+    graph = expression_graph(tree)
+    names = {str(p): p for p in graph.params}
+    if not names:
+        raise OptionError(f"{text!r} has no variables to differentiate by")
+    for name in wrt or ():
+        if name not in names:
+            raise OptionError(f"unknown variable {name!r}; choose from: {', '.join(names)}")
+    chosen = None if wrt is None else [names[n] for n in wrt]
+    return derive_graph(graph, chosen, title=f"Gradient of {text}", expr=text)

@@ -1,4 +1,8 @@
-"""``symgrad derive``: a gradient step by step, optionally evaluated on data at a point."""
+"""``symgrad derive``: a gradient step by step, optionally evaluated at a point.
+
+Either a catalogue loss (``symgrad derive mse --model linear``, evaluated on a data file) or a typed
+expression (``symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3``, with its computational graph).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,23 @@ import argparse
 from ..catalogue import LOSSES, MODELS
 from ..compile import compile_gradient
 from ..data import load_data
-from ..derive import derive
+from ..derive import Derivation, derive, derive_expr
+from ..errors import OptionError
+from ..graph import forward_backward
 from ..parse import parse_assignments
+from ..render import html, latex, markdown, text
 from ..render import json as json_render
-from ..render import latex, text
-from ._common import FORMATS, comma_list, need, positive_float, positive_int
+from ._common import comma_list, need, positive_float, positive_int
+
+FORMATS = ("text", "latex", "json", "md", "html")
+RENDERERS = {"text": text, "latex": latex, "md": markdown, "html": html}
 
 EXAMPLES = """examples:
   symgrad derive mse --model linear
   symgrad derive bce --model logistic --features 3 --format latex
   symgrad derive mse --model linear --at w=0.5,b=1 --data sat_gpa.csv --format json
+  symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
+  symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
 """
 
 
@@ -29,7 +40,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("loss", choices=LOSSES, help="the loss: %(choices)s")
+    p.add_argument("loss", nargs="?", choices=LOSSES, help="a catalogue loss: %(choices)s")
+    p.add_argument(
+        "--expr",
+        default=None,
+        metavar="TEXT",
+        help='a typed expression instead, e.g. "3*(a + b*c)" (^ or ** for powers)',
+    )
     p.add_argument("--model", default="linear", choices=MODELS, help="the model (default linear)")
     p.add_argument("--features", type=positive_int, default=1, help="number of features k")
     p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
@@ -45,14 +62,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=comma_list,
         default=None,
         metavar="w,b",
-        help="parameters to differentiate by (default: all)",
+        help="parameters (or variables of --expr) to differentiate by (default: all)",
     )
     p.add_argument("--format", default="text", choices=FORMATS, help="output format")
     p.add_argument(
         "--at",
         default=None,
         metavar="w=0.5,b=-1",
-        help="evaluate the gradient at this point (needs --data)",
+        help="evaluate at this point (a catalogue loss also needs --data)",
     )
     p.add_argument(
         "--data",
@@ -64,6 +81,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.loss is None) == (args.expr is None):
+        raise OptionError(
+            "give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT, not both"
+        )
+    if args.expr is not None:
+        return _run_expr(args)
     d = derive(
         args.loss,
         args.model,
@@ -81,12 +104,52 @@ def run(args: argparse.Namespace) -> int:
         loss_value, values = compile_gradient(d)(point, ds.X, ds.y)
     if args.format == "json":
         print(json_render.render(d, values, loss_value))
-    elif args.format == "latex":
-        print(latex.render(d))
-    else:
-        print(text.render(d))
-        if values is not None:
-            print(f"\nAt {args.at} on {args.data}: L = {loss_value:.6g}")
-            for name, v in values.items():
-                print(f"  ∂L/∂{text.symbol_text(name)} = {v:.6g}")
+        return 0
+    _print(d, args.format)
+    if values is not None and args.format == "text":
+        print(f"\nAt {args.at} on {args.data}: L = {loss_value:.6g}")
+        for name, v in values.items():
+            print(f"  ∂L/∂{text.symbol_text(name)} = {v:.6g}")
     return 0
+
+
+def _print(d: Derivation, fmt: str) -> None:
+    print(RENDERERS[fmt].render(d))
+
+
+def _run_expr(args: argparse.Namespace) -> int:
+    if args.data is not None:
+        raise OptionError("--data applies to catalogue losses, not to --expr")
+    d = derive_expr(args.expr, wrt=args.wrt)
+    vals = None
+    if args.at is not None:
+        vals = forward_backward(d.graph, parse_assignments(args.at))
+    if args.format == "json":
+        out = json_render.to_dict(d)
+        if vals is not None:
+            for name, entry in out["gradient"].items():
+                entry["value"] = json_render.number(vals.grad[d.gradients[name].wrt])
+            out["loss_value"] = json_render.number(vals.value[d.graph.output])
+            out["graph"] = json_render.graph_dict(d.graph, vals)
+        print(json_render.dumps(out))
+        return 0
+    _print(d, args.format)
+    if vals is not None and args.format == "text":
+        out_sym = text.expr_text(d.graph.output)
+        print(f"\nAt {args.at}:")
+        print(f"  {'node':<6} {'definition':<24} {'value':>10} {'∂' + out_sym + '/∂node':>10}")
+        for s in d.graph.params:
+            print(
+                f"  {text.expr_text(s):<6} {'(input)':<24} "
+                f"{_num(vals.value[s]):>10} {_num(vals.grad[s]):>10}"
+            )
+        for n in d.graph.nodes:
+            print(
+                f"  {text.expr_text(n.symbol):<6} {text.expr_text(n.expr):<24} "
+                f"{_num(vals.value[n.symbol]):>10} {_num(vals.grad[n.symbol]):>10}"
+            )
+    return 0
+
+
+def _num(v) -> str:
+    return str(v) if v.is_Rational and len(str(v)) <= 10 else f"{float(v):.6g}"

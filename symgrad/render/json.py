@@ -1,10 +1,10 @@
 """The JSON contract other tools and tests rely on.
 
 ``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule",
-"latex",
-"text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``; ``value``
-and
-``loss_value`` appear only when the derivation was evaluated at a point.
+"latex", "text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``;
+``value`` and ``loss_value`` appear only when the derivation was evaluated at a point. A typed
+expression has ``"expr"`` instead of loss and model, and, at a point, ``"graph": {"nodes": [{"id",
+"label", "expr", "value", "grad"}], "edges": [{"from", "to", "local_derivative"}]}``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sympy as sp
+
 from ..derive import Derivation
+from ..graph import Graph, Values
 from .latex import expr_latex, step_latex
 from .text import expr_text, step_text
 
@@ -56,4 +59,44 @@ def render(
     d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
 ) -> str:
     """``to_dict`` as indented JSON text."""
-    return json.dumps(to_dict(d, values, loss_value), indent=2, ensure_ascii=False)
+    return dumps(to_dict(d, values, loss_value))
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Indented JSON text, Unicode kept readable."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def number(v: sp.Expr) -> int | float:
+    """A SymPy number as a JSON number: integers stay integers."""
+    return int(v) if v.is_Integer else float(v)
+
+
+def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
+    """Nodes (inputs, then operations) with value and gradient, and edges with local derivatives."""
+    nodes = [
+        {
+            "id": str(s),
+            "label": expr_text(s),
+            "expr": None,
+            "value": number(values.value[s]),
+            "grad": number(values.grad[s]),
+        }
+        for s in graph.params
+    ]
+    nodes += [
+        {
+            "id": str(n.symbol),
+            "label": expr_text(n.symbol),
+            "expr": expr_text(n.expr),
+            "value": number(values.value[n.symbol]),
+            "grad": number(values.grad[n.symbol]),
+        }
+        for n in graph.nodes
+    ]
+    edges = [
+        {"from": str(s), "to": str(n.symbol), "local_derivative": expr_text(sp.diff(n.expr, s))}
+        for n in graph.nodes
+        for s in graph.inputs(n)
+    ]
+    return {"nodes": nodes, "edges": edges}
