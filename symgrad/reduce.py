@@ -23,8 +23,8 @@ the loss written out for those samples.
 >>> X, y = np.array([[1.0], [2.0], [3.0]]), np.array([3.0, 5.0, 7.0])
 >>> stats = r.statistics(X, y)
 >>> loss, grad = r.evaluate(np.array([0.0, 0.0]), stats)
->>> round(loss, 12), grad.tolist()
-(27.666666666667, [-22.666666666666668, -10.0])
+>>> round(loss, 12), grad.round(12).tolist()
+(27.666666666667, [-22.666666666667, -10.0])
 >>> {k: round(v, 12) for k, v in r.closed_form(stats).items()}
 {'w': 2.0, 'b': 1.0}
 """
