@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive, plot
+from . import derive, gradcheck, plot, train
 
-COMMANDS = (derive, plot)
+COMMANDS = (derive, train, gradcheck, plot)
