@@ -15,6 +15,7 @@ from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
 from .compile import compile_gradient  # noqa: E402
 from .derive import Derivation, Gradient, Step, derive, derive_graph  # noqa: E402
 from .errors import SymgradError  # noqa: E402
+from .fit import FitResult, fit  # noqa: E402
 from .graph import Graph, Node  # noqa: E402
 from .render import json as _json  # noqa: E402,F401
 from .render import latex as _latex  # noqa: E402,F401
@@ -25,6 +26,7 @@ __all__ = [
     "LOSSES",
     "MODELS",
     "Derivation",
+    "FitResult",
     "Gradient",
     "Graph",
     "Node",
@@ -33,6 +35,7 @@ __all__ = [
     "compile_gradient",
     "derive",
     "derive_graph",
+    "fit",
     "model_graph",
     "plots",
     "render",
