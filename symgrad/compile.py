@@ -307,7 +307,12 @@ def _score_path(
     b_index = np.where(b_mask, b_index, 0)
     n_params = len(g.params)
     y_args = [sp.Dummy("y", real=True)] if len(labels) == 1 else labels
-    fused = K == 1 and not ps and _is_bce_logit(ell_stable, deltas[0], zs[0], labels[0])
+    fused = None
+    if K == 1 and not ps:
+        if _is_bce_logit(ell_stable, deltas[0], zs[0], labels[0]):
+            fused = _bce_logit
+        elif _is_squared_residual(ell_stable, deltas[0], zs[0], labels[0]):
+            fused = _squared_residual
 
     if K == 1 and not ps:
         z = zs[0]
@@ -323,18 +328,18 @@ def _score_path(
         ) -> tuple[float, np.ndarray]:
             n = X.shape[0]
             if simple:
-                zv = X @ theta[:k]
+                zv = X[:, 0] * theta[0] if k == 1 else X @ theta[:k]
                 zv += theta[k]
             else:
                 zv = X @ np.where(wmask0, theta[w_idx], 0.0)
                 if has_b:
                     zv += theta[b_i]
-            if fused:
-                loss, delta = _bce_logit(zv, Y, want_loss)
+            if fused is not None:
+                loss, delta = fused(zv, Y, want_loss)
             else:
                 loss = float(np.mean(np.broadcast_to(ell_f(zv, Y), (n,))))
                 delta = np.broadcast_to(delta_f(zv, Y), (n,))
-            gw = delta @ X
+            gw = X[:, 0] @ delta if k == 1 else delta @ X
             if simple:
                 grad = np.empty(n_params)
                 grad[:k] = gw
@@ -396,6 +401,25 @@ def _stable_logs(ell: sp.Expr, zs: list[sp.Symbol], logp: dict[sp.Symbol, sp.Sym
 def _is_bce_logit(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> bool:
     """Whether the derived per-sample loss and delta are softplus(z) - y z and sigma(z) - y."""
     return sp.expand(ell - (softplus(z) - y * z)) == 0 and sp.expand(delta - (sigmoid(z) - y)) == 0
+
+
+def _is_squared_residual(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> bool:
+    """Whether the derived per-sample loss and delta are (z - y)^2 and 2 (z - y)."""
+    return sp.expand(ell - (z - y) ** 2) == 0 and sp.expand(delta - 2 * (z - y)) == 0
+
+
+def _squared_residual(
+    z: np.ndarray, y: np.ndarray, want_loss: bool = True
+) -> tuple[float, np.ndarray]:
+    """mean((z - y)^2) and 2 (z - y), in place in ``z``: one temporary in all (the residual).
+
+    >>> _squared_residual(np.array([1.0, 3.0]), np.array([0.0, 1.0]))
+    (2.5, array([2., 4.]))
+    """
+    z -= y
+    loss = float(z @ z) / z.shape[0] if want_loss else float("nan")
+    z *= 2.0
+    return loss, z
 
 
 def _bce_logit(z: np.ndarray, y: np.ndarray, want_loss: bool = True) -> tuple[float, np.ndarray]:
