@@ -15,6 +15,7 @@ from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
 from .compile import compile_gradient  # noqa: E402
 from .derive import Derivation, Gradient, Step, derive, derive_graph  # noqa: E402
 from .errors import SymgradError  # noqa: E402
+from .fit import FitResult, fit  # noqa: E402
 from .graph import Graph, Node  # noqa: E402
 from .render import html as _html  # noqa: E402,F401
 from .render import json as _json  # noqa: E402,F401
@@ -27,6 +28,7 @@ __all__ = [
     "LOSSES",
     "MODELS",
     "Derivation",
+    "FitResult",
     "Gradient",
     "Graph",
     "Node",
@@ -35,6 +37,7 @@ __all__ = [
     "compile_gradient",
     "derive",
     "derive_graph",
+    "fit",
     "model_graph",
     "plots",
     "render",

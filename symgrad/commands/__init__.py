@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive, plot, worksheet
+from . import derive, gradcheck, plot, train, worksheet
 
-COMMANDS = (derive, plot, worksheet)
+COMMANDS = (derive, train, gradcheck, plot, worksheet)

@@ -12,4 +12,5 @@ SECTIONS = {
     "local": "Differentiate each step locally",
     "chain": "Multiply along the chain (from the loss back)",
     "substitution": "Substitute back",
+    "reduction": "Expand the sums over samples (the data enter through statistics)",
 }

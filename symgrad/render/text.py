@@ -78,6 +78,7 @@ class TextPrinter(StrPrinter):
             rest = sp.Mul(*[f for f in expr.args if f not in sums])
             coeff = self._print(rest)
             coeff = "−" if rest == -1 else coeff + "·" if rest.is_Atom else f"({coeff})·"
+            coeff = "" if rest == 1 else coeff
             return coeff + "·".join(self._print(s) for s in sums)
         return super()._print_Mul(expr).replace("*", "·")
 
@@ -91,7 +92,7 @@ class TextPrinter(StrPrinter):
         return super()._print_Pow(expr, rational).replace("**", "^")
 
     def _print_Add(self, expr, order=None):
-        return super()._print_Add(expr, order).replace(" - ", " − ")
+        return super()._print_Add(expr, order).replace(" - ", " − ").replace(" + −", " − ")
 
     def _print_Sum(self, expr):
         body = self._print(expr.function)

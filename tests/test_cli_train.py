@@ -1,0 +1,129 @@
+"""``symgrad train`` and ``symgrad gradcheck`` on the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("symgrad.parse")  # the CLI imports the parser (another branch) at start-up
+
+from symgrad.cli import main  # noqa: E402
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_contract(capsys):
+    code, out, _ = _run(capsys, "train", "--lr", "1e-7", "--max-iter", "5", "--format", "json")
+    assert code == 0
+    d = json.loads(out)
+    for key in (
+        "params",
+        "iterations",
+        "stopped_because",
+        "diverged_at",
+        "loss_history",
+        "closed_form",
+    ):
+        assert key in d
+    assert set(d["params"]) == {"w", "b"} and set(d["closed_form"]) == {"w", "b"}
+    assert d["iterations"] == 5 and d["stopped_because"] == "max_iter" and d["diverged_at"] is None
+    assert len(d["loss_history"]) == 6
+
+
+def test_lecture_run_diverges_with_hint(capsys):
+    code, out, err = _run(capsys, "train", "--lr", "0.001")
+    assert code == 0
+    assert "stopped: diverged" in out and "diverged: the loss grew without bound" in out
+    assert "'sat' is on the scale" in out and "--standardize" in out
+    w_row = next(line for line in out.splitlines() if line.startswith("w "))
+    assert "diverged" in w_row and "nan" not in out.lower()
+    code, out, _ = _run(capsys, "train", "--lr", "0.001", "--format", "json")
+    d = json.loads(out)
+    assert d["stopped_because"] == "diverged" and d["diverged_at"] == 1 and d["hint"]
+
+
+def test_standardize_reports_original_units(capsys):
+    code, out, _ = _run(capsys, "train", "--standardize", "--lr", "0.1", "--format", "json")
+    d = json.loads(out)
+    assert code == 0 and d["stopped_because"] == "converged"
+    assert d["params_original"]["w"] == pytest.approx(d["closed_form_original"]["w"], rel=1e-6)
+    code, out, _ = _run(capsys, "train", "--standardize", "--lr", "0.1")
+    assert "original units" in out
+
+
+def test_logistic_csv_and_init(tmp_path, capsys):
+    p = tmp_path / "d.csv"
+    p.write_text("a,b,label\n0.1,1,0\n0.9,2,1\n0.4,0,0\n0.8,3,1\n")
+    code, out, _ = _run(
+        capsys,
+        "train",
+        "--model",
+        "logistic",
+        "--data",
+        str(p),
+        "--x",
+        "a,b",
+        "--y",
+        "label",
+        "--lr",
+        "0.5",
+        "--init",
+        "w1=0.1,w2=0,b=0",
+        "--format",
+        "json",
+    )
+    assert code == 0 and set(json.loads(out)["params"]) == {"w1", "w2", "b"}
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["--lr", "0"], "'0'"),
+        (["--lr", "fast"], "'fast'"),
+        (["--max-iter", "0"], "'0'"),
+        (["--tol", "-1"], "'-1'"),
+        (["--batch-size", "101"], "101"),
+        (["--batch-size", "0"], "'0'"),
+        (["--init", "v=1"], "'v'"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(capsys, argv, needle):
+    code, out, err = _run(capsys, "train", *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("x,y\n1,2\n2,nan\n", ":3:"),
+        ("x,y\n1,2\n2,abc\n", ":3:"),
+        ("x,y\n1,2\n2\n", ":3:"),
+        ("x,y\n1,2\n1,3\n", "constant"),
+    ],
+)
+def test_bad_data_exit_2_naming_file_and_line(tmp_path, capsys, text, needle):
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    code, _, err = _run(capsys, "train", "--data", str(p), "--standardize")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_bce_labels_outside_01(capsys):
+    code, _, err = _run(capsys, "train", "--model", "logistic", "--loss", "bce")
+    assert code == 2 and "sat_gpa.csv:2" in err and "not 0 or 1" in err
+
+
+def test_gradcheck(capsys):
+    code, out, _ = _run(capsys, "gradcheck", "--at", "w=0.001,b=1")
+    assert code == 0 and "ok: largest relative error" in out
+    code, out, _ = _run(capsys, "gradcheck", "--at", "w=0.001,b=1", "--format", "json")
+    d = json.loads(out)
+    assert d["ok"] and d["gradient"]["w"]["relative_error"] < 1e-6
+    code, _, _ = _run(capsys, "gradcheck", "--tol", "0")
+    assert code in (0, 1)
