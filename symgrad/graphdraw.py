@@ -466,6 +466,13 @@ def draw_graph(
     >>> sorted(t.get_text() for t in ax.texts if t.get_gid().startswith("label:"))[:2]
     ['∂j/∂v = 3', '∂u/∂b = c']
     """
+    return _draw(graph, values, ax, math)[0]
+
+
+def _draw(
+    graph: Graph, values: Values | None, ax: Axes | None, math: bool
+) -> tuple[Axes, dict[sp.Symbol, tuple[float, float]], dict[Edge, float]]:
+    """:func:`draw_graph`, also returning the box centres and the labels' x (inches)."""
     pos = layout(graph)
     new = ax is None
     if ax is None:
@@ -560,7 +567,7 @@ def draw_graph(
                   "alpha": 0.9},
             zorder=4,
         ).set_gid(f"label:{name}")
-    return ax
+    return ax, where, label_x
 
 
 def node_lines(ax: Axes) -> dict[str, list[str]]:
@@ -593,9 +600,10 @@ def _tikz_names(symbols: list[sp.Symbol]) -> dict[sp.Symbol, str]:
 
 
 def to_tikz(graph: Graph, values: Values | None = None) -> str:
-    r"""The graph as a ``tikzpicture`` for lecture notes: the layout of :func:`layout`, a rounded
-    box per node with the same lines as :func:`draw_graph`, each edge labelled with its local
-    derivative. The preamble needs ``\usepackage{tikz}`` and ``\usepackage{amsmath}`` (no TikZ
+    r"""The graph as a ``tikzpicture`` for lecture notes: a rounded box per node with the same
+    lines as :func:`draw_graph`, each edge labelled with its local derivative, at the positions of
+    :func:`draw_graph`'s figure (so columns and gaps fit their boxes and labels) scaled to LaTeX's
+    ``\small`` type. The preamble needs ``\usepackage{tikz}`` and ``\usepackage{amsmath}`` (no TikZ
     library: the arrow tip is the built-in ``stealth``); :func:`tikz_document` makes a whole file.
 
     >>> import sympy as sp
@@ -603,15 +611,15 @@ def to_tikz(graph: Graph, values: Values | None = None) -> str:
     >>> a, b, c = sp.symbols("a b c", real=True)
     >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
     >>> tikz = to_tikz(g, forward_backward(g, {a: 1, b: 2, c: 3}))
-    >>> print(next(line for line in tikz.splitlines() if "(b) at" in line))
-      \node[input] (b) at (0, -1) {$b = 2$\\ \textcolor{backward}{$\partial j/\partial b = 9$}};
+    >>> print(next(line for line in tikz.splitlines() if "(b) at" in line).split(") {")[1])
+    $b = 2$\\ \textcolor{backward}{$\partial j/\partial b = 9$}};
     >>> print(next(line for line in tikz.splitlines() if "(b) --" in line))
       \draw[edge] (b) -- node[label, pos=0.5] {$\partial u/\partial b = c$} (u);
     """
-    pos = layout(graph)
-    names = _tikz_names(list(pos))
+    _, where, label_x = _draw(graph, values, None, math=True)
+    names = _tikz_names(list(where))
     lines = [
-        r"\begin{tikzpicture}[x=4.2cm, y=1.9cm, font=\small,",
+        r"\begin{tikzpicture}[x=1.9cm, y=1.9cm, font=\small,",
         r"  every node/.style={align=center, rounded corners=3pt, inner sep=4pt},",
         "  " + ", ".join(
             f"{kind}/.style={{draw={_TIKZ_BORDER[kind]}, fill={_TIKZ_FILL[kind]}}}"
@@ -621,7 +629,7 @@ def to_tikz(graph: Graph, values: Values | None = None) -> str:
         r"  label/.style={fill=white, font=\footnotesize, inner sep=1.5pt}]",
     ]
     role_colour = {"value": "forward", "grad": "backward"}
-    for s, (x, y) in pos.items():
+    for s, (x, y) in where.items():
         parts = []
         for role, content in _contents(graph, s, values, latex=True):
             math = f"${content}$"
@@ -632,8 +640,8 @@ def to_tikz(graph: Graph, values: Values | None = None) -> str:
             rf"  \node[{_kind(graph, s)}] ({names[s]}) at ({_coord(x)}, {_coord(y)}) {{{body}}};"
         )
     for e in edges(graph):
-        (x0, _), (x1, _) = pos[e.source], pos[e.target]
-        at = 0.5 if x1 - x0 <= 1 else round(0.5 / (x1 - x0), 3)
+        (x0, _), (x1, _) = where[e.source], where[e.target]
+        at = round(min(max((label_x[e] - x0) / (x1 - x0), 0.2), 0.8), 2)
         lines.append(
             rf"  \draw[edge] ({names[e.source]}) -- node[label, pos={at}] "
             f"{{${_edge_label(e, True)}$}} ({names[e.target]});"
@@ -646,8 +654,10 @@ def to_tikz(graph: Graph, values: Values | None = None) -> str:
     return colours + "\n" + "\n".join(lines) + "\n"
 
 
-def _coord(v: float) -> str:
-    return f"{v:.4g}" if v != int(v) else str(int(v))
+def _coord(inches: float) -> str:
+    """A coordinate in units of 1.9 cm (x=, y= of the picture) from inches of the matplotlib
+    drawing: LaTeX's ``\\small`` type is about 0.75 of the figure's, 0.75 in = 1.9 cm."""
+    return f"{round(inches, 2):g}"
 
 
 def tikz_document(graph: Graph, values: Values | None = None) -> str:
