@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
@@ -337,17 +338,24 @@ class _Checker:
         if not g.mean_over_samples:
             reference = sp.diff(elementary(g.full(g.output)), var)
             return self.same(reference, grad.term + grad.extra)
-        per_sample = sorted(g.per_sample(), key=str)
-        loss, claimed = sp.S.Zero, sp.S.Zero
-        groups: list[tuple[sp.Symbol, ...]] = []
-        for k in range(self.SAMPLES):
-            rename = {s: sp.Dummy(f"{s.name}{k}", real=True) for s in per_sample}
-            loss += elementary(g.full(g.output)).xreplace(rename)
-            claimed += grad.term.xreplace(rename)
-            groups += [tuple(rename.get(s, s) for s in grp) for grp in g.sum_to_one]
-        loss = loss / self.SAMPLES + elementary(g.penalty)
+        renames, loss, groups = self._samples
+        claimed = sp.Add(*[grad.term.xreplace(rename) for rename in renames])
         claimed = grad.scale.subs(N, self.SAMPLES) * claimed + grad.extra
         return same(sp.diff(loss, var), claimed, simplex=groups)
+
+    @cached_property
+    def _samples(self) -> tuple[list[dict], sp.Expr, list[tuple[sp.Symbol, ...]]]:
+        """Per-sample symbols renamed for each of three samples, and the whole loss over them."""
+        g = self.graph
+        per_sample = sorted(g.per_sample(), key=str)
+        one = elementary(g.full(g.output))
+        renames = [
+            {s: sp.Dummy(f"{s.name}{k}", real=True) for s in per_sample}
+            for k in range(self.SAMPLES)
+        ]
+        loss = sp.Add(*[one.xreplace(r) for r in renames]) / self.SAMPLES + elementary(g.penalty)
+        groups = [tuple(r.get(s, s) for s in grp) for r in renames for grp in g.sum_to_one]
+        return renames, loss, groups
 
 
 def _check(ok: bool, what: str) -> bool:

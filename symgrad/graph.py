@@ -170,7 +170,8 @@ def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
         if e in made:
             return made[e]
         args = [visit(a) for a in e.args] if not _is_leaf(e) else list(e.args)
-        body = e.func(*args, evaluate=False) if isinstance(e, sp.Add | sp.Mul | sp.Pow) else e.func(*args)
+        unevaluated = isinstance(e, sp.Add | sp.Mul | sp.Pow)
+        body = e.func(*args, evaluate=False) if unevaluated else e.func(*args)
         sym = sp.Symbol(out_name if top else next(names), real=True)
         nodes.append(Node(sym, body))
         made[e] = sym

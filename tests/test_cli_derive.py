@@ -49,14 +49,27 @@ def data_csv(tmp_path):
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-2, 2, 40), rng.uniform(-1, 1, 40)
     path = tmp_path / "d.csv"
-    path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x, y, strict=True)))
+    path.write_text(
+        "x,y\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y, strict=True))
+    )
     return path, x, y
 
 
 def test_json_values_equal_hand_numpy(capsys, data_csv):
     path, x, y = data_csv
-    code, out, _ = run(capsys, "derive", "mse", "--model", "linear", "--at", "w=0.5,b=1",
-                       "--data", str(path), "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "derive",
+        "mse",
+        "--model",
+        "linear",
+        "--at",
+        "w=0.5,b=1",
+        "--data",
+        str(path),
+        "--format",
+        "json",
+    )
     d = json.loads(out)
     r = 0.5 * x + 1 - y
     assert code == 0
@@ -95,10 +108,10 @@ def run_exit(capsys, argv):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "not found"),
+        (None, "no such file"),
         ("", "empty"),
         ("x,z\n1,2\n", "y"),
-        ("x,y\n1,2\n3,abc\n", "line 3"),
+        ("x,y\n1,2\n3,abc\n", "bad.csv:3"),
     ],
 )
 def test_bad_data_files_name_the_problem(capsys, tmp_path, content, message):

@@ -13,7 +13,6 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-import _standin_parse  # noqa: F401 - symgrad.parse until issue 3 lands
 import pytest
 
 from symgrad.cli import main  # noqa: E402

@@ -1,63 +1,25 @@
-"""The ``graph`` kind (backprop through a typed expression): the lecture's j = 3(a + b c) and drawn
-variants, re-derived with sympy.diff. Until symgrad.parse (issue 3) is on main, a stand-in parser
-(SymPy's, unevaluated) lets the kind register; with the real one it is used as is."""
+"""The ``graph`` kind (backprop through a typed expression): the bundled worksheet with the
+lecture's j = 3(a + b c) and drawn variants, re-derived with sympy.diff."""
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
-import _standin_parse  # noqa: F401 - symgrad.parse until issue 3 lands
 import pytest
 import sympy as sp
 
-from symgrad.worksheets import KINDS, build, load_spec, register  # noqa: E402
-from symgrad.worksheets.kinds.graph import GraphKind  # noqa: E402
+from symgrad.worksheets import KINDS, build, load_spec
 
-if "graph" not in KINDS:  # imported before the stand-in parser was there
-    register(GraphKind)
-
-#: The bundled worksheet for the computational graph, to go to worksheets/ once issue 3 lands.
-COMPUTATIONAL_GRAPH = """\
-title = "Backpropagation through a computational graph"
-course = "Deep Learning, L7"
-instructions = "Go forward to fill in the values, then backward with the chain rule."
-seed = 1
-variants = 2
-
-[[exercise]]
-kind = "graph"
-title = "The lecture's graph j = 3(a + bc)"
-expr = "3*(a + b*c)"
-at = { a = 1, b = 2, c = 3 }
-points = 4
-
-[[exercise]]
-kind = "graph"
-title = "The same graph at another point"
-expr = "3*(a + b*c)"
-points = 4
-
-[exercise.at]
-a = { range = [-3, 3] }
-b = { range = [-3, 3], exclude = [0] }
-c = { range = [-3, 3], exclude = [0] }
-
-[[exercise]]
-kind = "graph"
-title = "A variant of the graph"
-expr = { choice = ["2*(a*b + c)", "(a + b)*c", "a*(b + c)"] }
-at = { a = { range = [1, 4] }, b = { range = [1, 4] }, c = { range = [1, 4] } }
-points = 4
-"""
+SPEC = Path(__file__).resolve().parent.parent / "worksheets" / "computational_graph.toml"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    src = tmp_path_factory.mktemp("spec") / "computational_graph.toml"
-    src.write_text(COMPUTATIONAL_GRAPH)
-    return build(src, tmp_path_factory.mktemp("out"), formats=["tex", "pdf", "html", "md",
-                                                               "moodle"])
+    return build(
+        SPEC, tmp_path_factory.mktemp("out"), formats=["tex", "pdf", "html", "md", "moodle"]
+    )
 
 
 def test_the_graph_kind_is_registered():
@@ -84,7 +46,8 @@ def test_answers_rederived_with_sympy(built):
 
 def test_a_spec_naming_an_unset_symbol_is_an_error(tmp_path):
     p = tmp_path / "g.toml"
-    p.write_text('title = "G"\n[[exercise]]\nkind = "graph"\nexpr = "a*b"\nat = { a = 1 }\n'
-                 "points = 1\n")
+    p.write_text(
+        'title = "G"\n[[exercise]]\nkind = "graph"\nexpr = "a*b"\nat = { a = 1 }\npoints = 1\n'
+    )
     with pytest.raises(Exception, match=r"exercise 1 \(graph\), field 'at': no value for 'b'"):
         load_spec(p)

@@ -184,8 +184,8 @@ def register(cls: type[Kind]) -> type[Kind]:
 
 
 #: Built-in kinds, and kinds whose engine is an optional module (skipped when it does not import).
-BUILTIN = ("derive", "activation", "gd_steps", "closed_form")
-OPTIONAL = ("graph", "network", "check")
+BUILTIN = ("derive", "activation", "gd_steps", "closed_form", "graph")
+OPTIONAL = ("network", "check")
 
 for _name in BUILTIN:
     importlib.import_module(f"{__name__}.{_name}")

@@ -8,20 +8,17 @@ one node per operation (:func:`symgrad.graph.expression_graph`), the values and 
 (:func:`symgrad.graph.forward_backward`), and the derivation comes from the engine. A point
 outside a function's domain, or where a gradient is zero, is drawn again.
 
-This kind registers only when :mod:`symgrad.parse` (issue 3) is there.
-
->>> "graph" in KINDS or not parse_available()
+>>> "graph" in KINDS
 True
 """
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 
 import sympy as sp
 
+from ... import parse as parser
 from ...derive import derive_graph
 from ...errors import DomainError, SymgradError
 from ...graph import expression_graph, forward_backward
@@ -41,21 +38,9 @@ def _frac(v: sp.Expr):
     return Fraction(int(v.p), int(v.q)) if v.is_Rational else v
 
 
-def parse_available() -> bool:
-    """Whether :mod:`symgrad.parse`, the safe parser of typed expressions, is importable."""
-    if "symgrad.parse" in sys.modules:
-        return True
-    try:
-        return importlib.util.find_spec("symgrad.parse") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def parse(text: str) -> sp.Expr:
-    """Typed text to an unevaluated expression, by :func:`symgrad.parse.parse`."""
-    from ... import parse as parser
-
-    return parser.parse(text)
+    """Typed text to an unevaluated expression (the structure as typed), by the safe parser."""
+    return parser.parse(text, evaluate=False)
 
 
 class GraphKind(Kind):
@@ -137,5 +122,4 @@ class GraphKind(Kind):
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
 
 
-if parse_available():
-    register(GraphKind)
+register(GraphKind)
