@@ -13,10 +13,10 @@ __version__ = "0.1.0"
 from . import render  # noqa: E402
 from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
 from .compile import compile_gradient  # noqa: E402
-from .derive import Derivation, Gradient, Step, derive, derive_graph  # noqa: E402
+from .derive import Derivation, Gradient, Step, derive, derive_expr, derive_graph  # noqa: E402
 from .errors import SymgradError  # noqa: E402
 from .fit import FitResult, fit  # noqa: E402
-from .graph import Graph, Node  # noqa: E402
+from .graph import Graph, Node, Values, expression_graph, forward_backward  # noqa: E402
 from .render import html as _html  # noqa: E402,F401
 from .render import json as _json  # noqa: E402,F401
 from .render import latex as _latex  # noqa: E402,F401
@@ -35,8 +35,12 @@ __all__ = [
     "Step",
     "SymgradError",
     "compile_gradient",
+    "Values",
     "derive",
+    "derive_expr",
     "derive_graph",
+    "expression_graph",
+    "forward_backward",
     "fit",
     "model_graph",
     "plots",

@@ -58,8 +58,10 @@ class relu(sp.Function):  # noqa: N801
 
     @classmethod
     def eval(cls, z):
-        if z.is_number and z.is_real:
-            return z if z > 0 else sp.S.Zero
+        if z.is_positive:
+            return z
+        if z.is_nonpositive:
+            return sp.S.Zero
         return None
 
     def fdiff(self, argindex=1):
@@ -81,8 +83,10 @@ class leaky_relu(sp.Function):  # noqa: N801
 
     @classmethod
     def eval(cls, z, alpha):
-        if z.is_number and z.is_real and alpha.is_number:
-            return z if z > 0 else alpha * z
+        if z.is_positive:
+            return z
+        if z.is_nonpositive and alpha.is_number:
+            return alpha * z
         return None
 
     def fdiff(self, argindex=1):

@@ -43,6 +43,10 @@ class Node:
     keep: bool = True
     label: str = ""
 
+    def local(self, var: sp.Symbol) -> sp.Expr:
+        """d(expr)/d(var), of the evaluated expression (so (a^2)^2 gives 4 a^3, not 4 a^4/a)."""
+        return sp.diff(self.expr.doit(), var)
+
 
 @dataclass(frozen=True)
 class Graph:
@@ -170,8 +174,12 @@ def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
         if e in made:
             return made[e]
         args = [visit(a) for a in e.args] if not _is_leaf(e) else list(e.args)
-        unevaluated = isinstance(e, sp.Add | sp.Mul | sp.Pow)
-        body = e.func(*args, evaluate=False) if unevaluated else e.func(*args)
+        if e.is_Atom:  # the whole expression is one symbol: j = a
+            body = e
+        elif isinstance(e, sp.Add | sp.Mul | sp.Pow):
+            body = e.func(*args, evaluate=False)
+        else:
+            body = e.func(*args)
         sym = sp.Symbol(out_name if top else next(names), real=True)
         nodes.append(Node(sym, body))
         made[e] = sym
@@ -208,17 +216,15 @@ def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
         raise OptionError(f"no value given for {', '.join(missing)} (add it to --at)")
     value = {s: sp.sympify(point[s]) for s in graph.params}
     for n in graph.nodes:
-        v = n.expr.xreplace(value)
-        v = v.doit() if not v.is_number else v
+        v = n.expr.xreplace(value).doit()  # doit evaluates the unevaluated (typed) structure
         if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_real is False:
-            raise DomainError(
-                f"node {n.symbol} = {n.expr} is undefined at this point ({n.expr.xreplace(value)})"
-            )
+            at = ", ".join(f"{s} = {value[s]}" for s in graph.inputs(n))
+            raise DomainError(f"node {n.symbol} = {n.expr} is undefined where {at}")
         value[n.symbol] = v
     grad: dict[sp.Symbol, sp.Expr] = {s: sp.S.Zero for s in value}
     grad[graph.output] = sp.S.One
     for n in reversed(graph.nodes):
         for s in graph.inputs(n):
-            local = sp.diff(n.expr, s).xreplace(value)
+            local = n.local(s).xreplace(value)
             grad[s] += grad[n.symbol] * local
     return Values(value, grad)

@@ -139,7 +139,7 @@ def edges(graph: Graph) -> list[Edge]:
     out: list[Edge] = []
     for n in graph.nodes:
         for s in _printed_order(n.expr):
-            out.append(Edge(s, n.symbol, sp.diff(n.expr, s)))
+            out.append(Edge(s, n.symbol, n.local(s)))
     return out
 
 

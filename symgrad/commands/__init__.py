@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive, gradcheck, plot, train, worksheet
+from . import derive, gradcheck, graph, plot, train, worksheet
 
-COMMANDS = (derive, train, gradcheck, plot, worksheet)
+COMMANDS = (derive, graph, train, gradcheck, plot, worksheet)

@@ -95,7 +95,7 @@ def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
         for n in graph.nodes
     ]
     edges = [
-        {"from": str(s), "to": str(n.symbol), "local_derivative": expr_text(sp.diff(n.expr, s))}
+        {"from": str(s), "to": str(n.symbol), "local_derivative": expr_text(n.local(s))}
         for n in graph.nodes
         for s in graph.inputs(n)
     ]
