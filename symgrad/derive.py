@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import sympy as sp
@@ -305,17 +304,23 @@ class _Checker:
     """The independent checks of one graph, against ``sympy.diff`` of fully substituted
     expressions."""
 
-    SAMPLES = 3
-
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self._fulls: dict[sp.Symbol, sp.Expr] = {}
+        for n in graph.nodes:  # each node down to parameters and data, once (topological order)
+            self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
+        self._one_sample: sp.Expr | None = None
+
+    def full(self, expr: sp.Expr) -> sp.Expr:
+        """``graph.full(expr)`` with the node definitions substituted once, not per call."""
+        return expr.xreplace(self._fulls)
 
     def same(self, a: sp.Expr, b: sp.Expr) -> bool:
         return same(a, b, simplex=self.graph.sum_to_one)
 
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr) -> bool:
         reference = sp.diff(elementary(node_expr), var)
-        return self.same(self.graph.full(reference), self.graph.full(claimed))
+        return self.same(self.full(reference), self.full(claimed))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr) -> bool:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
@@ -330,32 +335,24 @@ class _Checker:
             if n.symbol in downstream and n.symbol != var:
                 out = out.xreplace({n.symbol: expr_of[n.symbol]})
         reference = sp.diff(elementary(out), var) / (N if g.mean_over_samples else 1)
-        return self.same(g.full(reference), g.full(claimed))
+        return self.same(self.full(reference), self.full(claimed))
 
     def gradient(self, var: sp.Symbol, grad: Gradient) -> bool:
-        """The gradient against sympy.diff of the whole loss written out for three samples."""
-        g = self.graph
-        if not g.mean_over_samples:
-            reference = sp.diff(elementary(g.full(g.output)), var)
-            return self.same(reference, grad.term + grad.extra)
-        renames, loss, groups = self._samples
-        claimed = sp.Add(*[grad.term.xreplace(rename) for rename in renames])
-        claimed = grad.scale.subs(N, self.SAMPLES) * claimed + grad.extra
-        return same(sp.diff(loss, var), claimed, simplex=groups)
+        """The gradient against sympy.diff of the whole loss.
 
-    @cached_property
-    def _samples(self) -> tuple[list[dict], sp.Expr, list[tuple[sp.Symbol, ...]]]:
-        """Per-sample symbols renamed for each of three samples, and the whole loss over them."""
+        For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
+        ``scale * sum_i term_i + extra`` holds for every N exactly when
+        ``scale * term_i + extra = (1/N) d(ell_i)/d(var) + d(penalty)/d(var)`` for one generic
+        sample i with N free: checked that way (the fully substituted ell_i is built once).
+        """
         g = self.graph
-        per_sample = sorted(g.per_sample(), key=str)
-        one = elementary(g.full(g.output))
-        renames = [
-            {s: sp.Dummy(f"{s.name}{k}", real=True) for s in per_sample}
-            for k in range(self.SAMPLES)
-        ]
-        loss = sp.Add(*[one.xreplace(r) for r in renames]) / self.SAMPLES + elementary(g.penalty)
-        groups = [tuple(r.get(s, s) for s in grp) for r in renames for grp in g.sum_to_one]
-        return renames, loss, groups
+        if self._one_sample is None:
+            self._one_sample = elementary(self.full(g.output))
+        if not g.mean_over_samples:
+            reference = sp.diff(self._one_sample, var)
+            return self.same(reference, grad.term + grad.extra)
+        reference = sp.diff(self._one_sample, var) / N + sp.diff(elementary(g.penalty), var)
+        return self.same(reference, grad.scale * grad.term + grad.extra)
 
 
 def _check(ok: bool, what: str) -> bool:
@@ -445,6 +442,11 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         per_term = tidy(per_term, graph)
         if mean:
             scale, term_named = per_term.as_independent(*per_sample, as_Add=False)
+            if term_named.has(N) and term_named.has(sp.Piecewise):
+                # tidy() folds 1/N into a Piecewise (a ReLU unit); the term must be free of N
+                folded = sp.piecewise_fold(sp.Mul(N, term_named))
+                if not folded.has(N):
+                    scale, term_named = scale / N, folded
             if not term_named.free_symbols & per_sample:  # feeds no sample (penalty only)
                 scale, term_named = sp.S.Zero, sp.S.Zero
             shown = [sp.Sum(symbolic, (i, 1, N)), sp.Sum(values, (i, 1, N))]

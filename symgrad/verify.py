@@ -26,6 +26,9 @@ from .functions import elementary
 
 _RANGES = ((0.1, 0.9), (-2.0, 2.0), (1.1, 3.0))
 _TOLERANCE = sp.Float("1e-12", 30)
+#: Digits of the random points: more than the 30 compared, so that a loss written as
+#: log(1 - sigmoid(z)) at a large z (a wide ReLU layer) does not cancel away its last digits.
+_POINT_DIGITS = 60
 
 
 def _value(expr: sp.Expr, point: dict) -> sp.Expr | None:
@@ -73,12 +76,13 @@ def same(
     found = 0
     for attempt in range(40 * points):
         lo, hi = _RANGES[attempt % len(_RANGES)]
-        point = {s: sp.Float(rng.uniform(lo, hi), 30) for s in free}
+        point = {s: sp.Float(rng.uniform(lo, hi), _POINT_DIGITS) for s in free}
         for g in simplex:
             weights = [rng.uniform(0.1, 1.0) for _ in g]
             total = sum(weights)
             point.update(
-                {s: sp.Float(w / total, 30) for s, w in zip(g[:-1], weights, strict=False)}
+                {s: sp.Float(w / total, _POINT_DIGITS)
+                 for s, w in zip(g[:-1], weights, strict=False)}
             )
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
