@@ -442,11 +442,11 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         per_term = tidy(per_term, graph)
         if mean:
             scale, term_named = per_term.as_independent(*per_sample, as_Add=False)
-            if term_named.has(N) and term_named.has(sp.Piecewise):
-                # tidy() folds 1/N into a Piecewise (a ReLU unit); the term must be free of N
-                folded = sp.piecewise_fold(sp.Mul(N, term_named))
-                if not folded.has(N):
-                    scale, term_named = scale / N, folded
+            if term_named.has(N):
+                # tidy() can leave the 1/N inside a sum or a Piecewise (a ReLU unit), where
+                # as_independent does not reach it; every chain term is (1/N) * (dell_i/dparam),
+                # so the per-sample term is the N = 1 value (the gradient check confirms it)
+                scale, term_named = scale / N, term_named.xreplace({N: sp.S.One})
             if not term_named.free_symbols & per_sample:  # feeds no sample (penalty only)
                 scale, term_named = sp.S.Zero, sp.S.Zero
             shown = [sp.Sum(symbolic, (i, 1, N)), sp.Sum(values, (i, 1, N))]
