@@ -17,6 +17,7 @@ from .derive import Derivation, Gradient, Step, derive, derive_expr, derive_grap
 from .errors import SymgradError  # noqa: E402
 from .fit import FitResult, fit  # noqa: E402
 from .graph import Graph, Node, Values, expression_graph, forward_backward  # noqa: E402
+from .network import Network, network  # noqa: E402
 from .render import html as _html  # noqa: E402,F401
 from .render import json as _json  # noqa: E402,F401
 from .render import latex as _latex  # noqa: E402,F401
@@ -31,6 +32,7 @@ __all__ = [
     "FitResult",
     "Gradient",
     "Graph",
+    "Network",
     "Node",
     "Step",
     "SymgradError",
@@ -43,6 +45,7 @@ __all__ = [
     "forward_backward",
     "fit",
     "model_graph",
+    "network",
     "plots",
     "render",
 ]

@@ -150,7 +150,8 @@ def render(d: Derivation) -> str:
             kind = step.kind
             lines += ["", SECTIONS[kind] + ":"]
         lines.append("  " + step_text(step, late))
-    lines += ["", "Result (every step checked against sympy.diff):"]
+    checked = d.meta.get("checked_against", "sympy.diff")
+    lines += ["", f"Result (every step checked against {checked}):"]
     for name, g in d.gradients.items():
         lines.append(
             f"  ∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)} = "
