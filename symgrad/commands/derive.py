@@ -28,6 +28,7 @@ EXAMPLES = """examples:
   symgrad derive mse --model linear --at w=0.5,b=1 --data sat_gpa.csv --format json
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
+  symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
 """
 
 
@@ -47,7 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="TEXT",
         help='a typed expression instead, e.g. "3*(a + b*c)" (^ or ** for powers)',
     )
-    p.add_argument("--model", default="linear", choices=MODELS, help="the model (default linear)")
+    p.add_argument("--model", default="linear", choices=(*MODELS, "mlp"),
+                   help="the model (default linear; mlp: a layered network)")
+    p.add_argument("--layers", default=None, metavar="2,3,1",
+                   help="mlp: layer sizes n0,n1,...,nL")
+    p.add_argument("--activations", default=None, metavar="relu,sigmoid",
+                   help="mlp: one activation per layer after the input")
+    p.add_argument("--expanded", action="store_true",
+                   help="mlp: one weight at a time (small networks) instead of layer by layer")
     p.add_argument("--features", type=positive_int, default=1, help="number of features k")
     p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
     p.add_argument(
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.expr is not None:
         return _run_expr(args)
+    if args.model == "mlp":
+        return _run_mlp(args)
     d = derive(
         args.loss,
         args.model,
@@ -115,6 +125,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(d: Derivation, fmt: str) -> None:
     print(RENDERERS[fmt].render(d))
+
+
+def _run_mlp(args: argparse.Namespace) -> int:
+    """``--model mlp``: the network's backprop, layer level or expanded (symgrad.network)."""
+    from ..network import network
+
+    need(args.layers, "--layers", "with --model mlp")
+    need(args.activations, "--activations", "with --model mlp")
+    d = network(args.layers, args.activations, args.loss).derive(expanded=args.expanded)
+    if args.format == "json":
+        print(json_render.render(d))
+    else:
+        _print(d, args.format)
+    return 0
 
 
 def _run_expr(args: argparse.Namespace) -> int:
