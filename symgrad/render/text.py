@@ -152,9 +152,9 @@ def render(d: Derivation) -> str:
         lines.append("  " + step_text(step, late))
     checked = d.meta.get("checked_against", "sympy.diff")
     lines += ["", f"Result (every step checked against {checked}):"]
-    for name, g in d.gradients.items():
+    for g in d.gradients.values():
         lines.append(
-            f"  ∂{expr_text(d.graph.result_symbol)}/∂{symbol_text(name)} = "
+            f"  ∂{expr_text(d.graph.result_symbol)}/∂{expr_text(g.wrt)} = "
             f"{expr_text(g.named, late)}"
         )
     return "\n".join(lines)
