@@ -19,7 +19,7 @@ fi
 
 rm -rf .venv-test
 python3 -m venv .venv-test
-.venv-test/bin/python -m pip install -q --upgrade pip
+.venv-test/bin/python -m pip install -q --upgrade pip setuptools wheel
 .venv-test/bin/python -m pip install -q -e ".[test]"
 .venv-test/bin/python -m ruff check symgrad tests benchmarks
 .venv-test/bin/python -m pytest "$@"
