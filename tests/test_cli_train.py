@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-pytest.importorskip("symgrad.parse")  # the CLI imports the parser (another branch) at start-up
-
-from symgrad.cli import main  # noqa: E402
+from symgrad.cli import main
 
 
 def _run(capsys, *argv):
@@ -127,3 +125,66 @@ def test_gradcheck(capsys):
     assert d["ok"] and d["gradient"]["w"]["relative_error"] < 1e-6
     code, _, _ = _run(capsys, "gradcheck", "--tol", "0")
     assert code in (0, 1)
+
+
+XOR = "x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
+
+
+def test_mlp_trains_xor_and_reports_accuracy(tmp_path, capsys):
+    data = tmp_path / "xor.csv"
+    data.write_text(XOR)
+    common = [
+        "train",
+        "--model",
+        "mlp",
+        "--layers",
+        "2,4,1",
+        "--activations",
+        "tanh,sigmoid",
+        "--loss",
+        "bce",
+        "--data",
+        str(data),
+        "--x",
+        "x1,x2",
+        "--y",
+        "y",
+        "--lr",
+        "1",
+        "--max-iter",
+        "2000",
+    ]
+    code, out, err = _run(capsys, *common, "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["layers"] == [2, 4, 1] and d["training_accuracy"] == 1.0
+    assert d["loss_history"][-1] < d["loss_history"][0]
+    assert len(d["params"]["W1"]) == 4 and len(d["params"]["W1"][0]) == 2  # W1 is (n1, n0)
+    code, out, _ = _run(capsys, *common)
+    assert code == 0 and "training accuracy: 100.0%" in out
+
+
+def test_mlp_needs_its_options_and_matching_data(tmp_path, capsys):
+    data = tmp_path / "xor.csv"
+    data.write_text(XOR)
+    code, _, err = _run(capsys, "train", "--model", "mlp", "--data", str(data))
+    assert code == 2 and "--model mlp needs --layers, --activations and --loss" in err
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--model",
+        "mlp",
+        "--layers",
+        "3,4,1",
+        "--activations",
+        "tanh,sigmoid",
+        "--loss",
+        "bce",
+        "--data",
+        str(data),
+        "--x",
+        "x1,x2",
+        "--y",
+        "y",
+    )
+    assert code == 2 and "expected (m, 3)" in err and len(err.strip().splitlines()) == 1

@@ -262,7 +262,6 @@ def test_renderers_print_network_derivations():
 
 
 def test_cli_derive_mlp(capsys):
-    pytest.importorskip("symgrad.parse")  # the derive command imports the parser
     from symgrad.cli import main
 
     assert main(["derive", "bce", "--model", "mlp", "--layers", "2,3,1", "--activations",
@@ -294,7 +293,6 @@ def test_fit_full_batch_and_mini_batch():
 
 
 def test_digits_example_reaches_95_percent():
-    pytest.importorskip("sklearn")
     import importlib.util
     from pathlib import Path
 

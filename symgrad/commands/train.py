@@ -13,10 +13,13 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OptionError
 from ..fit import LOSSES, FitResult, fit
+from ..network import Network
+from ..train import TrainResult
 from ._common import comma_list
 
 EXAMPLES = """examples:
@@ -24,6 +27,8 @@ EXAMPLES = """examples:
   symgrad train --standardize --lr 0.1
   symgrad train --model logistic --loss bce --data admit.csv --x gre,gpa --y admit --lr 0.5
   symgrad train --lr 1e-7 --max-iter 200 --format json
+  symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \
+                --data xor.csv --x x1,x2 --y y --lr 0.5 --max-iter 2000
 """
 
 #: ``--model`` name -> the function that trains it. ``linear`` and ``logistic`` are the
@@ -83,7 +88,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", default="linear", choices=tuple(RUNNERS), help="the model")
-    p.add_argument("--loss", default=None, choices=LOSSES, help="mse (linear) or bce (logistic)")
+    p.add_argument(
+        "--loss",
+        default=None,
+        choices=(*LOSSES, "cross_entropy"),
+        help="mse (linear), bce (logistic); for mlp also cross_entropy (softmax output)",
+    )
+    p.add_argument("--layers", default=None, metavar="2,8,1", help="mlp: layer sizes n0,...,nL")
+    p.add_argument(
+        "--activations", default=None, metavar="relu,sigmoid", help="mlp: one per layer after n0"
+    )
     p.add_argument(
         "--data", default=None, metavar="FILE", help="CSV/.npz/.npy (default: bundled SAT->GPA)"
     )
@@ -135,6 +149,73 @@ RUNNERS["linear"] = _catalogue
 RUNNERS["logistic"] = _catalogue
 
 
+@dataclass(frozen=True)
+class NetworkRun:
+    """A trained network: the training loop's result with the data's description and accuracy."""
+
+    net: Network
+    source: str
+    n_samples: int
+    lr: float
+    train: TrainResult
+    accuracy: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": "mlp",
+            "layers": list(self.net.sizes),
+            "activations": list(self.net.activations),
+            "loss": self.net.loss_name,
+            **self.train.to_dict(),
+            "training_accuracy": self.accuracy,
+        }
+
+    def text(self) -> str:
+        t = self.train
+        arch = "-".join(str(n) for n in self.net.sizes)
+        lines = [
+            f"mlp {arch} ({', '.join(self.net.activations)}), {self.net.loss_name} loss: "
+            f"{self.n_samples} samples from {_source(self.source)}",
+            f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
+            f"stopped: {t.stopped_because}",
+            f"final loss: {_g(t.final_loss)}",
+        ]
+        if self.accuracy is not None:
+            lines.append(f"training accuracy: {100 * self.accuracy:.1f}%")
+        if t.stopped_because == "diverged":
+            lines.append(f"diverged from iteration {t.diverged_at}; hint: {t.hint}")
+        return "\n".join(lines)
+
+
+def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
+    """``--model mlp``: a layered network (issue 5) trained with the same loop."""
+    from ..data import bundled, load_data
+    from ..network import train_network
+
+    if args.layers is None or args.activations is None or args.loss is None:
+        raise OptionError("--model mlp needs --layers, --activations and --loss")
+    data = load_data(args.data or bundled(), x=args.x, y=args.y)
+    Y = data.y.astype(int) if args.loss == "cross_entropy" else data.y
+    net, result = train_network(
+        args.layers,
+        args.activations,
+        args.loss,
+        data.X,
+        Y,
+        lr=_lr(args.lr),
+        max_iter=_max_iter(args.max_iter),
+        tol=_tol(args.tol),
+        batch_size=_batch(args.batch_size),
+        seed=_seed(args.seed),
+        progress=progress,
+    )
+    accuracy = None if args.loss == "mse" else net.accuracy(result.params, data.X, Y)
+    return NetworkRun(net, data.source, len(data.y), _lr(args.lr), result, accuracy)
+
+
+RUNNERS["mlp"] = _mlp
+
+
 class ProgressBar:
     """A one-line bar on stderr, shown only once a run has taken longer than ``delay`` seconds."""
 
@@ -170,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(render_text(result))
+        print(render_text(result) if isinstance(result, FitResult) else result.text())
     return 0
 
 
