@@ -413,7 +413,9 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
             symbolic.append(
                 sp.Mul(Partial(result_sym, c.symbol), Partial(c.symbol, var), evaluate=False)
             )
-            values.append(sp.Mul(adjoint[c.symbol], local[(c.symbol, var)], evaluate=False))
+            factor = local[(c.symbol, var)]
+            product = sp.Mul(adjoint[c.symbol], factor, evaluate=False)
+            values.append(adjoint[c.symbol] if factor == 1 else product)
         return sp.Add(*symbolic, evaluate=False), values
 
     for n in reversed(graph.nodes[:-1]):
@@ -425,9 +427,14 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         )
         ok = _check(check.adjoint(n.symbol, result), f"d{result_sym}/d{n.symbol}")
         rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
-        if _cancels(values, result, graph):
+        lhs = Partial(result_sym, n.symbol)
+        if _cancels(values, result, graph):  # show the product, then what cancels out of it
             rule += ", cancellation"
-        forms = _distinct((symbolic, product, result), Partial(result_sym, n.symbol))
+            if graph.sum_to_one and len(users) > 1:
+                rule += " (one-hot labels sum to 1)"
+            forms = (*_distinct((symbolic,), lhs), product, result)
+        else:
+            forms = _distinct((symbolic, product, result), lhs)
         steps.append(Step("chain", rule, Partial(result_sym, n.symbol), forms, ok))
         adjoint[n.symbol] = result
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..graph import N
+
 
 def _negative(term: sp.Expr) -> bool:
     return term.could_extract_minus_sign()
@@ -46,6 +48,7 @@ def arrange(expr: sp.Expr, late: frozenset | set = frozenset()) -> sp.Expr:
         calls = [f for f in factors if isinstance(f, sp.Function) and f not in late_f]
         inside = [f for f in calls if any(a.has(f) for a in adds)]
         others = [f for f in factors if f not in adds and f not in late_f and f not in calls]
+        others.sort(key=lambda f: f.as_base_exp()[0] != N)  # the sample count first: N ŷᵢ (1 − ŷᵢ)
         order = lead + others + inside + adds + [f for f in calls if f not in inside] + late_f
         if coeff == -1:  # -(a)(b) prints better as -a b
             order = order[1:]
