@@ -341,9 +341,9 @@ class _Checker:
         """The gradient against sympy.diff of the whole loss.
 
         For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
-        ``scale * sum_i term_i + extra`` holds for every N exactly when
-        ``scale * term_i + extra = (1/N) d(ell_i)/d(var) + d(penalty)/d(var)`` for one generic
-        sample i with N free: checked that way (the fully substituted ell_i is built once).
+        ``scale * sum_i term_i + extra`` holds for every N and every data set exactly when
+        ``scale * term_i = (1/N) d(ell_i)/d(var)`` for one generic sample i with N free and
+        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built once).
         """
         g = self.graph
         if self._one_sample is None:
@@ -351,8 +351,10 @@ class _Checker:
         if not g.mean_over_samples:
             reference = sp.diff(self._one_sample, var)
             return self.same(reference, grad.term + grad.extra)
-        reference = sp.diff(self._one_sample, var) / N + sp.diff(elementary(g.penalty), var)
-        return self.same(reference, grad.scale * grad.term + grad.extra)
+        penalty = sp.diff(elementary(g.penalty), var)
+        if not self.same(penalty, grad.extra):
+            return False
+        return self.same(sp.diff(self._one_sample, var) / N, grad.scale * grad.term)
 
 
 def _check(ok: bool, what: str) -> bool:

@@ -154,3 +154,16 @@ def test_sum_display_pulls_out_constants():
     assert isinstance(named, sp.Mul) and any(isinstance(f, sp.Sum) for f in named.args)
     (total,) = [f for f in named.args if isinstance(f, sp.Sum)]
     assert total.limits == ((i, 1, N),)
+
+
+def test_gradient_check_catches_a_term_and_penalty_that_compensate():
+    from symgrad.derive import Gradient, _Checker
+
+    d = derive("mse", "linear", l2=0.5)
+    g = d.gradients["w"]
+    check = _Checker(d.graph)
+    assert check.gradient(w, g)
+    delta = sp.Rational(1, 7)
+    # wrong per sample by -delta/scale, "fixed" in the penalty by +delta: right for N = 1 only
+    shifted = Gradient(w, g.named, g.expanded, g.scale, g.term - delta / g.scale, g.extra + delta)
+    assert not check.gradient(w, shifted)
