@@ -123,8 +123,28 @@ def test_gradcheck(capsys):
     code, out, _ = _run(capsys, "gradcheck", "--at", "w=0.001,b=1", "--format", "json")
     d = json.loads(out)
     assert d["ok"] and d["gradient"]["w"]["relative_error"] < 1e-6
-    code, _, _ = _run(capsys, "gradcheck", "--tol", "0")
-    assert code in (0, 1)
+
+
+def test_gradcheck_exits_1_on_a_wrong_gradient(capsys, monkeypatch):
+    import symgrad.commands.gradcheck as gc
+
+    real = gc._derived
+
+    def one_percent_off(*args, **kwargs):
+        d, compiled, rest = real(*args, **kwargs)
+
+        class Off:  # the symbolic gradient 1% off, the loss (and so the differences) untouched
+            names = compiled.names
+
+            def vector(self, theta, X, Y):
+                loss, grad = compiled.vector(theta, X, Y)
+                return loss, grad * 1.01
+
+        return d, Off(), rest
+
+    monkeypatch.setattr(gc, "_derived", one_percent_off)
+    code, out, _ = _run(capsys, "gradcheck", "--at", "w=0.001,b=1")
+    assert code == 1 and "MISMATCH" in out and out.count("FAIL") == 2
 
 
 XOR = "x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
