@@ -35,7 +35,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 def test_the_bundled_worksheets_cover_both_lectures():
     kinds = {es.kind for p in SPECS for es in load_spec(p).exercises}
-    assert {"derive", "activation", "gd_steps", "closed_form"} <= kinds
+    assert {"derive", "activation", "gd_steps", "closed_form", "network"} <= kinds
     losses = {es.fields.get("loss") for p in SPECS for es in load_spec(p).exercises}
     assert {"mse", "bce"} <= losses
 
@@ -104,6 +104,49 @@ ACTIVATION_FORMULAS = {
 }
 
 
+NP_ACTIVATIONS = {  # g and g' by the textbook formulas
+    "sigmoid": (sig, lambda z: sig(z) * (1 - sig(z))),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, z / 100), lambda z: np.where(z > 0, 1, 1 / 100)),
+    "identity": (lambda z: z, np.ones_like),
+}
+
+
+def network_numpy(g):
+    """Forward and backward for one sample in plain NumPy: z = W a + b, a = g(z), then the
+    textbook backward pass (dz = yhat - y for sigmoid+bce and softmax+ce)."""
+    acts, loss = g["activations"], g["loss"]
+    W = [None] + [np.array(g["point"][f"W{k}"], float) for k in range(1, len(acts) + 1)]
+    b = [None] + [np.array(g["point"][f"b{k}"], float) for k in range(1, len(acts) + 1)]
+    a, z = [np.array(g["data"]["x"], float)], [None]
+    for k, name in enumerate(acts, start=1):
+        z.append(W[k] @ a[-1] + b[k])
+        if name == "softmax":
+            e = np.exp(z[k] - z[k].max())
+            a.append(e / e.sum())
+        else:
+            a.append(NP_ACTIVATIONS[name][0](z[k]))
+    n, y, yhat = len(acts), np.array(g["data"]["y"], float), a[-1]
+    out = {f"z{k}": z[k] for k in range(1, n + 1)} | {f"a{k}": a[k] for k in range(1, n + 1)}
+    if loss == "bce":
+        out["loss"] = -(y * np.log(yhat) + (1 - y) * np.log(1 - yhat)).sum()
+        dz = yhat - y
+    elif loss == "cross_entropy":
+        out["loss"] = -(y * np.log(yhat)).sum()
+        dz = yhat - y
+    else:
+        out["loss"] = ((yhat - y) ** 2).sum()
+        out[f"dA{n}"] = 2 * (yhat - y)
+        dz = out[f"dA{n}"] * NP_ACTIVATIONS[acts[-1]][1](z[n])
+    for k in range(n, 0, -1):
+        out[f"dZ{k}"], out[f"dW{k}"], out[f"db{k}"] = dz, np.outer(dz, a[k - 1]), dz
+        if k > 1:
+            out[f"dA{k - 1}"] = W[k].T @ dz
+            dz = out[f"dA{k - 1}"] * NP_ACTIVATIONS[acts[k - 2]][1](z[k - 1])
+    return out
+
+
 def expected(entry):
     g, kind, aid = entry["given"], entry["kind"], entry["id"]
     if kind == "derive":
@@ -160,6 +203,9 @@ def expected(entry):
             return intercept
         return gd_run(list(x), list(y), g["point"]["w"], g["point"]["b"], g["lr"],
                       g["max_iter"], g["tol"])[1]
+    if kind == "network":
+        value = network_numpy(g)[g["quantity"]]
+        return float(value[tuple(k - 1 for k in g["index"])] if g["index"] else value)
     raise AssertionError(f"no independent check for kind {kind}")
 
 
