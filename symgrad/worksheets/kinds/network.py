@@ -41,6 +41,7 @@ exactly 0 (the derivative's convention would decide the answer), a sigmoid or ta
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -153,6 +154,12 @@ def _plain(v: sp.Expr) -> Fraction | sp.Expr:
     """A rational as a Fraction (``num`` shows it exactly), anything else as it is."""
     v = sp.sympify(v)
     return Fraction(int(v.p), int(v.q)) if v.is_Rational else v
+
+
+@functools.lru_cache(maxsize=32)
+def _network(sizes: tuple[int, ...], acts: tuple[str, ...], loss: str) -> Network:
+    """One Network per spec, so its derivations are derived once for all variants."""
+    return network(sizes, acts, loss)
 
 
 # --- the spec ------------------------------------------------------------------------------------
@@ -384,7 +391,7 @@ class NetworkKind(Kind):
         sizes = _sizes(es.fields["layers"], es.at("layers"))
         acts = tuple(es.fields["activations"])
         loss = pick(es.fields["loss"], rng, es.at("loss"))
-        net = network(sizes, acts, loss)
+        net = _network(sizes, acts, loss)
         L = net.depth
         shapes = _params_of(sizes)
         sources = _weight_sources(es.fields.get("weights", DEFAULT_WEIGHTS), shapes,
