@@ -33,10 +33,8 @@ total one (``∂u/∂x = 2 x``); a node used by several consumers has one edge t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,6 +49,7 @@ from matplotlib.offsetbox import AnnotationBbox, TextArea, VPacker
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from ._io import atomic_write_text, check_folder
 from .errors import OptionError
 from .graph import Graph, Values
 from .render._display import arrange
@@ -708,22 +707,7 @@ def save_graph(graph: Graph, values: Values | None, path: str | os.PathLike[str]
         raise OptionError(
             f"cannot write {shown} graphs; use one of: {', '.join('.' + f for f in FORMATS)}"
         )
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OptionError(f"cannot write {p}: folder {parent} does not exist")
+    check_folder(p)
     if ext != "tex":
         return save_figure(draw_graph(graph, values).figure, p)
-    text = tikz_document(graph, values)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tex", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return p
+    return atomic_write_text(p, tikz_document(graph, values))

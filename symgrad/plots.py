@@ -42,10 +42,8 @@ the data in its original units.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -56,6 +54,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ._io import atomic_open, check_folder
 from .catalogue import ACTIVATIONS, activation_graph, real
 from .compile import CompiledGradient, compile_gradient, lambdify
 from .data import bundled, check_binary_labels, load_data, standardize, unstandardize_linear
@@ -978,9 +977,7 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
         shown = f"'.{ext}'" if ext else "files without an extension"
         raise OptionError(f"cannot write {shown} figures; use one of: "
                           f"{', '.join('.' + s for s in supported)}")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OptionError(f"cannot write {p}: folder {parent} does not exist")
+    check_folder(p)
     return p
 
 
@@ -996,24 +993,9 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Pa
     '<?xml'
     """
     p = check_output_path(path)
-    ext = p.suffix.lower().lstrip(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=f".{ext}", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=ext, dpi=dpi)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(p, "wb") as fh:
+        fig.savefig(fh, format=p.suffix.lower().lstrip("."), dpi=dpi)
     return p
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 GALLERY: dict[str, dict[str, Any]] = {
