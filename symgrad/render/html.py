@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from latex2mathml.converter import convert
 
 from ..derive import Derivation
-from . import SECTIONS
+from . import sections
 from .latex import expr_latex
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
@@ -96,17 +96,15 @@ def render(d: Derivation) -> str:
     """The derivation as an HTML table: section rows, then ``lhs | = forms | rule`` per step."""
     late = frozenset(d.graph.features)
     rows: list[str] = []
-    kind = None
-    for step in d.steps:
-        if step.kind != kind:
-            kind = step.kind
-            rows.append(f'<tr class="section"><td colspan="3">{SECTIONS[kind]}</td></tr>')
-        rhs = " = ".join(expr_latex(f, late) for f in step.forms)
-        rows.append(
-            f'<tr><td class="lhs">{mathml(expr_latex(step.lhs, late))}</td>'
-            f"<td>{mathml('= ' + rhs)}</td>"
-            f'<td class="rule">{html.escape(step.rule)}</td></tr>'
-        )
+    for heading, steps in sections(d.steps):
+        rows.append(f'<tr class="section"><td colspan="3">{heading}</td></tr>')
+        for step in steps:
+            rhs = " = ".join(expr_latex(f, late) for f in step.forms)
+            rows.append(
+                f'<tr><td class="lhs">{mathml(expr_latex(step.lhs, late))}</td>'
+                f"<td>{mathml('= ' + rhs)}</td>"
+                f'<td class="rule">{html.escape(step.rule)}</td></tr>'
+            )
     result = expr_latex(d.graph.result_symbol)
     results = "".join(
         "<li>" + mathml(rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}} = "

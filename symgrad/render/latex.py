@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..derive import Derivation, Step
-from . import SECTIONS
+from . import sections
 from ._display import arrange
 
 
@@ -56,12 +56,9 @@ def render(d: Derivation) -> str:
     r"""The derivation as one ``align*`` block, sections as ``\intertext``."""
     late = frozenset(d.graph.features)
     rows: list[str] = []
-    kind = None
-    for step in d.steps:
-        if step.kind != kind:
-            kind = step.kind
-            rows.append(rf"\intertext{{{SECTIONS[kind]}}}")
-        rows.append(step_latex(step, late) + r" \\")
+    for heading, steps in sections(d.steps):
+        rows.append(rf"\intertext{{{heading}}}")
+        rows += [step_latex(step, late) + r" \\" for step in steps]
     rows[-1] = rows[-1].removesuffix(r" \\")
     return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ..derive import Derivation
-from . import SECTIONS
+from . import sections
 from .latex import expr_latex, step_latex
 
 
@@ -40,27 +40,14 @@ def inline(text: str) -> str:
     return re.sub(r"\\\((.+?)\\\)", lambda m: f"${m.group(1).strip()}$", text, flags=re.S)
 
 
-def sections(d: Derivation) -> list[tuple[str, list[str]]]:
-    """The derivation's steps grouped into consecutive sections: ``[(heading, [row, ...])]``."""
-    late = frozenset(d.graph.features)
-    out: list[tuple[str, list[str]]] = []
-    kind = None
-    for step in d.steps:
-        if step.kind != kind:
-            kind = step.kind
-            out.append((SECTIONS[kind], []))
-        out[-1][1].append(step_latex(step, late))
-    return out
-
-
 def render(d: Derivation) -> str:
     """The derivation as Markdown: a heading and an ``aligned`` block per section, the result."""
+    late = frozenset(d.graph.features)
     parts = []
-    for heading, rows in sections(d):
-        body = " \\\\\n".join(rows)
+    for heading, steps in sections(d.steps):
+        body = " \\\\\n".join(step_latex(step, late) for step in steps)
         block = display("\\begin{aligned}\n" + body + "\n\\end{aligned}")
         parts.append(f"**{heading}**\n\n" + block)
-    late = frozenset(d.graph.features)
     result = expr_latex(d.graph.result_symbol)
     lines = [
         rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}} = {expr_latex(g.named, late)}"

@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from ..derive import Derivation, Step
-from . import SECTIONS
+from . import sections
 from ._display import arrange
 
 _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
@@ -144,12 +144,9 @@ def render(d: Derivation) -> str:
     """The whole derivation as text: sections of steps, then the results."""
     late = frozenset(d.graph.features)
     lines = [d.title] if d.title else []
-    kind = None
-    for step in d.steps:
-        if step.kind != kind:
-            kind = step.kind
-            lines += ["", SECTIONS[kind] + ":"]
-        lines.append("  " + step_text(step, late))
+    for heading, steps in sections(d.steps):
+        lines += ["", heading + ":"]
+        lines += ["  " + step_text(step, late) for step in steps]
     checked = d.meta.get("checked_against", "sympy.diff")
     lines += ["", f"Result (every step checked against {checked}):"]
     for g in d.gradients.values():
