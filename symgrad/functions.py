@@ -22,6 +22,12 @@ from __future__ import annotations
 import sympy as sp
 
 
+def _latex_call(head: str, arg: str, exp: str | None) -> str:
+    r"""``head\left(arg\right)``, raised to ``exp`` when SymPy's printer asks for a power."""
+    body = rf"{head}\left({arg}\right)"
+    return body if exp is None else rf"{body}^{{{exp}}}"
+
+
 class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower-case
     """The logistic sigmoid 1 / (1 + exp(-z)); its derivative is sigmoid(z) (1 - sigmoid(z))."""
 
@@ -47,8 +53,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower-case
         return self.args[0].is_real
 
     def _latex(self, printer, exp=None):
-        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
+        return _latex_call(r"\sigma", printer._print(self.args[0]), exp)
 
 
 class relu(sp.Function):  # noqa: N801
@@ -72,8 +77,7 @@ class relu(sp.Function):  # noqa: N801
         return sp.Piecewise((z, z > 0), (0, True))
 
     def _latex(self, printer, exp=None):
-        body = rf"\operatorname{{ReLU}}\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
+        return _latex_call(r"\operatorname{ReLU}", printer._print(self.args[0]), exp)
 
 
 class leaky_relu(sp.Function):  # noqa: N801
@@ -100,8 +104,7 @@ class leaky_relu(sp.Function):  # noqa: N801
 
     def _latex(self, printer, exp=None):
         z, alpha = (printer._print(a) for a in self.args)
-        body = rf"\operatorname{{LeakyReLU}}_{{{alpha}}}\left({z}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
+        return _latex_call(rf"\operatorname{{LeakyReLU}}_{{{alpha}}}", z, exp)
 
 
 class softplus(sp.Function):  # noqa: N801
@@ -119,8 +122,7 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        body = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
-        return body if exp is None else rf"{body}^{{{exp}}}"
+        return _latex_call(r"\operatorname{softplus}", printer._print(self.args[0]), exp)
 
 
 CUSTOM_FUNCTIONS: dict[str, type[sp.Function]] = {
