@@ -338,6 +338,16 @@ def _new_ax(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.6)) -> Axes:
     return fig.add_subplot()
 
 
+def _run_wb(
+    problem: Problem | None, lr: float | None, init: Mapping[str, float] | None, max_iter: int
+) -> tuple[Problem, float, TrainResult]:
+    """Gradient descent on (w, b) from ``init``: the problem defaults to :func:`make_problem`, the
+    learning rate to the problem's :meth:`Problem.default_lr`."""
+    problem = problem or make_problem()
+    lr = problem.default_lr() if lr is None else float(lr)
+    return problem, lr, run_gd(problem, lr, init=init, max_iter=max_iter)
+
+
 def _check_range(rng: Sequence[float] | None, what: str = "--range") -> tuple[float, float] | None:
     if rng is None:
         return None
@@ -610,10 +620,7 @@ def plot_contour(
     >>> bool(np.allclose(star.get_xydata()[0], [p.closed_form()["w"], p.closed_form()["b"]]))
     True
     """
-    problem = problem or make_problem()
-    lr = problem.default_lr() if lr is None else float(lr)
-    start = {"w": 0.0, "b": 0.0, **(init or {})}
-    res = run_gd(problem, lr, init=start, max_iter=max_iter)
+    problem, lr, res = _run_wb(problem, lr, {"w": 0.0, "b": 0.0, **(init or {})}, max_iter)
     path = np.array([[float(r["w"]), float(r["b"])] for r in res.param_history])
     path = path[np.all(np.isfinite(path), axis=1)]
     cf = problem.closed_form()
@@ -685,9 +692,7 @@ def plot_loss_curve(
     'stopped: at the iteration limit (20 iterations)'
     """
     if result is None:
-        problem = problem or make_problem()
-        lr = problem.default_lr() if lr is None else float(lr)
-        result = run_gd(problem, lr, init=init, max_iter=max_iter)
+        problem, lr, result = _run_wb(problem, lr, init, max_iter)
     it = np.asarray(result.history_iterations)
     loss = np.asarray(result.loss_history, dtype=float)
     gnorm = np.asarray(result.grad_norm_history, dtype=float)
@@ -747,9 +752,7 @@ def plot_fit(
     >>> [ln.get_gid() for ln in ax.get_lines()]
     ['gd-fit', 'closed-form-fit']
     """
-    problem = problem or make_problem()
-    lr = problem.default_lr() if lr is None else float(lr)
-    res = run_gd(problem, lr, init=init, max_iter=max_iter)
+    problem, lr, res = _run_wb(problem, lr, init, max_iter)
     ax = _new_ax(ax)
     ax.scatter(problem.x_raw, problem.y, s=14, color="0.35", alpha=0.7, label="data", gid="data")
     xs = np.linspace(problem.x_raw.min(), problem.x_raw.max(), 200)
