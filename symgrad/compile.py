@@ -139,13 +139,13 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
     if not g.mean_over_samples:
         raise OptionError("only losses over samples compile to a data gradient")
     l2 = float(d.meta.get("l2", 0.0))
-    penalty = _penalty(g, l2)
     scores = _linear_scores(g)
-    vector = _score_path(d, scores, penalty) if scores is not None else None
+    vector = _score_path(d, scores) if scores is not None else None
     strategy = "linear scores"
     if vector is None:
-        vector = _per_sample_path(d, penalty)
+        vector = _per_sample_path(d)
         strategy = "per-sample terms"
+    vector = _with_penalty(vector, _penalty(g, l2))
     return CompiledGradient(
         names=tuple(str(p) for p in g.params),
         wrt=tuple(d.gradients),
@@ -168,6 +168,26 @@ def _penalty(g: Graph, l2: float) -> Callable[[np.ndarray], tuple[float, np.ndar
         return float(value(theta)), np.asarray(grad(theta), dtype=np.float64)
 
     return penalty
+
+
+def _with_penalty(
+    vector: Callable[..., tuple[float, np.ndarray]],
+    penalty: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
+) -> Callable[..., tuple[float, np.ndarray]]:
+    """``vector`` with the penalty's value and gradient added (``vector`` itself without one)."""
+    if penalty is None:
+        return vector
+
+    def penalized(
+        theta: np.ndarray, X: np.ndarray, Y: np.ndarray, want_loss: bool = True
+    ) -> tuple[float, np.ndarray]:
+        loss, grad = vector(theta, X, Y, want_loss)
+        pv, pg = penalty(theta)
+        loss += pv
+        grad += pg
+        return loss, grad
+
+    return penalized
 
 
 # -------------------------------------------------------------------------------------------------
@@ -236,7 +256,7 @@ def _softmax_nodes(g: Graph, zs: set[sp.Symbol]) -> dict[sp.Symbol, int]:
 
 
 def _score_path(
-    d: Derivation, scores: list[_Score], penalty: Callable | None
+    d: Derivation, scores: list[_Score]
 ) -> Callable[..., tuple[float, np.ndarray]] | None:
     g = d.graph
     zs = [s.symbol for s in scores]
@@ -350,10 +370,6 @@ def _score_path(
                 np.add.at(grad, w_idx[wmask0], gw[wmask0] / n)
                 if has_b:
                     grad[b_i] += delta.sum() / n
-            if penalty is not None:
-                pv, pg = penalty(theta)
-                loss += pv
-                grad += pg
             return loss, grad
 
         return vector
@@ -380,10 +396,6 @@ def _score_path(
         grad = np.zeros(n_params)
         np.add.at(grad, W_index[W_mask], GW[W_mask])
         np.add.at(grad, b_index[b_mask], D.sum(axis=0)[b_mask] / n)
-        if penalty is not None:
-            pv, pg = penalty(theta)
-            loss += pv
-            grad += pg
         return loss, grad
 
     return vector_k
@@ -453,9 +465,7 @@ def _bce_logit(z: np.ndarray, y: np.ndarray, want_loss: bool = True) -> tuple[fl
 # strategy 2: per-sample terms
 
 
-def _per_sample_path(
-    d: Derivation, penalty: Callable | None
-) -> Callable[..., tuple[float, np.ndarray]]:
+def _per_sample_path(d: Derivation) -> Callable[..., tuple[float, np.ndarray]]:
     g = d.graph
     args = [*g.params, *g.features, *g.labels]
     terms = []
@@ -475,10 +485,6 @@ def _per_sample_path(
         out = f(*theta, *X.T, *ycols)
         loss = float(np.mean(np.broadcast_to(out[0], (n,))))
         grad = np.array([np.sum(np.broadcast_to(o, (n,))) / n for o in out[1:]])
-        if penalty is not None:
-            pv, pg = penalty(theta)
-            loss += pv
-            grad += pg
         return loss, grad
 
     return vector
