@@ -18,7 +18,6 @@ must converge (else the draw is rejected, as is one with all x equal).
 from __future__ import annotations
 
 import random
-from fractions import Fraction
 
 import sympy as sp
 
@@ -38,7 +37,7 @@ from ._common import (
     point_latex,
     tolerance,
 )
-from .gd_steps import run_story
+from .gd_steps import RUN_FIELDS, run_story
 
 __all__ = ["ClosedFormKind", "KINDS"]
 
@@ -51,8 +50,7 @@ class ClosedFormKind(Kind):
         "data": Field("data", required=True),
         "lr": Field("number", required=True),
         "start": Field("point", default={"w": 0, "b": 0}),
-        "max_iter": Field("int", default=1000, low=10, high=100_000),
-        "tol": Field("number", default=Fraction(1, 10**6)),
+        **RUN_FIELDS,
         "tolerance": Field("number"),
     }
 

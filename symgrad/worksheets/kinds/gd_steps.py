@@ -56,7 +56,7 @@ from ._common import (
     tolerance,
 )
 
-__all__ = ["GDStepsKind", "KINDS", "hessian_lrs", "run_story"]
+__all__ = ["GDStepsKind", "KINDS", "RUN_FIELDS", "hessian_lrs", "run_story"]
 
 REASONS = {
     "max_iter": "the iteration limit: still far from the minimum (too small)",
@@ -85,6 +85,13 @@ def hessian_lrs(xs: list) -> dict[str, Fraction]:
     top = float(np.max(np.linalg.eigvalsh(h)))
     ideal = nice(1 / top)
     return {"small": ideal / 100, "ideal": ideal, "large": nice(2.5 / top, up=True)}
+
+
+#: The stopping options of :func:`run_story`, fields of every kind that runs it.
+RUN_FIELDS = {
+    "max_iter": Field("int", default=1000, low=10, high=100_000),
+    "tol": Field("number", default=Fraction(1, 10**6)),
+}
 
 
 def run_story(d: Any, xs: list, ys: list, start: dict, lrs: dict, max_iter: int,
@@ -124,8 +131,7 @@ class GDStepsKind(Kind):
         "steps": Field("int", default=2, low=1, high=6),
         "story": Field("bool", default=True),
         "story_lrs": Field("lrs"),
-        "max_iter": Field("int", default=1000, low=10, high=100_000),
-        "tol": Field("number", default=Fraction(1, 10**6)),
+        **RUN_FIELDS,
         "tolerance": Field("number"),
     }
 
