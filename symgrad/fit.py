@@ -42,7 +42,7 @@ from .data import (
 from .derive import Derivation, derive
 from .errors import OptionError
 from .reduce import Reduction, reduce_derivation
-from .train import Progress, TrainResult, gradient_descent
+from .train import Progress, TrainResult, batch_rows, gradient_descent
 
 __all__ = ["FitResult", "fit", "MODELS", "LOSSES"]
 
@@ -271,10 +271,7 @@ def fit(
         method = "compiled"
 
         def loss_and_grad(p: dict[str, Any], idx: Any) -> tuple[float, dict[str, np.ndarray]]:
-            if idx is None:
-                value, grad = compiled.vector(p["theta"], Xp, Yp)
-            else:
-                value, grad = compiled.vector(p["theta"], Xp[idx], Yp[idx])
+            value, grad = compiled.vector(p["theta"], *batch_rows(idx, Xp, Yp))
             return value, {"theta": grad}
 
     result = gradient_descent(

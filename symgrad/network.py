@@ -45,7 +45,7 @@ from .catalogue import ACTIVATIONS, activation_graph
 from .compile import NUMPY_FUNCTIONS
 from .derive import Derivation, derive_graph
 from .errors import DataError, OptionError, choose
-from .train import TrainResult, gradient_descent
+from .train import TrainResult, batch_rows, gradient_descent
 
 __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIVATIONS",
            "NETWORK_LOSSES"]
@@ -401,9 +401,7 @@ class Network:
         p0 = self.check_params(params) if params is not None else self.init_params(seed)
 
         def loss_and_grad(p: dict[str, Any], idx: Any) -> tuple[float, dict[str, np.ndarray]]:
-            if idx is None:
-                return self._loss_and_grad(p, X, Y)
-            return self._loss_and_grad(p, X[idx], Y[idx])
+            return self._loss_and_grad(p, *batch_rows(idx, X, Y))
 
         return gradient_descent(loss_and_grad, p0, X.shape[0], lr=lr, max_iter=max_iter, tol=tol,
                                 batch_size=batch_size, seed=seed, history_every=history_every,

@@ -61,7 +61,7 @@ from .data import bundled, check_binary_labels, load_data, standardize, unstanda
 from .derive import derive, derive_graph
 from .errors import OptionError, choose
 from .render.text import expr_text
-from .train import TrainResult, gradient_descent
+from .train import TrainResult, batch_rows, gradient_descent
 
 __all__ = [
     "KINDS",
@@ -166,7 +166,7 @@ class Problem:
         self, params: Mapping[str, float], idx: slice | np.ndarray | None = None
     ) -> tuple[float, dict[str, float]]:
         """The loss and the symbolic gradient at ``params`` (on the samples ``idx``, or all)."""
-        X, y = (self.X, self.y) if idx is None else (self.X[idx], self.y[idx])
+        X, y = batch_rows(idx, self.X, self.y)
         with np.errstate(all="ignore"):
             return self.gradient(dict(params), X, y)
 

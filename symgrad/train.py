@@ -49,7 +49,9 @@ import numpy as np
 
 from symgrad.errors import OptionError
 
-__all__ = ["TrainResult", "gradient_descent", "DIVERGENCE_FACTOR", "GROWTH_RUN", "HINT"]
+__all__ = [
+    "TrainResult", "batch_rows", "gradient_descent", "DIVERGENCE_FACTOR", "GROWTH_RUN", "HINT"
+]
 
 DIVERGENCE_FACTOR = 1e6
 """Rule 2: the loss may grow to at most this many times the initial loss."""
@@ -214,6 +216,18 @@ def _grad_norm(grads: Mapping[str, Any]) -> float:
 
 # -------------------------------------------------------------------------------------------------
 # the loop
+
+
+def batch_rows(idx: Any, *arrays: Any) -> tuple[Any, ...]:
+    """The ``arrays`` themselves when ``idx`` is None (all samples), else their rows ``idx``.
+
+    ``idx`` is what :func:`gradient_descent` passes to ``loss_and_grad``.
+
+    >>> X, y = np.arange(6).reshape(3, 2), np.arange(3)
+    >>> batch_rows(None, X, y)[1] is y, batch_rows(np.array([2]), X, y)[1].tolist()
+    (True, [2])
+    """
+    return arrays if idx is None else tuple(a[idx] for a in arrays)
 
 
 def gradient_descent(

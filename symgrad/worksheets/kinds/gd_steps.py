@@ -35,7 +35,7 @@ from ...compile import compile_gradient
 from ...derive import derive
 from ...render.latex import expr_latex
 from ...render.text import symbol_text
-from ...train import gradient_descent
+from ...train import batch_rows, gradient_descent
 from ..model import Answer, Exercise, Math, Space, Table, Text
 from ..spec import ExerciseSpec, SpecError, draw, exact
 from . import KINDS, Degenerate, Field, Kind, register
@@ -102,9 +102,7 @@ def run_story(d: Any, xs: list, ys: list, start: dict, lrs: dict, max_iter: int,
     Y = np.array([float(v) for v in ys])
 
     def loss_and_grad(params: dict, idx: Any) -> tuple:
-        if idx is None:
-            return f(params, X, Y)
-        return f(params, X[idx], Y[idx])
+        return f(params, *batch_rows(idx, X, Y))
 
     p0 = {k: float(v) for k, v in start.items()}
     return {which: gradient_descent(loss_and_grad, p0, len(xs), lr=float(lr), max_iter=max_iter,
