@@ -150,30 +150,21 @@ def test_gradcheck_exits_1_on_a_wrong_gradient(capsys, monkeypatch):
 XOR = "x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
 
 
-def test_mlp_trains_xor_and_reports_accuracy(tmp_path, capsys):
+@pytest.fixture
+def xor_csv(tmp_path):
     data = tmp_path / "xor.csv"
     data.write_text(XOR)
-    common = [
-        "train",
-        "--model",
-        "mlp",
-        "--layers",
-        "2,4,1",
-        "--activations",
-        "tanh,sigmoid",
-        "--loss",
-        "bce",
-        "--data",
-        str(data),
-        "--x",
-        "x1,x2",
-        "--y",
-        "y",
-        "--lr",
-        "1",
-        "--max-iter",
-        "2000",
-    ]
+    return data
+
+
+def _mlp_args(data, layers):
+    """``symgrad train`` of a tanh/sigmoid network with BCE on ``data`` (columns x1, x2 -> y)."""
+    return ["train", "--model", "mlp", "--layers", layers, "--activations", "tanh,sigmoid",
+            "--loss", "bce", "--data", str(data), "--x", "x1,x2", "--y", "y"]
+
+
+def test_mlp_trains_xor_and_reports_accuracy(xor_csv, capsys):
+    common = [*_mlp_args(xor_csv, "2,4,1"), "--lr", "1", "--max-iter", "2000"]
     code, out, err = _run(capsys, *common, "--format", "json")
     assert code == 0, err
     d = json.loads(out)
@@ -184,27 +175,8 @@ def test_mlp_trains_xor_and_reports_accuracy(tmp_path, capsys):
     assert code == 0 and "training accuracy: 100.0%" in out
 
 
-def test_mlp_needs_its_options_and_matching_data(tmp_path, capsys):
-    data = tmp_path / "xor.csv"
-    data.write_text(XOR)
-    code, _, err = _run(capsys, "train", "--model", "mlp", "--data", str(data))
+def test_mlp_needs_its_options_and_matching_data(xor_csv, capsys):
+    code, _, err = _run(capsys, "train", "--model", "mlp", "--data", str(xor_csv))
     assert code == 2 and "--model mlp needs --layers, --activations and --loss" in err
-    code, _, err = _run(
-        capsys,
-        "train",
-        "--model",
-        "mlp",
-        "--layers",
-        "3,4,1",
-        "--activations",
-        "tanh,sigmoid",
-        "--loss",
-        "bce",
-        "--data",
-        str(data),
-        "--x",
-        "x1,x2",
-        "--y",
-        "y",
-    )
+    code, _, err = _run(capsys, *_mlp_args(xor_csv, "3,4,1"))
     assert code == 2 and "expected (m, 3)" in err and len(err.strip().splitlines()) == 1
