@@ -11,6 +11,7 @@ import autograd.numpy as anp
 import mpmath
 import numpy as np
 import pytest
+from _catalogue_data import catalogue_data
 from autograd import grad
 
 from symgrad import compile_gradient, derive
@@ -28,18 +29,6 @@ CASES = [
     ("cross_entropy", "linear", 2, 0.2),
 ]
 CLASSES = 3
-
-
-def _data(loss: str, features: int, seed: int = 0, n: int = 7):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, features))
-    if loss == "mse":
-        y = rng.normal(size=n)
-    elif loss == "bce":
-        y = rng.integers(0, 2, size=n).astype(float)
-    else:
-        y = np.eye(CLASSES)[rng.integers(0, CLASSES, size=n)]
-    return X, y
 
 
 def _params(loss: str, features: int, seed: int = 1) -> dict[str, float]:
@@ -90,7 +79,7 @@ class _Mp:
 def test_gradient_matches_autodiff_and_central_differences(loss, model, features, l2):
     d = derive(loss, model, features=features, classes=CLASSES, l2=l2)
     assert d.verified
-    X, y = _data(loss, features)
+    X, y = catalogue_data(loss, features, n=7, classes=CLASSES)
     params = _params(loss, features)
     value, grads = compile_gradient(d)(params, X, y)
     names = list(params)

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import sympy as sp
+from _catalogue_data import catalogue_data
 
 from symgrad import compile_gradient, derive
 from symgrad.compile import NUMPY_FUNCTIONS, prepare
@@ -21,24 +22,12 @@ CASES = [
 ]
 
 
-def _data(loss: str, k: int, n: int = 9, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, k))
-    if loss == "mse":
-        y = rng.normal(size=n)
-    elif loss == "bce":
-        y = rng.integers(0, 2, size=n).astype(float)
-    else:
-        y = np.eye(3)[rng.integers(0, 3, size=n)]
-    return X, y
-
-
 @pytest.mark.parametrize("loss,model,k,l2", CASES)
 def test_equals_symbolic_gradient(loss, model, k, l2):
     d = derive(loss, model, features=k, l2=l2)
     f = compile_gradient(d)
     assert f.strategy == "linear scores"
-    X, y = _data(loss, k)
+    X, y = catalogue_data(loss, k, n=9)
     rng = np.random.default_rng(1)
     params = {n: float(v) for n, v in zip(f.names, rng.normal(size=len(f.names)), strict=True)}
     _, grads = f(params, X, y)
@@ -63,7 +52,7 @@ def test_equals_symbolic_gradient(loss, model, k, l2):
 @pytest.mark.parametrize("loss,model,k,l2", CASES)
 def test_equals_central_differences(loss, model, k, l2):
     f = compile_gradient(derive(loss, model, features=k, l2=l2))
-    X, y = prepare(*_data(loss, k, seed=3), k, 3 if loss == "cross_entropy" else 1)
+    X, y = prepare(*catalogue_data(loss, k, n=9, seed=3), k, 3 if loss == "cross_entropy" else 1)
     theta = np.random.default_rng(4).normal(size=len(f.names))
     _, grad = f.vector(theta, X, y)
     for j in range(len(theta)):
@@ -77,7 +66,7 @@ def test_equals_central_differences(loss, model, k, l2):
 
 def test_gradient_only_matches_vector():
     f = compile_gradient(derive("bce", "logistic", features=3))
-    X, y = prepare(*_data("bce", 3), 3)
+    X, y = prepare(*catalogue_data("bce", 3, n=9), 3)
     theta = np.array([0.3, -0.2, 0.5, 0.1])
     assert np.allclose(f.gradient(theta, X, y), f.vector(theta, X, y)[1], rtol=0, atol=1e-15)
 
