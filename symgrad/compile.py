@@ -269,24 +269,16 @@ def _score_path(
     keep = set(zs) | set(ps)
     below = {n.symbol: n.expr for n in g.nodes if n.symbol not in keep}
 
-    def in_scores(e: sp.Expr) -> sp.Expr:
-        for _ in g.nodes:
-            new = e.xreplace(below)
-            if new == e:
-                break
-            e = new
-        return e
-
     deltas = []
     for z in zs:
         adj = _adjoint(d, z)
         if adj is None:
             return None
-        delta = sp.expand(in_scores(adj) * N)
+        delta = sp.expand(g.substitute(adj, below) * N)
         if N in delta.free_symbols:
             return None
         deltas.append(delta)
-    ell = in_scores(g.output)
+    ell = g.substitute(g.output, below)
     ell_stable = _stable_logs(ell, zs, dict(zip(ps, logps, strict=True)))
     allowed = set(zs) | set(ps) | set(labels)
     if any(e.free_symbols - allowed for e in deltas) or ell_stable.free_symbols - (

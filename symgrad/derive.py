@@ -288,13 +288,7 @@ def sample_sum(expr: sp.Expr, per_sample: set[sp.Symbol]) -> sp.Expr:
 
 def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """Replace the names a lecturer does not keep (u_i) by their definitions."""
-    drop = {n.symbol: n.expr for n in graph.nodes if not n.keep}
-    for _ in graph.nodes:
-        new = expr.xreplace(drop)
-        if new == expr:
-            break
-        expr = new
-    return expr
+    return graph.substitute(expr, {n.symbol: n.expr for n in graph.nodes if not n.keep})
 
 
 # --- the engine

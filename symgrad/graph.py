@@ -114,6 +114,16 @@ class Graph:
             expr = expr.xreplace({n.symbol: n.expr})
         return expr
 
+    def substitute(self, expr: sp.Expr, defs: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+        """``expr`` with the definitions ``defs`` (of some of the nodes) put in until none is left;
+        one definition may use another, so there is at most a round per node."""
+        for _ in self.nodes:
+            new = expr.xreplace(defs)
+            if new == expr:
+                break
+            expr = new
+        return expr
+
     def per_sample(self) -> set[sp.Symbol]:
         """Symbols that carry the sample index i: the data and, for a loss over samples, the
         nodes."""
