@@ -137,14 +137,19 @@ def elementary(expr: sp.Expr) -> sp.Expr:
     """Rewrite symgrad's functions into exp, log and Piecewise, the form ``sympy.diff`` checks
     against.
 
-    >>> z = sp.Symbol("z")
+    Only symgrad's own functions are rewritten (``deep=False``); their arguments stay as they are
+    (a deep ``rewrite(exp)`` would also turn cos(a) into complex exponentials).
+
+    >>> z, a = sp.Symbol("z"), sp.Symbol("a", real=True)
     >>> elementary(sigmoid(z) + relu(z))
     Piecewise((z, z > 0), (0, True)) + 1/(1 + exp(-z))
+    >>> elementary(softplus(sp.cos(a)))
+    log(exp(cos(a)) + 1)
     """
     return expr.replace(
         lambda e: isinstance(e, (sigmoid, softplus)),
-        lambda e: e.rewrite(sp.exp),
+        lambda e: e.rewrite(sp.exp, deep=False),
     ).replace(
         lambda e: isinstance(e, (relu, leaky_relu)),
-        lambda e: e.rewrite(sp.Piecewise),
+        lambda e: e.rewrite(sp.Piecewise, deep=False),
     )

@@ -10,7 +10,7 @@ from symgrad.catalogue import activation_graph, model_graph, real
 from symgrad.derive import Partial
 from symgrad.errors import OptionError, VerificationError
 from symgrad.functions import sigmoid
-from symgrad.graph import Graph, N, Node, i
+from symgrad.graph import Graph, N, Node, expression_graph, i
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.verify import same
@@ -167,3 +167,13 @@ def test_gradient_check_catches_a_term_and_penalty_that_compensate():
     # wrong per sample by -delta/scale, "fixed" in the penalty by +delta: right for N = 1 only
     shifted = Gradient(w, g.named, g.expanded, g.scale, g.term - delta / g.scale, g.extra + delta)
     assert not check.gradient(w, shifted)
+
+
+def test_elementary_rewrites_nested_functions_but_not_their_arguments():
+    from symgrad.functions import elementary, relu, softplus
+
+    a = real("a")
+    assert elementary(softplus(sp.cos(a))) == sp.log(1 + sp.exp(sp.cos(a)))  # no complex exp
+    nested = elementary(softplus(sigmoid(relu(a))))
+    assert not nested.has(softplus, sigmoid, relu)
+    assert derive_graph(expression_graph(softplus(sp.cos(a)))).verified
