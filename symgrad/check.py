@@ -111,10 +111,10 @@ MISTAKES: dict[str, str] = {
     "tanh_prime_as_tanh": "tanh'(z) = 1 − tanh(z)², not tanh(z).",
     "tanh_prime_missing_square": "tanh'(z) = 1 − tanh(z)²: the square is missing.",
     "relu_prime_as_relu": "ReLU'(z) is 1 for z > 0 and 0 otherwise, not ReLU(z).",
-    "bce_derivative_as_sigma_prime": "The product ŷ·(1 − ŷ) is the derivative of the sigmoid, not of the "
-    "BCE loss: ∂ℓ/∂ŷ = (ŷ − y)/(ŷ·(1 − ŷ)), and the two multiply to ∂ℓ/∂z = ŷ − y.",
-    "sigma_prime_twice": "The factor σ'(z) = ŷ·(1 − ŷ) is already inside the cancellation ∂ℓ/∂z = ŷ − y: "
-    "it is multiplied in twice.",
+    "bce_derivative_as_sigma_prime": "The product ŷ·(1 − ŷ) is the derivative of the sigmoid, "
+    "not of the BCE loss: ∂ℓ/∂ŷ = (ŷ − y)/(ŷ·(1 − ŷ)), and the two multiply to ∂ℓ/∂z = ŷ − y.",
+    "sigma_prime_twice": "The factor σ'(z) = ŷ·(1 − ŷ) is already inside the cancellation "
+    "∂ℓ/∂z = ŷ − y: it is multiplied in twice.",
     "missing_y": "The residual is ŷᵢ − yᵢ: the − yᵢ is missing.",
     "wrong_variable": "{detail}",
     "missing_penalty": "The L2 penalty λ·Σ w² adds its own derivative ({detail}) to the gradient.",
