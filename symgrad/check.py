@@ -265,7 +265,8 @@ def _names(p: Problem) -> dict[str, sp.Symbol]:
     """Typed name -> the problem's symbol (per-sample names also without ``_i``)."""
     g = p.graph
     out: dict[str, sp.Symbol] = {}
-    for s in (*g.params, *g.data, *(n.symbol for n in g.nodes), *g.penalty.free_symbols):
+    nodes = [n.symbol for n in g.nodes] if g.mean_over_samples else []  # not u, v of --expr
+    for s in (*g.params, *g.data, *nodes, *g.penalty.free_symbols):
         name = str(s)
         out.setdefault(name, s)
         m = re.fullmatch(r"([A-Za-z]+)_i(\d*)", name)
@@ -294,6 +295,8 @@ def read_answer(text: str, p: Problem) -> sp.Expr:
     unknown symbol in the answer: v; use b, u_i (or u), w, x_i (or x), ...
     """
     expr = parse(text, sums=True)
+    if expr.has(sp.Sum) and not p.graph.mean_over_samples:
+        raise AnswerError("sum(...) is for losses over samples; this problem has none")
     names = _names(p)
     free = expr.free_symbols
     unknown = sorted({str(s) for s in free if str(s) not in names and s not in (N, i)}, key=str)
@@ -311,8 +314,6 @@ def read_answer(text: str, p: Problem) -> sp.Expr:
             f"unknown symbol{plural} in the answer: {', '.join(unknown)}; use "
             f"{', '.join(sorted(shown)[:8])}{', ...' if len(shown) > 8 else ''}"
         )
-    if expr.has(sp.Sum) and not p.graph.mean_over_samples:
-        raise AnswerError("sum(...) is for losses over samples; this problem has none")
     if expr.has(sp.Sum) and p.per_sample:
         raise AnswerError("with --per-sample give the term of one sample i, without sum(...)")
     return expr.xreplace({s: names[str(s)] for s in expr.free_symbols if str(s) in names})
