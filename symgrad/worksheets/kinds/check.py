@@ -148,8 +148,13 @@ class CheckKind(Kind):
             Text(f"Run symgrad check on it (--answer \"{typed}\"): which mistake does it "
                  "report, and at which step of your derivation does the classmate go wrong?"),
         ]
-        solution = [Steps(d), Text("The classmate's answer: " + verdict.feedback.replace(
-            "\\", "")), Text("symgrad check reports: " + ", ".join(verdict.mistakes) + ".")]
+        solution = [Steps(d), Text("symgrad check exits with status 1 and reports: "
+                                   + ", ".join(verdict.mistakes) + ".")]
+        if verdict.departs_at is not None:
+            step = verdict.steps[verdict.departs_at]
+            solution.append(Text(
+                rf"The classmate departs from the derivation at \({expr_latex(step.lhs, late)} = "
+                rf"{expr_latex(step.result, late)}\) ({step.rule})."))
         given = {"expr": expr_text(d.graph.full(d.graph.output), late), "loss": loss,
                  "model": model, "wrt": wrt, "classmate": typed,
                  "mistakes": list(verdict.mistakes)}
