@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from . import render  # noqa: E402
 from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
+from .check import CheckResult, check_answer  # noqa: E402
 from .compile import compile_gradient  # noqa: E402
 from .derive import Derivation, Gradient, Step, derive, derive_expr, derive_graph  # noqa: E402
 from .errors import SymgradError  # noqa: E402
@@ -34,8 +35,10 @@ __all__ = [
     "Graph",
     "Network",
     "Node",
+    "CheckResult",
     "Step",
     "SymgradError",
+    "check_answer",
     "compile_gradient",
     "Values",
     "derive",

@@ -15,7 +15,14 @@ lambda/10 + log(1 - yhat)
 * Greek names (``alpha``, ``beta``, ``sigma``, ...) and subscripts (``x_1``) stay as typed.
 
 ``pi`` and ``e`` are ordinary names too; write ``exp(1)`` for e. Functions: see
-:data:`KNOWN_FUNCTIONS`. Anything else (attributes, strings, lambdas, comparisons, ...) raises a
+:data:`KNOWN_FUNCTIONS`. A sum over the samples is ``sum(expr)`` or ``sum(expr, i)``: the index is
+always ``i``, running from 1 to ``N`` (:data:`symgrad.graph.i`, :data:`symgrad.graph.N`), and sums
+do not nest. Sums are accepted only with ``sums=True`` (answers to ``symgrad check``):
+
+>>> parse("(2/N)*sum((w*x_i + b - y_i)*x_i, i)", sums=True)
+2*Sum(x_i*(b + w*x_i - y_i), (i, 1, N))/N
+
+Anything else (attributes, strings, lambdas, comparisons, ...) raises a
 :class:`~symgrad.errors.ParseError` with a 1-based ``column`` where one makes sense:
 
 >>> try:
@@ -44,6 +51,8 @@ import sympy as sp
 
 from symgrad.errors import ParseError
 from symgrad.functions import leaky_relu, relu, sigmoid, softplus
+from symgrad.graph import N as SAMPLES
+from symgrad.graph import i as INDEX
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 100
@@ -73,6 +82,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
     "min": (sp.Min, 2, None),
 }
 KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
+#: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
+SUM = "sum"
 
 _RENAMES = {"lam": "lambda", "lambda_": "lambda"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -119,11 +130,12 @@ _NOT_ALLOWED: dict[type, str] = {
 }
 
 
-def parse(text: str, *, evaluate: bool = True) -> sp.Expr:
+def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over real symbols; raise ParseError if it is not math.
 
     With ``evaluate=False`` the result keeps the typed structure (for computational graphs), in
     the form of SymPy's ``parse_expr(..., evaluate=False)``; the checks are the same either way.
+    With ``sums=True``, ``sum(expr, i)`` is the sum over the samples (see the module docstring).
 
     >>> parse("2^3^2"), parse("-a^2"), parse("1e-3")
     (512, -a**2, 1/1000)
@@ -139,7 +151,7 @@ def parse(text: str, *, evaluate: bool = True) -> sp.Expr:
     """
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
-    return _Parser(text, evaluate).run()
+    return _Parser(text, evaluate, sums).run()
 
 
 def parse_names(text: str) -> list[sp.Symbol]:
@@ -206,7 +218,7 @@ def _split(text: str, what: str) -> list[tuple[str, int]]:
 
 def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
     """The real symbol for an identifier, after the renames described in the module docstring."""
-    if name in _FUNCTIONS:
+    if name in _FUNCTIONS or name == SUM:
         raise ParseError(f"'{name}' is a function; call it like {name}(x)", text, column)
     if not _NAME.fullmatch(name):
         raise ParseError(
@@ -232,9 +244,10 @@ class _Node(NamedTuple):
 class _Parser:
     """Builds the expression for one input, checking every node against the whitelist and limits."""
 
-    def __init__(self, text: str, evaluate: bool) -> None:
+    def __init__(self, text: str, evaluate: bool, sums: bool = False) -> None:
         self.text = text
         self.evaluate = evaluate
+        self.sums = sums
         self.lead = len(text) - len(text.lstrip(" "))
 
     def fail(self, message: str, offset: int | None) -> ParseError:
@@ -384,9 +397,12 @@ class _Parser:
         if not isinstance(node.func, ast.Name):
             raise self.fail("calling anything but a known function is not allowed", node.col_offset)
         name = node.func.id
+        if name == SUM:
+            return self.sample_sum(node)
         if name not in _FUNCTIONS:
             raise self.fail(
-                f"unknown function '{name}'; known functions: {', '.join(KNOWN_FUNCTIONS)}",
+                f"unknown function '{name}'; known functions: {', '.join(KNOWN_FUNCTIONS)}"
+                f" (and sum(expr, i) over the samples)",
                 node.col_offset,
             )
         if node.keywords:
@@ -417,6 +433,28 @@ class _Parser:
         value = self.sympy(function, [arg.value for arg in args], node)
         typed = value if self.evaluate else function(*(a.typed for a in args), evaluate=False)
         return _Node(value, typed, self.checked(cost, node))
+
+    def sample_sum(self, node: ast.Call) -> _Node:
+        """``sum(expr)`` or ``sum(expr, i)``: Sum(expr, (i, 1, N)); not nested, index always i."""
+        if not self.sums:
+            raise self.fail("sum(...) over the samples is not allowed here", node.col_offset)
+        if node.keywords:
+            raise self.fail("a keyword argument is not allowed in sum(...)", node.col_offset)
+        if not 1 <= len(node.args) <= 2:
+            message = f"sum() takes 1 or 2 arguments (expr, i), got {len(node.args)}"
+            raise self.fail(message, node.col_offset)
+        if len(node.args) == 2:
+            index = node.args[1]
+            if not (isinstance(index, ast.Name) and index.id == "i"):
+                raise self.fail("the index of sum(expr, i) must be i", index.col_offset)
+        for inner in ast.walk(node.args[0]):
+            nested = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+            if nested and inner.func.id == SUM:
+                raise self.fail("sums over the samples do not nest", inner.col_offset)
+        body = self.build(node.args[0])
+        value = sp.Sum(body.value, (INDEX, 1, SAMPLES))
+        typed = value if self.evaluate else sp.Sum(body.typed, (INDEX, 1, SAMPLES))
+        return _Node(value, typed, self.checked(body.cost + 1, node))
 
     def sympy(self, function: Callable[..., sp.Expr], args: list[sp.Expr], node: ast.expr):
         """Apply a SymPy constructor; its rare failures on odd numbers become ParseErrors."""

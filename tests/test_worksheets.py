@@ -149,7 +149,9 @@ def network_numpy(g):
 
 def expected(entry):
     g, kind, aid = entry["given"], entry["kind"], entry["id"]
-    if kind == "derive":
+    if kind == "check" and "point" not in g:
+        return None  # a formula only: tests/test_check.py checks it with sympy.diff
+    if kind in ("derive", "check"):
         loss = g["loss"]
         gw, gb = grads_numpy(loss, g["point"]["w"], g["point"]["b"], g["data"]["x"], g["data"]["y"])
         # and sympy.diff of the loss written out for these samples
@@ -219,11 +221,13 @@ def test_answers_rederived_independently(built, name):
             assert {"latex", "text", "value"} <= set(e["answer"])
             assert "expr" in e["given"]
             want, got = expected(e), e["answer"]["value"]
-            if isinstance(want, str):
+            if want is None:
+                assert got is None, e["id"]
+            elif isinstance(want, str):
                 assert got == want, e["id"]
             else:
                 assert math.isclose(got, float(want), rel_tol=1e-9, abs_tol=1e-9), e["id"]
-            if e["kind"] != "gd_steps" or "story" not in e["id"]:
+            if (e["kind"] != "gd_steps" or "story" not in e["id"]) and want is not None:
                 assert e["tolerance"] > 0
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import derive, gradcheck, graph, plot, train, worksheet
+from . import check, derive, gradcheck, graph, plot, train, worksheet
 
-COMMANDS = (derive, graph, train, gradcheck, plot, worksheet)
+COMMANDS = (derive, check, graph, train, gradcheck, plot, worksheet)
