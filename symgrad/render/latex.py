@@ -52,13 +52,32 @@ def step_latex(step: Step, late: frozenset = frozenset()) -> str:
     return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{step.rule}}}"
 
 
-def render(d: Derivation) -> str:
-    r"""The derivation as one ``align*`` block, sections as ``\intertext``."""
+def step_rows(
+    step: Step, late: frozenset = frozenset(), rule_width: str | None = None
+) -> list[str]:
+    r"""A step as ``align*`` rows: ``lhs &= form && \text{rule}``, then one ``&= form`` per row.
+
+    With ``rule_width`` (e.g. ``"5cm"``, for documents) the rule wraps in a ``\parbox`` of that
+    width inside the ``\text{}``.
+    """
+    forms = [expr_latex(f, late) for f in step.forms]
+    rule = step.rule
+    if rule_width is not None:
+        rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
+    rows = [rf"{expr_latex(step.lhs, late)} &= {forms[0]} && \text{{{rule}}}"]
+    return rows + [rf"&= {f}" for f in forms[1:]]
+
+
+def render(d: Derivation, rule_width: str | None = None) -> str:
+    r"""The derivation as one ``align*`` block, sections as ``\intertext``.
+
+    A step with several right-hand sides puts each on its own row, so long chains fit the page.
+    """
     late = frozenset(d.graph.features)
     rows: list[str] = []
     for heading, steps in sections(d.steps):
         rows.append(rf"\intertext{{{heading}}}")
-        rows += [step_latex(step, late) + r" \\" for step in steps]
+        rows += [row + r" \\" for step in steps for row in step_rows(step, late, rule_width)]
     rows[-1] = rows[-1].removesuffix(r" \\")
     return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
 

@@ -22,6 +22,9 @@ from ..render import latex as render_latex
 from ..render import markdown as render_md
 from .model import Block, Exercise, Math, Space, Steps, Table, Text, Variant
 
+#: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
+RULE_WIDTH = "4.5cm"
+
 EDITIONS = ("exercises", "solutions")
 _MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
@@ -68,7 +71,7 @@ def _tex_block(b: Block) -> str:
     if isinstance(b, Math):
         return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
     if isinstance(b, Steps):
-        return render_latex.render(b.derivation) + "\n"
+        return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
     if isinstance(b, Space):
         return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
     cols = "|" + "c|" * len(b.header)
