@@ -122,3 +122,12 @@ def test_bad_data_files_name_the_problem(capsys, tmp_path, content, message):
     assert code == 2 and out == ""
     assert "bad.csv" in err and message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["derive", "check"])
+def test_a_loss_or_an_expression_exactly_one(capsys, command):
+    extra = ["--wrt", "w", "--answer", "w"] if command == "check" else []
+    code, _, err = run_exit(capsys, [command, *extra])
+    assert code == 2 and "give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT" in err
+    code, _, err = run_exit(capsys, [command, "mse", "--expr", "w*x", *extra])
+    assert code == 2 and "give a catalogue loss (mse) or --expr, not both" in err

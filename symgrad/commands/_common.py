@@ -43,3 +43,11 @@ def need(value: object, option: str, because: str) -> None:
     """Raise an OptionError when an option another one depends on is missing."""
     if value is None:
         raise OptionError(f"{option} is required {because}")
+
+
+def one_of_loss_or_expr(loss: str | None, expr: str | None) -> None:
+    """Raise an OptionError unless exactly one of a catalogue loss and ``--expr`` is given."""
+    if loss is None and expr is None:
+        raise OptionError("give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT")
+    if loss is not None and expr is not None:
+        raise OptionError(f"give a catalogue loss ({loss}) or --expr, not both")

@@ -10,9 +10,8 @@ import argparse
 
 from ..catalogue import LOSSES, MODELS
 from ..check import check_answer
-from ..errors import OptionError
 from ..render import json as json_render
-from ._common import positive_float, positive_int
+from ._common import one_of_loss_or_expr, positive_float, positive_int
 
 FORMATS = ("text", "json")
 
@@ -59,9 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if (args.loss is None) == (args.expr is None):
-        raise OptionError("give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT, "
-                          "not both")
+    one_of_loss_or_expr(args.loss, args.expr)
     result = check_answer(
         args.answer,
         args.loss,

@@ -17,7 +17,7 @@ from ..graph import forward_backward
 from ..parse import parse_assignments
 from ..render import html, latex, markdown, text
 from ..render import json as json_render
-from ._common import comma_list, need, positive_float, positive_int
+from ._common import comma_list, need, one_of_loss_or_expr, positive_float, positive_int
 
 FORMATS = ("text", "latex", "json", "md", "html")
 RENDERERS = {"text": text, "latex": latex, "md": markdown, "html": html}
@@ -89,10 +89,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if (args.loss is None) == (args.expr is None):
-        raise OptionError(
-            "give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT, not both"
-        )
+    one_of_loss_or_expr(args.loss, args.expr)
     if args.expr is not None:
         return _run_expr(args)
     if args.model == "mlp":
