@@ -33,7 +33,7 @@ import sympy as sp
 from .errors import OptionError, VerificationError
 from .functions import elementary, leaky_relu, relu, sigmoid, softplus
 from .graph import Graph, N, i
-from .verify import same
+from .verify import same_all
 
 
 class Partial(sp.Expr):
@@ -294,9 +294,13 @@ def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
 # --- the engine
 
 
+Claim = tuple[str, sp.Expr, sp.Expr]
+"""(what, claimed, reference): one independent check, run with the others at the end."""
+
+
 class _Checker:
     """The independent checks of one graph, against ``sympy.diff`` of fully substituted
-    expressions."""
+    expressions. Each method returns claims; :meth:`run` decides them all in one batch."""
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
@@ -309,14 +313,11 @@ class _Checker:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
         return expr.xreplace(self._fulls)
 
-    def same(self, a: sp.Expr, b: sp.Expr) -> bool:
-        return same(a, b, simplex=self.graph.sum_to_one)
-
-    def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr) -> bool:
+    def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         reference = sp.diff(elementary(node_expr), var)
-        return self.same(self.full(reference), self.full(claimed))
+        return (what, self.full(claimed), self.full(reference))
 
-    def adjoint(self, var: sp.Symbol, claimed: sp.Expr) -> bool:
+    def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
         g = self.graph
         downstream = {var}
@@ -329,9 +330,9 @@ class _Checker:
             if n.symbol in downstream and n.symbol != var:
                 out = out.xreplace({n.symbol: expr_of[n.symbol]})
         reference = sp.diff(elementary(out), var) / (N if g.mean_over_samples else 1)
-        return self.same(self.full(reference), self.full(claimed))
+        return (what, self.full(claimed), self.full(reference))
 
-    def gradient(self, var: sp.Symbol, grad: Gradient) -> bool:
+    def gradient(self, var: sp.Symbol, grad: Gradient, what: str) -> list[Claim]:
         """The gradient against sympy.diff of the whole loss.
 
         For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
@@ -343,15 +344,22 @@ class _Checker:
         if self._one_sample is None:
             self._one_sample = elementary(self.full(g.output))
         if not g.mean_over_samples:
-            reference = sp.diff(self._one_sample, var)
-            return self.same(reference, grad.term + grad.extra)
+            return [(what, grad.term + grad.extra, sp.diff(self._one_sample, var))]
         penalty = sp.diff(elementary(g.penalty), var)
-        if not self.same(penalty, grad.extra):
-            return False
-        return self.same(sp.diff(self._one_sample, var) / N, grad.scale * grad.term)
+        return [
+            (what + " (penalty term)", grad.extra, penalty),
+            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) / N),
+        ]
+
+    def run(self, claims: list[Claim]) -> None:
+        """Decide every claim (one batch of random points); raise on the first that fails."""
+        results = same_all([(a, b) for _, a, b in claims], simplex=self.graph.sum_to_one)
+        for (what, _, _), ok in zip(claims, results, strict=True):
+            _check(ok, what)
 
 
 def _check(ok: bool, what: str) -> bool:
+    """``ok``, or a VerificationError naming the step ``what`` that failed its check."""
     if not ok:
         raise VerificationError(f"step {what} does not match sympy.diff: symgrad has a bug")
     return ok
@@ -372,6 +380,7 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
     mean = graph.mean_over_samples
     per_sample = graph.per_sample()
     steps: list[Step] = []
+    claims: list[Claim] = []  # decided together at the end, in one batch of random points
 
     # 1. define
     for n in graph.nodes:
@@ -387,16 +396,16 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
     for n in graph.nodes:
         for s in graph.inputs(n):
             d = tidy(in_named_terms(n.local(s), graph), graph)
-            ok = _check(check.local(n.expr, s, d), f"d{n.symbol}/d{s}")
-            steps.append(Step("local", rule_name(n.expr, s), Partial(n.symbol, s), (d,), ok))
+            claims.append(check.local(n.expr, s, d, f"d{n.symbol}/d{s}"))
+            steps.append(Step("local", rule_name(n.expr, s), Partial(n.symbol, s), (d,), True))
             local[(n.symbol, s)] = d
 
     # 3. multiply along the chain, from the output back
     adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: 1 / N if mean else sp.S.One}
     if mean:
-        ok = _check(check.adjoint(graph.output, 1 / N), f"dL/d{graph.output}")
+        claims.append(check.adjoint(graph.output, 1 / N, f"dL/d{graph.output}"))
         rule = "constant multiple rule, sum rule"
-        steps.append(Step("chain", rule, Partial(result_sym, graph.output), (1 / N,), ok))
+        steps.append(Step("chain", rule, Partial(result_sym, graph.output), (1 / N,), True))
 
     def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
         """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
@@ -421,7 +430,7 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
         result = tidy(
             sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
         )
-        ok = _check(check.adjoint(n.symbol, result), f"d{result_sym}/d{n.symbol}")
+        claims.append(check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}"))
         rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
         lhs = Partial(result_sym, n.symbol)
         if _cancels(values, result, graph):  # show the product, then what cancels out of it
@@ -431,7 +440,7 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
             forms = (*_distinct((symbolic,), lhs), product, result)
         else:
             forms = _distinct((symbolic, product, result), lhs)
-        steps.append(Step("chain", rule, Partial(result_sym, n.symbol), forms, ok))
+        steps.append(Step("chain", rule, Partial(result_sym, n.symbol), forms, True))
         adjoint[n.symbol] = result
 
     # 3b. parameters (summed over samples when they feed every sample), then 4. substitute back
@@ -473,27 +482,34 @@ def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: A
             display_sub = sp.Add(display_sub, extra, evaluate=False)
             display_full = sp.Add(display_full, extra, evaluate=False)
         grad = Gradient(p, display_sub, display_full, scale, term, extra)
-        ok = _check(check.gradient(p, grad), f"d{result_sym}/d{p}")
+        claims += check.gradient(p, grad, f"d{result_sym}/d{p}")
         steps.append(
             Step(
                 "chain",
                 rule,
                 Partial(result_sym, p),
                 _distinct((*shown, named), Partial(result_sym, p)),
-                ok,
+                True,
             )
         )
         if display_sub != named:
             steps.append(
-                Step("substitution", "substitute back", Partial(result_sym, p), (display_sub,), ok)
+                Step(
+                    "substitution", "substitute back", Partial(result_sym, p), (display_sub,), True
+                )
             )
         if display_full != display_sub:
             steps.append(
                 Step(
-                    "substitution", "substitute fully", Partial(result_sym, p), (display_full,), ok
+                    "substitution",
+                    "substitute fully",
+                    Partial(result_sym, p),
+                    (display_full,),
+                    True,
                 )
             )
         gradients[str(p)] = grad
+    check.run(claims)
     return Derivation(graph, tuple(steps), gradients, meta.pop("title", ""), meta)
 
 

@@ -146,6 +146,8 @@ def elementary(expr: sp.Expr) -> sp.Expr:
     >>> elementary(softplus(sp.cos(a)))
     log(exp(cos(a)) + 1)
     """
+    if not expr.has(sigmoid, softplus, relu, leaky_relu):  # a traversal, cheaper than a rebuild
+        return expr
     return expr.replace(
         lambda e: isinstance(e, (sigmoid, softplus)),
         lambda e: e.rewrite(sp.exp, deep=False),

@@ -162,11 +162,12 @@ def test_gradient_check_catches_a_term_and_penalty_that_compensate():
     d = derive("mse", "linear", l2=0.5)
     g = d.gradients["w"]
     check = _Checker(d.graph)
-    assert check.gradient(w, g)
+    check.run(check.gradient(w, g, "dL/dw"))  # passes
     delta = sp.Rational(1, 7)
     # wrong per sample by -delta/scale, "fixed" in the penalty by +delta: right for N = 1 only
     shifted = Gradient(w, g.named, g.expanded, g.scale, g.term - delta / g.scale, g.extra + delta)
-    assert not check.gradient(w, shifted)
+    with pytest.raises(VerificationError, match="dL/dw"):
+        check.run(check.gradient(w, shifted, "dL/dw"))
 
 
 def test_elementary_rewrites_nested_functions_but_not_their_arguments():
@@ -177,3 +178,18 @@ def test_elementary_rewrites_nested_functions_but_not_their_arguments():
     nested = elementary(softplus(sigmoid(relu(a))))
     assert not nested.has(softplus, sigmoid, relu)
     assert derive_graph(expression_graph(softplus(sp.cos(a)))).verified
+
+
+def test_batched_check_settles_cancellation_at_large_logits():
+    """log(1 - sigmoid(z)) at z ~ 150 loses ~65 digits to cancellation (more than 60 digits hold):
+    the check raises the precision until the values settle instead of failing to decide."""
+    from symgrad.verify import same, same_all
+
+    zz = real("z")
+    loss = -sp.log(1 - 1 / (1 + sp.exp(-(zz + 150))))
+    right, wrong = sp.diff(loss, zz), sp.diff(loss, zz) * (1 + sp.Rational(1, 10**9))
+    assert same(right, sigmoid(zz + 150))
+    assert same_all([(right, sigmoid(zz + 150)), (wrong, sigmoid(zz + 150))]) == [
+        True,
+        False,
+    ]
