@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 #: Refuse expanded derivations estimated to take longer than this many seconds.
 MAX_SECONDS = 30.0
-#: Seconds per parameter^2.5 (see :func:`estimated_seconds`).
-COST = 1.6e-4
+#: Seconds per parameter^1.5 (see :func:`estimated_seconds`).
+COST = 4.5e-3
 
 _NAME = re.compile(r"([a-z]+)\[(\d+)\]_(\d+)(?:_(\d+))?")
 
@@ -88,16 +88,16 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
 def estimated_seconds(net: Network) -> float:
     """A rough estimate of the expanded derivation's time, from the parameter count and depth.
 
-    Fitted to measurements here (2 cores, SymPy 1.14, every step checked): 0.5 s for 2-3-1
-    (13 parameters), 4 s for 4-8-1 (49), 80-120 s for 8-16-1 (161), 17 s for a 3-4-4 softmax
-    (36): about ``COST * P**2.5`` times 1 + (L - 1)/2 for L layers, times 1 + K^2/2 for a softmax
-    output of K units (its Jacobian has K^2 entries per sample).
+    Fitted to measurements here (2 cores, SymPy 1.14, every step checked in one batch): 0.5 s
+    for 2-3-1 (13 parameters), 2.5 s for 4-8-1 (49), 14.5 s for 8-16-1 (161), 4.7 s for a 3-4-4
+    softmax (36): about ``COST * P**1.5`` times 1 + (L - 1)/2 for L layers, times 1 + K^2/2 for a
+    softmax output of K units (its Jacobian has K^2 entries per sample), on the safe side.
 
     >>> from symgrad.network import network
     >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")))
-    5
+    3
     """
-    return 0.3 * net.depth + COST * net.n_params**2.5 * _factor(net)
+    return 0.3 * net.depth + COST * net.n_params**1.5 * _factor(net)
 
 
 def _factor(net: Network) -> float:
@@ -194,4 +194,4 @@ def _duration(seconds: float) -> str:
 
 
 def _max_params(seconds: float) -> int:
-    return int((seconds / COST) ** (1 / 2.5) // 10 * 10)
+    return int((seconds / COST) ** (1 / 1.5) // 10 * 10)
