@@ -4,7 +4,6 @@ layer-level derivations element by element, the digits example, timings and bad 
 from __future__ import annotations
 
 import json
-import time
 
 import autograd.numpy as anp
 import numpy as np
@@ -198,12 +197,9 @@ def test_expanded_shows_the_per_weight_chain_rule():
     assert any("cancellation" in s.rule for s in d.steps)
 
 
-def test_expanded_4_8_1_time():
-    """3.5-4 s measured on an idle 2-core machine; CPU time, with room for a busy machine."""
-    net = network([4, 8, 1], ["relu", "sigmoid"], "bce")
-    t = time.process_time()
-    d = net.derive(expanded=True)
-    assert time.process_time() - t < 8.0
+def test_expanded_4_8_1_derives_every_weight():
+    """Its time (target: under 5 s) is measured in benchmarks/bench_derive.py, not here."""
+    d = network([4, 8, 1], ["relu", "sigmoid"], "bce").derive(expanded=True)
     assert d.verified and len(d.gradients) == 49
 
 
@@ -212,15 +208,14 @@ def test_expanded_refuses_large_networks():
         network([16, 32, 1], ["relu", "sigmoid"], "bce").derive(expanded=True)
 
 
-def test_layer_level_any_width_under_2_seconds():
+def test_layer_level_any_width():
+    """Its time (under 2 s, whatever the width) is measured in benchmarks/bench_derive.py."""
     for sizes, acts, loss in [
         ([784, 512, 512, 256, 10], ["relu", "tanh", "sigmoid", "softmax"], "cross_entropy"),
         ([10_000] * 6 + [1], ["leaky_relu"] * 5 + ["sigmoid"], "bce"),
         ([3] + [4096] * 4 + [7], ["sigmoid", "identity", "relu", "tanh", "identity"], "mse"),
     ]:
-        t = time.perf_counter()
         d = network(sizes, acts, loss).derive()
-        assert time.perf_counter() - t < 2.0
         assert d.verified
         assert len(d.gradients) == 2 * (len(sizes) - 1)
 

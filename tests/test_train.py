@@ -371,12 +371,13 @@ def test_result_is_frozen_and_json_ready() -> None:
     assert d["param_history"][0] == {"w": 0.0, "b": 0.0}
 
 
-def test_loop_overhead_is_small() -> None:
+def test_long_runs_complete_with_thinned_history() -> None:
+    """The loop's overhead per iteration is measured in benchmarks/bench_derive.py."""
+
     def g(p, idx):
         return 1.0, {"w": 1.0, "b": np.ones(2)}
 
-    t0 = time.perf_counter()
     res = gradient_descent(g, {"w": 1.0, "b": np.ones(2)}, 1, lr=1e-9, max_iter=20_000, tol=0)
-    elapsed = time.perf_counter() - t0
     assert res.iterations == 20_000
-    assert elapsed < 2.0  # 100 microseconds an iteration would already be far too slow
+    assert len(res.history_iterations) <= 1000
+    assert res.history_iterations[0] == 0 and res.history_iterations[-1] == 20_000
