@@ -194,3 +194,54 @@ def data_table(xs: list, ys: list, x_name: str = "x_i", y_name: str = "y_i") -> 
               rf"\({expr_latex(sp.Symbol(y_name))}\)")
     rows = tuple((str(k), num(x), num(y)) for k, (x, y) in enumerate(zip(xs, ys, strict=True), 1))
     return header, rows
+
+
+def data_figure_defaults(plot_kind: str, options: dict[str, Any] | Any,
+                         drawn: dict[str, Any] | Any) -> dict[str, Any]:
+    """Figure defaults for the kinds with one-feature data (``Kind.figure_defaults``).
+
+    ``drawn`` may hold ``data`` (``(xs, ys)``), ``loss``, ``model``, ``point`` (the point the
+    exercise evaluates at: the slope figure draws the tangent there, the others fixed at it),
+    ``start`` (where gradient descent starts), ``lr`` (one rate) or ``lrs`` (several, for
+    ``lr-comparison``) and ``max_iter``. The variant's data is used as it is (not standardized),
+    so the figure shows the exercise's own numbers. A spec with its own ``data`` gets nothing
+    from the draw.
+
+    >>> d = data_figure_defaults("slope", {}, {"data": ([1, 2], [2, 3]), "loss": "mse",
+    ...                          "model": "linear", "point": {"w": 1, "b": 0}})
+    >>> d["points"], d["fixed"], d["standardize"], d["data"].X.ravel().tolist()
+    ([1.0], {'b': 0.0}, False, [1.0, 2.0])
+    """
+    from ...data import Dataset
+    from ...plots import PLOT_LOSSES
+
+    if plot_kind == "activations" or "data" in options or "data" not in drawn:
+        return {}
+    xs, ys = drawn["data"]
+    if not all(isinstance(v, int | float | Fraction) for v in [*xs, *ys]):
+        return {}
+    if drawn.get("loss") not in PLOT_LOSSES or drawn.get("model") not in ("linear", "logistic"):
+        return {}
+    out: dict[str, Any] = {
+        "data": Dataset(np.array([[float(x)] for x in xs]), np.array([float(y) for y in ys]),
+                        ("x",), "y", "the exercise's data"),
+        "standardize": False, "loss": drawn["loss"], "model": drawn["model"]}
+    param = options.get("param", "w")
+    point = {k: float(v) for k, v in drawn.get("point", {}).items()}
+    start = {k: float(v) for k, v in drawn.get("start", point).items()}
+    if plot_kind == "slope" and point:
+        out["fixed"] = {k: v for k, v in point.items() if k != param}
+        out["points"] = [point[param]]
+    if plot_kind == "lr-comparison":
+        if start:
+            out["init"] = start[param]
+        if "lrs" in drawn:
+            out["lr"] = [float(v) for v in drawn["lrs"]]
+    if plot_kind in ("contour", "loss-curve", "fit"):
+        if start:
+            out["init"] = start
+        if "lr" in drawn:
+            out["lr"] = float(drawn["lr"])
+    if "max_iter" in drawn and plot_kind != "slope":
+        out["max_iter"] = int(drawn["max_iter"])
+    return out
