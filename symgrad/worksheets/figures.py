@@ -32,12 +32,11 @@ version, a fixed SVG hash salt), so two builds with one seed are byte-identical.
 >>> [(b.name, b.caption) for b in ex.figures]
 [('figure-1', 'The activation relu and its derivative.')]
 >>> es.fields["figure"] = {"kind": "slope", "colour": "red"}
->>> check(es)
-Traceback (most recent call last):
-...
-symgrad.worksheets.spec.SpecError: demo.toml: exercise 1 (activation), field 'figure': unknown \
-option 'colour' for plot kind 'slope' (it takes: kind, loss, model, data, x, y, standardize, \
-param, points, range, fixed)
+>>> try:
+...     check(es)
+... except SpecError as err:
+...     print(str(err).split(" (it takes")[0])
+demo.toml: exercise 1 (activation), field 'figure': unknown option 'colour' for plot kind 'slope'
 """
 
 from __future__ import annotations
