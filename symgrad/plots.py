@@ -57,7 +57,14 @@ from matplotlib.figure import Figure
 from ._io import atomic_open, check_folder
 from .catalogue import ACTIVATIONS, activation_graph, real
 from .compile import CompiledGradient, compile_gradient, lambdify
-from .data import bundled, check_binary_labels, load_data, standardize, unstandardize_linear
+from .data import (
+    Dataset,
+    bundled,
+    check_binary_labels,
+    load_data,
+    standardize,
+    unstandardize_linear,
+)
 from .derive import derive, derive_graph
 from .errors import OptionError, choose
 from .render.text import expr_text
@@ -237,15 +244,16 @@ def _reference_gd(p: Problem) -> dict[str, float]:
 def make_problem(
     loss: str = "mse",
     model: str | None = None,
-    data: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | Dataset | None = None,
     x: str | None = None,
     y: str | None = None,
     standardize: bool = True,
 ) -> Problem:
     """Load one feature and a target and pair them with a catalogue loss and model.
 
-    Without ``data``: the bundled SAT→GPA set (``x="sat"``, ``y="gpa"``). ``model`` defaults to
-    ``linear`` for ``mse`` and ``logistic`` for ``bce``.
+    Without ``data``: the bundled SAT→GPA set (``x="sat"``, ``y="gpa"``). ``data`` may also be a
+    :class:`~symgrad.data.Dataset` already in memory (a worksheet's drawn samples). ``model``
+    defaults to ``linear`` for ``mse`` and ``logistic`` for ``bce``.
 
     >>> p = make_problem()
     >>> p.x_name, p.y_name, p.standardized, p.X.shape
@@ -264,7 +272,7 @@ def make_problem(
         y = "gpa" if y is None else y
     else:
         path = data
-    ds = load_data(path, x=x, y=y)
+    ds = path if isinstance(path, Dataset) else load_data(path, x=x, y=y)
     if ds.n_features != 1:
         raise OptionError(
             f"plots need exactly one feature column, {ds.source} has {ds.n_features} "

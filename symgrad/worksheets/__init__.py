@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from .build import FORMATS, Bar, build, bundled_dir, bundled_specs, generate
 from .kinds import KINDS, Degenerate, Field, Kind, register
-from .model import Answer, Exercise, Math, Space, Steps, Table, Text, Variant
+from .model import Answer, Exercise, Figure, Math, Space, Steps, Table, Text, Variant
 from .spec import Spec, SpecError, load_spec
 
-__all__ = ["Answer", "Bar", "Degenerate", "Exercise", "FORMATS", "Field", "KINDS", "Kind", "Math",
+__all__ = ["Answer", "Bar", "Degenerate", "Exercise", "FORMATS", "Field", "Figure", "KINDS", "Kind",
+           "Math",
            "Space", "Spec", "SpecError", "Steps", "Table", "Text", "Variant", "build",
            "bundled_dir", "bundled_specs", "generate", "load_spec", "register"]

@@ -8,6 +8,7 @@ Exercise ``n`` of a variant draws from ``random.Random(f"{seed}:{n}")`` and draw
 Output layout of ``build(spec, out)``::
 
     out/NAME/seed-S/{exercises,solutions}.{tex,pdf,html,md}  and  answers.json
+    out/NAME/seed-S/figure-N.{pdf,png}                       (figures: for .tex and .md)
     out/NAME/moodle.xml                                      (every variant)
 
 ``out/NAME`` is built in a temporary folder next to it and moved into place at the end, so a
@@ -28,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import OptionError, SymgradError
-from . import export
+from . import export, figures
 from .kinds import KINDS, Degenerate
 from .model import Variant
 from .spec import Spec, SpecError, load_spec
@@ -46,10 +47,12 @@ def generate(spec: Spec, seed: int) -> Variant:
         rng = random.Random(f"{seed}:{es.number}")
         for _ in range(ATTEMPTS):
             try:
-                exercises.append(KINDS[es.kind].generate(es, rng))
-                break
+                ex = KINDS[es.kind].generate(es, rng)
             except Degenerate:
                 continue
+            figures.attach(es, ex)
+            exercises.append(ex)
+            break
         else:
             raise SpecError(f"{es.where}: no usable draw in {ATTEMPTS} attempts (every draw was "
                             "degenerate, e.g. a zero gradient); widen the ranges")
@@ -66,18 +69,28 @@ def check_formats(formats: Iterable[str]) -> list[str]:
 
 
 def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
-    """The files of one variant into ``folder`` (which exists)."""
+    """The files of one variant into ``folder`` (which exists).
+
+    Figures: ``figure-N.pdf`` next to the ``.tex`` (which includes it), ``figure-N.png`` next to
+    the ``.md``; the PDF editions have them compiled in, HTML and Moodle embed the PNG.
+    """
     (folder / "answers.json").write_text(export.to_answers(v), encoding="utf-8")
     for edition in export.EDITIONS:
+        shown = export.figures(v, edition)
         tex = export.to_tex(v, edition)
         if "tex" in formats:
             (folder / f"{edition}.tex").write_text(tex, encoding="utf-8")
+            for f in shown:
+                (folder / f.filename("pdf")).write_bytes(f.data("pdf"))
         if "pdf" in formats:
-            (folder / f"{edition}.pdf").write_bytes(export.compile_pdf(tex, edition))
+            files = {f.filename("pdf"): f.data("pdf") for f in shown}
+            (folder / f"{edition}.pdf").write_bytes(export.compile_pdf(tex, edition, files))
         if "html" in formats:
             (folder / f"{edition}.html").write_text(export.to_html(v, edition), encoding="utf-8")
         if "md" in formats:
             (folder / f"{edition}.md").write_text(export.to_md(v, edition), encoding="utf-8")
+            for f in shown:
+                (folder / f.filename("png")).write_bytes(f.data("png"))
 
 
 @contextlib.contextmanager

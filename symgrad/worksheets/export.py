@@ -7,6 +7,7 @@ renderer in :mod:`symgrad.render`; nothing here computes.
 
 from __future__ import annotations
 
+import base64
 import html as htmlmod
 import json
 import os
@@ -20,7 +21,10 @@ from ..errors import SymgradError
 from ..render import html as render_html
 from ..render import latex as render_latex
 from ..render import markdown as render_md
-from .model import Block, Exercise, Math, Space, Steps, Table, Text, Variant
+from .model import Block, Exercise, Figure, Math, Space, Steps, Table, Text, Variant
+
+#: How large a figure may be on the page (it keeps its aspect ratio).
+FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
 
 #: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
 RULE_WIDTH = "4.5cm"
@@ -39,7 +43,18 @@ class LatexError(SymgradError):
 def _blocks(ex: Exercise, edition: str) -> list[Block]:
     if edition == "exercises":
         return list(ex.prompt)
-    return [b for b in ex.prompt if not isinstance(b, Space)] + [Text("Solution.")] + ex.solution
+    shown = [b for b in ex.prompt if not isinstance(b, Space)
+             and not (isinstance(b, Figure) and b.only == "exercises")]
+    return shown + [Text("Solution.")] + ex.solution
+
+
+def figures(v: Variant, edition: str) -> list[Figure]:
+    """The figures one edition of a variant shows, in order (their files go next to it)."""
+    return [b for ex in v.exercises for b in _blocks(ex, edition) if isinstance(b, Figure)]
+
+
+def _png_uri(f: Figure) -> str:
+    return "data:image/png;base64," + base64.b64encode(f.data("png")).decode("ascii")
 
 
 def _points(p: float) -> str:
@@ -74,6 +89,9 @@ def _tex_block(b: Block) -> str:
         return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
     if isinstance(b, Space):
         return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
+    if isinstance(b, Figure):
+        return (f"\\begin{{center}}\\includegraphics[{FIGURE_SIZE}]{{{b.filename('pdf')}}}\\\\\n"
+                f"{{\\small {tex_prose(b.caption)}}}\\end{{center}}\n")
     cols = "|" + "c|" * len(b.header)
     lines = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\hline",
              " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
@@ -96,7 +114,8 @@ def to_tex(v: Variant, edition: str) -> str:
         body += [_tex_block(b) for b in _blocks(ex, edition)]
     doc = render_latex.document("\n".join(body), f"{v.title}")
     return doc.replace("\\usepackage{amsmath,amssymb}",
-                       "\\usepackage{amsmath,amssymb}\n\\setlength{\\parindent}{0pt}"
+                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
+                       "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
 
@@ -113,9 +132,10 @@ def _tex_errors(log: str) -> str:
     return "\n".join(out[:12]) or "\n".join(lines[-5:])
 
 
-def compile_pdf(tex: str, name: str) -> bytes:
+def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> bytes:
     """Compile a document with pdflatex in a temporary folder; returns the PDF's bytes.
 
+    ``files`` (name to bytes) are written next to the document first: the figures it includes.
     Reproducible (``SOURCE_DATE_EPOCH``); a failure raises :class:`LatexError` with the TeX error
     lines only.
     """
@@ -127,6 +147,8 @@ def compile_pdf(tex: str, name: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="symgrad-tex-") as tmp:
         src = Path(tmp) / f"{name}.tex"
         src.write_text(tex, encoding="utf-8")
+        for fname, data in (files or {}).items():
+            (Path(tmp) / fname).write_bytes(data)
         cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
                "-no-shell-escape", f"{name}.tex"]
         try:
@@ -161,6 +183,9 @@ def _md_block(b: Block) -> str:
         return render_md.render(b.derivation).rstrip("\n")
     if isinstance(b, Space):
         return "*Your answer:*\n\n" + "<br>\n" * b.lines
+    if isinstance(b, Figure):
+        alt = b.caption.replace("[", "(").replace("]", ")")
+        return f"![{alt}]({b.filename('png')})\n\n*{render_md.inline(b.caption)}*"
     lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |",
              "|" + "---|" * len(b.header)]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
@@ -190,6 +215,11 @@ def _html_block(b: Block) -> str:
         return render_html.render(b.derivation)
     if isinstance(b, Space):
         return f'<div class="space" style="height:{b.lines * 1.5:.1f}em"></div>'
+    if isinstance(b, Figure):
+        cap = htmlmod.escape(b.caption)
+        return (f'<figure class="figure" id="{htmlmod.escape(b.name)}"><img src="{_png_uri(b)}" '
+                f'alt="{cap}" style="max-width:100%;height:auto"><figcaption>{cap}</figcaption>'
+                "</figure>")
     head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
     rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(c)}</td>" for c in row) + "</tr>"
                    for row in b.rows)
@@ -223,10 +253,18 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def _moodle_prompt(ex: Exercise) -> str:
-    out = []
+def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
+    """The question text (HTML) and its ``<file>`` elements: each figure is a base64 PNG that
+    the text shows as ``@@PLUGINFILE@@/name.png`` (Moodle XML's embedded files)."""
+    out, files = [], []
     for b in ex.prompt:
-        if isinstance(b, Text):
+        if isinstance(b, Figure):
+            name = b.filename("png")
+            out.append(f'<p><img src="@@PLUGINFILE@@/{name}" '
+                       f'alt="{htmlmod.escape(b.caption)}" style="max-width:100%"></p>')
+            files.append(f'<file name="{name}" path="/" encoding="base64">'
+                         f"{base64.b64encode(b.data('png')).decode('ascii')}</file>")
+        elif isinstance(b, Text):
             out.append(f"<p>{htmlmod.escape(b.text, quote=False)}</p>")
         elif isinstance(b, Math):
             out += [f"<p>\\[{htmlmod.escape(r, quote=False)}\\]</p>" for r in b.rows]
@@ -235,7 +273,7 @@ def _moodle_prompt(ex: Exercise) -> str:
             rows = "".join("<tr>" + "".join(f"<td>{htmlmod.escape(c, quote=False)}</td>"
                                             for c in row) + "</tr>" for row in b.rows)
             out.append(f'<table border="1"><tr>{head}</tr>{rows}</table>')
-    return "\n".join(out)
+    return "\n".join(out), files
 
 
 def to_moodle(variants: list[Variant], course: str, title: str) -> str:
@@ -254,14 +292,15 @@ def to_moodle(variants: list[Variant], course: str, title: str) -> str:
             for v in variants:
                 a = v.exercises[k].answers[j]
                 grade = v.exercises[k].points / len(ex.answers)
-                text = (_moodle_prompt(v.exercises[k])
-                        + f"<p>Give {esc(a.question, quote=False)} (to 3 decimal places).</p>")
+                prompt, files = _moodle_prompt(v.exercises[k])
+                text = prompt + f"<p>Give {esc(a.question, quote=False)} (to 3 decimal places).</p>"
                 feedback = f"<p>\\({esc(a.latex, quote=False)}\\)</p>"
                 out += [
                     '  <question type="numerical">',
                     f"    <name><text>{esc(title)} ex {ex.number} {esc(a.id)} seed {v.seed}"
                     "</text></name>",
-                    f'    <questiontext format="html"><text>{_cdata(text)}</text></questiontext>',
+                    f'    <questiontext format="html"><text>{_cdata(text)}</text>'
+                    + "".join(f"\n      {f}" for f in files) + "</questiontext>",
                     f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text>'
                     "</generalfeedback>",
                     f"    <defaultgrade>{grade:.4g}</defaultgrade>",

@@ -7,10 +7,14 @@ into LaTeX, Markdown, HTML (MathML) and Moodle XML; they never compute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..derive import Derivation
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,44 @@ class Space:
     lines: int = 8
 
 
-Block = Text | Math | Steps | Table | Space
+@dataclass(frozen=True, eq=False)
+class Figure:
+    """A figure (a plot or a computational graph), drawn once when an exporter first asks for it.
+
+    ``name`` is the file stem in the variant folder (``figure-2``: ``figure-2.pdf`` for LaTeX,
+    ``figure-2.png`` for Markdown; HTML and Moodle embed the PNG). ``draw`` makes the matplotlib
+    figure; :meth:`data` renders it reproducibly (:func:`symgrad.worksheets.figures.render`) and
+    keeps the bytes. ``only = "exercises"`` leaves it out of the solutions edition (like
+    :class:`Space`).
+
+    >>> from symgrad.plots import figure
+    >>> f = Figure("figure-1", "ReLU", lambda: figure("activations", names=["relu"]))
+    >>> f.data("png")[:8] == b"\\x89PNG\\r\\n\\x1a\\n", f.filename("pdf")
+    (True, 'figure-1.pdf')
+    """
+
+    name: str
+    caption: str
+    draw: Callable[[], MplFigure] = field(repr=False)
+    only: str | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def filename(self, fmt: str) -> str:
+        """``figure-2.png`` for ``fmt = "png"``."""
+        return f"{self.name}.{fmt}"
+
+    def data(self, fmt: str) -> bytes:
+        """The figure as ``pdf``, ``png`` or ``svg`` bytes (drawn on first use, then kept)."""
+        if fmt not in self._cache:
+            from .figures import render
+
+            if "figure" not in self._cache:
+                self._cache["figure"] = self.draw()
+            self._cache[fmt] = render(self._cache["figure"], fmt)
+        return self._cache[fmt]
+
+
+Block = Text | Math | Steps | Table | Space | Figure
 
 
 @dataclass(frozen=True)
@@ -87,6 +128,14 @@ class Exercise:
     prompt: list[Block]
     solution: list[Block]
     answers: list[Answer] = field(default_factory=list)
+    #: What this variant drew, for figures (see :meth:`~symgrad.worksheets.kinds.Kind
+    #: .figure_defaults`): data, loss, model, a point, learning rates, a graph and its values.
+    drawn: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def figures(self) -> list[Figure]:
+        """The exercise's figures, prompt first."""
+        return [b for b in [*self.prompt, *self.solution] if isinstance(b, Figure)]
 
 
 @dataclass
@@ -107,3 +156,8 @@ class Variant:
     @property
     def answers(self) -> list[Answer]:
         return [a for e in self.exercises for a in e.answers]
+
+    @property
+    def figures(self) -> list[Figure]:
+        """Every figure of the variant, in order."""
+        return [f for e in self.exercises for f in e.figures]

@@ -180,6 +180,7 @@ _TOP = {"title", "course", "instructions", "seed", "variants", "exercise"}
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec; every problem is a one-line :class:`SpecError`."""
+    from . import figures
     from .kinds import KINDS
 
     path = Path(path)
@@ -236,5 +237,6 @@ def load_spec(path: str | Path) -> Spec:
         fields = {k: v for k, v in ex.items() if k not in ("kind", "points", "title")}
         es = ExerciseSpec(number, kind, points, title, fields, where)
         KINDS[kind].validate(es)
+        figures.check(es, path.parent)
         spec.exercises.append(es)
     return spec

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -55,19 +56,29 @@ class Field:
     help: str = ""
 
 
+#: Fields every kind takes besides its own (checked by :func:`symgrad.worksheets.figures.check`).
+COMMON_FIELDS = ("figure", "figure_in")
+
+
 class Kind:
-    """Base class: ``validate`` checks the fields, ``generate`` makes one exercise."""
+    """Base class: ``validate`` checks the fields, ``generate`` makes one exercise.
+
+    ``figure_defaults`` is the hook for figures that should show the drawn variant (its data,
+    point, learning rates); ``graph_figure`` says the kind puts a computational graph in
+    ``Exercise.drawn`` (``graph`` and ``values``) for a ``figure = { kind = "graph" }``.
+    """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     fields: ClassVar[dict[str, Field]] = {}
+    graph_figure: ClassVar[bool] = False
 
     def validate(self, es: ExerciseSpec) -> None:
         """Raise :class:`SpecError` for a missing, unknown or malformed field."""
         for key in es.fields:
-            if key not in self.fields:
+            if key not in self.fields and key not in COMMON_FIELDS:
                 raise SpecError(f"{es.where}: unknown field {key!r} (the {self.name} kind has: "
-                                f"{', '.join(['points', 'title', *self.fields])})")
+                                f"{', '.join(['points', 'title', *self.fields, *COMMON_FIELDS])})")
         for key, f in self.fields.items():
             if key not in es.fields:
                 if f.required:
@@ -87,6 +98,12 @@ class Kind:
     def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
         """One exercise from a seeded generator; raise :class:`Degenerate` to be asked again."""
         raise NotImplementedError
+
+    def figure_defaults(self, plot_kind: str, options: Mapping[str, Any],
+                        drawn: Mapping[str, Any]) -> dict[str, Any]:
+        """Default options for a ``plot_kind`` figure of this exercise, from what the variant drew
+        (``Exercise.drawn``); ``options`` are the spec's, which win. The base kind has none."""
+        return {}
 
 
 def _check_field(value: Any, f: Field, where: str) -> None:

@@ -194,3 +194,89 @@ def data_table(xs: list, ys: list, x_name: str = "x_i", y_name: str = "y_i") -> 
               rf"\({expr_latex(sp.Symbol(y_name))}\)")
     rows = tuple((str(k), num(x), num(y)) for k, (x, y) in enumerate(zip(xs, ys, strict=True), 1))
     return header, rows
+
+
+def data_figure_defaults(plot_kind: str, options: dict[str, Any] | Any,
+                         drawn: dict[str, Any] | Any) -> dict[str, Any]:
+    """Figure defaults for the kinds with one-feature data (``Kind.figure_defaults``).
+
+    ``drawn`` may hold ``data`` (``(xs, ys)``), ``loss``, ``model``, ``point`` (the point the
+    exercise evaluates at: the slope figure draws the tangent there, the others fixed at it),
+    ``start`` (where gradient descent starts), ``lr`` (one rate) or ``lrs`` (small, ideal,
+    large, for ``lr-comparison``) and ``max_iter``. The variant's data is used as it is (not
+    standardized), so the figure shows the exercise's own numbers. A spec with its own ``data``
+    gets nothing from the draw.
+
+    ``lr-comparison`` runs gradient descent on one parameter, the other held at its best value,
+    which is not the exercise's run on both: the exercise's learning rates are used only when
+    they tell the same story there (see :func:`_one_parameter_story`), else the plot's own small
+    / ideal / large rates for this data.
+
+    >>> d = data_figure_defaults("slope", {}, {"data": ([1, 2], [2, 3]), "loss": "mse",
+    ...                          "model": "linear", "point": {"w": 1, "b": 0}})
+    >>> d["points"], d["fixed"], d["standardize"], d["data"].X.ravel().tolist()
+    ([1.0], {'b': 0.0}, False, [1.0, 2.0])
+    """
+    from ...data import Dataset
+    from ...plots import PLOT_LOSSES
+
+    if plot_kind == "activations" or "data" in options or "data" not in drawn:
+        return {}
+    xs, ys = drawn["data"]
+    if not all(isinstance(v, int | float | Fraction) for v in [*xs, *ys]):
+        return {}
+    if drawn.get("loss") not in PLOT_LOSSES or drawn.get("model") not in ("linear", "logistic"):
+        return {}
+    out: dict[str, Any] = {
+        "data": Dataset(np.array([[float(x)] for x in xs]), np.array([float(y) for y in ys]),
+                        ("x",), "y", "the exercise's data"),
+        "standardize": False, "loss": drawn["loss"], "model": drawn["model"]}
+    param = options.get("param", "w")
+    point = {k: float(v) for k, v in drawn.get("point", {}).items()}
+    start = {k: float(v) for k, v in drawn.get("start", point).items()}
+    if plot_kind == "slope" and point:
+        out["fixed"] = {k: v for k, v in point.items() if k != param}
+        out["points"] = [point[param]]
+    if plot_kind == "lr-comparison":
+        out.update(_one_parameter_story(out, param, start, drawn.get("lrs")))
+    if plot_kind in ("contour", "loss-curve", "fit"):
+        if start:
+            out["init"] = start
+        if "lr" in drawn:
+            out["lr"] = float(drawn["lr"])
+    if "max_iter" in drawn and plot_kind != "slope":
+        out["max_iter"] = int(drawn["max_iter"])
+    return out
+
+
+def _one_parameter_story(out: dict[str, Any], param: str, start: dict[str, float],
+                         lrs: list | None) -> dict[str, Any]:
+    """``init`` and ``lr`` for an ``lr-comparison`` of the variant's data (``out``).
+
+    The start is the exercise's unless it already sits at the one-parameter minimum (nothing to
+    show). The exercise's learning rates (for both parameters at once) are kept only for MSE with
+    the linear model when, on ``param`` alone with curvature c, the ideal one converges
+    (lr c < 2) and the large one diverges (lr c > 2); otherwise the plot picks its own.
+
+    >>> from symgrad.data import Dataset
+    >>> ds = Dataset(np.array([[0.0], [1.0], [2.0]]), np.array([1.0, 2.0, 4.0]), ("x",), "y", "")
+    >>> base = {"data": ds, "standardize": False, "loss": "mse", "model": "linear"}
+    >>> _one_parameter_story(base, "w", {"w": 0.0, "b": 0.0}, [0.002, 0.2, 0.7])  # c = 10/3
+    {'init': 0.0, 'lr': [0.002, 0.2, 0.7]}
+    >>> _one_parameter_story(base, "w", {"w": 0.0, "b": 0.0}, [0.002, 0.2, 0.5])  # 0.5 c < 2
+    {'init': 0.0}
+    """
+    from ...plots import make_problem
+
+    problem = make_problem(loss=out["loss"], model=out["model"], data=out["data"],
+                           standardize=False)
+    got: dict[str, Any] = {}
+    if start and abs(start[param] - problem.reference()[param]) > 1e-9 * (1 + abs(start[param])):
+        got["init"] = start[param]
+    if lrs and (out["loss"], out["model"]) == ("mse", "linear"):
+        j = problem.params.index(param)
+        c = float(problem.curvature()[j, j])
+        rates = [float(v) for v in lrs]
+        if rates[1] * c < 2 < rates[2] * c:
+            got["lr"] = rates
+    return got

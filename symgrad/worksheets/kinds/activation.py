@@ -16,6 +16,7 @@ draw at the kink z = 0 of relu and leaky_relu is rejected (the derivative is a c
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import sympy as sp
 
@@ -95,4 +96,9 @@ class ActivationKind(Kind):
                     Math((rf"\frac{{\partial a}}{{\partial z}} = {expr_latex(g.named)}",)),
                     Table(header, tuple(full_rows))]
         title = es.title or f"The {name.replace('_', ' ')} activation and its derivative"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
+                        drawn={"activation": name})
+
+    def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
+        """``activations``: this exercise's activation only."""
+        return {"names": [drawn["activation"]]} if plot_kind == "activations" else {}

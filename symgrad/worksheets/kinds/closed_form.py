@@ -18,6 +18,7 @@ must converge (else the draw is rejected, as is one with all x equal).
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import sympy as sp
 
@@ -28,6 +29,7 @@ from ..spec import ExerciseSpec, SpecError, draw, exact
 from . import KINDS, Degenerate, Field, Kind, register
 from ._common import (
     approx,
+    data_figure_defaults,
     data_table,
     draw_data,
     draw_point,
@@ -132,4 +134,12 @@ class ClosedFormKind(Kind):
                    max(1.0, 0.02 * run.iterations)),
         ]
         title = es.title or "Closed form versus gradient descent"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+        drawn = {"data": (xs, ys), "loss": "mse", "model": "linear", "start": start, "lr": lr,
+                 "max_iter": max_iter}
+        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
+                        drawn=drawn)
+
+    def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
+        """The variant's data; gradient descent from the exercise's start at its learning rate
+        (the slope figure keeps the plots' default: b at its minimum, tangents around w*)."""
+        return data_figure_defaults(plot_kind, options, drawn)

@@ -18,6 +18,7 @@ rejected.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from ...catalogue import LOSSES, MODELS
 from ...derive import derive
@@ -30,6 +31,7 @@ from . import KINDS, Degenerate, Field, Kind, register
 from ._common import (
     approx,
     check_labels,
+    data_figure_defaults,
     data_table,
     draw_data,
     draw_point,
@@ -94,6 +96,7 @@ class DeriveKind(Kind):
         given = {"expr": expr_text(d.graph.full(d.graph.output), late), "loss": loss,
                  "model": model}
         values: dict = {}
+        drawn: dict[str, Any] = {"loss": loss, "model": model}
         if "at" in es.fields:
             point = draw_point(es.fields["at"], rng, es.at("at"))
             missing = [n for n in map(str, d.graph.params) if n not in point]
@@ -112,6 +115,7 @@ class DeriveKind(Kind):
             given.update(point=point_plain(point), data={"x": [float(x) for x in xs],
                                                          "y": [float(y) for y in ys]},
                          source=source)
+            drawn.update(data=(xs, ys), point=point)
         prompt.append(Space(self.get(es, "space")))
         answers = []
         for n in names:
@@ -130,4 +134,10 @@ class DeriveKind(Kind):
                 tolerance=None if v is None else tolerance(float(v), es),
             ))
         title = es.title or f"Gradient of {loss} with the {model} model"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
+                        drawn=drawn)
+
+    def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
+        """With ``at``: the variant's data and loss; the slope's tangent at the point (the others
+        fixed there), gradient descent starting from it."""
+        return data_figure_defaults(plot_kind, options, drawn)

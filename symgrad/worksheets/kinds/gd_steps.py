@@ -43,6 +43,7 @@ from ._common import (
     Value,
     approx,
     check_labels,
+    data_figure_defaults,
     data_table,
     draw_data,
     draw_point,
@@ -228,14 +229,23 @@ class GDStepsKind(Kind):
                                                                             "₀₁₂₃₄₅₆₇₈₉")),
                     float(v), tolerance(float(v), es)))
 
+        drawn: dict[str, Any] = {"data": (xs, ys), "loss": loss, "model": model, "start": start,
+                                 "lr": lr, "max_iter": self.get(es, "max_iter")}
         if self.get(es, "story"):
-            self._story(es, d, xs, ys, start, names, given, prompt, solution, answers)
+            lrs = self._story(es, d, xs, ys, start, names, given, prompt, solution, answers)
+            drawn["lrs"] = [lrs[w] for w in ("small", "ideal", "large")]
         prompt.append(Space(10))
         title = es.title or "Gradient descent by hand"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
+                        drawn=drawn)
+
+    def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
+        """The variant's data, loss, model and start; ``lr-comparison`` at the story's three
+        learning rates, the other plots at the by-hand learning rate."""
+        return data_figure_defaults(plot_kind, options, drawn)
 
     def _story(self, es: ExerciseSpec, d: Any, xs: list, ys: list, start: dict, names: list,
-               given: dict, prompt: list, solution: list, answers: list) -> None:
+               given: dict, prompt: list, solution: list, answers: list) -> dict[str, Fraction]:
         if "story_lrs" in es.fields:
             lrs = {k: exact(v, es.at("story_lrs")) for k, v in es.fields["story_lrs"].items()}
         else:
@@ -275,3 +285,4 @@ class GDStepsKind(Kind):
                  f"at every step and diverges (the run is stopped at iteration "
                  f"{runs['large'].iterations})."),
         ]
+        return lrs

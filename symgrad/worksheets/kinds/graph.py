@@ -45,6 +45,7 @@ def parse(text: str) -> sp.Expr:
 
 class GraphKind(Kind):
     name = "graph"
+    graph_figure = True
     summary = "backprop through a typed expression at a point, with a table of values and gradients"
     fields = {
         "expr": Field("name", required=True, help='typed text such as "3*(a + b*c)"'),
@@ -119,7 +120,9 @@ class GraphKind(Kind):
                 f"∂{g.output}/∂{s} = {num(v)}", float(v),
                 tolerance(float(v), es)))
         title = es.title or f"Backpropagation through {out} = {text}"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+        drawn = {"graph": g, "values": vals, "output": f"{g.output}"}
+        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
+                        drawn=drawn)
 
 
 register(GraphKind)
