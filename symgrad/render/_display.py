@@ -13,6 +13,8 @@ sums before function calls and data such as x_i last in a product) for printing 
 'yhat_i - y_i'
 >>> sp.sstr(arrange(b + w * x - y), order="none")
 'w*x_i + b - y_i'
+>>> sp.sstr(arrange(sp.Add(sp.Add(w * x, b, evaluate=False), -y, evaluate=False)), order="none")
+'w*x_i + b - y_i'
 >>> sp.sstr(arrange((yhat - y) * x, late={x}), order="none")
 '(yhat_i - y_i)*x_i'
 """
@@ -32,12 +34,20 @@ def _degree(term: sp.Expr) -> int:
     return sum(1 for f in sp.Mul.make_args(term) if f.free_symbols)
 
 
+def _flat(add: sp.Add) -> sp.Add:
+    """An unevaluated sum of sums, (w x + b) - y, as one sum: w x + b - y."""
+    terms: list[sp.Expr] = []
+    for t in add.args:
+        terms += _flat(t).args if isinstance(t, sp.Add) else [t]
+    return sp.Add(*terms, evaluate=False)
+
+
 def arrange(expr: sp.Expr, late: frozenset | set = frozenset()) -> sp.Expr:
     """``expr`` rebuilt unevaluated in lecture order; ``late`` symbols go last in products."""
     if expr.is_Atom or not expr.args:
         return expr
     if isinstance(expr, sp.Add):
-        terms = sorted(expr.args, key=lambda t: (_negative(t), -_degree(t)))
+        terms = sorted(sp.Add.make_args(_flat(expr)), key=lambda t: (_negative(t), -_degree(t)))
         return sp.Add(*[arrange(t, late) for t in terms], evaluate=False)
     if isinstance(expr, sp.Mul):
         coeff, rest = expr.as_coeff_Mul()
