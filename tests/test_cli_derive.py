@@ -131,3 +131,30 @@ def test_a_loss_or_an_expression_exactly_one(capsys, command):
     assert code == 2 and "give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT" in err
     code, _, err = run_exit(capsys, [command, "mse", "--expr", "w*x", *extra])
     assert code == 2 and "give a catalogue loss (mse) or --expr, not both" in err
+
+
+def test_standalone_latex_compiles_with_pdflatex(capsys, tmp_path):
+    import shutil
+    import subprocess
+
+    code, out, _ = run(
+        capsys, "derive", "bce", "--model", "logistic", "--format", "latex", "--standalone"
+    )
+    assert code == 0 and out.startswith(r"\documentclass") and r"\begin{align*}" in out
+    (tmp_path / "notes.tex").write_text(out, encoding="utf-8")
+    assert shutil.which("pdflatex"), "pdflatex is required (scripts/test.sh installs it)"
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "notes.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "notes.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(("fmt", "start"), [("html", "<!DOCTYPE html>"), ("md", "# Gradient")])
+def test_standalone_html_and_markdown(capsys, fmt, start):
+    code, out, _ = run(capsys, "derive", "mse", "--format", fmt, "--standalone")
+    assert code == 0 and out.startswith(start)

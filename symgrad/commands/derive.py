@@ -48,14 +48,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="TEXT",
         help='a typed expression instead, e.g. "3*(a + b*c)" (^ or ** for powers)',
     )
-    p.add_argument("--model", default="linear", choices=(*MODELS, "mlp"),
-                   help="the model (default linear; mlp: a layered network)")
-    p.add_argument("--layers", default=None, metavar="2,3,1",
-                   help="mlp: layer sizes n0,n1,...,nL")
-    p.add_argument("--activations", default=None, metavar="relu,sigmoid",
-                   help="mlp: one activation per layer after the input")
-    p.add_argument("--expanded", action="store_true",
-                   help="mlp: one weight at a time (small networks) instead of layer by layer")
+    p.add_argument(
+        "--model",
+        default="linear",
+        choices=(*MODELS, "mlp"),
+        help="the model (default linear; mlp: a layered network)",
+    )
+    p.add_argument("--layers", default=None, metavar="2,3,1", help="mlp: layer sizes n0,n1,...,nL")
+    p.add_argument(
+        "--activations",
+        default=None,
+        metavar="relu,sigmoid",
+        help="mlp: one activation per layer after the input",
+    )
+    p.add_argument(
+        "--expanded",
+        action="store_true",
+        help="mlp: one weight at a time (small networks) instead of layer by layer",
+    )
     p.add_argument("--features", type=positive_int, default=1, help="number of features k")
     p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
     p.add_argument(
@@ -73,6 +83,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="parameters (or variables of --expr) to differentiate by (default: all)",
     )
     p.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    p.add_argument(
+        "--standalone",
+        action="store_true",
+        help="a whole document (latex: compiles with pdflatex; html: a page; md: with a title)",
+    )
     p.add_argument(
         "--at",
         default=None,
@@ -112,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json_render.render(d, values, loss_value))
         return 0
-    _print(d, args.format)
+    _print(d, args)
     if values is not None and args.format == "text":
         print(f"\nAt {args.at} on {args.data}: L = {loss_value:.6g}")
         for name, v in values.items():
@@ -120,8 +135,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(d: Derivation, fmt: str) -> None:
-    print(RENDERERS[fmt].render(d))
+def _print(d: Derivation, args: argparse.Namespace) -> None:
+    renderer = RENDERERS[args.format]
+    body = renderer.render(d)
+    print(renderer.document(body, d.title) if args.standalone else body)
 
 
 def _run_mlp(args: argparse.Namespace) -> int:
@@ -134,7 +151,7 @@ def _run_mlp(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json_render.render(d))
     else:
-        _print(d, args.format)
+        _print(d, args)
     return 0
 
 
@@ -154,7 +171,7 @@ def _run_expr(args: argparse.Namespace) -> int:
             out["graph"] = json_render.graph_dict(d.graph, vals)
         print(json_render.dumps(out))
         return 0
-    _print(d, args.format)
+    _print(d, args)
     if vals is not None and args.format == "text":
         out_sym = text.expr_text(d.graph.output)
         print(f"\nAt {args.at}:")

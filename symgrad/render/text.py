@@ -155,3 +155,8 @@ def render(d: Derivation) -> str:
             f"{expr_text(g.named, late)}"
         )
     return "\n".join(lines)
+
+
+def document(body: str, title: str = "") -> str:
+    """Text with its title underlined (the text renderer already starts with the title)."""
+    return body if not title or body.startswith(title) else f"{title}\n{'=' * len(title)}\n{body}"
