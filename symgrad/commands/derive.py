@@ -25,7 +25,7 @@ RENDERERS = {"text": text, "latex": latex, "md": markdown, "html": html}
 EXAMPLES = """examples:
   symgrad derive mse --model linear
   symgrad derive bce --model logistic --features 3 --format latex
-  symgrad derive mse --model linear --at w=0.5,b=1 --data sat_gpa.csv --format json
+  symgrad derive mse --model linear --at w=0.5,b=1 --data data.csv --format json   # columns x, y
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
