@@ -24,7 +24,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+    """The argument parser with every subcommand (each sets ``args.run``).
+
+    >>> args = build_parser().parse_args(["derive", "mse", "--wrt", "b"])
+    >>> args.command, args.loss, args.wrt, args.format
+    ('derive', 'mse', ['b'], 'text')
+    """
     parser = _Parser(
         prog="symgrad",
         description="Derive, check and teach the gradients of machine learning, step by step.",
@@ -38,7 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 a negative answer, 2 bad input)."""
+    """Run the command line; returns the exit status (0 ok, 1 a negative answer, 2 bad input).
+
+    ``argv`` defaults to ``sys.argv[1:]``. The output goes to stdout, error messages to stderr.
+
+    >>> main(["derive", "mse", "--wrt", "b"])  # doctest: +ELLIPSIS
+    Gradient of mse with the linear model
+    ...
+    Result (every step checked against sympy.diff):
+      ∂L/∂b = (2/N)·Σᵢ (ŷᵢ − yᵢ)
+    0
+    >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2
+    2
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
