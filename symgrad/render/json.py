@@ -23,7 +23,16 @@ from .text import expr_text, step_text
 def to_dict(
     d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
 ) -> dict[str, Any]:
-    """The derivation as plain JSON-ready types."""
+    """The derivation as plain JSON-ready types; ``values`` and ``loss_value`` come from
+    evaluating it at a point (:func:`symgrad.compile.compile_gradient`).
+
+    >>> from symgrad.derive import derive
+    >>> out = to_dict(derive("mse", "linear", wrt=["b"]))
+    >>> sorted(out)
+    ['definitions', 'gradient', 'loss', 'model', 'steps']
+    >>> out["gradient"]["b"]["text"], out["steps"][0]["verified"]
+    ('(2/N)·Σᵢ (ŷᵢ − yᵢ)', True)
+    """
     late = frozenset(d.graph.features)
     out: dict[str, Any] = {k: v for k, v in d.meta.items() if isinstance(v, str | int | float)}
     out["definitions"] = [
@@ -58,22 +67,55 @@ def to_dict(
 def render(
     d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
 ) -> str:
-    """``to_dict`` as indented JSON text."""
+    """:func:`to_dict` as indented JSON text (what ``symgrad derive --format json`` prints).
+
+    >>> import json
+    >>> import numpy as np
+    >>> from symgrad.compile import compile_gradient
+    >>> from symgrad.derive import derive
+    >>> d = derive("mse", "linear")
+    >>> loss, grads = compile_gradient(d)({"w": 1.0, "b": 0.0}, np.array([[1.0], [2.0]]),
+    ...                                   np.array([2.0, 3.0]))
+    >>> data = json.loads(render(d, grads, loss))
+    >>> data["loss_value"], {k: v["value"] for k, v in data["gradient"].items()}
+    (1.0, {'w': -3.0, 'b': -2.0})
+    """
     return dumps(to_dict(d, values, loss_value))
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """Indented JSON text, Unicode kept readable."""
+    """Indented JSON text, Unicode kept readable.
+
+    >>> print(dumps({"text": "∂L/∂b = 1"}))
+    {
+      "text": "∂L/∂b = 1"
+    }
+    """
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def number(v: sp.Expr) -> int | float:
-    """A SymPy number as a JSON number: integers stay integers."""
+    """A SymPy number as a JSON number: integers stay integers.
+
+    >>> number(sp.Integer(21)), number(sp.Rational(1, 2))
+    (21, 0.5)
+    """
     return int(v) if v.is_Integer else float(v)
 
 
 def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
-    """Nodes (inputs, then operations) with value and gradient, and edges with local derivatives."""
+    """Nodes (inputs, then operations) with value and gradient, and edges with local derivatives.
+
+    >>> from symgrad.derive import derive_expr
+    >>> from symgrad.graph import forward_backward
+    >>> from symgrad.parse import parse_assignments
+    >>> d = derive_expr("3*(a + b*c)")
+    >>> g = graph_dict(d.graph, forward_backward(d.graph, parse_assignments("a=1,b=2,c=3")))
+    >>> g["nodes"][-1]
+    {'id': 'j', 'label': 'j', 'expr': '3·v', 'value': 21, 'grad': 1}
+    >>> g["edges"][0]
+    {'from': 'b', 'to': 'u', 'local_derivative': 'c'}
+    """
     nodes = [
         {
             "id": str(s),
