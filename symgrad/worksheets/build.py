@@ -59,7 +59,7 @@ def generate(spec: Spec, seed: int) -> Variant:
     return Variant(spec.name, spec.title, spec.course, spec.instructions, seed, exercises)
 
 
-def check_formats(formats: Iterable[str]) -> list[str]:
+def _check_formats(formats: Iterable[str]) -> list[str]:
     """The formats in canonical order; unknown ones are an :class:`OptionError`."""
     formats = list(formats)
     for f in formats:
@@ -94,7 +94,7 @@ def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_folder(target: Path):
+def _atomic_folder(target: Path):
     """Yield a fresh temporary folder next to ``target``; on success it replaces ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -118,14 +118,14 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
     """Build ``variants`` variants of a spec into ``out/NAME``; returns that folder."""
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    formats = check_formats(formats)
+    formats = _check_formats(formats)
     n = spec.variants if variants is None else variants
     if n < 1:
         raise OptionError(f"--variants must be at least 1, got {n}")
     first = spec.seed if seed is None else seed
     target = Path(out) / spec.name
     built: list[Variant] = []
-    with atomic_folder(target) as tmp:
+    with _atomic_folder(target) as tmp:
         for k in range(n):
             v = generate(spec, first + k)
             folder = tmp / f"seed-{v.seed}"
