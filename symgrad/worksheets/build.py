@@ -41,7 +41,15 @@ Progress = Callable[[int, int], object]
 
 
 def generate(spec: Spec, seed: int) -> Variant:
-    """One variant of ``spec``, reproducible from ``seed``."""
+    """One variant of ``spec``, reproducible from ``seed``.
+
+    >>> from symgrad.worksheets import load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> [ex.title for ex in v.exercises][:2], v.points
+    (['The sigmoid activation and its derivative', 'The tanh activation and its derivative'], 9.0)
+    >>> [(a.id, a.text) for a in v.exercises[1].answers][:2]
+    [('2.a1', 'a = 0'), ('2.da1', '∂a/∂z = 1 − a² = 1')]
+    """
     exercises = []
     for es in spec.exercises:
         rng = random.Random(f"{seed}:{es.number}")
@@ -73,6 +81,21 @@ def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
 
     Figures: ``figure-N.pdf`` next to the ``.tex`` (which includes it), ``figure-N.png`` next to
     the ``.md``; the PDF editions have them compiled in, HTML and Moodle embed the PNG.
+    ``formats`` are names from :data:`FORMATS` (``moodle`` is per build, not per variant).
+
+    >>> import tempfile
+    >>> from symgrad.worksheets import load_spec
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.toml").write_text('''title = "Tiny"
+    ... [[exercise]]
+    ... kind = "activation"
+    ... activation = "sigmoid"
+    ... z = 0
+    ... points = 1
+    ... ''')
+    >>> write_variant(generate(load_spec(folder / "tiny.toml"), 1), folder, ["md"])
+    >>> sorted(p.name for p in folder.iterdir())
+    ['answers.json', 'exercises.md', 'solutions.md', 'tiny.toml']
     """
     (folder / "answers.json").write_text(export.to_answers(v), encoding="utf-8")
     for edition in export.EDITIONS:
@@ -115,7 +138,31 @@ def _atomic_folder(target: Path):
 def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = None,
           seed: int | None = None, formats: Iterable[str] = FORMATS,
           progress: Progress | None = None) -> Path:
-    """Build ``variants`` variants of a spec into ``out/NAME``; returns that folder."""
+    """Build ``variants`` variants of a spec into ``out/NAME``; returns that folder.
+
+    ``spec`` is a :class:`Spec` or the path of its TOML file; ``variants`` and ``seed`` default
+    to the spec's; ``progress(done, total)`` is called after each variant (e.g. a :class:`Bar`).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.toml").write_text('''title = "Tiny"
+    ... [[exercise]]
+    ... kind = "activation"
+    ... activation = "sigmoid"
+    ... z = 0
+    ... points = 1
+    ... ''')
+    >>> out = build(folder / "tiny.toml", folder / "out", variants=2, formats=["md", "moodle"])
+    >>> for path in sorted(out.rglob("*.*")):
+    ...     print(path.relative_to(folder))
+    out/tiny/moodle.xml
+    out/tiny/seed-1/answers.json
+    out/tiny/seed-1/exercises.md
+    out/tiny/seed-1/solutions.md
+    out/tiny/seed-2/answers.json
+    out/tiny/seed-2/exercises.md
+    out/tiny/seed-2/solutions.md
+    """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     formats = _check_formats(formats)
@@ -142,7 +189,11 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
 
 def bundled_dir() -> Path:
     """The folder of the worksheets shipped with symgrad (``worksheets/`` in the source tree,
-    package data ``symgrad/worksheets/bundled`` once installed)."""
+    package data ``symgrad/worksheets/bundled`` once installed).
+
+    >>> (bundled_dir() / "gradient_descent.toml").is_file()
+    True
+    """
     return Path(os.fspath(resources.files("symgrad.worksheets") / "bundled"))
 
 
@@ -156,7 +207,18 @@ def bundled_specs() -> list[Path]:
 
 
 class Bar:
-    """A progress bar on stderr: drawn when stderr is a terminal or the work passes a second."""
+    """A progress bar on stderr: drawn when stderr is a terminal or the work passes a second.
+
+    Call it with ``(done, total)``, e.g. as the ``progress`` of :func:`build`; ``stream`` and
+    ``force`` (draw even when not a terminal) are for tests and logs.
+
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> bar = Bar("tiny", stream=stream, force=True)
+    >>> bar(1, 2); bar(2, 2)
+    >>> print(stream.getvalue().split("\\r")[-1], end="")
+    tiny [########################] 2/2
+    """
 
     def __init__(self, label: str, stream=None, force: bool | None = None) -> None:
         self.label = label
