@@ -37,7 +37,16 @@ _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{":
 
 
 class LatexError(SymgradError):
-    """pdflatex failed; the message holds the TeX error lines, not the whole log."""
+    r"""pdflatex failed; the message holds the TeX error lines, not the whole log.
+
+    >>> try:
+    ...     compile_pdf(r"\documentclass{article}\begin{document}\oops\end{document}", "broken")
+    ... except LatexError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    pdflatex failed on broken.tex:
+    ./broken.tex:1: Undefined control sequence.
+    ...
+    """
 
 
 def _blocks(ex: Exercise, edition: str) -> list[Block]:
@@ -49,7 +58,15 @@ def _blocks(ex: Exercise, edition: str) -> list[Block]:
 
 
 def figures(v: Variant, edition: str) -> list[Figure]:
-    """The figures one edition of a variant shows, in order (their files go next to it)."""
+    """The figures one edition of a variant shows, in order (their files go next to it).
+
+    The bundled ``activations`` sheet plots the three activations in the solutions only:
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> [f.filename("pdf") for f in figures(v, "solutions")], figures(v, "exercises")
+    (['figure-1.pdf'], [])
+    """
     return [b for ex in v.exercises for b in _blocks(ex, edition) if isinstance(b, Figure)]
 
 
@@ -102,7 +119,14 @@ def _tex_block(b: Block) -> str:
 
 
 def to_tex(v: Variant, edition: str) -> str:
-    """A standalone LaTeX document (pdflatex) for one edition of a variant."""
+    r"""A standalone LaTeX document (pdflatex) for one edition of a variant.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> tex = to_tex(v, "solutions")
+    >>> tex.splitlines()[0], tex.count(r"\subsection*{Exercise"), "{figure-1.pdf}" in tex
+    ('\\documentclass[11pt]{article}', 3, True)
+    """
     label = _label(v, edition).replace(" · ", ", ")
     body = [rf"\noindent {tex_prose(v.course)} \hfill {tex_prose(label)}\par",
             rf"\noindent Total: {_points(v.points)}\par\medskip"]
@@ -138,6 +162,12 @@ def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> b
     ``files`` (name to bytes) are written next to the document first: the figures it includes.
     Reproducible (``SOURCE_DATE_EPOCH``); a failure raises :class:`LatexError` with the TeX error
     lines only.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> pdf = compile_pdf(to_tex(v, "exercises"), "exercises")  # no figures to pass
+    >>> pdf[:5]
+    b'%PDF-'
     """
     exe = shutil.which("pdflatex")
     if exe is None:
@@ -193,7 +223,21 @@ def _md_block(b: Block) -> str:
 
 
 def to_md(v: Variant, edition: str) -> str:
-    """The edition as Markdown with ``$`` / ``$$`` math."""
+    r"""The edition as Markdown with ``$`` / ``$$`` math.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> lines = to_md(v, "exercises").splitlines()
+    >>> print("\n".join(line for line in lines if line.startswith("#")))
+    # Activation functions and their derivatives
+    ## Exercise 1: The sigmoid activation and its derivative (4 points)
+    ## Exercise 2: The tanh activation and its derivative (3 points)
+    ## Exercise 3: The relu activation and its derivative (2 points)
+    >>> print("\n".join(lines[12:15]))  # exercise 1's table, blank for the student
+    | $z$ | $a = \sigma(z)$ | $\frac{\partial a}{\partial z}$ |
+    |---|---|---|
+    | -2.5 |   |   |
+    """
     parts = [f"*{v.course}* · {_label(v, edition)} · total {_points(v.points)}"]
     if v.instructions:
         parts.append(render_md.inline(v.instructions))
@@ -227,7 +271,14 @@ def _html_block(b: Block) -> str:
 
 
 def to_html(v: Variant, edition: str) -> str:
-    """The edition as one self-contained HTML page, its math as MathML."""
+    """The edition as one self-contained HTML page, its math as MathML (no script, no network).
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> page = to_html(v, "exercises")
+    >>> page.splitlines()[0], page.count("<h2>"), "<math" in page, "<script" in page
+    ('<!DOCTYPE html>', 3, True, False)
+    """
     esc = htmlmod.escape
     parts = [f'<p class="meta">{esc(v.course)} · {esc(_label(v, edition))} · total '
              f"{esc(_points(v.points))}</p>"]
@@ -244,7 +295,14 @@ def to_html(v: Variant, edition: str) -> str:
 
 
 def to_answers(v: Variant) -> str:
-    """``answers.json``: every answer of the variant, in order."""
+    """``answers.json``: every answer of the variant, in order, each labelled with its seed.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> rows = json.loads(to_answers(v))
+    >>> len(rows), rows[0]["seed"], rows[0]["id"], rows[0]["answer"]["text"], rows[0]["tolerance"]
+    (16, 7, '1.a1', 'a = 0.0759', 0.005)
+    """
     rows = [{"seed": v.seed, **a.to_dict()} for a in v.answers]
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
@@ -278,7 +336,14 @@ def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
 
 def to_moodle(variants: list[Variant], course: str, title: str) -> str:
     r"""Moodle XML: a category per numerical answer of an exercise, holding one numerical
-    question per variant (tolerance from the answer), math in ``\( \)`` for Moodle's MathJax."""
+    question per variant (tolerance from the answer), math in ``\( \)`` for Moodle's MathJax.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> spec = load_spec(bundled_dir() / "activations.toml")
+    >>> xml = to_moodle([generate(spec, 7), generate(spec, 8)], spec.course, spec.title)
+    >>> xml.count('<question type="category">'), xml.count('<question type="numerical">')
+    (16, 32)
+    """
     esc = htmlmod.escape
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     first = variants[0]
