@@ -19,28 +19,60 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph of prose with ``\\( \\)`` inline math."""
+    r"""A paragraph of prose with ``\( \)`` inline math.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> ex.prompt[0]
+    Text(text='The activation \\(a = \\tanh{\\left(z \\right)}\\).')
+    """
 
     text: str
 
 
 @dataclass(frozen=True)
 class Math:
-    """Display formulas, one per row (no alignment ``&``)."""
+    r"""Display formulas, one per row (no alignment ``&``).
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> ex.solution[1]
+    Math(rows=('\\frac{\\partial a}{\\partial z} = 1 - a^{2}',))
+    """
 
     rows: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Steps:
-    """A whole step-by-step derivation, printed by the format's renderer."""
+    """A whole step-by-step derivation, printed by the format's renderer.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> from symgrad.render import text
+    >>> print(text.render(ex.solution[0].derivation))  # doctest: +ELLIPSIS
+    The derivative of tanh
+    ...
+    Result (every step checked against sympy.diff):
+      ∂a/∂z = 1 − a²
+    """
 
     derivation: Derivation
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table of prose cells; an empty cell is a blank for the student to fill in."""
+    """A table of prose cells; an empty cell is a blank for the student to fill in.
+
+    The prompt's table has blanks where the solution's has the values:
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> ex.prompt[2].rows
+    (('0', '', ''), ('-1', '', ''))
+    >>> ex.solution[2].rows
+    (('0', '0', '1'), ('-1', '-0.7616', '0.42'))
+    """
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -48,7 +80,16 @@ class Table:
 
 @dataclass(frozen=True)
 class Space:
-    """Room to write an answer (about ``lines`` lines); only on the exercise sheet."""
+    """Room to write an answer (about ``lines`` lines); only on the exercise sheet.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> from symgrad.worksheets.export import to_md
+    >>> v = generate(load_spec(bundled_dir() / "logistic_bce.toml"), seed=1)
+    >>> v.exercises[0].prompt[-1]
+    Space(lines=12)
+    >>> to_md(v, "exercises").count("*Your answer:*"), to_md(v, "solutions").count("*Your answer:*")
+    (2, 0)
+    """
 
     lines: int = 8
 
@@ -99,6 +140,12 @@ class Answer:
 
     ``value`` is a float for a numerical answer, a string for a word (a stopping rule), or None
     for a formula; ``question`` is the prose asking for it; ``tolerance`` is absolute.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> a = ex.answers[3]
+    >>> a.id, a.text, a.value, a.tolerance
+    ('2.da2', '∂a/∂z = 1 − a² = 0.42', 0.4199743416140261, 0.005)
     """
 
     id: str
@@ -119,7 +166,17 @@ class Answer:
 
 @dataclass
 class Exercise:
-    """One generated exercise: what the student sees, the worked solution and the answers."""
+    """One generated exercise: what the student sees, the worked solution and the answers.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
+    >>> ex.number, ex.kind, ex.title, ex.points
+    (2, 'activation', 'The tanh activation and its derivative', 3.0)
+    >>> [type(b).__name__ for b in ex.prompt], [type(b).__name__ for b in ex.solution]
+    (['Text', 'Text', 'Table'], ['Steps', 'Math', 'Table'])
+    >>> [a.id for a in ex.answers]
+    ['2.a1', '2.da1', '2.a2', '2.da2']
+    """
 
     number: int
     kind: str
@@ -140,7 +197,13 @@ class Exercise:
 
 @dataclass
 class Variant:
-    """One variant of a worksheet, reproducible from its seed."""
+    """One variant of a worksheet, reproducible from its seed.
+
+    >>> from symgrad.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> v.name, v.seed, len(v.exercises), v.points, len(v.answers), [f.name for f in v.figures]
+    ('activations', 7, 3, 9.0, 16, ['figure-1'])
+    """
 
     name: str
     title: str
@@ -151,10 +214,12 @@ class Variant:
 
     @property
     def points(self) -> float:
+        """The total points of the exercises."""
         return sum(e.points for e in self.exercises)
 
     @property
     def answers(self) -> list[Answer]:
+        """Every answer of the variant, exercise by exercise."""
         return [a for e in self.exercises for a in e.answers]
 
     @property
