@@ -75,6 +75,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import html
 import random
 import re
 import signal
@@ -194,6 +195,10 @@ class CheckResult:
                 for s in self.steps
             ],
         }
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the same report as the command line."""
+        return f"<pre>{html.escape(str(self))}</pre>"
 
     def __str__(self) -> str:
         from .render import SECTIONS

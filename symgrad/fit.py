@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import functools
+import html
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -105,6 +106,13 @@ class FitResult:
     @property
     def final_loss(self) -> float:
         return self.train.final_loss
+
+    def __str__(self) -> str:
+        """The final table (what ``symgrad train`` prints)."""
+        return _summary(self)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``symgrad train --format json`` (plain types; nan/inf -> None).
@@ -361,3 +369,74 @@ def diagnose(
             f"than it corrects; {rate}"
         )
     return f"each step overshoots the minimum by more than it corrects: {rate}"
+
+
+def number_text(v: float | None) -> str:
+    """A number for the tables: 6 significant digits, a dash for none.
+
+    >>> number_text(0.0020862137), number_text(None)
+    ('0.00208621', '—')
+    """
+    return "—" if v is None else f"{v:.6g}"
+
+
+def source_text(path: str) -> str:
+    """Where the data came from, naming the bundled set as such.
+
+    >>> source_text("grades.csv"), source_text(str(bundled()))
+    ('grades.csv', 'the bundled synthetic sat_gpa.csv')
+    """
+    return "the bundled synthetic sat_gpa.csv" if path == str(bundled()) else path
+
+
+def _summary(r: FitResult) -> str:
+    """The final table of a run, with the closed form beside it where there is one."""
+    batch = (
+        "full batch"
+        if r.batch_size is None or r.batch_size >= r.n_samples
+        else ("stochastic (batch 1)" if r.batch_size == 1 else f"mini-batch {r.batch_size}")
+    )
+    lines = [
+        f"{r.model} model, {r.loss} loss: {r.n_samples} samples from {source_text(r.source)} "
+        f"(x: {', '.join(r.x_names)}; y: {r.y_name})",
+        f"gradient descent: lr {r.lr:g}, {batch}; {r.iterations} iterations, "
+        f"stopped: {r.stopped_because}",
+        "",
+    ]
+    diverged = r.stopped_because == "diverged"
+    cols = ["parameter", "gradient descent"]
+    if r.closed_form is not None:
+        cols.append("closed form")
+    if r.params_original is not None:
+        cols.append("GD, original units")
+        if r.closed_form_original is not None:
+            cols.append("closed form, original units")
+    rows = [cols]
+    for name in r.names:
+        gd = "diverged" if diverged else number_text(r.params[name])
+        row = [name, gd]
+        if r.closed_form is not None:
+            row.append(number_text(r.closed_form[name]))
+        if r.params_original is not None:
+            row.append("diverged" if diverged else number_text(r.params_original[name]))
+            if r.closed_form_original is not None:
+                row.append(number_text(r.closed_form_original[name]))
+        rows.append(row)
+    final = "diverged" if diverged else number_text(r.final_loss)
+    rows.append(["loss", final] + [""] * (len(cols) - 2))
+    widths = [max(len(row[j]) for row in rows) for j in range(len(cols))]
+    for k, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if diverged:
+        first = float(r.loss_history[0])
+        lines += [
+            "",
+            f"diverged: the loss grew without bound from iteration {r.diverged_at} "
+            f"(loss {first:.4g} at the start, {number_text(r.final_loss)} at iteration "
+            f"{r.iterations}).",
+            f"why: {r.why}",
+            f"hint: {r.hint}",
+        ]
+    return "\n".join(lines)

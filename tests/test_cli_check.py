@@ -100,3 +100,13 @@ def test_exit_status_through_a_real_process():
     assert subprocess.run([*base, "2/N*sum(u*x)"], capture_output=True).returncode == 0
     assert subprocess.run([*base, "2*u*x"], capture_output=True).returncode == 1
     assert subprocess.run([*base, "2*u*"], capture_output=True).returncode == 2
+
+
+def test_check_result_shows_in_jupyter():
+    import html
+
+    from symgrad import check_answer
+
+    r = check_answer("2*u*x_i", "mse", wrt="w")
+    assert r._repr_html_() == f"<pre>{html.escape(str(r))}</pre>"
+    assert "missing_1_over_N" in r._repr_html_()

@@ -144,3 +144,12 @@ def test_init_and_bad_options():
         fit("bce", "linear", (X, Y))
     with pytest.raises(OptionError, match="finite"):
         fit("mse", "linear", (np.array([1.0, np.nan]), np.array([1.0, 2.0])))
+
+
+def test_result_prints_the_cli_table_and_shows_in_jupyter():
+    from symgrad import fit as fit_fn
+
+    r = fit_fn("mse", "linear", lr=0.1, standardize=True)
+    text = str(r)
+    assert "stopped: converged" in text and "closed form, original units" in text
+    assert r._repr_html_() == f"<pre>{__import__('html').escape(text)}</pre>"

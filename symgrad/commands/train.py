@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import OptionError
-from ..fit import LOSSES, FitResult, fit
+from ..fit import LOSSES, FitResult, fit, number_text, source_text
 from ..network import Network
 from ..train import TrainResult
 from ._common import comma_list
@@ -170,15 +170,15 @@ class NetworkRun:
             "training_accuracy": self.accuracy,
         }
 
-    def text(self) -> str:
+    def __str__(self) -> str:
         t = self.train
         arch = "-".join(str(n) for n in self.net.sizes)
         lines = [
             f"mlp {arch} ({', '.join(self.net.activations)}), {self.net.loss_name} loss: "
-            f"{self.n_samples} samples from {_source(self.source)}",
+            f"{self.n_samples} samples from {source_text(self.source)}",
             f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
             f"stopped: {t.stopped_because}",
-            f"final loss: {_g(t.final_loss)}",
+            f"final loss: {number_text(t.final_loss)}",
         ]
         if self.accuracy is not None:
             lines.append(f"training accuracy: {100 * self.accuracy:.1f}%")
@@ -251,67 +251,5 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(render_text(result) if isinstance(result, FitResult) else result.text())
+        print(result)
     return 0
-
-
-def _g(v: float | None) -> str:
-    return "—" if v is None else f"{v:.6g}"
-
-
-def _source(path: str) -> str:
-    from ..data import bundled
-
-    return "the bundled synthetic sat_gpa.csv" if path == str(bundled()) else path
-
-
-def render_text(r: FitResult) -> str:
-    """The final table of a run, with the closed form beside it where there is one."""
-    batch = (
-        "full batch"
-        if r.batch_size is None or r.batch_size >= r.n_samples
-        else ("stochastic (batch 1)" if r.batch_size == 1 else f"mini-batch {r.batch_size}")
-    )
-    lines = [
-        f"{r.model} model, {r.loss} loss: {r.n_samples} samples from {_source(r.source)} "
-        f"(x: {', '.join(r.x_names)}; y: {r.y_name})",
-        f"gradient descent: lr {r.lr:g}, {batch}; {r.iterations} iterations, "
-        f"stopped: {r.stopped_because}",
-        "",
-    ]
-    diverged = r.stopped_because == "diverged"
-    cols = ["parameter", "gradient descent"]
-    if r.closed_form is not None:
-        cols.append("closed form")
-    if r.params_original is not None:
-        cols.append("GD, original units")
-        if r.closed_form_original is not None:
-            cols.append("closed form, original units")
-    rows = [cols]
-    for name in r.names:
-        gd = "diverged" if diverged else _g(r.params[name])
-        row = [name, gd]
-        if r.closed_form is not None:
-            row.append(_g(r.closed_form[name]))
-        if r.params_original is not None:
-            row.append("diverged" if diverged else _g(r.params_original[name]))
-            if r.closed_form_original is not None:
-                row.append(_g(r.closed_form_original[name]))
-        rows.append(row)
-    final = "diverged" if diverged else _g(r.final_loss)
-    rows.append(["loss", final] + [""] * (len(cols) - 2))
-    widths = [max(len(row[j]) for row in rows) for j in range(len(cols))]
-    for k, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if diverged:
-        first = float(r.loss_history[0])
-        lines += [
-            "",
-            f"diverged: the loss grew without bound from iteration {r.diverged_at} "
-            f"(loss {first:.4g} at the start, {_g(r.final_loss)} at iteration {r.iterations}).",
-            f"why: {r.why}",
-            f"hint: {r.hint}",
-        ]
-    return "\n".join(lines)
