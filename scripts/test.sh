@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs and run it: the README's test command, and what CI runs.
 #   - Debian packages for the tests that compile LaTeX and render HTML (pdflatex, chromium),
-#     installed with apt-get when this runs as root or with sudo and they are missing;
+#     installed with apt-get (as root or with sudo) when any of them is missing;
 #   - a fresh virtual environment in .venv-test with symgrad and its [test] extra;
 #   - pytest over tests/ and the doctests in symgrad/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra
-          texlive-fonts-recommended lmodern latexmk chromium)
-if ! command -v pdflatex >/dev/null || ! command -v chromium >/dev/null; then
+          texlive-fonts-recommended latexmk chromium)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "scripts/test.sh: pdflatex or chromium is missing; install: ${packages[*]}" >&2; exit 1
+    echo "scripts/test.sh: missing Debian packages: ${missing[*]} (run as root or install them)" >&2
+    exit 1
   fi
   $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 rm -rf .venv-test
