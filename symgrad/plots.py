@@ -21,8 +21,8 @@ function                           kind for :func:`figure`         draws
 :func:`plot_activation(s)`         ``activations``                 g(z) and g'(z)
 =================================  ==============================  ===============================
 
-The kind ``graph`` (the computational graph) is reserved for the graph-drawing code of issue 3 and
-is not drawn here yet.
+The kind ``graph`` draws a typed expression's computational graph (:mod:`symgrad.graphdraw`); by
+default the lecture's j = 3(a + b c) at a = 1, b = 2, c = 3.
 
 **Data and scaling.** Without ``data`` the figures use the bundled synthetic SAT→GPA set
 (:func:`symgrad.data.bundled`). Raw SAT scores (around 1000) make the MSE gradient so steep in w
@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sympy as sp
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -65,8 +66,9 @@ from .data import (
     standardize,
     unstandardize_linear,
 )
-from .derive import derive, derive_graph
+from .derive import derive, derive_expr, derive_graph
 from .errors import OptionError, choose
+from .graph import Graph, Values, forward_backward
 from .render.text import expr_text
 from .train import TrainResult, batch_rows, gradient_descent
 
@@ -85,15 +87,17 @@ __all__ = [
     "plot_activation",
     "plot_activations",
     "figure",
+    "graph_and_values",
     "save_figure",
     "check_output_path",
     "gallery",
 ]
 
-KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations")
-"""The figure kinds :func:`figure` draws (``graph`` is reserved for issue 3's drawing code)."""
+KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+"""The figure kinds :func:`figure` draws."""
 
-RESERVED_KINDS = ("graph",)
+#: The L7 lecture's computational graph and point, the ``graph`` kind's default.
+LECTURE_GRAPH = ("3*(a + b*c)", {"a": 1, "b": 2, "c": 3})
 
 PLOT_LOSSES = ("mse", "bce")
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
@@ -108,6 +112,7 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "loss-curve": (*_DATA_OPTIONS, "lr", "init", "max_iter"),
     "fit": (*_DATA_OPTIONS, "lr", "init", "max_iter"),
     "activations": ("names", "range"),
+    "graph": ("expr", "at"),
 }
 """The options :func:`figure` accepts for each kind (see :func:`figure` for their meaning)."""
 
@@ -924,17 +929,18 @@ def figure(kind: str, **options: Any) -> Figure:
     ... except OptionError as e:
     ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
     unknown plot kind 'pie'; choose one of: slope, lr-comparison, contour, loss-curve, fit,
-    activations
+    activations, graph
     """
-    if kind in RESERVED_KINDS:
-        raise OptionError(f"plot kind {kind!r} is not available yet (the graph figure is drawn "
-                          "by the computational-graph code)")
     choose("plot kind", kind, KINDS)
     allowed = KIND_OPTIONS[kind]
     extra = [k for k in options if k not in allowed]
     if extra:
         raise OptionError(f"option(s) {', '.join(extra)} do not apply to plot kind {kind!r}; "
                           f"it takes: {', '.join(allowed)}")
+    if kind == "graph":
+        from .graphdraw import draw_graph
+
+        return draw_graph(*graph_and_values(options.get("expr"), options.get("at"))).figure
     data_opts = {k: options.pop(k) for k in _DATA_OPTIONS if k in options}
     if kind == "activations":
         return plot_activations(options.get("names"), range=options.get("range"))
@@ -1016,8 +1022,31 @@ GALLERY: dict[str, dict[str, Any]] = {
     "loss-curve": {},
     "fit": {},
     "activations": {},
+    "graph": {},
 }
 """The figures of the gallery: file stem = kind, with these options."""
+
+
+def graph_and_values(
+    expr: str | None = None, at: Mapping[str, float] | None = None
+) -> tuple[Graph, Values | None]:
+    """The computational graph of ``expr`` and, with ``at``, its values and gradients there.
+
+    Without ``expr``: the lecture's j = 3(a + b c) at a = 1, b = 2, c = 3.
+
+    >>> g, v = graph_and_values()
+    >>> [str(n.symbol) for n in g.nodes], int(v.value[g.output])
+    (['u', 'v', 'j'], 21)
+    >>> graph_and_values("a*b")[1] is None
+    True
+    """
+    if expr is None:
+        expr, at = LECTURE_GRAPH[0], LECTURE_GRAPH[1] if at is None else at
+    graph = derive_expr(expr).graph  # the derivation's graph, every step verified
+    if at is None:
+        return graph, None
+    point = {s: sp.Rational(str(at[str(s)])) for s in graph.params if str(s) in at}
+    return graph, forward_backward(graph, point)
 
 
 def gallery(directory: str | os.PathLike[str]) -> list[Path]:

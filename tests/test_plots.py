@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -13,40 +11,15 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import symgrad  # noqa: E402
 from symgrad import plots  # noqa: E402
+from symgrad.cli import main as cli_main
+from symgrad.commands import plot as plot_command
 from symgrad.data import bundled, load_data  # noqa: E402
-from symgrad.errors import OptionError, SymgradError  # noqa: E402
-
-try:  # the real command line, once symgrad.parse (another issue) has landed
-    from symgrad.cli import main as cli_main
-    from symgrad.commands import plot as plot_command
-except ImportError:  # pragma: no cover - until then: the plot command alone, and the same
-    # error handling as symgrad.cli.main around it (the commands package is stubbed only while
-    # the module loads, so other tests still see the real import error)
-    import types
-
-    cli_main = None
-    _stub = types.ModuleType("symgrad.commands")
-    _stub.__path__ = [str(Path(symgrad.__file__).parent / "commands")]
-    sys.modules["symgrad.commands"] = _stub
-    try:
-        from symgrad.commands import plot as plot_command
-    finally:
-        del sys.modules["symgrad.commands"], sys.modules["symgrad.commands.plot"]
+from symgrad.errors import OptionError  # noqa: E402
 
 
 def run_cli(argv: list[str]) -> int:
-    if cli_main is not None:
-        return cli_main(argv)
-    parser = argparse.ArgumentParser(prog="symgrad")
-    plot_command.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except SymgradError as err:
-        print(f"symgrad: error: {err}", file=sys.stderr)
-        return 2
+    return cli_main(argv)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -313,7 +286,7 @@ def test_figure_every_kind_with_defaults(kind):
     ("kind", "options", "message"),
     [
         ("pie", {}, "unknown plot kind 'pie'"),
-        ("graph", {}, "not available yet"),
+        ("graph", {"expr": "a*b", "at": {"a": 1}}, "no value given for b"),
         ("contour", {"points": [1.0]}, "do not apply to plot kind 'contour'"),
         ("slope", {"range": (2.0, 1.0)}, "MIN must be less than MAX"),
         ("slope", {"range": (1.0, 1.0)}, "MIN must be less than MAX"),
@@ -331,7 +304,6 @@ def test_figure_bad_options(kind, options, message):
 
 def test_cli_kinds_match_the_module():
     assert plot_command.KINDS == plots.KINDS
-    assert plot_command.RESERVED_KINDS == plots.RESERVED_KINDS
     assert set(plot_command.FLAGS) >= {o for opts in plots.KIND_OPTIONS.values() for o in opts}
 
 
@@ -372,7 +344,8 @@ def test_cli_options(tmp_path: Path, capsys):
     ("argv", "message"),
     [
         (["plot", "pie", "--out", "{d}/x.png"], "unknown plot kind 'pie'"),
-        (["plot", "graph", "--out", "{d}/x.png"], "not available yet"),
+        (["plot", "graph", "--expr", "a*b", "--at", "a=1", "--out", "{d}/x.png"], "for b"),
+        (["plot", "graph", "--out", "{d}/x.docx"], "cannot write '.docx'"),
         (["plot", "slope", "--out", "{d}/x.docx"], "cannot write '.docx' figures"),
         (["plot", "slope", "--out", "{d}/x"], "cannot write files without an extension"),
         (["plot", "slope", "--range", "2,1", "--out", "{d}/x.png"], "MIN must be less than MAX"),
@@ -415,3 +388,17 @@ def test_gallery(tmp_path: Path):
     paths = plots.gallery(tmp_path / "g")
     assert sorted(p.name for p in paths) == sorted(f"{k}.png" for k in plots.KINDS)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
+
+
+def test_graph_kind_draws_the_lecture_graph_by_default(tmp_path):
+    from symgrad.graphdraw import node_lines
+
+    lines = node_lines(plots.figure("graph").axes[0])
+    assert any("21" in t for t in lines["j"])  # j = 21 at a = 1, b = 2, c = 3
+    assert any("9" in t for t in lines["b"])  # dj/db = 9
+    assert run_cli(["plot", "graph", "--out", str(tmp_path / "toy.png")]) == 0
+    assert (tmp_path / "toy.png").read_bytes()[:4] == b"\x89PNG"
+    argv = ["plot", "graph", "--expr", "sigmoid(w*x + b)", "--at", "w=1,x=2,b=0",
+            "--out", str(tmp_path / "g.tex")]
+    assert run_cli(argv) == 0
+    assert r"\begin{tikzpicture}" in (tmp_path / "g.tex").read_text()

@@ -15,9 +15,8 @@ from typing import Any
 from ..errors import OptionError, choose
 
 # symgrad.plots (and matplotlib) are imported in run(), so other commands do not pay for them;
-# tests check that these copies match symgrad.plots.KINDS and RESERVED_KINDS.
-KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations")
-RESERVED_KINDS = ("graph",)
+# a test checks that this copy matches symgrad.plots.KINDS.
+KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
 
 EXAMPLES = """examples:
   symgrad plot slope --out slope.png
@@ -27,12 +26,13 @@ EXAMPLES = """examples:
   symgrad plot loss-curve --max-iter 30 --out loss.png
   symgrad plot fit --data my.csv --x hours --y score --out fit.png
   symgrad plot activations --range=-6,6 --out act.png
+  symgrad plot graph --out toy.png                      # the lecture's j = 3(a + bc)
+  symgrad plot graph --expr "sigmoid(w*x + b)" --at w=1,x=2,b=0 --out g.tex   # TikZ
   symgrad plot --gallery docs/gallery
 
 Without --data the bundled synthetic SAT->GPA set is used, with SAT standardized (mean 0, sd 1)
 because on raw SAT scores gradient descent with lr = 0.001 diverges; --raw keeps the raw scale.
-Write negative values with '=': --range=-5,5, --points=-1,0,1. The kind 'graph' (computational
-graph) is not available yet.
+Write negative values with '=': --range=-5,5, --points=-1,0,1.
 """
 
 #: figure() option -> the command-line flag that sets it (for error messages).
@@ -40,7 +40,7 @@ FLAGS = {
     "loss": "--loss", "model": "--model", "data": "--data", "x": "--x", "y": "--y",
     "standardize": "--raw", "param": "--param", "points": "--points", "range": "--range",
     "fixed": "--fix", "lr": "--lr", "init": "--init", "max_iter": "--max-iter",
-    "names": "--activations",
+    "names": "--activations", "expr": "--expr", "at": "--at",
 }
 
 
@@ -72,6 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iter", dest="max_iter", metavar="N", help="iteration limit (1000)")
     p.add_argument("--activations", metavar="NAMES",
                    help="activations to draw (default sigmoid,tanh,relu,leaky_relu)")
+    p.add_argument("--expr", metavar="TEXT", help='graph: a typed expression (default 3*(a + b*c))')
+    p.add_argument("--at", metavar="a=1,b=2", help="graph: the point for values and gradients")
     p.add_argument("--dpi", default="150", help="resolution of PNG output (default 150)")
     p.set_defaults(run=run)
 
@@ -140,6 +142,10 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
         opts["max_iter"] = _positive_int(args.max_iter, "--max-iter")
     if args.activations is not None:
         opts["names"] = [n.strip() for n in args.activations.split(",")]
+    if args.expr is not None:
+        opts["expr"] = args.expr
+    if args.at is not None:
+        opts["at"] = _assignments(args.at, "--at")
     return opts
 
 
@@ -154,18 +160,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.kind is None:
         raise OptionError(f"give a plot KIND: one of {', '.join(KINDS)} (or --gallery DIR)")
-    if args.kind in RESERVED_KINDS:
-        raise OptionError(f"plot kind {args.kind!r} is not available yet")
     choose("plot kind", args.kind, KINDS)
     if args.out is None:
         raise OptionError("--out FILE is required (.png, .svg or .pdf)")
-    check_output_path(args.out)
+    if args.kind != "graph":  # the graph also writes .tex (TikZ); save_graph checks its path
+        check_output_path(args.out)
     dpi = _positive_int(args.dpi, "--dpi")
     opts = options_from(args)
     extra = [FLAGS[k] for k in opts if k not in KIND_OPTIONS[args.kind]]
     if extra:
         raise OptionError(f"{', '.join(extra)} does not apply to plot {args.kind}")
-    fig = figure(args.kind, **opts)
-    save_figure(fig, args.out, dpi=dpi)
+    if args.kind == "graph":  # PNG/SVG/PDF, or TikZ for .tex
+        from ..graphdraw import save_graph
+        from ..plots import graph_and_values
+
+        save_graph(*graph_and_values(opts.get("expr"), opts.get("at")), args.out)
+    else:
+        save_figure(figure(args.kind, **opts), args.out, dpi=dpi)
     print(args.out)
     return 0
