@@ -287,8 +287,10 @@ def _names(p: Problem) -> dict[str, sp.Symbol]:
     return out
 
 
-def read_answer(text: str, p: Problem) -> sp.Expr:
+def read_answer(text: str, p: Problem, *, evaluate: bool = True) -> sp.Expr:
     """The answer in the problem's symbols; AnswerError names unknown symbols.
+
+    ``evaluate=False`` keeps the structure as typed, for showing the answer back.
 
     >>> p = problem("mse", wrt="w")
     >>> read_answer("2*(y_hat - y)*x", p)
@@ -299,7 +301,7 @@ def read_answer(text: str, p: Problem) -> sp.Expr:
     ...     print(e)  # doctest: +ELLIPSIS
     unknown symbol in the answer: v; use b, u_i (or u), w, x_i (or x), ...
     """
-    expr = parse(text, sums=True)
+    expr = parse(text, sums=True, evaluate=evaluate)
     if expr.has(sp.Sum) and not p.graph.mean_over_samples:
         raise AnswerError("sum(...) is for losses over samples; this problem has none")
     names = _names(p)
@@ -321,7 +323,8 @@ def read_answer(text: str, p: Problem) -> sp.Expr:
         )
     if expr.has(sp.Sum) and p.per_sample:
         raise AnswerError("with --per-sample give the term of one sample i, without sum(...)")
-    return expr.xreplace({s: names[str(s)] for s in expr.free_symbols if str(s) in names})
+    with sp.evaluate(evaluate):
+        return expr.xreplace({s: names[str(s)] for s in expr.free_symbols if str(s) in names})
 
 
 # --- candidates: the correct gradient and its transformations --------------------------------
@@ -459,8 +462,10 @@ def _terms(p: Problem) -> list[_Term]:
     adj = _backprop(g)
     others = [s for s in (*g.params, *g.data) if s != wrt]
     for q in others:
-        detail = f"This is ∂{expr_text(g.result_symbol)}/∂{expr_text(q)}, not ∂" \
-                 f"{expr_text(g.result_symbol)}/∂{expr_text(wrt)}"
+        detail = (
+            f"This is ∂{expr_text(g.result_symbol)}/∂{expr_text(q)}, not ∂"
+            f"{expr_text(g.result_symbol)}/∂{expr_text(wrt)}"
+        )
         out.append(_Term(term(adj, q), ("wrong_variable",), final, {"wrong_variable": detail}))
     return out
 
@@ -469,8 +474,9 @@ def _candidates(p: Problem, terms: list[_Term]) -> Iterator[_Candidate]:
     """Every combination, fewest mistakes first (the correct answer is the first)."""
     g = p.graph
     sample = g.mean_over_samples and not p.per_sample
-    aggregations = [(True, True), (False, True), (True, False), (False, False)] if sample else [
-        (True, True)]
+    aggregations = (
+        [(True, True), (False, True), (True, False), (False, False)] if sample else [(True, True)]
+    )
     scales = [sp.S.One, -sp.S.One, sp.S.Half, sp.Integer(2), -sp.S.Half, -sp.Integer(2)]
     penalties = [True, False] if sp.diff(g.penalty, p.wrt) != 0 and not p.per_sample else [True]
     updates = ["", "sign", "lr", "sign+lr"] if p.update else [""]
@@ -500,9 +506,7 @@ def _draw(p: Problem, rng: random.Random, attempt: int) -> _Point:
     g = p.graph
     n = 3 + attempt % 2
     lo, hi = ((-1.5, 1.5), (0.1, 0.9), (1.1, 2.5))[attempt % 3]
-    shared: dict[sp.Symbol, sp.Float] = {
-        s: sp.Float(rng.uniform(lo, hi), 30) for s in g.params
-    }
+    shared: dict[sp.Symbol, sp.Float] = {s: sp.Float(rng.uniform(lo, hi), 30) for s in g.params}
     for s in g.penalty.free_symbols - set(g.params):
         shared[s] = sp.Float(rng.uniform(0.1, 1.0), 30)
     shared[LR] = sp.Float(rng.uniform(0.01, 0.5), 30)
@@ -517,8 +521,9 @@ def _draw(p: Problem, rng: random.Random, attempt: int) -> _Point:
                 values[y] = sp.Float(rng.uniform(0.1, 0.9), 30)
         for grp in g.sum_to_one:
             weights = [rng.uniform(0.1, 1.0) for _ in grp]
-            values.update({y: sp.Float(w / sum(weights), 30) for y, w in zip(grp, weights,
-                                                                              strict=True)})
+            values.update(
+                {y: sp.Float(w / sum(weights), 30) for y, w in zip(grp, weights, strict=True)}
+            )
         samples.append(values)
     return _Point(n, shared, samples)
 
@@ -542,6 +547,7 @@ def _full_sample(p: Problem, e: sp.Expr) -> sp.Expr:
 
 def _evaluate_answer(p: Problem, answer: sp.Expr, pt: _Point) -> float | None:
     """The answer's value on the point's data: sums over its samples, free names = sample 1."""
+
     def sums(s: sp.Sum) -> sp.Expr:
         body = _full_sample(p, s.function)
         return sp.Add(*[body.xreplace({**v, i: k}) for k, v in enumerate(pt.samples, 1)])
@@ -566,8 +572,9 @@ class _Values:
         key = id(t)
         if key not in self.cache:
             e = elementary(t.value)
-            self.cache[key] = [_number(e.xreplace(v).xreplace(self.pt.shared))
-                               for v in self.pt.samples]
+            self.cache[key] = [
+                _number(e.xreplace(v).xreplace(self.pt.shared)) for v in self.pt.samples
+            ]
         return self.cache[key]
 
     def value(self, c: _Candidate) -> float | None:
@@ -666,8 +673,10 @@ def _lhs_text(p: Problem) -> tuple[str, str]:
     if p.update:
         return f"{expr_text(w)}_new", rf"{expr_latex(w)}_{{\text{{new}}}}"
     of = sp.Symbol("ell_i", real=True) if p.per_sample else g.result_symbol
-    return (f"∂{expr_text(of)}/∂{expr_text(w)}",
-            rf"\frac{{\partial {expr_latex(of)}}}{{\partial {expr_latex(w)}}}")
+    return (
+        f"∂{expr_text(of)}/∂{expr_text(w)}",
+        rf"\frac{{\partial {expr_latex(of)}}}{{\partial {expr_latex(w)}}}",
+    )
 
 
 def check_answer(
@@ -696,8 +705,17 @@ def check_answer(
     ...              update=True).mistakes
     ('update_sign',)
     """
-    p = problem(loss, model, expr=expr, wrt=wrt, features=features, classes=classes, l2=l2,
-                per_sample=per_sample, update=update)
+    p = problem(
+        loss,
+        model,
+        expr=expr,
+        wrt=wrt,
+        features=features,
+        classes=classes,
+        l2=l2,
+        per_sample=per_sample,
+        update=update,
+    )
     return check_problem(answer, p)
 
 
@@ -722,15 +740,21 @@ def check_problem(answer: str, p: Problem) -> CheckResult:
         if len(points) == 4:
             break
     if not points:
-        raise AnswerError("the answer is undefined at every test point (log of a negative "
-                          "number, division by zero?)")
-    common: dict[str, Any] = dict(answer=typed, expected=expected, expected_text=expected_text,
-                                  expected_latex=expected_latex, problem=p)
+        raise AnswerError(
+            "the answer is undefined at every test point (log of a negative "
+            "number, division by zero?)"
+        )
+    common: dict[str, Any] = dict(
+        answer=read_answer(answer, p, evaluate=False),
+        expected=expected,
+        expected_text=expected_text,
+        expected_latex=expected_latex,
+        problem=p,
+    )
     match = None
     for c in _candidates(p, terms):
         vals = [v.value(c) for v, _ in points]
-        if all(v is not None and _close(v, got) for v, (_, got) in zip(vals, points,
-                                                                          strict=True)):
+        if all(v is not None and _close(v, got) for v, (_, got) in zip(vals, points, strict=True)):
             match = c
             break
     steps = p.derivation.steps
@@ -740,20 +764,32 @@ def check_problem(answer: str, p: Problem) -> CheckResult:
             return CheckResult(True, (), feedback="Correct.", method=method, **common)
         match = None
     if match is None:
-        feedback = ("Not equivalent to the expected answer, and not one of the known mistakes: "
-                    "compare it with the derivation step by step.")
-        return CheckResult(False, (), feedback=feedback, steps=steps, method="random points",
-                           **common)
+        feedback = (
+            "Not equivalent to the expected answer, and not one of the known mistakes: "
+            "compare it with the derivation step by step."
+        )
+        return CheckResult(
+            False, (), feedback=feedback, steps=steps, method="random points", **common
+        )
     departs = _departs(p, match)
     shown = steps if departs is None else steps[: departs + 1]
     feedback = " ".join(_sentence(p, m, match) for m in match.mistakes)
     if set(match.mistakes) >= {"missing_1_over_N", "missing_sum"}:
-        feedback += (f" Your formula is ∂ℓᵢ/∂{expr_text(p.wrt)}, the gradient of one sample's "
-                     "loss (the lecture slide writes dL/dw = 2u·xᵢ this way); check it with "
-                     "--per-sample.")
-    return CheckResult(False, match.mistakes, feedback=feedback,
-                       steps=shown, departs_at=departs, method="random points",
-                       details=dict(match.term.detail), **common)
+        feedback += (
+            f" Your formula is ∂ℓᵢ/∂{expr_text(p.wrt)}, the gradient of one sample's "
+            "loss (the lecture slide writes dL/dw = 2u·xᵢ this way); check it with "
+            "--per-sample."
+        )
+    return CheckResult(
+        False,
+        match.mistakes,
+        feedback=feedback,
+        steps=shown,
+        departs_at=departs,
+        method="random points",
+        details=dict(match.term.detail),
+        **common,
+    )
 
 
 def _as_answer(p: Problem, e: sp.Expr) -> sp.Expr:
@@ -781,14 +817,18 @@ def _departs(p: Problem, c: _Candidate) -> int | None:
         found.append(final)
     if c.scale != 1:
         halved = abs(c.scale) == sp.S.Half
-        twos = [k for k, s in enumerate(steps) if s.kind == "local" and halved
-                and any(f.is_Number and abs(f) == 2 for f in sp.Mul.make_args(s.result))]
+        twos = [
+            k
+            for k, s in enumerate(steps)
+            if s.kind == "local"
+            and halved
+            and any(f.is_Number and abs(f) == 2 for f in sp.Mul.make_args(s.result))
+        ]
         found.append(twos[0] if twos else final)
     if not c.penalty and final is not None:
         found.append(final)
     if found:
-        return min(k for k in found if k is not None) if any(
-            k is not None for k in found) else None
+        return min(k for k in found if k is not None) if any(k is not None for k in found) else None
     return None  # only the update is wrong: the whole derivation is right
 
 
@@ -796,8 +836,11 @@ def _sentence(p: Problem, name: str, c: _Candidate) -> str:
     w = expr_text(p.wrt)
     detail = c.term.detail.get(name, "")
     if name == "factor_2":
-        detail = ("It is off by a factor of 2: the power rule d(u²)/du = 2u keeps its 2."
-                  if abs(c.scale) == sp.S.Half else "It is off by a factor of 2: one 2 too many.")
+        detail = (
+            "It is off by a factor of 2: the power rule d(u²)/du = 2u keeps its 2."
+            if abs(c.scale) == sp.S.Half
+            else "It is off by a factor of 2: one 2 too many."
+        )
     if name == "missing_penalty":
         detail = expr_text(sp.diff(p.graph.penalty, p.wrt))
     return MISTAKES[name].format(p=w, detail=detail)

@@ -110,3 +110,11 @@ def test_check_result_shows_in_jupyter():
     r = check_answer("2*u*x_i", "mse", wrt="w")
     assert r._repr_html_() == f"<pre>{html.escape(str(r))}</pre>"
     assert "missing_1_over_N" in r._repr_html_()
+
+
+def test_a_wrong_answer_is_shown_as_typed():
+    from symgrad import check_answer
+
+    r = check_answer("2*(w*x + b - y)", expr="(w*x + b - y)^2", wrt="w")
+    assert str(r).splitlines()[0] == "Not correct: 2·(w·x + b − y)"  # not 2·w·x + 2·b − 2·y
+    assert r.mistakes == ("missing_chain_factor",)
