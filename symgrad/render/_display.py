@@ -1,20 +1,21 @@
 """Term and factor order as a lecturer writes them, shared by the printers.
 
 SymPy prints ``yhat - y`` as ``-y + yhat`` and ``(yhat - y)*x`` as ``x*(-y + yhat)``.
-:func:`arrange`
-rebuilds an expression unevaluated in lecture order (positive terms first, higher-degree terms
-first,
-sums before function calls and data such as x_i last in a product) for printing with
-``order="none"``. It changes the look, never the value.
+:func:`arrange` rebuilds an expression unevaluated in lecture order for printing with
+``order="none"``: in a sum, positive terms first and terms with data (``late`` symbols such as x_i)
+first, otherwise the order as typed; in a product, sums before function calls and data last. It
+changes the look, never the value.
 
 >>> import sympy as sp
->>> x, y, yhat, w, b = sp.symbols("x_i y_i yhat_i w b", real=True)
+>>> x, y, yhat, w, b, a, c = sp.symbols("x_i y_i yhat_i w b a c", real=True)
 >>> sp.sstr(arrange(yhat - y), order="none")
 'yhat_i - y_i'
->>> sp.sstr(arrange(b + w * x - y), order="none")
+>>> sp.sstr(arrange(b + w * x - y, late={x}), order="none")
 'w*x_i + b - y_i'
 >>> sp.sstr(arrange(sp.Add(sp.Add(w * x, b, evaluate=False), -y, evaluate=False)), order="none")
 'w*x_i + b - y_i'
+>>> sp.sstr(arrange(sp.Add(a, b * c, evaluate=False)), order="none")  # as typed: a + b c
+'a + b*c'
 >>> sp.sstr(arrange((yhat - y) * x, late={x}), order="none")
 '(yhat_i - y_i)*x_i'
 """
@@ -30,10 +31,6 @@ def _negative(term: sp.Expr) -> bool:
     return term.could_extract_minus_sign()
 
 
-def _degree(term: sp.Expr) -> int:
-    return sum(1 for f in sp.Mul.make_args(term) if f.free_symbols)
-
-
 def _flat(add: sp.Add) -> sp.Add:
     """An unevaluated sum of sums, (w x + b) - y, as one sum: w x + b - y."""
     terms: list[sp.Expr] = []
@@ -47,7 +44,11 @@ def arrange(expr: sp.Expr, late: frozenset | set = frozenset()) -> sp.Expr:
     if expr.is_Atom or not expr.args:
         return expr
     if isinstance(expr, sp.Add):
-        terms = sorted(sp.Add.make_args(_flat(expr)), key=lambda t: (_negative(t), -_degree(t)))
+        # stable: negative terms last, terms with data (w x_i) first, otherwise as typed/built
+        terms = sorted(
+            sp.Add.make_args(_flat(expr)),
+            key=lambda t: (_negative(t), not (t.free_symbols & late)),
+        )
         return sp.Add(*[arrange(t, late) for t in terms], evaluate=False)
     if isinstance(expr, sp.Mul):
         coeff, rest = expr.as_coeff_Mul()

@@ -76,10 +76,10 @@ class TextPrinter(StrPrinter):
         sums = [f for f in expr.args if isinstance(f, sp.Sum)]
         if sums:  # (2/N)·Σᵢ ..., as a lecturer writes the mean
             rest = sp.Mul(*[f for f in expr.args if f not in sums])
+            sign, rest = ("−", -rest) if rest.could_extract_minus_sign() else ("", rest)
             coeff = self._print(rest)
-            coeff = "−" if rest == -1 else coeff + "·" if rest.is_Atom else f"({coeff})·"
-            coeff = "" if rest == 1 else coeff
-            return coeff + "·".join(self._print(s) for s in sums)
+            coeff = f"({coeff})·" if "/" in coeff or rest.is_Add else f"{coeff}·"
+            return sign + ("" if rest == 1 else coeff) + "·".join(self._print(s) for s in sums)
         return super()._print_Mul(expr).replace("*", "·")
 
     def _print_Pow(self, expr, rational=False):
