@@ -238,3 +238,38 @@ def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
             local = n.local(s).xreplace(value)
             grad[s] += grad[n.symbol] * local
     return Values(value, grad)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A number an operation uses directly (the 3 in j = 3 v): a constant node of the graph.
+
+    ``local`` is d(node)/d(constant), in the node's inputs (for j = 3 v it is v).
+    """
+
+    node: sp.Symbol
+    index: int
+    value: sp.Expr
+    local: sp.Expr
+
+
+def constants(graph: Graph) -> list[Constant]:
+    """The constant nodes: numbers that are arguments of a sum or product node (not exponents).
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> [(str(k.node), k.value, str(k.local)) for k in constants(g)]
+    [('j', 3, 'v')]
+    """
+    out = []
+    for n in graph.nodes:
+        if not isinstance(n.expr, sp.Add | sp.Mul):
+            continue
+        for k, arg in enumerate(n.expr.args):
+            if arg.is_Number and arg != -1:
+                hold = sp.Dummy()
+                args = list(n.expr.args)
+                args[k] = hold
+                local = sp.diff(n.expr.func(*args), hold).xreplace({hold: arg})
+                out.append(Constant(n.symbol, k, arg, local))
+    return out

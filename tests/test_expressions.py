@@ -75,9 +75,11 @@ def test_toy_graph_json_contract(capsys):
         s["rule"] for s in d["steps"]
     }
     nodes = {n["id"]: n for n in d["graph"]["nodes"]}
-    assert set(nodes) == {"a", "b", "c", "u", "v", "j"}
+    assert set(nodes) == {"a", "b", "c", "u", "v", "j", "j.0"}  # j.0: the constant 3 in j = 3 v
     assert all(set(n) == {"id", "label", "expr", "value", "grad"} for n in nodes.values())
     assert (nodes["u"]["value"], nodes["v"]["value"], nodes["u"]["grad"]) == (6, 7, 3)
+    # the constant: value 3, and dj/d3 = v = 7 (as sympy.diff of 3 v with the 3 a variable)
+    assert (nodes["j.0"]["label"], nodes["j.0"]["value"], nodes["j.0"]["grad"]) == ("3", 3, 7)
     edges = {(e["from"], e["to"]): e["local_derivative"] for e in d["graph"]["edges"]}
     assert edges == {
         ("b", "u"): "c",
@@ -85,6 +87,7 @@ def test_toy_graph_json_contract(capsys):
         ("a", "v"): "1",
         ("u", "v"): "1",
         ("v", "j"): "3",
+        ("j.0", "j"): "v",
     }
 
 
@@ -276,3 +279,21 @@ def test_random_expression_gradients_match_autodiff_and_differences(expr, point)
         assert math.isclose(
             float(d.gradients[str(s)].term.subs(at)), ours, rel_tol=1e-12, abs_tol=1e-12
         )
+
+
+def test_constant_nodes_have_gradients_like_variables(capsys):
+    # j = 2 a b + 5: treating 2 and 5 as variables k, m: dj/dk = a b = 12, dj/dm = 1 at a=3, b=4
+    code, out, _ = run(
+        capsys, "derive", "--expr", "2*a*b + 5", "--at", "a=3,b=4", "--format", "json"
+    )
+    graph = json.loads(out)["graph"]
+    consts = {
+        n["label"]: n["grad"]
+        for n in graph["nodes"]
+        if n["expr"] is None and n["id"] not in ("a", "b")
+    }
+    k, m, a_, b_ = sp.symbols("k m a b")
+    j = k * a_ * b_ + m
+    at = {a_: 3, b_: 4, k: 2, m: 5}
+    assert code == 0
+    assert consts == {"2": sp.diff(j, k).subs(at), "5": sp.diff(j, m).subs(at)}

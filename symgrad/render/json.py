@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from ..derive import Derivation
-from ..graph import Graph, Values
+from ..graph import Graph, Values, constants
 from .latex import expr_latex, step_latex
 from .text import expr_text, step_text
 
@@ -104,15 +104,20 @@ def number(v: sp.Expr) -> int | float:
 
 
 def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
-    """Nodes (inputs, then operations) with value and gradient, and edges with local derivatives.
+    """Nodes (inputs, operations, then constants) with value and gradient, and edges with local
+    derivatives. A constant's id is ``NODE.INDEX`` (its place among the operation's arguments).
 
     >>> from symgrad.derive import derive_expr
     >>> from symgrad.graph import forward_backward
     >>> from symgrad.parse import parse_assignments
     >>> d = derive_expr("3*(a + b*c)")
     >>> g = graph_dict(d.graph, forward_backward(d.graph, parse_assignments("a=1,b=2,c=3")))
-    >>> g["nodes"][-1]
+    >>> g["nodes"][-2]
     {'id': 'j', 'label': 'j', 'expr': '3·v', 'value': 21, 'grad': 1}
+    >>> g["nodes"][-1]
+    {'id': 'j.0', 'label': '3', 'expr': None, 'value': 3, 'grad': 7}
+    >>> g["edges"][-1]
+    {'from': 'j.0', 'to': 'j', 'local_derivative': 'v'}
     >>> g["edges"][0]
     {'from': 'b', 'to': 'u', 'local_derivative': 'c'}
     """
@@ -141,4 +146,16 @@ def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
         for n in graph.nodes
         for s in graph.inputs(n)
     ]
+    for k in constants(graph):  # the constant nodes: the 3 in j = 3 v, with dj/d3 = v
+        cid = f"{k.node}.{k.index}"
+        nodes.append(
+            {
+                "id": cid,
+                "label": expr_text(k.value),
+                "expr": None,
+                "value": number(k.value),
+                "grad": number(values.grad[k.node] * k.local.xreplace(values.value)),
+            }
+        )
+        edges.append({"from": cid, "to": str(k.node), "local_derivative": expr_text(k.local)})
     return {"nodes": nodes, "edges": edges}
