@@ -8,7 +8,8 @@ Each derivation runs in a fresh process (SymPy caches what it has seen), median 
 the engine's verified step-by-step derivation, against the baseline of plain ``sympy.diff`` of the
 fully substituted loss for every parameter (no steps, no checks) in the same run. Targets from the
 issues: the expanded 4-8-1 network under 5 s; a layer-level network under 2 s whatever its width.
-The loop overhead is the time per iteration of ``symgrad.train.gradient_descent`` on a gradient
+The loop overhead is the time per iteration of ``symgrad.numerics.train.gradient_descent`` on a
+gradient
 that costs nothing, against a bare Python loop doing the same parameter update.
 """
 
@@ -61,15 +62,15 @@ CASES = {
 #: the baseline: sympy.diff of the fully substituted per-sample loss, every parameter
 BASELINES = {
     "catalogue bce, logistic, 30 features": (
-        "import sympy as sp; from symgrad.catalogue import model_graph; "
-        "from symgrad.functions import elementary; "
+        "import sympy as sp; from symgrad.core.catalogue import model_graph; "
+        "from symgrad.core.functions import elementary; "
         "g = model_graph('bce', 'logistic', features=30); "
         "loss = elementary(g.full(g.output))",
         "[sp.diff(loss, p) for p in g.params]",
     ),
     "expanded network 4-8-1 (relu, sigmoid; bce)": (
-        "import sympy as sp, symgrad; from symgrad.network_expand import expanded_graph; "
-        "from symgrad.functions import elementary; "
+        "import sympy as sp, symgrad; from symgrad.models.network_expand import expanded_graph; "
+        "from symgrad.core.functions import elementary; "
         "g = expanded_graph(symgrad.network([4, 8, 1], ['relu', 'sigmoid'], 'bce')); "
         "loss = elementary(g.full(g.output))",
         "[sp.diff(loss, p) for p in g.params]",
@@ -90,7 +91,7 @@ def loop_overhead(iterations: int = 20_000) -> tuple[float, float]:
     """Seconds per iteration: gradient_descent, and a bare loop with the same update."""
     import numpy as np
 
-    from symgrad.train import gradient_descent
+    from symgrad.numerics.train import gradient_descent
 
     def free(p, idx):
         return 1.0, {"w": 1.0, "b": np.ones(2)}

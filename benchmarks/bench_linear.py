@@ -6,7 +6,7 @@ Run by hand from the repository root (see RESULTS.md for the exact command):
 
 Baselines measured in the same run: hand NumPy with a dot product, JAX jit, PyTorch (one
 gradient); JAX ``lax.fori_loop`` and a hand NumPy loop (1000 steps). symgrad: the compiled
-gradient (``X.T @ delta``) for one gradient, and :func:`symgrad.fit.fit` with the statistics
+gradient (``X.T @ delta``) for one gradient, and :func:`symgrad.models.fit.fit` with the statistics
 reduction for 1000 steps (``tol=0`` so that all 1000 steps run; the time includes computing the
 statistics once, the whole training loop with its history, and the closed form).
 """
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, median_time, report  # noqa: E402
 
 from symgrad import compile_gradient, derive  # noqa: E402
-from symgrad.compile import prepare  # noqa: E402
-from symgrad.fit import fit  # noqa: E402
+from symgrad.models.fit import fit  # noqa: E402
+from symgrad.numerics.compile import prepare  # noqa: E402
 
 STEPS = 1000
 LR = 0.001

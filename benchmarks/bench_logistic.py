@@ -31,7 +31,7 @@ def main() -> None:
     from sklearn.datasets import load_breast_cancer
 
     from symgrad import compile_gradient, derive
-    from symgrad.compile import prepare
+    from symgrad.numerics.compile import prepare
 
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(axis=0)) / X.std(axis=0)

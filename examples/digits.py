@@ -1,7 +1,7 @@
 """Train a 64-32-10 network (ReLU, softmax, cross-entropy) on scikit-learn's bundled digits.
 
 The gradients are symgrad's layer-level backprop equations (g' derived by SymPy, lambdified into
-NumPy); the loop is :func:`symgrad.train.gradient_descent` with mini-batches.
+NumPy); the loop is :func:`symgrad.numerics.train.gradient_descent` with mini-batches.
 
     python examples/digits.py            # needs the optional extra: pip install symgrad[examples]
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 import symgrad
-from symgrad.network import Network
-from symgrad.train import TrainResult
+from symgrad.models.network import Network
+from symgrad.numerics.train import TrainResult
 
 
 def train(lr: float = 0.1, max_iter: int = 1500, batch_size: int = 32,

@@ -1,63 +1,70 @@
 """symgrad: derive, check and teach the gradients of machine learning, step by step.
 
+The public names load on first use (PEP 562), so ``import symgrad`` and ``symgrad --help`` stay
+fast: SymPy, NumPy and matplotlib are imported by the layer that needs them, when it is needed.
+
 >>> import symgrad
 >>> d = symgrad.derive("bce", "logistic")
 >>> symgrad.render.text.expr_text(d.gradients["w"].named, frozenset(d.graph.features))
 '(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ'
+
+The package is layered in the order data flows (``docs/architecture.md``): ``core`` (SymPy: the
+function registry, graphs, the chain-rule engine, verification, the parser, the catalogue),
+``numerics`` (NumPy: compiled gradients, training), ``models`` (fit, networks), ``render`` (one
+printer per format), ``teaching`` (check, plots, worksheets) and ``cli``.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from . import render  # noqa: E402
-from .catalogue import ACTIVATIONS, LOSSES, MODELS, model_graph  # noqa: E402
-from .check import CheckResult, check_answer  # noqa: E402
-from .compile import compile_gradient  # noqa: E402
-from .derive import Derivation, Gradient, Step, derive, derive_expr, derive_graph  # noqa: E402
-from .errors import SymgradError  # noqa: E402
-from .fit import FitResult, fit  # noqa: E402
-from .graph import Graph, Node, Values, expression_graph, forward_backward  # noqa: E402
-from .network import Network, network  # noqa: E402
-from .render import html as _html  # noqa: E402,F401
-from .render import json as _json  # noqa: E402,F401
-from .render import latex as _latex  # noqa: E402,F401
-from .render import markdown as _markdown  # noqa: E402,F401
-from .render import text as _text  # noqa: E402,F401
+_PUBLIC = {  # name -> the module that defines it
+    "ACTIVATIONS": "symgrad.core.catalogue",
+    "LOSSES": "symgrad.core.catalogue",
+    "MODELS": "symgrad.core.catalogue",
+    "model_graph": "symgrad.core.catalogue",
+    "Derivation": "symgrad.core.derive",
+    "Gradient": "symgrad.core.derive",
+    "Step": "symgrad.core.derive",
+    "derive": "symgrad.core.derive",
+    "derive_expr": "symgrad.core.derive",
+    "derive_graph": "symgrad.core.derive",
+    "SymgradError": "symgrad.core.errors",
+    "Graph": "symgrad.core.graph",
+    "Node": "symgrad.core.graph",
+    "Values": "symgrad.core.graph",
+    "expression_graph": "symgrad.core.graph",
+    "forward_backward": "symgrad.core.graph",
+    "compile_gradient": "symgrad.numerics.compile",
+    "FitResult": "symgrad.models.fit",
+    "fit": "symgrad.models.fit",
+    "Network": "symgrad.models.network",
+    "network": "symgrad.models.network",
+    "CheckResult": "symgrad.teaching.check",
+    "check_answer": "symgrad.teaching.check",
+}
+_SUBMODULES = {"render": "symgrad.render", "plots": "symgrad.teaching.plots"}
 
-__all__ = [
-    "ACTIVATIONS",
-    "LOSSES",
-    "MODELS",
-    "Derivation",
-    "FitResult",
-    "Gradient",
-    "Graph",
-    "Network",
-    "Node",
-    "CheckResult",
-    "Step",
-    "SymgradError",
-    "check_answer",
-    "compile_gradient",
-    "Values",
-    "derive",
-    "derive_expr",
-    "derive_graph",
-    "expression_graph",
-    "forward_backward",
-    "fit",
-    "model_graph",
-    "network",
-    "plots",
-    "render",
-]
+__all__ = sorted([*_PUBLIC, *_SUBMODULES])
 
 
-def __getattr__(name: str) -> object:
-    """``symgrad.plots`` is imported on first use (it loads matplotlib)."""
-    if name == "plots":
-        import importlib
-
-        return importlib.import_module(".plots", __name__)
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    if name in _SUBMODULES:
+        module = importlib.import_module(_SUBMODULES[name])
+        if name == "render":  # the printers, so that symgrad.render.text etc. resolve
+            for fmt in ("text", "latex", "markdown", "html", "json"):
+                importlib.import_module(f"symgrad.render.{fmt}")
+        return module
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

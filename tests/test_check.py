@@ -1,4 +1,5 @@
-"""symgrad.check: a table of hand-written (problem, answer, verdict, mistakes) cases from the
+"""symgrad.teaching.check: a table of hand-written (problem, answer, verdict, mistakes) cases from
+the
 lectures (video 3: MSE for ŷ = w x + b, u = ŷ − y, the update rule; L7: logistic regression with
 BCE, sigmoid / tanh / ReLU, the graph j = 3(a + b c)), including the lectures' own mistakes.
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symgrad.check import MISTAKES, AnswerError, check_answer, mistake_names
-from symgrad.errors import OptionError, ParseError
+from symgrad.core.errors import OptionError, ParseError
+from symgrad.teaching.check import MISTAKES, AnswerError, check_answer, mistake_names
 
 MSE = {"loss": "mse", "model": "linear"}
 BCE = {"loss": "bce", "model": "logistic"}
@@ -169,7 +170,7 @@ def test_text_report():
 
 
 def test_every_mistake_is_documented():
-    import symgrad.check as module
+    import symgrad.teaching.check as module
 
     for name in mistake_names():
         assert f"``{name}``" in module.__doc__

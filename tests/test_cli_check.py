@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from symgrad.check import MISTAKES
 from symgrad.cli import main
+from symgrad.teaching.check import MISTAKES
 
 
 def run(capsys, *argv):

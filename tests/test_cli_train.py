@@ -126,7 +126,7 @@ def test_gradcheck(capsys):
 
 
 def test_gradcheck_exits_1_on_a_wrong_gradient(capsys, monkeypatch):
-    import symgrad.commands.gradcheck as gc
+    import symgrad.cli.gradcheck as gc
 
     real = gc._derived
 

@@ -10,7 +10,7 @@ import sympy as sp
 from _catalogue_data import catalogue_data
 
 from symgrad import compile_gradient, derive
-from symgrad.compile import NUMPY_FUNCTIONS, prepare
+from symgrad.numerics.compile import NUMPY_FUNCTIONS, prepare
 
 CASES = [
     ("mse", "linear", 1, None),
@@ -100,7 +100,7 @@ def test_wrt_subset_and_errors():
     f = compile_gradient(derive("mse", "linear", wrt=["b"]))
     loss, grads = f({"w": 1.0, "b": 0.0}, [[1.0], [2.0]], [1.0, 3.0])
     assert list(grads) == ["b"] and grads["b"] == pytest.approx(-1.0)
-    from symgrad.errors import DataError, OptionError
+    from symgrad.core.errors import DataError, OptionError
 
     with pytest.raises(OptionError, match="no value given"):
         f({"w": 1.0}, [[1.0]], [1.0])

@@ -1,4 +1,5 @@
-"""Tests of symgrad.data: loading, error messages, standardization, the bundled data set."""
+"""Tests of symgrad.numerics.data: loading, error messages, standardization, the bundled data
+set."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symgrad.data import (
+from symgrad.core.errors import DataError, OptionError
+from symgrad.numerics.data import (
     Dataset,
     bundled,
     check_binary_labels,
@@ -16,7 +18,6 @@ from symgrad.data import (
     standardize,
     unstandardize_linear,
 )
-from symgrad.errors import DataError, OptionError
 
 
 def write(tmp_path: Path, text: str, name: str = "d.csv") -> Path:

@@ -6,14 +6,14 @@ import pytest
 import sympy as sp
 
 from symgrad import derive, derive_graph
-from symgrad.catalogue import activation_graph, model_graph, real
-from symgrad.derive import Partial
-from symgrad.errors import OptionError, VerificationError
-from symgrad.functions import sigmoid
-from symgrad.graph import Graph, N, Node, expression_graph, i
+from symgrad.core.catalogue import activation_graph, model_graph, real
+from symgrad.core.derive import Partial
+from symgrad.core.errors import OptionError, VerificationError
+from symgrad.core.functions import sigmoid
+from symgrad.core.graph import Graph, N, Node, expression_graph, i
+from symgrad.core.verify import same
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
-from symgrad.verify import same
 
 x, y, yhat, u, z = (real(n) for n in ("x_i", "y_i", "yhat_i", "u_i", "z_i"))
 w, b = real("w"), real("b")
@@ -157,7 +157,7 @@ def test_sum_display_pulls_out_constants():
 
 
 def test_gradient_check_catches_a_term_and_penalty_that_compensate():
-    from symgrad.derive import Gradient, _Checker
+    from symgrad.core.derive import Gradient, _Checker
 
     d = derive("mse", "linear", l2=0.5)
     g = d.gradients["w"]
@@ -171,7 +171,7 @@ def test_gradient_check_catches_a_term_and_penalty_that_compensate():
 
 
 def test_elementary_rewrites_nested_functions_but_not_their_arguments():
-    from symgrad.functions import elementary, relu, softplus
+    from symgrad.core.functions import elementary, relu, softplus
 
     a = real("a")
     assert elementary(softplus(sp.cos(a))) == sp.log(1 + sp.exp(sp.cos(a)))  # no complex exp
@@ -183,7 +183,7 @@ def test_elementary_rewrites_nested_functions_but_not_their_arguments():
 def test_batched_check_settles_cancellation_at_large_logits():
     """log(1 - sigmoid(z)) at z ~ 150 loses ~65 digits to cancellation (more than 60 digits hold):
     the check raises the precision until the values settle instead of failing to decide."""
-    from symgrad.verify import same, same_all
+    from symgrad.core.verify import same, same_all
 
     zz = real("z")
     loss = -sp.log(1 - 1 / (1 + sp.exp(-(zz + 150))))

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from symgrad import derive_expr
 from symgrad.cli import main
-from symgrad.errors import DomainError, OptionError, ParseError
-from symgrad.graph import forward_backward
-from symgrad.parse import parse, parse_assignments
+from symgrad.core.errors import DomainError, OptionError, ParseError
+from symgrad.core.graph import forward_backward
+from symgrad.core.parse import parse, parse_assignments
 
 a, b, c = sp.symbols("a b c", real=True)
 

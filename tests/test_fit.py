@@ -1,14 +1,15 @@
-"""symgrad.fit: GD reproduces a hand-written loop, each stopping rule, the statistics reduction."""
+"""symgrad.models.fit: GD reproduces a hand-written loop, each stopping rule, the statistics
+reduction."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from symgrad.derive import derive
-from symgrad.errors import DataError, OptionError
-from symgrad.fit import fit
-from symgrad.reduce import reduce_derivation, with_reduction
+from symgrad.core.derive import derive
+from symgrad.core.errors import DataError, OptionError
+from symgrad.models.fit import fit
+from symgrad.numerics.reduce import reduce_derivation, with_reduction
 
 X = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
 Y = np.array([2.9, 5.1, 7.2, 8.8, 11.1])
@@ -57,7 +58,7 @@ def test_statistics_reduction_gives_the_same_iterates_as_direct_evaluation():
     # the direct evaluation (compiled X.T @ delta over the data) at every iterate of the run
     d = derive("mse", "linear", features=3, l2=0.01)
     r = reduce_derivation(d)
-    from symgrad.compile import compile_gradient, prepare
+    from symgrad.numerics.compile import compile_gradient, prepare
 
     f = compile_gradient(d)
     Xp, yp = prepare(Xk, yk, 3)

@@ -13,10 +13,10 @@ from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.text import Annotation
 
-from symgrad.errors import OptionError
-from symgrad.functions import relu
-from symgrad.graph import expression_graph, forward_backward
-from symgrad.graphdraw import (
+from symgrad.core.errors import OptionError
+from symgrad.core.functions import relu
+from symgrad.core.graph import expression_graph, forward_backward
+from symgrad.teaching.graphdraw import (
     draw_graph,
     edges,
     format_number,

@@ -1,4 +1,5 @@
-"""Tests of symgrad.kernels: finite and silent at extreme logits, exact where naive ones hold."""
+"""Tests of symgrad.numerics.kernels: finite and silent at extreme logits, exact where naive ones
+hold."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symgrad import kernels as K
+from symgrad.numerics import kernels as K
 
 EXTREME = np.array([-1e300, -1e4, -800.0, -40.0, -1.0, 0.0, 1.0, 40.0, 800.0, 1e4, 1e300])
 MODERATE = np.linspace(-30.0, 30.0, 241)
@@ -155,7 +156,7 @@ def test_relu_derivative_conventions() -> None:
 def test_relu_conventions_match_the_symbolic_functions() -> None:
     import sympy as sp
 
-    from symgrad.functions import leaky_relu, relu
+    from symgrad.core.functions import leaky_relu, relu
 
     z = sp.Symbol("z", real=True)
     for v in (-1.5, 0.0, 2.0):

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from autograd import grad as agrad
 
-from symgrad.compile import compile_gradient
-from symgrad.errors import DataError, OptionError
-from symgrad.network import activation, network, train_network
-from symgrad.network_expand import parameter_index
+from symgrad.core.errors import DataError, OptionError
+from symgrad.models.network import activation, network, train_network
+from symgrad.models.network_expand import parameter_index
+from symgrad.numerics.compile import compile_gradient
 from symgrad.render import json as json_render
 from symgrad.render import latex, text
 
@@ -362,7 +362,7 @@ def test_bad_params_and_data():
 
 def test_engine_relu_term_is_free_of_n():
     """Regression: a ReLU unit's gradient term once kept 1/N inside its Piecewise."""
-    from symgrad.graph import N
+    from symgrad.core.graph import N
 
     d = network([1, 1, 1], ["relu", "sigmoid"], "bce").derive(expanded=True)
     for g in d.gradients.values():

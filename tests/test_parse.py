@@ -1,4 +1,4 @@
-"""symgrad.parse: typed math to SymPy, exactly, and nothing but ParseError on anything else."""
+"""symgrad.core.parse: typed math to SymPy, exactly, and nothing but ParseError on anything else."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symgrad.errors import ParseError
-from symgrad.functions import leaky_relu, relu, sigmoid, softplus
-from symgrad.parse import KNOWN_FUNCTIONS, parse, parse_assignments, parse_names
+from symgrad.core.errors import ParseError
+from symgrad.core.functions import leaky_relu, relu, sigmoid, softplus
+from symgrad.core.parse import KNOWN_FUNCTIONS, parse, parse_assignments, parse_names
 
 a, b, c, w, x, y, z = sp.symbols("a b c w x y z", real=True)
 yhat, lam, alpha = sp.symbols("yhat lambda alpha", real=True)

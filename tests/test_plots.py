@@ -13,9 +13,9 @@ import pytest  # noqa: E402
 
 from symgrad import plots  # noqa: E402
 from symgrad.cli import main as cli_main
-from symgrad.commands import plot as plot_command
-from symgrad.data import bundled, load_data  # noqa: E402
-from symgrad.errors import OptionError  # noqa: E402
+from symgrad.cli import plot as plot_command
+from symgrad.core.errors import OptionError  # noqa: E402
+from symgrad.numerics.data import bundled, load_data  # noqa: E402
 
 
 def run_cli(argv: list[str]) -> int:
@@ -391,7 +391,7 @@ def test_gallery(tmp_path: Path):
 
 
 def test_graph_kind_draws_the_lecture_graph_by_default(tmp_path):
-    from symgrad.graphdraw import node_lines
+    from symgrad.teaching.graphdraw import node_lines
 
     lines = node_lines(plots.figure("graph").axes[0])
     assert any("21" in t for t in lines["j"])  # j = 21 at a = 1, b = 2, c = 3

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import symgrad
-from symgrad.catalogue import ACTIVATIONS, activation_graph
-from symgrad.derive import derive_graph
+from symgrad.core.catalogue import ACTIVATIONS, activation_graph
+from symgrad.core.derive import derive_graph
 from symgrad.render import html, markdown
 
 DERIVATIONS = [

@@ -1,4 +1,4 @@
-"""Tests of symgrad.train.gradient_descent against hand-written textbook loops."""
+"""Tests of symgrad.numerics.train.gradient_descent against hand-written textbook loops."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from symgrad.data import bundled, load_data, standardize, unstandardize_linear
-from symgrad.errors import OptionError
-from symgrad.train import GROWTH_RUN, HISTORY_ROWS, TrainResult, gradient_descent
+from symgrad.core.errors import OptionError
+from symgrad.numerics.data import bundled, load_data, standardize, unstandardize_linear
+from symgrad.numerics.train import GROWTH_RUN, HISTORY_ROWS, TrainResult, gradient_descent
 
 
 @contextmanager

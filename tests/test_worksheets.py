@@ -16,8 +16,8 @@ import sympy as sp
 from lxml import etree
 from lxml import html as lxml_html
 
-from symgrad.worksheets import build, bundled_specs, load_spec
-from symgrad.worksheets.build import FORMATS
+from symgrad.teaching.worksheets import build, bundled_specs, load_spec
+from symgrad.teaching.worksheets.build import FORMATS
 
 VARIANTS = 2
 SEED = 11

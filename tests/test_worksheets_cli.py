@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from symgrad.cli import main  # noqa: E402
-from symgrad.worksheets import Bar, bundled_specs  # noqa: E402
-from symgrad.worksheets.export import LatexError, compile_pdf  # noqa: E402
+from symgrad.teaching.worksheets import Bar, bundled_specs  # noqa: E402
+from symgrad.teaching.worksheets.export import LatexError, compile_pdf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,16 +157,15 @@ def test_bundled_worksheets_after_a_non_editable_install(tmp_path):
     wheel = next(wheels.glob("symgrad-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     shipped = sorted(n.rsplit("/", 1)[1] for n in names
-                     if n.startswith("symgrad/worksheets/bundled/"))
+                     if n.startswith("symgrad/teaching/worksheets/bundled/"))
     assert shipped == sorted(p.name for p in (ROOT / "worksheets").glob("*.toml"))
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(site), str(wheel)], check=True, capture_output=True)
-    code = ("import sys, symgrad.worksheets as w; assert symgrad.worksheets.__file__.startswith("
+    code = ("import sys, symgrad.teaching.worksheets as w; assert w.__file__.startswith("
             f"{str(site)!r}), w.__file__\n"
             "import symgrad\n"
             "for p in w.bundled_specs(): print(w.build(p, sys.argv[1], formats=['md']))")
-    code = code.replace("symgrad.worksheets.__file__", "w.__file__")
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], cwd=tmp_path,
                           env=env, capture_output=True, text=True)

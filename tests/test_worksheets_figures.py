@@ -16,10 +16,10 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from symgrad.cli import main
-from symgrad.graphdraw import node_lines
-from symgrad.worksheets import build, bundled_dir, generate, load_spec
-from symgrad.worksheets.build import FORMATS
-from symgrad.worksheets.model import Figure
+from symgrad.teaching.graphdraw import node_lines
+from symgrad.teaching.worksheets import build, bundled_dir, generate, load_spec
+from symgrad.teaching.worksheets.build import FORMATS
+from symgrad.teaching.worksheets.model import Figure
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SEED = 3

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symgrad.worksheets import KINDS, build, load_spec
+from symgrad.teaching.worksheets import KINDS, build, load_spec
 
 SPEC = Path(__file__).resolve().parent.parent / "worksheets" / "computational_graph.toml"
 

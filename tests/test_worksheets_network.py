@@ -16,10 +16,10 @@ import pytest
 from autograd import grad
 
 from symgrad.cli import main
-from symgrad.worksheets import KINDS, build, load_spec
-from symgrad.worksheets.build import generate
-from symgrad.worksheets.kinds import Degenerate
-from symgrad.worksheets.spec import ExerciseSpec
+from symgrad.teaching.worksheets import KINDS, build, load_spec
+from symgrad.teaching.worksheets.build import generate
+from symgrad.teaching.worksheets.kinds import Degenerate
+from symgrad.teaching.worksheets.spec import ExerciseSpec
 
 SPEC = Path(__file__).resolve().parent.parent / "worksheets" / "l7_network.toml"
 

@@ -12,7 +12,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..derive import Step
+    from symgrad.core.derive import Step
 
 SECTIONS = {
     "definition": "Define the intermediates",
@@ -26,7 +26,7 @@ SECTIONS = {
 def sections(steps: Iterable[Step]) -> Iterator[tuple[str, list[Step]]]:
     """The steps grouped into runs of one kind: ``(heading, [step, ...])`` in order.
 
-    >>> from symgrad.derive import derive
+    >>> from symgrad.core.derive import derive
     >>> [(h.split()[0], len(s)) for h, s in sections(derive("mse", "linear").steps)][:2]
     [('Define', 4), ('Differentiate', 4)]
     """

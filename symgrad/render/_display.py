@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..graph import N
+from symgrad.core.graph import N
 
 
 def _negative(term: sp.Expr) -> bool:

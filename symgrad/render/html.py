@@ -8,7 +8,7 @@ completely (no LaTeX command left over).
 >>> m = mathml(r"\frac{\partial L}{\partial w}")
 >>> m.startswith("<math") and "<mfrac>" in m
 True
->>> from symgrad.derive import derive
+>>> from symgrad.core.derive import derive
 >>> page = document(render(derive("bce", "logistic")), "BCE")
 >>> "\\frac" in page, page.count("<math") > 10
 (False, True)
@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ET
 
 from latex2mathml.converter import convert
 
-from ..derive import Derivation
-from . import sections
-from .latex import expr_latex
+from symgrad.core.derive import Derivation
+from symgrad.render import sections
+from symgrad.render.latex import expr_latex
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 

@@ -14,19 +14,19 @@ from typing import Any
 
 import sympy as sp
 
-from ..derive import Derivation
-from ..graph import Graph, Values, constants
-from .latex import expr_latex, step_latex
-from .text import expr_text, step_text
+from symgrad.core.derive import Derivation
+from symgrad.core.graph import Graph, Values, constants
+from symgrad.render.latex import expr_latex, step_latex
+from symgrad.render.text import expr_text, step_text
 
 
 def to_dict(
     d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
 ) -> dict[str, Any]:
     """The derivation as plain JSON-ready types; ``values`` and ``loss_value`` come from
-    evaluating it at a point (:func:`symgrad.compile.compile_gradient`).
+    evaluating it at a point (:func:`symgrad.numerics.compile.compile_gradient`).
 
-    >>> from symgrad.derive import derive
+    >>> from symgrad.core.derive import derive
     >>> out = to_dict(derive("mse", "linear", wrt=["b"]))
     >>> sorted(out)
     ['definitions', 'gradient', 'loss', 'model', 'steps']
@@ -71,8 +71,8 @@ def render(
 
     >>> import json
     >>> import numpy as np
-    >>> from symgrad.compile import compile_gradient
-    >>> from symgrad.derive import derive
+    >>> from symgrad.numerics.compile import compile_gradient
+    >>> from symgrad.core.derive import derive
     >>> d = derive("mse", "linear")
     >>> loss, grads = compile_gradient(d)({"w": 1.0, "b": 0.0}, np.array([[1.0], [2.0]]),
     ...                                   np.array([2.0, 3.0]))
@@ -107,9 +107,9 @@ def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:
     """Nodes (inputs, operations, then constants) with value and gradient, and edges with local
     derivatives. A constant's id is ``NODE.INDEX`` (its place among the operation's arguments).
 
-    >>> from symgrad.derive import derive_expr
-    >>> from symgrad.graph import forward_backward
-    >>> from symgrad.parse import parse_assignments
+    >>> from symgrad.core.derive import derive_expr
+    >>> from symgrad.core.graph import forward_backward
+    >>> from symgrad.core.parse import parse_assignments
     >>> d = derive_expr("3*(a + b*c)")
     >>> g = graph_dict(d.graph, forward_backward(d.graph, parse_assignments("a=1,b=2,c=3")))
     >>> g["nodes"][-2]

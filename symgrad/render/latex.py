@@ -11,9 +11,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..derive import Derivation, Step
-from . import sections
-from ._display import arrange
+from symgrad.core.derive import Derivation, Step
+from symgrad.render import sections
+from symgrad.render._display import arrange
 
 
 class _Printer(LatexPrinter):

@@ -3,7 +3,7 @@ r"""Markdown with ``$$`` math (GitHub, Jupyter, pandoc, MkDocs with MathJax or K
 Each section of a derivation is a bold heading followed by one ``aligned`` display block, a row per
 step with its rule in ``\text{}``; ``\intertext`` (which Markdown math engines lack) is never used.
 
->>> from symgrad.derive import derive
+>>> from symgrad.core.derive import derive
 >>> md = render(derive("mse", "linear"))
 >>> print(md.splitlines()[0])
 **Define the intermediates**
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
-from ..derive import Derivation
-from . import sections
-from .latex import expr_latex, step_latex
+from symgrad.core.derive import Derivation
+from symgrad.render import sections
+from symgrad.render.latex import expr_latex, step_latex
 
 
 def display(latex: str) -> str:

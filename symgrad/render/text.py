@@ -16,9 +16,9 @@ import unicodedata
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from ..derive import Derivation, Step
-from . import sections
-from ._display import arrange
+from symgrad.core.derive import Derivation, Step
+from symgrad.render import sections
+from symgrad.render._display import arrange
 
 _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

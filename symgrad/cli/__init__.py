@@ -1,0 +1,72 @@
+"""The ``symgrad`` command: parses arguments, calls the Python API, prints.
+
+Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers)`` and
+``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from symgrad import __version__
+from symgrad.cli import check, derive, gradcheck, graph, plot, train, worksheet
+from symgrad.core.errors import ParseError, SymgradError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit status 2) that points to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+COMMANDS = (derive, check, graph, train, gradcheck, plot, worksheet)
+"""One module per subcommand, each with ``add_parser(subparsers)`` and ``run(args)``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand (each sets ``args.run``).
+
+    >>> args = build_parser().parse_args(["derive", "mse", "--wrt", "b"])
+    >>> args.command, args.loss, args.wrt, args.format
+    ('derive', 'mse', ['b'], 'text')
+    """
+    parser = _Parser(
+        prog="symgrad",
+        description="Derive, check and teach the gradients of machine learning, step by step.",
+        epilog="Run 'symgrad COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a negative answer, 2 bad input).
+
+    ``argv`` defaults to ``sys.argv[1:]``. The output goes to stdout, error messages to stderr.
+
+    >>> main(["derive", "mse", "--wrt", "b"])  # doctest: +ELLIPSIS
+    Gradient of mse with the linear model
+    ...
+    Result (every step checked against sympy.diff):
+      ∂L/∂b = (2/N)·Σᵢ (ŷᵢ − yᵢ)
+    0
+    >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2
+    2
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SymgradError as err:
+        print(f"symgrad: error: {err}", file=sys.stderr)
+        if isinstance(err, ParseError) and err.caret():
+            print(err.caret(), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into head
+        return 0

@@ -1,0 +1,255 @@
+"""``symgrad train``: gradient descent with the derived gradients, as in the lecture.
+
+Prints a final table (text) or the JSON contract of :meth:`symgrad.models.fit.FitResult.to_dict`. A
+progress bar goes to stderr on runs longer than a second. A diverging run is a result (exit 0):
+the table shows the parameters as diverged and says where it began, why, and what to try.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from symgrad.cli.options import comma_list
+from symgrad.core.errors import OptionError
+from symgrad.models.fit import LOSSES, FitResult, fit, number_text, source_text
+from symgrad.models.network import Network
+from symgrad.numerics.train import TrainResult
+
+EXAMPLES = """examples:
+  symgrad train                                   # the lecture: SAT -> GPA, lr 0.001 (diverges)
+  symgrad train --standardize --lr 0.1
+  symgrad train --model logistic --loss bce --data admit.csv --x gre,gpa --y admit --lr 0.5
+  symgrad train --lr 1e-7 --max-iter 200 --format json
+  symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \
+                --data xor.csv --x x1,x2 --y y --lr 0.5 --max-iter 2000
+"""
+
+#: ``--model`` name -> the function that trains it. ``linear`` and ``logistic`` are the
+#: catalogue models; networks (``mlp``, issue 5) plug in here with the same signature.
+RUNNERS: dict[str, Callable[[argparse.Namespace, Any], Any]] = {}
+
+
+def _number(
+    kind: Callable[[str], Any], what: str, check: Callable[[Any], bool], rule: str
+) -> Callable[[Any], Any]:
+    """A converter for an option value that raises a one-line OptionError (exit 2).
+
+    Conversion happens in ``run``, not in argparse, so that a bad value is one line on stderr
+    (``symgrad: error: ...``) rather than argparse's usage block.
+
+    >>> _lr("0.01"), _max_iter("5")
+    (0.01, 5)
+    >>> try:
+    ...     _lr("-1")
+    ... except OptionError as e:
+    ...     print(e)
+    --lr: the learning rate must be a number > 0, got '-1'
+    """
+
+    def convert(text: Any) -> Any:
+        if text is None or not isinstance(text, str):
+            return text
+        try:
+            value = kind(text)
+        except ValueError:
+            raise OptionError(f"{what} must be {rule}, got {text!r}") from None
+        if not check(value):
+            raise OptionError(f"{what} must be {rule}, got {text!r}")
+        return value
+
+    return convert
+
+
+_lr = _number(
+    float, "--lr: the learning rate", lambda v: math.isfinite(v) and v > 0, "a number > 0"
+)
+_max_iter = _number(int, "--max-iter", lambda v: v >= 1, "a whole number >= 1")
+_tol = _number(float, "--tol", lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
+_batch = _number(int, "--batch-size", lambda v: v >= 1, "a whole number >= 1")
+_seed = _number(int, "--seed", lambda v: v >= 0, "a whole number >= 0")
+_l2 = _number(float, "--l2", lambda v: math.isfinite(v) and v > 0, "a number > 0")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="fit a model by gradient descent with the derived gradients",
+        description="Gradient descent on a catalogue model: w_new = w_old - lr * dL/dw until the "
+        "parameters stop changing (--tol) or --max-iter. For linear + mse the closed-form "
+        "solution is shown beside the result.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", default="linear", choices=tuple(RUNNERS), help="the model")
+    p.add_argument(
+        "--loss",
+        default=None,
+        choices=(*LOSSES, "cross_entropy"),
+        help="mse (linear), bce (logistic); for mlp also cross_entropy (softmax output)",
+    )
+    p.add_argument("--layers", default=None, metavar="2,8,1", help="mlp: layer sizes n0,...,nL")
+    p.add_argument(
+        "--activations", default=None, metavar="relu,sigmoid", help="mlp: one per layer after n0"
+    )
+    p.add_argument(
+        "--data", default=None, metavar="FILE", help="CSV/.npz/.npy (default: bundled SAT->GPA)"
+    )
+    p.add_argument("--x", type=comma_list, default=None, metavar="COL[,COL]", help="features")
+    p.add_argument("--y", default=None, metavar="COL", help="target column")
+    p.add_argument("--lr", default="0.001", help="learning rate (default 0.001)")
+    p.add_argument("--max-iter", default="1000", help="iteration limit (1000)")
+    p.add_argument("--tol", default="1e-9", help="converged when |new - old| <= tol (1e-9)")
+    p.add_argument("--batch-size", default=None, metavar="B", help="mini-batch size")
+    p.add_argument("--seed", default="0", metavar="S", help="shuffling seed (0)")
+    p.add_argument("--init", default=None, metavar="w=0,b=0", help="initial values (zeros)")
+    p.add_argument("--l2", default=None, metavar="LAMBDA", help="l2 penalty")
+    p.add_argument(
+        "--standardize", action="store_true", help="scale features to mean 0, sd 1 first"
+    )
+    p.add_argument("--format", default="text", choices=("text", "json"), help="output format")
+    p.set_defaults(run=run)
+
+
+def _init(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    from symgrad.core.parse import parse_assignments
+
+    return {str(k): float(v) for k, v in parse_assignments(text).items()}
+
+
+def _catalogue(args: argparse.Namespace, progress: Any) -> FitResult:
+    """The catalogue models (linear, logistic) through :func:`symgrad.models.fit.fit`."""
+    return fit(
+        args.loss,
+        args.model,
+        args.data,
+        x=args.x,
+        y=args.y,
+        lr=_lr(args.lr),
+        max_iter=_max_iter(args.max_iter),
+        tol=_tol(args.tol),
+        batch_size=_batch(args.batch_size),
+        seed=_seed(args.seed),
+        init=_init(args.init),
+        standardize=args.standardize,
+        l2=_l2(args.l2),
+        progress=progress,
+    )
+
+
+RUNNERS["linear"] = _catalogue
+RUNNERS["logistic"] = _catalogue
+
+
+@dataclass(frozen=True)
+class NetworkRun:
+    """A trained network: the training loop's result with the data's description and accuracy."""
+
+    net: Network
+    source: str
+    n_samples: int
+    lr: float
+    train: TrainResult
+    accuracy: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": "mlp",
+            "layers": list(self.net.sizes),
+            "activations": list(self.net.activations),
+            "loss": self.net.loss_name,
+            **self.train.to_dict(),
+            "training_accuracy": self.accuracy,
+        }
+
+    def __str__(self) -> str:
+        t = self.train
+        arch = "-".join(str(n) for n in self.net.sizes)
+        lines = [
+            f"mlp {arch} ({', '.join(self.net.activations)}), {self.net.loss_name} loss: "
+            f"{self.n_samples} samples from {source_text(self.source)}",
+            f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
+            f"stopped: {t.stopped_because}",
+            f"final loss: {number_text(t.final_loss)}",
+        ]
+        if self.accuracy is not None:
+            lines.append(f"training accuracy: {100 * self.accuracy:.1f}%")
+        if t.stopped_because == "diverged":
+            lines.append(f"diverged from iteration {t.diverged_at}; hint: {t.hint}")
+        return "\n".join(lines)
+
+
+def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
+    """``--model mlp``: a layered network (issue 5) trained with the same loop."""
+    from symgrad.models.network import train_network
+    from symgrad.numerics.data import bundled, load_data
+
+    if args.layers is None or args.activations is None or args.loss is None:
+        raise OptionError("--model mlp needs --layers, --activations and --loss")
+    data = load_data(args.data or bundled(), x=args.x, y=args.y)
+    Y = data.y.astype(int) if args.loss == "cross_entropy" else data.y
+    net, result = train_network(
+        args.layers,
+        args.activations,
+        args.loss,
+        data.X,
+        Y,
+        lr=_lr(args.lr),
+        max_iter=_max_iter(args.max_iter),
+        tol=_tol(args.tol),
+        batch_size=_batch(args.batch_size),
+        seed=_seed(args.seed),
+        progress=progress,
+    )
+    accuracy = None if args.loss == "mse" else net.accuracy(result.params, data.X, Y)
+    return NetworkRun(net, data.source, len(data.y), _lr(args.lr), result, accuracy)
+
+
+RUNNERS["mlp"] = _mlp
+
+
+class ProgressBar:
+    """A one-line bar on stderr, shown only once a run has taken longer than ``delay`` seconds."""
+
+    def __init__(self, stream: Any = None, delay: float = 1.0, width: int = 30) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.start = time.perf_counter()
+        self.delay = delay
+        self.width = width
+        self.shown = False
+
+    def __call__(self, it: int, total: int, loss: float) -> None:
+        if time.perf_counter() - self.start < self.delay:
+            return
+        self.shown = True
+        done = int(self.width * it / max(total, 1))
+        bar = "#" * done + "-" * (self.width - done)
+        self.stream.write(f"\r[{bar}] {it}/{total}  loss {loss:.6g}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    bar = ProgressBar() if args.format == "text" else None
+    try:
+        result = RUNNERS[args.model](args, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result)
+    return 0

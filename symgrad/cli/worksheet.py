@@ -1,0 +1,72 @@
+"""``symgrad worksheet``: exercise and solution sheets from a TOML spec, in seeded variants."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from symgrad.cli.options import comma_list, positive_int
+from symgrad.core.errors import OptionError
+from symgrad.teaching.worksheets import FORMATS, Bar, build, bundled_dir, bundled_specs, load_spec
+
+EXAMPLES = """examples:
+  symgrad worksheet --all --out out/
+  symgrad worksheet worksheets/gradient_descent.toml --out out/ --variants 5 --seed 100
+  symgrad worksheet worksheets/activations.toml --out out/ --formats html,md
+
+Each worksheet goes to OUT/NAME/: seed-S/{exercises,solutions}.{tex,pdf,html,md},
+seed-S/answers.json and moodle.xml. Variant k has seed S+k; --seed S+k --variants 1
+rebuilds it alone.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "worksheet",
+        help="build exercise and solution sheets (tex, pdf, html, md, Moodle XML) from a spec",
+        description="Build worksheets from TOML specs (see worksheets/README.md): an exercise and "
+        "a solution sheet per variant, answers.json, and Moodle XML.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", nargs="*", help="worksheet spec(s) (.toml), or a bundled name")
+    p.add_argument("--all", action="store_true", help=f"every bundled worksheet ({bundled_dir()})")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--variants", type=positive_int, default=None, metavar="N",
+                   help="number of variants (default: the spec's, else 1)")
+    p.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="seed of the first variant (default: the spec's, else 1)")
+    p.add_argument("--formats", type=comma_list, default=None, metavar="tex,pdf,html,md,moodle",
+                   help="formats to write (default: all; pdf only when pdflatex is found)")
+    p.set_defaults(run=run)
+
+
+def _resolve(name: str) -> Path:
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    return bundled_dir() / f"{name}.toml"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.all and args.spec:
+        raise OptionError("give spec files or --all, not both")
+    if not args.all and not args.spec:
+        raise OptionError("give a worksheet spec (.toml) or --all")
+    paths = bundled_specs() if args.all else [_resolve(s) for s in args.spec]
+    if args.formats is None:
+        formats = list(FORMATS)
+        if shutil.which("pdflatex") is None:
+            formats.remove("pdf")
+            print("symgrad: note: pdflatex not found, skipping pdf (install TeX Live for it)",
+                  file=sys.stderr)
+    else:
+        formats = args.formats
+    specs = [load_spec(p) for p in paths]  # every spec is checked before anything is built
+    for spec in specs:
+        folder = build(spec, args.out, variants=args.variants, seed=args.seed, formats=formats,
+                       progress=Bar(f"{spec.name:<20}"))
+        print(folder)
+    return 0

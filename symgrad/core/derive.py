@@ -1,0 +1,613 @@
+"""The chain-rule engine: a graph in, a verified step-by-step derivation out.
+
+Four stages, as a lecturer works:
+
+1. **define** the intermediates (z_i = w x_i + b, y_hat_i = sigma(z_i), u_i = y_hat_i - y_i, ...);
+2. **differentiate locally**: each node with respect to each of its inputs, naming the rule;
+3. **multiply along the chain**, from the loss back to every node, summing over paths where a
+   quantity feeds several nodes, and over the samples where a parameter feeds every sample;
+4. **substitute back** helper names (u_i) to reach the lecture's form, and fully, to parameters
+   and data.
+
+Every step is checked against ``sympy.diff`` of the fully substituted expression
+(:func:`symgrad.core.verify.same`); a failed check raises
+:class:`~symgrad.core.errors.VerificationError`.
+
+>>> import sympy as sp
+>>> from symgrad.core.graph import Graph, Node
+>>> a, b, c, u, v, j = sp.symbols("a b c u v j", real=True)
+>>> d = derive_graph(Graph((Node(u, b * c), Node(v, a + u), Node(j, 3 * v)), params=(a, b, c)))
+>>> {name: g.named for name, g in d.gradients.items()}
+{'a': 3, 'b': 3*c, 'c': 3*b}
+>>> all(s.verified for s in d.steps)
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from symgrad.core.errors import OptionError, VerificationError
+from symgrad.core.functions import elementary, leaky_relu, relu, sigmoid, softplus
+from symgrad.core.graph import Graph, N, i
+from symgrad.core.verify import same_all
+
+
+class Partial(sp.Expr):
+    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own."""
+
+    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol) -> Partial:
+        return sp.Expr.__new__(cls, of, wrt)
+
+    @property
+    def of(self) -> sp.Symbol:
+        return self.args[0]
+
+    @property
+    def wrt(self) -> sp.Symbol:
+        return self.args[1]
+
+    def _latex(self, printer: Any) -> str:
+        return (
+            rf"\frac{{\partial {printer._print(self.of)}}}{{\partial {printer._print(self.wrt)}}}"
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = forms[0] = forms[1] = ...``, justified by ``rule``.
+
+    ``kind`` is one of ``definition``, ``local``, ``chain``, ``substitution``; the renderers group
+    and print steps by kind. ``verified`` is True only when the independent check passed.
+    """
+
+    kind: str
+    rule: str
+    lhs: sp.Expr
+    forms: tuple[sp.Expr, ...]
+    verified: bool
+
+    @property
+    def result(self) -> sp.Expr:
+        """The last (simplest) right-hand side."""
+        return self.forms[-1]
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """dL/d(param) in three forms.
+
+    ``named`` is the lecture's form (kept intermediates such as y_hat_i), ``expanded`` is in
+    parameters and data only; both are display expressions (sums over samples as ``sympy.Sum``).
+    Numerically the gradient is ``scale * sum_i term + extra``, with ``term`` in parameters and
+    per-sample data (no sum when the graph is not a loss over samples: then scale is 1).
+    """
+
+    wrt: sp.Symbol
+    named: sp.Expr
+    expanded: sp.Expr
+    scale: sp.Expr
+    term: sp.Expr
+    extra: sp.Expr
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A verified derivation: the graph, its steps in order, and the gradients by parameter name."""
+
+    graph: Graph
+    steps: tuple[Step, ...]
+    gradients: dict[str, Gradient]
+    title: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        """True when every step passed its independent check (always, or the engine raised)."""
+        return all(s.verified for s in self.steps)
+
+    def _repr_latex_(self) -> str:
+        from symgrad.render import latex
+
+        return "$$" + latex.render(self) + "$$"
+
+    def _repr_html_(self) -> str:
+        from symgrad.render import html
+
+        return html.render(self)
+
+    def __str__(self) -> str:
+        from symgrad.render import text
+
+        return text.render(self)
+
+
+# --- stage 2: local derivatives and the names of their rules
+
+_FUNCTION_RULES = {
+    sp.exp: "exp rule",
+    sp.log: "log rule",
+    sigmoid: "sigmoid identity",
+    sp.tanh: "tanh identity",
+    relu: "relu rule (piecewise)",
+    leaky_relu: "leaky relu rule (piecewise)",
+    softplus: "softplus rule",
+    sp.Abs: "abs rule (piecewise)",
+    sp.Max: "max rule (piecewise)",
+    sp.Min: "min rule (piecewise)",
+}
+
+
+def rule_name(expr: sp.Expr, var: sp.Symbol) -> str:
+    """The differentiation rules d(expr)/d(var) uses, outermost first, as lower-case words.
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> rule_name((x - y) ** 2, x)
+    'power rule, chain rule, sum rule'
+    >>> rule_name(sigmoid(x), x)
+    'sigmoid identity'
+    >>> rule_name(3 * x, x)
+    'constant multiple rule'
+    """
+    rules: list[str] = []
+
+    def add(rule: str) -> None:
+        if rule not in rules:
+            rules.append(rule)
+
+    def walk(e: sp.Expr) -> None:
+        if e == var or not e.has(var):
+            return
+        if isinstance(e, sp.Add):
+            add("sum rule")
+            for a in e.args:
+                walk(a)
+        elif isinstance(e, sp.Mul):
+            dependent = [f for f in e.args if f.has(var)]
+            if len(dependent) < len(e.args):
+                add("constant multiple rule")
+            if len(dependent) > 1:
+                divides = any(isinstance(f, sp.Pow) and f.exp.is_negative for f in dependent)
+                add("quotient rule" if divides else "product rule")
+            for f in dependent:
+                walk(f)
+        elif isinstance(e, sp.Pow):
+            if e.exp.has(var):
+                add("exp rule")
+                walk(e.exp)
+            else:
+                add("power rule")
+                if e.base != var:
+                    add("chain rule")
+                walk(e.base)
+        elif isinstance(e, sp.Function):
+            add(_FUNCTION_RULES.get(type(e), f"{type(e).__name__} rule"))
+            inner = [a for a in e.args if a.has(var)]
+            if any(a != var for a in inner):
+                add("chain rule")
+            for a in inner:
+                walk(a)
+        else:
+            add("derivative")
+
+    walk(expr)
+    return ", ".join(rules) or "identity"
+
+
+def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
+    """Rewrite ``expr`` using node names: sigma(z_i) becomes y_hat_i, exp(z_1)/S becomes p_1.
+
+    A node defined as a ratio n = a / s also lets ``a`` be written as n s, which turns the softmax
+    Jacobian into p_k (delta_kj - p_j).
+    """
+    for n in reversed(graph.nodes):
+        if n.expr.is_Atom:
+            continue
+        expr = expr.xreplace({n.expr: n.symbol})
+        num, den = sp.fraction(n.expr)
+        if den != 1 and not num.is_Atom and expr.has(num):
+            hold = sp.Dummy()
+            expr = expr.xreplace({den: hold}).subs(num, n.symbol * hold).xreplace({hold: den})
+    return expr
+
+
+def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
+    """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take
+    minutes).
+
+    Cancels common factors (the sigmoid + BCE cancellation) and, for one-hot labels that sum to one,
+    collects them (the softmax + cross-entropy cancellation).
+    """
+    if expr.has(sp.Piecewise):
+        return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
+    nodes = [n.symbol for n in graph.nodes]
+    candidates = [sp.factor(sp.cancel(expr)), expr]
+    for group in graph.sum_to_one:
+        num, den = sp.fraction(sp.cancel(expr))
+        collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
+        candidates.append(collected / den)
+    candidates = [orient(c, set(nodes)) for c in candidates]
+    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
+    """Whether ``add`` reads better negated: 1 - y_hat over y_hat - 1, y_hat - y over y - y_hat."""
+    const = [t for t in add.args if t.is_number]
+    if const:
+        return bool(const[0].is_negative)
+    signs = [t.could_extract_minus_sign() for t in add.args if t.free_symbols & preferred]
+    return bool(signs) and sum(signs) * 2 > len(signs)
+
+
+def orient(expr: sp.Expr, preferred: set[sp.Symbol]) -> sp.Expr:
+    """Flip the signs of sums inside a product the way a lecturer writes them; the value is
+    unchanged.
+
+    >>> y, yhat, N = sp.symbols("y yhat N", real=True)
+    >>> orient(-(y - yhat) / N, {yhat})
+    (-y + yhat)/N
+    >>> orient((y - yhat) / (yhat * (yhat - 1)), {yhat})
+    (-y + yhat)/(yhat*(1 - yhat))
+    """
+    if not isinstance(expr, sp.Mul):
+        return expr
+    sign, factors = 1, []
+    for f in expr.args:
+        base, power = f.as_base_exp()
+        if isinstance(base, sp.Add) and power.is_Integer and _wants_flip(base, preferred):
+            factors.append(sp.Add(*[-t for t in base.args]) ** power)
+            sign *= sp.Integer(-1) ** int(power)
+        else:
+            factors.append(f)
+    return sp.Mul(sign, *factors)
+
+
+# --- display helpers
+
+
+def sample_sum(expr: sp.Expr, per_sample: set[sp.Symbol]) -> sp.Expr:
+    """``sum_i expr`` for display, with the factors that do not depend on the sample pulled out.
+
+    >>> x, w = sp.symbols("x_i w", real=True)
+    >>> sample_sum(2 * w * x / N, {x})
+    (2*w/N)*Sum(x_i, (i, 1, N))
+    """
+    if not expr.free_symbols & per_sample:
+        return sp.Mul(N, expr)
+    outside, inside = expr.as_independent(*per_sample, as_Add=False)
+    if outside.could_extract_minus_sign() and isinstance(inside, sp.Mul | sp.Add):
+        flipped = orient(-inside, set(per_sample))
+        if not flipped.could_extract_minus_sign():
+            outside, inside = -outside, flipped
+    total = sp.Sum(inside, (i, 1, N))
+    return total if outside == 1 else sp.Mul(outside, total, evaluate=False)
+
+
+def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
+    """Replace the names a lecturer does not keep (u_i) by their definitions."""
+    return graph.substitute(expr, {n.symbol: n.expr for n in graph.nodes if not n.keep})
+
+
+# --- the engine
+
+
+Claim = tuple[str, sp.Expr, sp.Expr]
+"""(what, claimed, reference): one independent check, run with the others at the end."""
+
+
+class _Checker:
+    """The independent checks of one graph, against ``sympy.diff`` of fully substituted
+    expressions. Each method returns claims; :meth:`run` decides them all in one batch."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._fulls: dict[sp.Symbol, sp.Expr] = {}
+        for n in graph.nodes:  # each node down to parameters and data, once (topological order)
+            self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
+        self._one_sample: sp.Expr | None = None
+
+    def full(self, expr: sp.Expr) -> sp.Expr:
+        """``graph.full(expr)`` with the node definitions substituted once, not per call."""
+        return expr.xreplace(self._fulls)
+
+    def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
+        reference = sp.diff(elementary(node_expr), var)
+        return (what, self.full(claimed), self.full(reference))
+
+    def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
+        """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
+        g = self.graph
+        downstream = {var}
+        expr_of = g.definitions
+        for n in g.nodes:
+            if n.expr.free_symbols & downstream:
+                downstream.add(n.symbol)
+        out = g.output
+        for n in reversed(g.nodes):
+            if n.symbol in downstream and n.symbol != var:
+                out = out.xreplace({n.symbol: expr_of[n.symbol]})
+        reference = sp.diff(elementary(out), var) / (N if g.mean_over_samples else 1)
+        return (what, self.full(claimed), self.full(reference))
+
+    def gradient(self, var: sp.Symbol, grad: Gradient, what: str) -> list[Claim]:
+        """The gradient against sympy.diff of the whole loss.
+
+        For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
+        ``scale * sum_i term_i + extra`` holds for every N and every data set exactly when
+        ``scale * term_i = (1/N) d(ell_i)/d(var)`` for one generic sample i with N free and
+        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built once).
+        """
+        g = self.graph
+        if self._one_sample is None:
+            self._one_sample = elementary(self.full(g.output))
+        if not g.mean_over_samples:
+            return [(what, grad.term + grad.extra, sp.diff(self._one_sample, var))]
+        penalty = sp.diff(elementary(g.penalty), var)
+        return [
+            (what + " (penalty term)", grad.extra, penalty),
+            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) / N),
+        ]
+
+    def run(self, claims: list[Claim]) -> None:
+        """Decide every claim (one batch of random points); raise on the first that fails."""
+        results = same_all([(a, b) for _, a, b in claims], simplex=self.graph.sum_to_one)
+        for (what, _, _), ok in zip(claims, results, strict=True):
+            _check(ok, what)
+
+
+def _check(ok: bool, what: str) -> bool:
+    """``ok``, or a VerificationError naming the step ``what`` that failed its check."""
+    if not ok:
+        raise VerificationError(f"step {what} does not match sympy.diff: symgrad has a bug")
+    return ok
+
+
+def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: Any) -> Derivation:
+    """Derive d(result)/d(param) for each parameter in ``wrt`` (default: all), step by step.
+
+    Returns a :class:`Derivation` whose every step was verified (see the module example).
+    """
+    wrt = tuple(graph.params if wrt is None else wrt)
+    for p in wrt:
+        if p not in graph.params:
+            names = ", ".join(str(s) for s in graph.params)
+            raise OptionError(f"unknown parameter {str(p)!r}; choose from: {names}")
+    check = _Checker(graph)
+    result_sym = graph.result_symbol
+    mean = graph.mean_over_samples
+    per_sample = graph.per_sample()
+    steps: list[Step] = []
+    claims: list[Claim] = []  # decided together at the end, in one batch of random points
+
+    # 1. define
+    for n in graph.nodes:
+        steps.append(Step("definition", "definition", n.symbol, (n.expr,), True))
+    if mean:
+        loss = sp.Mul(1 / N, sp.Sum(graph.output, (i, 1, N)), evaluate=False)
+        if graph.penalty != 0:
+            loss = sp.Add(loss, graph.penalty, evaluate=False)
+        steps.append(Step("definition", "mean over samples", result_sym, (loss,), True))
+
+    # 2. differentiate locally
+    local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
+    for n in graph.nodes:
+        for s in graph.inputs(n):
+            d = tidy(in_named_terms(n.local(s), graph), graph)
+            claims.append(check.local(n.expr, s, d, f"d{n.symbol}/d{s}"))
+            steps.append(Step("local", rule_name(n.expr, s), Partial(n.symbol, s), (d,), True))
+            local[(n.symbol, s)] = d
+
+    # 3. multiply along the chain, from the output back
+    adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: 1 / N if mean else sp.S.One}
+    if mean:
+        claims.append(check.adjoint(graph.output, 1 / N, f"dL/d{graph.output}"))
+        rule = "constant multiple rule, sum rule"
+        steps.append(Step("chain", rule, Partial(result_sym, graph.output), (1 / N,), True))
+
+    def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
+        """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
+        symbolic, values = [], []
+        for c in users:
+            if c.symbol == result_sym:
+                symbolic.append(Partial(c.symbol, var))
+                values.append(local[(c.symbol, var)])
+                continue
+            symbolic.append(
+                sp.Mul(Partial(result_sym, c.symbol), Partial(c.symbol, var), evaluate=False)
+            )
+            factor = local[(c.symbol, var)]
+            product = sp.Mul(adjoint[c.symbol], factor, evaluate=False)
+            values.append(adjoint[c.symbol] if factor == 1 else product)
+        return sp.Add(*symbolic, evaluate=False), values
+
+    for n in reversed(graph.nodes[:-1]):
+        users = graph.consumers(n.symbol)
+        symbolic, values = chain_terms(users, n.symbol)
+        product = sp.Add(*values, evaluate=False)
+        result = tidy(
+            sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
+        )
+        claims.append(check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}"))
+        rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
+        lhs = Partial(result_sym, n.symbol)
+        if _cancels(values, result, graph):  # show the product, then what cancels out of it
+            rule += ", cancellation"
+            if graph.sum_to_one and len(users) > 1:
+                rule += " (one-hot labels sum to 1)"
+            forms = (*_distinct((symbolic,), lhs), product, result)
+        else:
+            forms = _distinct((symbolic, product, result), lhs)
+        steps.append(Step("chain", rule, Partial(result_sym, n.symbol), forms, True))
+        adjoint[n.symbol] = result
+
+    # 3b. parameters (summed over samples when they feed every sample), then 4. substitute back
+    gradients: dict[str, Gradient] = {}
+    for p in wrt:
+        users = graph.consumers(p)
+        per_term = sp.Add(*[adjoint[c.symbol] * local[(c.symbol, p)] for c in users])
+        extra = sp.diff(graph.penalty, p)
+        symbolic, value_terms = chain_terms(users, p)
+        values = sp.Add(*value_terms, evaluate=False)
+        per_term = tidy(per_term, graph)
+        if mean:
+            scale, term_named = per_term.as_independent(*per_sample, as_Add=False)
+            if term_named.has(N):
+                # tidy() can leave the 1/N inside a sum or a Piecewise (a ReLU unit), where
+                # as_independent does not reach it; every chain term is (1/N) * (dell_i/dparam),
+                # so the per-sample term is the N = 1 value (the gradient check confirms it)
+                scale, term_named = scale / N, term_named.xreplace({N: sp.S.One})
+            if not term_named.free_symbols & per_sample:  # feeds no sample (penalty only)
+                scale, term_named = sp.S.Zero, sp.S.Zero
+            shown = [sp.Sum(symbolic, (i, 1, N)), sp.Sum(values, (i, 1, N))]
+            named = sample_sum(per_term, per_sample)
+            rule = "chain rule, sum over samples"
+        else:
+            scale, term_named = sp.S.One, per_term
+            shown, named = [symbolic, values], per_term
+            rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
+        if extra != 0:
+            named = sp.Add(named, extra, evaluate=False)
+            shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
+            rule += ", penalty term"
+        term = graph.full(term_named)
+        grad_named_sub = _substitute_helpers(term_named, graph)
+        display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
+        with sp.evaluate(False):  # keep 2 (w x + b - y) as written, not 2 w x + 2 b - 2 y
+            shown_full = graph.full(term_named)
+        display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
+        if extra != 0:
+            display_sub = sp.Add(display_sub, extra, evaluate=False)
+            display_full = sp.Add(display_full, extra, evaluate=False)
+        grad = Gradient(p, display_sub, display_full, scale, term, extra)
+        claims += check.gradient(p, grad, f"d{result_sym}/d{p}")
+        steps.append(
+            Step(
+                "chain",
+                rule,
+                Partial(result_sym, p),
+                _distinct((*shown, named), Partial(result_sym, p)),
+                True,
+            )
+        )
+        if display_sub != named:
+            steps.append(
+                Step(
+                    "substitution", "substitute back", Partial(result_sym, p), (display_sub,), True
+                )
+            )
+        if display_full != display_sub:
+            steps.append(
+                Step(
+                    "substitution",
+                    "substitute fully",
+                    Partial(result_sym, p),
+                    (display_full,),
+                    True,
+                )
+            )
+        gradients[str(p)] = grad
+    check.run(claims)
+    return Derivation(graph, tuple(steps), gradients, meta.pop("title", ""), meta)
+
+
+def _cancels(factors: Sequence[sp.Expr], result: sp.Expr, graph: Graph) -> bool:
+    """True when an intermediate in a denominator of the factors is gone from the result's."""
+    nodes = {n.symbol for n in graph.nodes}
+
+    def below(e: sp.Expr) -> set[sp.Symbol]:
+        return sp.denom(sp.together(e)).free_symbols & nodes
+
+    before = set().union(*[below(f) for p in factors for f in sp.Mul.make_args(p)])
+    return bool(before - below(result))
+
+
+def _evaluated(e: sp.Expr) -> sp.Expr:
+    """``e`` with its unevaluated products and sums evaluated (a sum over samples stays a sum)."""
+    if e.is_Atom or isinstance(e, Partial):
+        return e
+    if isinstance(e, sp.Sum):
+        return sp.Sum(_evaluated(e.function), *e.limits)
+    return e.func(*[_evaluated(a) for a in e.args])
+
+
+def _distinct(forms: Sequence[sp.Expr], lhs: sp.Expr) -> tuple[sp.Expr, ...]:
+    """Drop right-hand sides equal, once evaluated, to the one before (or to the left-hand side)."""
+    out: list[sp.Expr] = []
+    for f in forms:
+        if not out:
+            if _evaluated(f) != _evaluated(lhs):
+                out.append(f)
+        elif _evaluated(f) == _evaluated(out[-1]):
+            out[-1] = f  # keep the later, tidier form
+        else:
+            out.append(f)
+    return tuple(out)
+
+
+def derive(
+    loss: str,
+    model: str = "linear",
+    *,
+    features: int = 1,
+    classes: int = 3,
+    l2: float | None = None,
+    wrt: Sequence[str] | None = None,
+) -> Derivation:
+    """Derive the gradient of a catalogue loss step by step (see :mod:`symgrad.core.catalogue`).
+
+    >>> d = derive("mse", "linear")
+    >>> print(d.gradients["w"].named)
+    (2/N)*Sum(x_i*(-y_i + yhat_i), (i, 1, N))
+    >>> from symgrad.render.text import expr_text
+    >>> expr_text(d.gradients["b"].named)
+    '(2/N)·Σᵢ (ŷᵢ − yᵢ)'
+    """
+    from symgrad.core.catalogue import model_graph
+
+    graph = model_graph(loss, model, features=features, classes=classes, l2=l2)
+    names = {str(p): p for p in graph.params}
+    if wrt is not None:
+        for name in wrt:
+            if name not in names:
+                raise OptionError(f"unknown parameter {name!r}; choose from: {', '.join(names)}")
+    chosen = None if wrt is None else [names[n] for n in wrt]
+    meta: dict[str, Any] = {"loss": loss, "model": model}
+    if features != 1:
+        meta["features"] = features
+    if loss == "cross_entropy":
+        meta["classes"] = classes
+    if l2 is not None:
+        meta["l2"] = l2
+    title = f"Gradient of {loss} with the {model} model"
+    return derive_graph(graph, chosen, title=title, **meta)
+
+
+def derive_expr(expr: str | sp.Expr, wrt: Sequence[str] | None = None) -> Derivation:
+    """Derive a typed expression step by step through its computational graph (u, v, ..., j).
+
+    The text goes through the safe parser (:func:`symgrad.core.parse.parse`), never ``eval``.
+
+    >>> d = derive_expr("3*(a + b*c)")
+    >>> [str(s.lhs) + " = " + str(s.result) for s in d.steps if s.kind == "definition"]
+    ['u = b*c', 'v = a + u', 'j = 3*v']
+    >>> {name: g.named for name, g in d.gradients.items()}
+    {'a': 3, 'b': 3*c, 'c': 3*b}
+    """
+    from symgrad.core.graph import expression_graph
+    from symgrad.core.parse import parse
+
+    text = expr if isinstance(expr, str) else str(expr)
+    tree = parse(expr, evaluate=False) if isinstance(expr, str) else expr
+    graph = expression_graph(tree)
+    names = {str(p): p for p in graph.params}
+    if not names:
+        raise OptionError(f"{text!r} has no variables to differentiate by")
+    for name in wrt or ():
+        if name not in names:
+            raise OptionError(f"unknown variable {name!r}; choose from: {', '.join(names)}")
+    chosen = None if wrt is None else [names[n] for n in wrt]
+    return derive_graph(graph, chosen, title=f"Gradient of {text}", expr=text)

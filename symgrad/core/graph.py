@@ -1,0 +1,276 @@
+"""Expression graphs: named intermediates (z, y_hat, u, ...) as SymPy expressions.
+
+A :class:`Graph` is what the derivation engine differentiates. Its nodes are in topological order
+and
+each defines one symbol in terms of earlier symbols, parameters and data; the last node is the
+output.
+For a loss over samples (``mean_over_samples``) the nodes describe one sample ``i`` and the loss is
+``L = (1/N) sum_i output_i + penalty``.
+
+>>> import sympy as sp
+>>> a, b, c, u, v, j = sp.symbols("a b c u v j", real=True)
+>>> g = Graph(nodes=(Node(u, b * c), Node(v, a + u), Node(j, 3 * v)), params=(a, b, c))
+>>> g.output
+j
+>>> g.full(v)
+a + b*c
+>>> [n.symbol for n in g.consumers(u)]
+[v]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+#: The symbols every loss over samples shares.
+i = sp.Symbol("i", integer=True, positive=True)
+N = sp.Symbol("N", integer=True, positive=True)
+L = sp.Symbol("L", real=True)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One named intermediate: ``symbol = expr``.
+
+    ``keep`` says whether results keep this name (y_hat, z) or substitute it back (u), as a lecturer
+    writes dL/dw = (2/N) sum (y_hat_i - y_i) x_i rather than (2/N) sum u_i x_i.
+    """
+
+    symbol: sp.Symbol
+    expr: sp.Expr
+    keep: bool = True
+    label: str = ""
+
+    def local(self, var: sp.Symbol) -> sp.Expr:
+        """d(expr)/d(var), of the evaluated expression (so (a^2)^2 gives 4 a^3, not 4 a^4/a)."""
+        return sp.diff(self.expr.doit(), var)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes in topological order (the last is the output), the parameters, and the data symbols.
+
+    ``features`` and ``labels`` are the per-sample data (x_i, y_i) of a loss over samples.
+
+    ``sum_to_one`` lists groups of data symbols known to sum to one (one-hot labels), which the
+    engine uses to show the softmax + cross-entropy cancellation and the verification respects.
+    """
+
+    nodes: tuple[Node, ...]
+    params: tuple[sp.Symbol, ...]
+    features: tuple[sp.Symbol, ...] = ()
+    labels: tuple[sp.Symbol, ...] = ()
+    mean_over_samples: bool = False
+    penalty: sp.Expr = sp.S.Zero
+    sum_to_one: tuple[tuple[sp.Symbol, ...], ...] = ()
+    output_symbol: sp.Symbol | None = field(default=None)
+
+    @property
+    def data(self) -> tuple[sp.Symbol, ...]:
+        """The per-sample data symbols: features, then labels."""
+        return self.features + self.labels
+
+    @property
+    def output(self) -> sp.Symbol:
+        """The symbol of the last node (the per-sample loss, or the expression's value)."""
+        return self.nodes[-1].symbol
+
+    @property
+    def result_symbol(self) -> sp.Symbol:
+        """What is differentiated: L for a loss over samples, else the output node."""
+        if self.output_symbol is not None:
+            return self.output_symbol
+        return L if self.mean_over_samples else self.output
+
+    def node(self, symbol: sp.Symbol) -> Node:
+        """The node defining ``symbol``."""
+        for n in self.nodes:
+            if n.symbol == symbol:
+                return n
+        raise KeyError(symbol)
+
+    @property
+    def definitions(self) -> dict[sp.Symbol, sp.Expr]:
+        """``{symbol: expr}`` for every node."""
+        return {n.symbol: n.expr for n in self.nodes}
+
+    def consumers(self, symbol: sp.Symbol) -> list[Node]:
+        """The nodes whose definition uses ``symbol`` directly."""
+        return [n for n in self.nodes if symbol in n.expr.free_symbols]
+
+    def inputs(self, node: Node) -> list[sp.Symbol]:
+        """The differentiable symbols a node uses directly (nodes and parameters), in graph
+        order."""
+        order = [n.symbol for n in self.nodes] + list(self.params)
+        used = node.expr.free_symbols
+        return [s for s in order if s in used]
+
+    def full(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with every node symbol replaced by its definition, down to parameters and
+        data."""
+        for n in reversed(self.nodes):
+            expr = expr.xreplace({n.symbol: n.expr})
+        return expr
+
+    def substitute(self, expr: sp.Expr, defs: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+        """``expr`` with the definitions ``defs`` (of some of the nodes) put in until none is left;
+        one definition may use another, so there is at most a round per node."""
+        for _ in self.nodes:
+            new = expr.xreplace(defs)
+            if new == expr:
+                break
+            expr = new
+        return expr
+
+    def per_sample(self) -> set[sp.Symbol]:
+        """Symbols that carry the sample index i: the data and, for a loss over samples, the
+        nodes."""
+        if not self.mean_over_samples:
+            return set()
+        return set(self.data) | {n.symbol for n in self.nodes}
+
+
+# --- graphs of typed expressions ---------------------------------------------------------------
+
+#: Names for intermediates, in the order the lecture uses them (u = b c, v = a + u, ...).
+INTERMEDIATE_NAMES = ("u", "v", "t", "s", "r", "q", "p", "m", "n", "k")
+
+
+def _is_leaf(e: sp.Expr) -> bool:
+    """Symbols, numbers, and a number times a symbol (-y) or 1/symbol stay inside their parent."""
+    if e.is_Atom:
+        return True
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number:
+        return e.args[1].is_Atom
+    return isinstance(e, sp.Pow) and e.base.is_Atom and e.exp.is_Number
+
+
+def _fresh_names(taken: set[str]):
+    for name in INTERMEDIATE_NAMES:
+        if name not in taken:
+            yield name
+    k = 1
+    while True:
+        if f"u{k}" not in taken:
+            yield f"u{k}"
+        k += 1
+
+
+def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
+    """Split an expression into one node per operation, named u, v, ... as in the lecture.
+
+    The parameters are the expression's symbols; a repeated subexpression is one node used twice.
+    Build the expression unevaluated (as :func:`symgrad.core.parse.parse` does) to keep the
+    structure
+    typed: SymPy itself would rewrite 3 (a + b c) as 3 a + 3 b c.
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> [(str(n.symbol), str(n.expr)) for n in g.nodes]
+    [('u', 'b*c'), ('v', 'a + u'), ('j', '3*v')]
+    """
+    symbols = sorted(expr.free_symbols, key=str)
+    taken = {str(s) for s in symbols}
+    out_name = output if output not in taken else next(_fresh_names(taken | {output}))
+    taken.add(out_name)
+    names = _fresh_names(taken)
+    nodes: list[Node] = []
+    made: dict[sp.Expr, sp.Symbol] = {}
+
+    def visit(e: sp.Expr, top: bool = False) -> sp.Expr:
+        if _is_leaf(e) and not top:
+            return e
+        if e in made:
+            return made[e]
+        args = [visit(a) for a in e.args] if not _is_leaf(e) else list(e.args)
+        if e.is_Atom:  # the whole expression is one symbol: j = a
+            body = e
+        elif isinstance(e, sp.Add | sp.Mul | sp.Pow):
+            body = e.func(*args, evaluate=False)
+        else:
+            body = e.func(*args)
+        sym = sp.Symbol(out_name if top else next(names), real=True)
+        nodes.append(Node(sym, body))
+        made[e] = sym
+        return sym
+
+    visit(expr, top=True)
+    return Graph(tuple(nodes), tuple(symbols))
+
+
+@dataclass(frozen=True)
+class Values:
+    """Forward values and backward gradients (adjoints) of every symbol in a graph at one point."""
+
+    value: dict[sp.Symbol, sp.Expr]
+    grad: dict[sp.Symbol, sp.Expr]
+
+
+def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
+    """Evaluate every node at ``point``, then propagate d(output)/d(node) back, micrograd-style.
+
+    Exact when the point is exact (integers and fractions). A value outside a function's domain
+    raises :class:`~symgrad.core.errors.DomainError` naming the node.
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> vals = forward_backward(g, {a: 1, b: 2, c: 3})
+    >>> [int(vals.value[n.symbol]) for n in g.nodes], [int(vals.grad[s]) for s in (a, b, c)]
+    ([6, 7, 21], [3, 9, 6])
+    """
+    from symgrad.core.errors import DomainError, OptionError
+
+    missing = [str(s) for s in graph.params if s not in point]
+    if missing:
+        raise OptionError(f"no value given for {', '.join(missing)} (add it to --at)")
+    value = {s: sp.sympify(point[s]) for s in graph.params}
+    for n in graph.nodes:
+        v = n.expr.xreplace(value).doit()  # doit evaluates the unevaluated (typed) structure
+        if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_real is False:
+            at = ", ".join(f"{s} = {value[s]}" for s in graph.inputs(n))
+            raise DomainError(f"node {n.symbol} = {n.expr} is undefined where {at}")
+        value[n.symbol] = v
+    grad: dict[sp.Symbol, sp.Expr] = {s: sp.S.Zero for s in value}
+    grad[graph.output] = sp.S.One
+    for n in reversed(graph.nodes):
+        for s in graph.inputs(n):
+            local = n.local(s).xreplace(value)
+            grad[s] += grad[n.symbol] * local
+    return Values(value, grad)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A number an operation uses directly (the 3 in j = 3 v): a constant node of the graph.
+
+    ``local`` is d(node)/d(constant), in the node's inputs (for j = 3 v it is v).
+    """
+
+    node: sp.Symbol
+    index: int
+    value: sp.Expr
+    local: sp.Expr
+
+
+def constants(graph: Graph) -> list[Constant]:
+    """The constant nodes: numbers that are arguments of a sum or product node (not exponents).
+
+    >>> a, b, c = sp.symbols("a b c", real=True)
+    >>> g = expression_graph(sp.Mul(3, a + b * c, evaluate=False))
+    >>> [(str(k.node), k.value, str(k.local)) for k in constants(g)]
+    [('j', 3, 'v')]
+    """
+    out = []
+    for n in graph.nodes:
+        if not isinstance(n.expr, sp.Add | sp.Mul):
+            continue
+        for k, arg in enumerate(n.expr.args):
+            if arg.is_Number and arg != -1:
+                hold = sp.Dummy()
+                args = list(n.expr.args)
+                args[k] = hold
+                local = sp.diff(n.expr.func(*args), hold).xreplace({hold: arg})
+                out.append(Constant(n.symbol, k, arg, local))
+    return out

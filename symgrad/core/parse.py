@@ -1,0 +1,497 @@
+"""Parse user-typed math into SymPy safely: a whitelist walk over Python's ``ast``, never ``eval``.
+
+>>> parse("3*(a + b*c)")  # SymPy itself distributes a number over a sum
+3*a + 3*b*c
+>>> parse("(w*x + b - y)^2")
+(b + w*x - y)**2
+>>> parse("log(1 - y_hat) + 0.1*lam")
+lambda/10 + log(1 - yhat)
+
+``^`` and ``**`` both mean power. Decimals are exact (``0.1`` is ``1/10``). Every name becomes
+``Symbol(name, real=True)``, with three spellings rewritten so SymPy prints them nicely:
+
+* ``y_hat`` and ``yhat`` are both ``yhat`` (printed as y with a hat); ``<name>_hat`` likewise;
+* ``lambda`` is a Python keyword, so write ``lam`` or ``lambda_``: both become ``lambda`` (λ);
+* Greek names (``alpha``, ``beta``, ``sigma``, ...) and subscripts (``x_1``) stay as typed.
+
+``pi`` and ``e`` are ordinary names too; write ``exp(1)`` for e. Functions: see
+:data:`KNOWN_FUNCTIONS`. A sum over the samples is ``sum(expr)`` or ``sum(expr, i)``: the index is
+always ``i``, running from 1 to ``N`` (:data:`symgrad.core.graph.i`, :data:`symgrad.core.graph.N`),
+and sums
+do not nest. Sums are accepted only with ``sums=True`` (answers to ``symgrad check``):
+
+>>> parse("(2/N)*sum((w*x_i + b - y_i)*x_i, i)", sums=True)
+2*Sum(x_i*(b + w*x_i - y_i), (i, 1, N))/N
+
+Anything else (attributes, strings, lambdas, comparisons, ...) raises a
+:class:`~symgrad.core.errors.ParseError` with a 1-based ``column`` where one makes sense:
+
+>>> try:
+...     parse("2*x + y)")
+... except ParseError as e:
+...     print(e)
+...     print(e.caret())
+invalid syntax at column 8: unmatched ')'
+  2*x + y)
+         ^
+
+Limits keep parsing fast on hostile input: at most ``MAX_LENGTH`` characters, ``MAX_DEPTH``
+levels of nesting, numeric exponents within ``MAX_EXPONENT``, numbers of about ``MAX_BITS`` bits,
+and roots only of numbers up to ``MAX_ROOT_BITS`` bits (SymPy factors them).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Callable
+from typing import NamedTuple
+
+import sympy as sp
+
+from symgrad.core.errors import ParseError
+from symgrad.core.functions import leaky_relu, relu, sigmoid, softplus
+from symgrad.core.graph import N as SAMPLES
+from symgrad.core.graph import i as INDEX
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 100
+MAX_EXPONENT = 1000
+MAX_BITS = 1000
+MAX_ROOT_BITS = 128
+
+LEAKY_RELU_ALPHA = sp.Rational(1, 100)
+
+
+# name -> (SymPy builder, fewest arguments, most arguments or None for any number)
+_FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
+    "exp": (sp.exp, 1, 1),
+    "log": (sp.log, 1, 1),
+    "ln": (sp.log, 1, 1),
+    "sqrt": (sp.sqrt, 1, 1),
+    "abs": (sp.Abs, 1, 1),
+    "sin": (sp.sin, 1, 1),
+    "cos": (sp.cos, 1, 1),
+    "tan": (sp.tan, 1, 1),
+    "tanh": (sp.tanh, 1, 1),
+    "sigmoid": (sigmoid, 1, 1),
+    "relu": (relu, 1, 1),
+    "leaky_relu": (leaky_relu, 1, 2),
+    "softplus": (softplus, 1, 1),
+    "max": (sp.Max, 2, None),
+    "min": (sp.Min, 2, None),
+}
+KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
+#: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
+SUM = "sum"
+
+_RENAMES = {"lam": "lambda", "lambda_": "lambda"}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_DECIMAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+
+_NOT_ALLOWED: dict[type, str] = {
+    ast.Attribute: "attribute access (a.b)",
+    ast.Subscript: "indexing (a[i])",
+    ast.Slice: "a slice",
+    ast.Lambda: "lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Compare: "a comparison (<, ==, ...)",
+    ast.BoolOp: "'and' / 'or'",
+    ast.IfExp: "a conditional (a if b else c)",
+    ast.NamedExpr: "assignment (:=)",
+    ast.JoinedStr: "an f-string",
+    ast.List: "a list",
+    ast.Tuple: "a tuple (a, b)",
+    ast.Set: "a set",
+    ast.Dict: "a dict",
+    ast.Starred: "a starred argument (*a)",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Not: "'not'",
+    ast.Invert: "'~'",
+    ast.Mod: "the operator '%'",
+    ast.FloorDiv: "the operator '//'",
+    ast.MatMult: "the operator '@'",
+    ast.LShift: "the operator '<<'",
+    ast.RShift: "the operator '>>'",
+    ast.BitOr: "the operator '|'",
+    ast.BitAnd: "the operator '&'",
+    ast.BitXor: "the operator '^'",
+    str: "a string",
+    bytes: "a bytes literal",
+    bool: "True / False",
+    type(None): "None",
+    type(Ellipsis): "'...'",
+    complex: "a complex number (1j)",
+}
+
+
+def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
+    """Parse ``text`` into a SymPy expression over real symbols; raise ParseError if it is not math.
+
+    With ``evaluate=False`` the result keeps the typed structure (for computational graphs), in
+    the form of SymPy's ``parse_expr(..., evaluate=False)``; the checks are the same either way.
+    With ``sums=True``, ``sum(expr, i)`` is the sum over the samples (see the module docstring).
+
+    >>> parse("2^3^2"), parse("-a^2"), parse("1e-3")
+    (512, -a**2, 1/1000)
+    >>> parse("3*(a + b*c)", evaluate=False)
+    3*(a + b*c)
+    >>> parse("leaky_relu(z) + max(a, b, 0)")
+    leaky_relu(z, 1/100) + Max(0, a, b)
+    >>> try:
+    ...     parse("__import__('os')")
+    ... except ParseError as e:
+    ...     print(e)  # doctest: +ELLIPSIS
+    unknown function '__import__'; known functions: abs, cos, exp, ...
+    """
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    return _Parser(text, evaluate, sums).run()
+
+
+def parse_names(text: str) -> list[sp.Symbol]:
+    """Parse a comma-separated list of names (``--wrt``) into real symbols, in order.
+
+    >>> parse_names("w, b, y_hat")
+    [w, b, yhat]
+    """
+    names: list[sp.Symbol] = []
+    for part, start in _split(text, "names"):
+        column = start + len(part) - len(part.lstrip()) + 1
+        symbol = _symbol(part.strip(), text, column)
+        if symbol in names:
+            raise ParseError(f"'{part.strip()}' is listed twice", text=text, column=column)
+        names.append(symbol)
+    return names
+
+
+def parse_assignments(text: str) -> dict[sp.Symbol, sp.Rational]:
+    """Parse comma-separated ``name=number`` pairs (``--at``); numbers may be ``-0.5`` or ``1/3``.
+
+    >>> parse_assignments("w=0.5, b=-1/3, x_1=2^3")
+    {w: 1/2, b: -1/3, x_1: 8}
+    """
+    values: dict[sp.Symbol, sp.Rational] = {}
+    for part, start in _split(text, "assignments"):
+        name, equals, value = part.partition("=")
+        column = start + len(name) - len(name.lstrip()) + 1
+        if not equals:
+            raise ParseError(f"expected name=value, got '{part.strip()}'", text=text, column=column)
+        symbol = _symbol(name.strip(), text, column)
+        if symbol in values:
+            raise ParseError(f"'{name.strip()}' is given twice", text=text, column=column)
+        offset = start + len(name) + 1
+        try:
+            number = parse(value)
+        except ParseError as e:
+            where = None if e.column is None else offset + e.column
+            raise ParseError(f"value of {name.strip()}: {e}", text=text, column=where) from None
+        if not isinstance(number, sp.Rational):
+            raise ParseError(
+                f"value of {name.strip()} must be a number like 2, -0.5 or 1/3, got {number}",
+                text=text,
+                column=offset + len(value) - len(value.lstrip()) + 1,
+            )
+        values[symbol] = number
+    return values
+
+
+def _split(text: str, what: str) -> list[tuple[str, int]]:
+    """Split at commas into (part, 0-based start) pairs; refuse empty input and empty parts."""
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
+    if not text.strip():
+        raise ParseError(f"empty list of {what}", text=text)
+    parts, start = [], 0
+    for part in text.split(","):
+        if not part.strip():
+            raise ParseError(f"empty item in the list of {what}", text=text, column=start + 1)
+        parts.append((part, start))
+        start += len(part) + 1
+    return parts
+
+
+def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
+    """The real symbol for an identifier, after the renames described in the module docstring."""
+    if name in _FUNCTIONS or name == SUM:
+        raise ParseError(f"'{name}' is a function; call it like {name}(x)", text, column)
+    if not _NAME.fullmatch(name):
+        raise ParseError(
+            f"'{name}' is not a valid name (letters, digits and _, starting with a letter)",
+            text,
+            column,
+        )
+    hat = name.endswith("_hat")
+    base = name.removesuffix("_hat")
+    return sp.Symbol(_RENAMES.get(base, base) + ("hat" if hat else ""), real=True)
+
+
+def _bits(number: sp.Rational) -> int:
+    return max(int(number.p).bit_length() + int(number.q).bit_length() - 1, 1)
+
+
+class _Node(NamedTuple):
+    value: sp.Expr  # evaluated by SymPy: every check looks at this one
+    typed: sp.Expr  # unevaluated, as typed (the same object as value when evaluate=True)
+    cost: int  # about the bits of the largest number SymPy may compute (a name counts 1)
+
+
+class _Parser:
+    """Builds the expression for one input, checking every node against the whitelist and limits."""
+
+    def __init__(self, text: str, evaluate: bool, sums: bool = False) -> None:
+        self.text = text
+        self.evaluate = evaluate
+        self.sums = sums
+        self.lead = len(text) - len(text.lstrip(" "))
+
+    def fail(self, message: str, offset: int | None) -> ParseError:
+        """A ParseError at a 0-based ``offset`` into the rewritten source (None: no column)."""
+        if offset is None:
+            return ParseError(message, text=self.text, column=None)
+        offset = min(max(offset, 0), len(self.origin) - 1)
+        return ParseError(message, text=self.text, column=self.origin[offset] + 1)
+
+    def run(self) -> sp.Expr:
+        text = self.text
+        if not text.strip(" "):
+            raise ParseError("empty expression", text=text)
+        depth = 0
+        for i, char in enumerate(text):
+            if not " " <= char <= "~" or char in "#\\":
+                raise ParseError(f"the character {char!r} is not allowed", text, i + 1)
+            depth += (char in "([{") - (char in ")]}")
+            if depth > MAX_DEPTH:
+                raise ParseError(f"more than {MAX_DEPTH} nested parentheses", text, i + 1)
+        # Python's ^ is xor with the wrong precedence: rewrite it as ** and remember where
+        # each character of the rewritten source came from, to report columns in the input.
+        source, self.origin = "", []
+        for i, char in enumerate(text.rstrip(" ")[self.lead :], start=self.lead):
+            piece = "**" if char == "^" else char
+            source += piece
+            self.origin += [i] * len(piece)
+        self.origin.append(len(text.rstrip(" ")))
+        self.source = source
+        try:
+            with warnings.catch_warnings():  # Python warns about e.g. "1if"; it is refused anyway
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source, mode="eval")
+        except SyntaxError as e:
+            message = "invalid syntax" if e.msg.startswith("invalid syntax") else e.msg
+            message = message.replace("Perhaps you forgot a comma?", "Is an operator missing?")
+            if re.search(r"\blambda\b", text):
+                message += " ('lambda' is a Python keyword: write lam or lambda_)"
+            offset = (e.offset or len(source) + 1) - 1 if e.lineno == 1 else len(source)
+            column = self.fail("", offset).column
+            message = f"invalid syntax at column {column}: {message}"
+            raise ParseError(message, text, column) from None
+        self.check_depth(tree)
+        node = self.build(tree.body)
+        if node.value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise ParseError("the expression is undefined (division by zero?)", text=text)
+        return node.typed
+
+    def check_depth(self, tree: ast.Expression) -> None:
+        """Refuse trees deeper than MAX_DEPTH before the recursive walk (a+b+c is (a+b)+c)."""
+        stack = [(tree.body, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                message = f"more than {MAX_DEPTH} operations nested in one another"
+                raise self.fail(message, node.col_offset)
+            children = ast.iter_child_nodes(node)
+            stack += [(child, depth + 1) for child in children if isinstance(child, ast.expr)]
+
+    def refuse(self, node: ast.expr, kind: type) -> ParseError:
+        """'<construct> is not allowed' for a node, operator or constant outside the whitelist."""
+        return self.fail(f"{_NOT_ALLOWED.get(kind, kind.__name__)} is not allowed", node.col_offset)
+
+    def build(self, node: ast.expr) -> _Node:
+        if isinstance(node, ast.Constant):
+            value = self.number(node)
+            return _Node(value, value, _bits(value))
+        if isinstance(node, ast.Name):
+            symbol = _symbol(node.id, self.text, self.fail("", node.col_offset).column)
+            return _Node(symbol, symbol, 1)
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, ast.USub | ast.UAdd):
+                raise self.refuse(node, type(node.op))
+            operand = self.build(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            value = -operand.value
+            return _Node(value, value if self.evaluate else _negate(operand.typed), operand.cost)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise self.refuse(node, type(node))
+
+    def number(self, node: ast.Constant) -> sp.Rational:
+        """An exact number: decimals from their text (0.1 is 1/10), never via a float."""
+        if type(node.value) not in (int, float):
+            raise self.refuse(node, type(node.value))
+        literal = (ast.get_source_segment(self.source, node) or "").replace("_", "")
+        match = _DECIMAL.fullmatch(literal)
+        if type(node.value) is int:
+            value = sp.Integer(node.value)
+        elif match and abs(int(match.group(1) or 0)) <= MAX_BITS:
+            value = sp.Rational(literal)
+        else:
+            value = None
+        if value is None or _bits(value) > MAX_BITS:
+            raise self.fail(f"the number {literal} is out of range", node.col_offset)
+        return value
+
+    def checked(self, cost: int, node: ast.expr) -> int:
+        if cost > MAX_BITS:
+            raise self.fail(f"numbers get too large (over {MAX_BITS} bits)", node.col_offset)
+        return cost
+
+    def binop(self, node: ast.BinOp) -> _Node:
+        if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
+            raise self.refuse(node, type(node.op))
+        left, right = self.build(node.left), self.build(node.right)
+        if isinstance(node.op, ast.Pow):
+            return self.power(left, right, node)
+        if isinstance(node.op, ast.Div) and right.value.is_zero:
+            raise self.fail("division by zero", node.right.col_offset)
+        if isinstance(node.op, ast.Add | ast.Sub):
+            cost = max(left.cost, right.cost)  # an estimate: n terms add up to log2(n) bits
+        else:
+            cost = self.checked(left.cost + right.cost, node)
+        evaluated, unevaluated = _OPERATIONS[type(node.op)]
+        value = self.sympy(evaluated, [left.value, right.value], node)
+        typed = value if self.evaluate else unevaluated(left.typed, right.typed)
+        return _Node(value, typed, cost)
+
+    def power(self, base: _Node, exponent: _Node, node: ast.expr) -> _Node:
+        power = exponent.value
+        if power.free_symbols:
+            cost = base.cost + exponent.cost
+        elif not isinstance(power, sp.Rational):
+            raise self.fail(f"a numeric exponent must be rational, not {power}", node.col_offset)
+        elif abs(power.p) > MAX_EXPONENT or power.q > MAX_EXPONENT:
+            message = f"the exponent {power} is too large (the limit is {MAX_EXPONENT})"
+            raise self.fail(message, node.col_offset)
+        elif power.q > 1 and not base.value.free_symbols and base.cost > MAX_ROOT_BITS:
+            message = f"roots of numbers over {MAX_ROOT_BITS} bits are not supported"
+            raise self.fail(message, node.col_offset)
+        else:
+            cost = base.cost * max(abs(power.p), 1)
+        if base.value.is_zero and power.is_negative:
+            raise self.fail("division by zero (0 to a negative power)", node.col_offset)
+        value = self.sympy(sp.Pow, [base.value, power], node)
+        if self.evaluate:
+            return _Node(value, value, self.checked(cost, node))
+        typed_power = power if isinstance(power, sp.Rational) else exponent.typed
+        typed = sp.Pow(base.typed, typed_power, evaluate=False)
+        return _Node(value, typed, self.checked(cost, node))
+
+    def call(self, node: ast.Call) -> _Node:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail("calling anything but a known function is not allowed", node.col_offset)
+        name = node.func.id
+        if name == SUM:
+            return self.sample_sum(node)
+        if name not in _FUNCTIONS:
+            raise self.fail(
+                f"unknown function '{name}'; known functions: {', '.join(KNOWN_FUNCTIONS)}"
+                f" (and sum(expr, i) over the samples)",
+                node.col_offset,
+            )
+        if node.keywords:
+            raise self.fail(
+                f"a keyword argument is not allowed in {name}(...)", node.keywords[0].col_offset
+            )
+        function, least, most = _FUNCTIONS[name]
+        if not least <= len(node.args) <= (most or len(node.args)):
+            if most is None:
+                expected = f"at least {least} arguments"
+            elif most == least:
+                expected = f"{least} argument" + ("s" if least > 1 else "")
+            else:
+                expected = f"{least} or {most} arguments"
+            raise self.fail(f"{name}() takes {expected}, got {len(node.args)}", node.col_offset)
+        args = [self.build(arg) for arg in node.args]
+        cost = sum(arg.cost for arg in args) + 1
+        for arg, arg_node in zip(args, node.args, strict=True):
+            # SymPy compares and evaluates constant arguments numerically, which can take
+            # forever (relu(exp(exp(exp(100))))) or fail (relu of an exact zero in disguise).
+            if not arg.value.free_symbols and not isinstance(arg.value, sp.Rational):
+                message = f"a constant argument of {name}() must be a plain number like 2 or -1/3"
+                raise self.fail(message, arg_node.col_offset)
+        if name == "sqrt":
+            return self.power(args[0]._replace(cost=cost), _Node(sp.S.Half, sp.S.Half, 1), node)
+        if name == "leaky_relu" and len(args) == 1:
+            args.append(_Node(LEAKY_RELU_ALPHA, LEAKY_RELU_ALPHA, _bits(LEAKY_RELU_ALPHA)))
+        value = self.sympy(function, [arg.value for arg in args], node)
+        typed = value if self.evaluate else function(*(a.typed for a in args), evaluate=False)
+        return _Node(value, typed, self.checked(cost, node))
+
+    def sample_sum(self, node: ast.Call) -> _Node:
+        """``sum(expr)`` or ``sum(expr, i)``: Sum(expr, (i, 1, N)); not nested, index always i."""
+        if not self.sums:
+            raise self.fail("sum(...) over the samples is not allowed here", node.col_offset)
+        if node.keywords:
+            raise self.fail("a keyword argument is not allowed in sum(...)", node.col_offset)
+        if not 1 <= len(node.args) <= 2:
+            message = f"sum() takes 1 or 2 arguments (expr, i), got {len(node.args)}"
+            raise self.fail(message, node.col_offset)
+        if len(node.args) == 2:
+            index = node.args[1]
+            if not (isinstance(index, ast.Name) and index.id == "i"):
+                raise self.fail("the index of sum(expr, i) must be i", index.col_offset)
+        for inner in ast.walk(node.args[0]):
+            nested = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
+            if nested and inner.func.id == SUM:
+                raise self.fail("sums over the samples do not nest", inner.col_offset)
+        body = self.build(node.args[0])
+        value = sp.Sum(body.value, (INDEX, 1, SAMPLES))
+        typed = value if self.evaluate else sp.Sum(body.typed, (INDEX, 1, SAMPLES))
+        return _Node(value, typed, self.checked(body.cost + 1, node))
+
+    def sympy(self, function: Callable[..., sp.Expr], args: list[sp.Expr], node: ast.expr):
+        """Apply a SymPy constructor; its rare failures on odd numbers become ParseErrors."""
+        try:
+            result = function(*args)
+        except (TypeError, ValueError, AttributeError) as e:
+            # SymPy raises these when it cannot decide a comparison of numbers (its cache turns
+            # that TypeError into an AttributeError) and from its factor cache on some roots.
+            message = f"SymPy cannot build this part of the expression ({type(e).__name__})"
+            raise self.fail(message, node.col_offset) from None
+        if result.has(sp.zoo, sp.nan):
+            raise self.fail("the expression is undefined here (division by zero?)", node.col_offset)
+        if result.has(sp.I):
+            raise self.fail("the expression is not real here", node.col_offset)
+        return result
+
+
+# Unevaluated (typed) forms follow SymPy's own parse_expr(..., evaluate=False): a - b is
+# a + (-1)*b, a/b is a*b**(-1), and chains such as a + b + c become one Add.
+def _flat(expr: sp.Expr, kind: type) -> tuple[sp.Expr, ...]:
+    return expr.args if isinstance(expr, kind) else (expr,)
+
+
+def _negate(a: sp.Expr) -> sp.Expr:
+    return -a if a.is_Number else sp.Mul(-1, a, evaluate=False)
+
+
+_OPERATIONS: dict[type, tuple[Callable[..., sp.Expr], Callable[..., sp.Expr]]] = {
+    ast.Add: (sp.Add, lambda a, b: sp.Add(*_flat(a, sp.Add), *_flat(b, sp.Add), evaluate=False)),
+    ast.Sub: (
+        lambda a, b: a - b,
+        lambda a, b: sp.Add(*_flat(a, sp.Add), sp.Mul(-1, b, evaluate=False), evaluate=False),
+    ),
+    ast.Mult: (sp.Mul, lambda a, b: sp.Mul(*_flat(a, sp.Mul), *_flat(b, sp.Mul), evaluate=False)),
+    ast.Div: (
+        lambda a, b: a / b,
+        lambda a, b: sp.Mul(*_flat(a, sp.Mul), sp.Pow(b, -1, evaluate=False), evaluate=False),
+    ),
+}

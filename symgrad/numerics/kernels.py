@@ -1,0 +1,189 @@
+"""Numerically stable NumPy kernels for activations and losses.
+
+Every function accepts a scalar or an array and returns a Python ``float`` for a scalar input and
+a float64 array otherwise. None of them overflows or emits a NumPy warning for finite inputs of any
+size (``|z| = 1e4`` or ``1e300`` alike): each is written so that ``exp`` only ever sees a
+non-positive argument.
+
+Conventions match :mod:`symgrad.core.functions`: ``relu'(0) = 0`` and ``leaky_relu'(0) = alpha``.
+
+>>> sigmoid(0.0)
+0.5
+>>> sigmoid(-1e4), sigmoid(1e4)
+(0.0, 1.0)
+>>> round(bce_from_logits([0.0, 0.0], [0.0, 1.0]), 6)  # log 2
+0.693147
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "sigmoid",
+    "log_sigmoid",
+    "softplus",
+    "bce_from_logits",
+    "softmax",
+    "log_softmax",
+    "relu",
+    "relu_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
+]
+
+
+def _arr(z: ArrayLike) -> np.ndarray:
+    return np.asarray(z, dtype=np.float64)
+
+
+def _out(a: np.ndarray) -> Any:
+    """A Python float for a 0-d result, the array otherwise."""
+    return float(a) if np.ndim(a) == 0 else a
+
+
+def sigmoid(z: ArrayLike) -> Any:
+    """The logistic function 1 / (1 + exp(-z)), computed without overflow.
+
+    Uses ``exp(-|z|)``, which lies in (0, 1]: ``1 / (1 + e)`` for ``z >= 0`` and ``e / (1 + e)``
+    otherwise.
+
+    >>> sigmoid([-1e4, -1.0, 0.0, 1.0, 1e4]).round(6).tolist()
+    [0.0, 0.268941, 0.5, 0.731059, 1.0]
+    """
+    z = _arr(z)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(z))
+    return _out(np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
+
+
+def softplus(z: ArrayLike) -> Any:
+    """log(1 + exp(z)) as ``max(z, 0) + log1p(exp(-|z|))``: never overflows, exact for large |z|.
+
+    >>> softplus([-1e4, 0.0, 1e4]).tolist()
+    [0.0, 0.6931471805599453, 10000.0]
+    """
+    z = _arr(z)
+    with np.errstate(under="ignore"):
+        return _out(np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))))
+
+
+def log_sigmoid(z: ArrayLike) -> Any:
+    """log(sigmoid(z)) = -softplus(-z); finite (about ``z``) even where sigmoid(z) underflows to 0.
+
+    >>> log_sigmoid(-1e4)
+    -10000.0
+    >>> import math
+    >>> log_sigmoid(0.0) == -math.log(2)
+    True
+    """
+    return _out(-_arr(softplus(-_arr(z))))
+
+
+def bce_from_logits(z: ArrayLike, y: ArrayLike, *, reduction: str = "mean") -> Any:
+    """Binary cross-entropy of labels ``y`` against ``sigmoid(z)``, computed from the logit ``z``.
+
+    Mathematically ``softplus(z) - y z``; evaluated as ``max(z, 0) - y z + log1p(exp(-|z|))`` so
+    that a confident, correct prediction gives a tiny positive loss instead of a cancellation to 0,
+    and a confident wrong one gives about ``|z|`` instead of ``inf``. ``reduction`` is ``"mean"``
+    (default), ``"sum"`` or ``"none"`` (the per-sample losses). ``z`` and ``y`` must have the
+    same shape.
+
+    >>> bce_from_logits([1e4, -1e4], [0.0, 1.0])  # two confident mistakes
+    10000.0
+    >>> bce_from_logits(40.0, 1.0) > 0
+    True
+    >>> bce_from_logits([2.0, -3.0], [1.0, 0.0], reduction="none").round(4).tolist()
+    [0.1269, 0.0486]
+    """
+    z = _arr(z)
+    y = _arr(y)
+    if z.shape != y.shape:
+        raise ValueError(f"logits of shape {z.shape} and labels of shape {y.shape} differ")
+    with np.errstate(under="ignore"):
+        per = np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))
+    if reduction == "mean":
+        return float(per.mean())
+    if reduction == "sum":
+        return float(per.sum())
+    if reduction == "none":
+        return _out(per)
+    raise ValueError(f"unknown reduction {reduction!r}; choose one of: mean, sum, none")
+
+
+def _shifted(z: ArrayLike, axis: int) -> np.ndarray:
+    """``z - max(z)`` along ``axis`` (every entry <= 0); an overflowing difference gives -inf."""
+    z = _arr(z)
+    m = np.max(z, axis=axis, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = z - np.where(np.isfinite(m), m, 0.0)
+    return d
+
+
+def softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
+    """exp(z) / sum(exp(z)) along ``axis``, after subtracting the maximum so no exp overflows.
+
+    >>> softmax([1e4, 0.0, -1e4]).tolist()
+    [1.0, 0.0, 0.0]
+    >>> softmax([[1.0, 1.0], [0.0, np.log(3)]], axis=1).round(6).tolist()
+    [[0.5, 0.5], [0.25, 0.75]]
+    """
+    d = _shifted(z, axis)
+    with np.errstate(under="ignore"):
+        e = np.exp(d)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
+    """log(softmax(z)) along ``axis``: ``(z - m) - log(sum(exp(z - m)))`` with ``m = max(z)``.
+
+    Finite where softmax underflows to 0:
+
+    >>> log_softmax([1e4, 0.0]).tolist()
+    [0.0, -10000.0]
+    """
+    d = _shifted(z, axis)
+    with np.errstate(under="ignore"):
+        lse = np.log(np.sum(np.exp(d), axis=axis, keepdims=True))
+    return d - lse
+
+
+def relu(z: ArrayLike) -> Any:
+    """max(0, z).
+
+    >>> relu([-2.0, 0.0, 3.0]).tolist()
+    [0.0, 0.0, 3.0]
+    """
+    return _out(np.maximum(_arr(z), 0.0))
+
+
+def relu_grad(z: ArrayLike) -> Any:
+    """Derivative of relu: 1 for z > 0, else 0 (0 at z = 0, as PyTorch and JAX).
+
+    >>> relu_grad([-2.0, 0.0, 3.0]).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    return _out((_arr(z) > 0).astype(np.float64))
+
+
+def leaky_relu(z: ArrayLike, alpha: float = 0.01) -> Any:
+    """z for z > 0, ``alpha * z`` otherwise.
+
+    >>> leaky_relu([-2.0, 0.0, 3.0], alpha=0.1).tolist()
+    [-0.2, 0.0, 3.0]
+    """
+    z = _arr(z)
+    return _out(np.where(z > 0, z, alpha * z))
+
+
+def leaky_relu_grad(z: ArrayLike, alpha: float = 0.01) -> Any:
+    """Derivative of leaky_relu: 1 for z > 0, ``alpha`` otherwise (``alpha`` at z = 0).
+
+    >>> leaky_relu_grad([-2.0, 0.0, 3.0], alpha=0.1).tolist()
+    [0.1, 0.1, 1.0]
+    """
+    z = _arr(z)
+    return _out(np.where(z > 0, 1.0, float(alpha)))

@@ -1,0 +1,244 @@
+"""Generation: a spec and a seed make a variant; variants make an output folder, written atomically.
+
+Variant ``k`` of a build with seed ``S`` has seed ``S + k`` and is the same as variant 0 of a build
+with seed ``S + k``: every variant is labelled with its seed and reproducible from it alone.
+Exercise ``n`` of a variant draws from ``random.Random(f"{seed}:{n}")`` and draws again (up to
+:data:`ATTEMPTS` times) while the draw is degenerate.
+
+Output layout of ``build(spec, out)``::
+
+    out/NAME/seed-S/{exercises,solutions}.{tex,pdf,html,md}  and  answers.json
+    out/NAME/seed-S/figure-N.{pdf,png}                       (figures: for .tex and .md)
+    out/NAME/moodle.xml                                      (every variant)
+
+``out/NAME`` is built in a temporary folder next to it and moved into place at the end, so a
+failed build leaves no half-written folder and keeps the previous good one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+
+from symgrad.core.errors import OptionError, SymgradError
+from symgrad.teaching.worksheets import export, figures
+from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
+from symgrad.teaching.worksheets.model import Variant
+from symgrad.teaching.worksheets.spec import Spec, SpecError, load_spec
+
+FORMATS = ("tex", "pdf", "html", "md", "moodle")
+ATTEMPTS = 200
+
+Progress = Callable[[int, int], object]
+
+
+def generate(spec: Spec, seed: int) -> Variant:
+    """One variant of ``spec``, reproducible from ``seed``.
+
+    >>> from symgrad.teaching.worksheets import load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> [ex.title for ex in v.exercises][:2], v.points
+    (['The sigmoid activation and its derivative', 'The tanh activation and its derivative'], 9.0)
+    >>> [(a.id, a.text) for a in v.exercises[1].answers][:2]
+    [('2.a1', 'a = 0'), ('2.da1', '∂a/∂z = 1 − a² = 1')]
+    """
+    exercises = []
+    for es in spec.exercises:
+        rng = random.Random(f"{seed}:{es.number}")
+        for _ in range(ATTEMPTS):
+            try:
+                ex = KINDS[es.kind].generate(es, rng)
+            except Degenerate:
+                continue
+            figures.attach(es, ex)
+            exercises.append(ex)
+            break
+        else:
+            raise SpecError(f"{es.where}: no usable draw in {ATTEMPTS} attempts (every draw was "
+                            "degenerate, e.g. a zero gradient); widen the ranges")
+    return Variant(spec.name, spec.title, spec.course, spec.instructions, seed, exercises)
+
+
+def _check_formats(formats: Iterable[str]) -> list[str]:
+    """The formats in canonical order; unknown ones are an :class:`OptionError`."""
+    formats = list(formats)
+    for f in formats:
+        if f not in FORMATS:
+            raise OptionError(f"unknown format {f!r}; choose from: {', '.join(FORMATS)}")
+    return [f for f in FORMATS if f in formats]
+
+
+def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
+    """The files of one variant into ``folder`` (which exists).
+
+    Figures: ``figure-N.pdf`` next to the ``.tex`` (which includes it), ``figure-N.png`` next to
+    the ``.md``; the PDF editions have them compiled in, HTML and Moodle embed the PNG.
+    ``formats`` are names from :data:`FORMATS` (``moodle`` is per build, not per variant).
+
+    >>> import tempfile
+    >>> from symgrad.teaching.worksheets import load_spec
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.toml").write_text('''title = "Tiny"
+    ... [[exercise]]
+    ... kind = "activation"
+    ... activation = "sigmoid"
+    ... z = 0
+    ... points = 1
+    ... ''')
+    >>> write_variant(generate(load_spec(folder / "tiny.toml"), 1), folder, ["md"])
+    >>> sorted(p.name for p in folder.iterdir())
+    ['answers.json', 'exercises.md', 'solutions.md', 'tiny.toml']
+    """
+    (folder / "answers.json").write_text(export.to_answers(v), encoding="utf-8")
+    for edition in export.EDITIONS:
+        shown = export.figures(v, edition)
+        tex = export.to_tex(v, edition)
+        if "tex" in formats:
+            (folder / f"{edition}.tex").write_text(tex, encoding="utf-8")
+            for f in shown:
+                (folder / f.filename("pdf")).write_bytes(f.data("pdf"))
+        if "pdf" in formats:
+            files = {f.filename("pdf"): f.data("pdf") for f in shown}
+            (folder / f"{edition}.pdf").write_bytes(export.compile_pdf(tex, edition, files))
+        if "html" in formats:
+            (folder / f"{edition}.html").write_text(export.to_html(v, edition), encoding="utf-8")
+        if "md" in formats:
+            (folder / f"{edition}.md").write_text(export.to_md(v, edition), encoding="utf-8")
+            for f in shown:
+                (folder / f.filename("png")).write_bytes(f.data("png"))
+
+
+@contextlib.contextmanager
+def _atomic_folder(target: Path):
+    """Yield a fresh temporary folder next to ``target``; on success it replaces ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = None,
+          seed: int | None = None, formats: Iterable[str] = FORMATS,
+          progress: Progress | None = None) -> Path:
+    """Build ``variants`` variants of a spec into ``out/NAME``; returns that folder.
+
+    ``spec`` is a :class:`Spec` or the path of its TOML file; ``variants`` and ``seed`` default
+    to the spec's; ``progress(done, total)`` is called after each variant (e.g. a :class:`Bar`).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "tiny.toml").write_text('''title = "Tiny"
+    ... [[exercise]]
+    ... kind = "activation"
+    ... activation = "sigmoid"
+    ... z = 0
+    ... points = 1
+    ... ''')
+    >>> out = build(folder / "tiny.toml", folder / "out", variants=2, formats=["md", "moodle"])
+    >>> for path in sorted(out.rglob("*.*")):
+    ...     print(path.relative_to(folder))
+    out/tiny/moodle.xml
+    out/tiny/seed-1/answers.json
+    out/tiny/seed-1/exercises.md
+    out/tiny/seed-1/solutions.md
+    out/tiny/seed-2/answers.json
+    out/tiny/seed-2/exercises.md
+    out/tiny/seed-2/solutions.md
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    formats = _check_formats(formats)
+    n = spec.variants if variants is None else variants
+    if n < 1:
+        raise OptionError(f"--variants must be at least 1, got {n}")
+    first = spec.seed if seed is None else seed
+    target = Path(out) / spec.name
+    built: list[Variant] = []
+    with _atomic_folder(target) as tmp:
+        for k in range(n):
+            v = generate(spec, first + k)
+            folder = tmp / f"seed-{v.seed}"
+            folder.mkdir()
+            write_variant(v, folder, formats)
+            built.append(v)
+            if progress is not None:
+                progress(k + 1, n)
+        if "moodle" in formats:
+            (tmp / "moodle.xml").write_text(export.to_moodle(built, spec.course, spec.title),
+                                            encoding="utf-8")
+    return target
+
+
+def bundled_dir() -> Path:
+    """The folder of the worksheets shipped with symgrad (``worksheets/`` in the source tree,
+    package data ``symgrad/worksheets/bundled`` once installed).
+
+    >>> (bundled_dir() / "gradient_descent.toml").is_file()
+    True
+    """
+    return Path(os.fspath(resources.files("symgrad.teaching.worksheets") / "bundled"))
+
+
+def bundled_specs() -> list[Path]:
+    """Every bundled worksheet spec, sorted by name.
+
+    >>> [p.name for p in bundled_specs()][:1]
+    ['activations.toml']
+    """
+    return sorted(bundled_dir().glob("*.toml"))
+
+
+class Bar:
+    """A progress bar on stderr: drawn when stderr is a terminal or the work passes a second.
+
+    Call it with ``(done, total)``, e.g. as the ``progress`` of :func:`build`; ``stream`` and
+    ``force`` (draw even when not a terminal) are for tests and logs.
+
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> bar = Bar("tiny", stream=stream, force=True)
+    >>> bar(1, 2); bar(2, 2)
+    >>> print(stream.getvalue().split("\\r")[-1], end="")
+    tiny [########################] 2/2
+    """
+
+    def __init__(self, label: str, stream=None, force: bool | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        self.force = tty if force is None else force
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not (self.force or time.monotonic() - self.start > 1.0):
+            return
+        width = 24
+        full = width * done // total
+        self.stream.write(f"\r{self.label} [{'#' * full}{'.' * (width - full)}] {done}/{total}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+        self.drawn = True
+
+
+__all__ = ["ATTEMPTS", "Bar", "FORMATS", "SymgradError", "build", "bundled_dir", "bundled_specs",
+           "generate", "write_variant"]

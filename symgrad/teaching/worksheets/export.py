@@ -1,0 +1,398 @@
+r"""Exporters: a :class:`~symgrad.teaching.worksheets.model.Variant` as LaTeX, PDF, Markdown, HTML,
+Moodle.
+
+Two editions per variant: ``exercises`` (the prompts, with space and blank tables) and
+``solutions`` (the prompts and the worked solution). The derivations are printed by the format's
+renderer in :mod:`symgrad.render`; nothing here computes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as htmlmod
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from symgrad.core.errors import SymgradError
+from symgrad.render import html as render_html
+from symgrad.render import latex as render_latex
+from symgrad.render import markdown as render_md
+from symgrad.teaching.worksheets.model import (
+    Block,
+    Exercise,
+    Figure,
+    Math,
+    Space,
+    Steps,
+    Table,
+    Text,
+    Variant,
+)
+
+#: How large a figure may be on the page (it keeps its aspect ratio).
+FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
+
+#: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
+RULE_WIDTH = "4.5cm"
+
+EDITIONS = ("exercises", "solutions")
+_MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "\\": r"\textbackslash{}"}
+
+
+class LatexError(SymgradError):
+    r"""pdflatex failed; the message holds the TeX error lines, not the whole log.
+
+    >>> try:
+    ...     compile_pdf(r"\documentclass{article}\begin{document}\oops\end{document}", "broken")
+    ... except LatexError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    pdflatex failed on broken.tex:
+    ./broken.tex:1: Undefined control sequence.
+    ...
+    """
+
+
+def _blocks(ex: Exercise, edition: str) -> list[Block]:
+    if edition == "exercises":
+        return list(ex.prompt)
+    shown = [b for b in ex.prompt if not isinstance(b, Space)
+             and not (isinstance(b, Figure) and b.only == "exercises")]
+    return shown + [Text("Solution.")] + ex.solution
+
+
+def figures(v: Variant, edition: str) -> list[Figure]:
+    """The figures one edition of a variant shows, in order (their files go next to it).
+
+    The bundled ``activations`` sheet plots the three activations in the solutions only:
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> [f.filename("pdf") for f in figures(v, "solutions")], figures(v, "exercises")
+    (['figure-1.pdf'], [])
+    """
+    return [b for ex in v.exercises for b in _blocks(ex, edition) if isinstance(b, Figure)]
+
+
+def _png_uri(f: Figure) -> str:
+    return "data:image/png;base64," + base64.b64encode(f.data("png")).decode("ascii")
+
+
+def _points(p: float) -> str:
+    p = int(p) if float(p).is_integer() else p
+    return f"{p} point{'s' if p != 1 else ''}"
+
+
+def _label(v: Variant, edition: str) -> str:
+    return f"{edition.capitalize()} · variant seed {v.seed}"
+
+
+# --- LaTeX ---------------------------------------------------------------------------------------
+
+
+def tex_prose(text: str) -> str:
+    r"""Escape prose for LaTeX, keeping ``\( \)`` and ``\[ \]`` math as it is.
+
+    >>> tex_prose(r"50% of \(x_{i}\) & more")
+    '50\\% of \\(x_{i}\\) \\& more'
+    """
+    parts = _MATH.split(text)
+    return "".join(p if k % 2 else "".join(_TEX_SPECIAL.get(c, c) for c in p)
+                   for k, p in enumerate(parts))
+
+
+def _tex_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return tex_prose(b.text) + "\n"
+    if isinstance(b, Math):
+        return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
+    if isinstance(b, Steps):
+        return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
+    if isinstance(b, Space):
+        return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
+    if isinstance(b, Figure):
+        return (f"\\begin{{center}}\\includegraphics[{FIGURE_SIZE}]{{{b.filename('pdf')}}}\\\\\n"
+                f"{{\\small {tex_prose(b.caption)}}}\\end{{center}}\n")
+    cols = "|" + "c|" * len(b.header)
+    lines = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\hline",
+             " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
+    for row in b.rows:
+        cells = [tex_prose(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
+        lines.append(" & ".join(cells) + r" \\ \hline")
+    return "\n".join(lines) + "\n\\end{tabular}\\end{center}\n"
+
+
+def to_tex(v: Variant, edition: str) -> str:
+    r"""A standalone LaTeX document (pdflatex) for one edition of a variant.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> tex = to_tex(v, "solutions")
+    >>> tex.splitlines()[0], tex.count(r"\subsection*{Exercise"), "{figure-1.pdf}" in tex
+    ('\\documentclass[11pt]{article}', 3, True)
+    """
+    label = _label(v, edition).replace(" · ", ", ")
+    body = [rf"\noindent {tex_prose(v.course)} \hfill {tex_prose(label)}\par",
+            rf"\noindent Total: {_points(v.points)}\par\medskip"]
+    if v.instructions:
+        body.append(tex_prose(v.instructions) + "\n")
+    for ex in v.exercises:
+        body.append(rf"\subsection*{{Exercise {ex.number}: {tex_prose(ex.title)} "
+                    rf"\hfill\normalfont\small ({_points(ex.points)})}}")
+        body += [_tex_block(b) for b in _blocks(ex, edition)]
+    doc = render_latex.document("\n".join(body), f"{v.title}")
+    return doc.replace("\\usepackage{amsmath,amssymb}",
+                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
+                       "\n\\setlength{\\parindent}{0pt}"
+                       "\n\\setlength{\\parskip}{0.5em}")
+
+
+def _tex_errors(log: str) -> str:
+    lines = log.splitlines()
+    out: list[str] = []
+    for k, line in enumerate(lines):
+        if line.startswith("!") or re.match(r"^[^ ]*\.tex:\d+: ", line):
+            out.append(line)
+            for follow in lines[k + 1 : k + 8]:
+                if re.match(r"^l\.\d+", follow):
+                    out.append(follow)
+                    break
+    return "\n".join(out[:12]) or "\n".join(lines[-5:])
+
+
+def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> bytes:
+    """Compile a document with pdflatex in a temporary folder; returns the PDF's bytes.
+
+    ``files`` (name to bytes) are written next to the document first: the figures it includes.
+    Reproducible (``SOURCE_DATE_EPOCH``); a failure raises :class:`LatexError` with the TeX error
+    lines only.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> pdf = compile_pdf(to_tex(v, "exercises"), "exercises")  # no figures to pass
+    >>> pdf[:5]
+    b'%PDF-'
+    """
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise LatexError("pdflatex not found: install TeX Live (texlive-latex-base and friends) "
+                         "or leave pdf out of --formats")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    with tempfile.TemporaryDirectory(prefix="symgrad-tex-") as tmp:
+        src = Path(tmp) / f"{name}.tex"
+        src.write_text(tex, encoding="utf-8")
+        for fname, data in (files or {}).items():
+            (Path(tmp) / fname).write_bytes(data)
+        cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+               "-no-shell-escape", f"{name}.tex"]
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, timeout=120,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise LatexError(f"pdflatex took too long on {name}.tex") from None
+        pdf = Path(tmp) / f"{name}.pdf"
+        if proc.returncode != 0 or not pdf.exists():
+            log_file = Path(tmp) / f"{name}.log"
+            log = log_file.read_text(errors="replace") if log_file.exists() else \
+                proc.stdout.decode(errors="replace")
+            raise LatexError(f"pdflatex failed on {name}.tex:\n{_tex_errors(log)}")
+        return pdf.read_bytes()
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+
+def _md_cell(c: str) -> str:
+    return render_md.inline(c).replace("|", r"\|") if c else " "
+
+
+def _md_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return render_md.inline(b.text)
+    if isinstance(b, Math):
+        inner = b.rows[0] if len(b.rows) == 1 else \
+            "\\begin{gathered}\n" + " \\\\\n".join(b.rows) + "\n\\end{gathered}"
+        return render_md.display(inner)
+    if isinstance(b, Steps):
+        return render_md.render(b.derivation).rstrip("\n")
+    if isinstance(b, Space):
+        return "*Your answer:*\n\n" + "<br>\n" * b.lines
+    if isinstance(b, Figure):
+        alt = b.caption.replace("[", "(").replace("]", ")")
+        return f"![{alt}]({b.filename('png')})\n\n*{render_md.inline(b.caption)}*"
+    lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |",
+             "|" + "---|" * len(b.header)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+    return "\n".join(lines)
+
+
+def to_md(v: Variant, edition: str) -> str:
+    r"""The edition as Markdown with ``$`` / ``$$`` math.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> lines = to_md(v, "exercises").splitlines()
+    >>> print("\n".join(line for line in lines if line.startswith("#")))
+    # Activation functions and their derivatives
+    ## Exercise 1: The sigmoid activation and its derivative (4 points)
+    ## Exercise 2: The tanh activation and its derivative (3 points)
+    ## Exercise 3: The relu activation and its derivative (2 points)
+    >>> print("\n".join(lines[12:15]))  # exercise 1's table, blank for the student
+    | $z$ | $a = \sigma(z)$ | $\frac{\partial a}{\partial z}$ |
+    |---|---|---|
+    | -2.5 |   |   |
+    """
+    parts = [f"*{v.course}* · {_label(v, edition)} · total {_points(v.points)}"]
+    if v.instructions:
+        parts.append(render_md.inline(v.instructions))
+    for ex in v.exercises:
+        parts.append(f"## Exercise {ex.number}: {ex.title} ({_points(ex.points)})")
+        parts += [_md_block(b) for b in _blocks(ex, edition)]
+    return render_md.document("\n\n".join(parts), v.title)
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def _html_block(b: Block) -> str:
+    if isinstance(b, Text):
+        return f"<p>{render_html.prose(b.text)}</p>"
+    if isinstance(b, Math):
+        return "".join(f'<p class="display">{render_html.mathml(r, True)}</p>' for r in b.rows)
+    if isinstance(b, Steps):
+        return render_html.render(b.derivation)
+    if isinstance(b, Space):
+        return f'<div class="space" style="height:{b.lines * 1.5:.1f}em"></div>'
+    if isinstance(b, Figure):
+        cap = htmlmod.escape(b.caption)
+        return (f'<figure class="figure" id="{htmlmod.escape(b.name)}"><img src="{_png_uri(b)}" '
+                f'alt="{cap}" style="max-width:100%;height:auto"><figcaption>{cap}</figcaption>'
+                "</figure>")
+    head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
+    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(c)}</td>" for c in row) + "</tr>"
+                   for row in b.rows)
+    return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def to_html(v: Variant, edition: str) -> str:
+    """The edition as one self-contained HTML page, its math as MathML (no script, no network).
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> page = to_html(v, "exercises")
+    >>> page.splitlines()[0], page.count("<h2>"), "<math" in page, "<script" in page
+    ('<!DOCTYPE html>', 3, True, False)
+    """
+    esc = htmlmod.escape
+    parts = [f'<p class="meta">{esc(v.course)} · {esc(_label(v, edition))} · total '
+             f"{esc(_points(v.points))}</p>"]
+    if v.instructions:
+        parts.append(f"<p>{render_html.prose(v.instructions)}</p>")
+    for ex in v.exercises:
+        parts.append(f'<h2>Exercise {ex.number}: {esc(ex.title)} <span class="points">'
+                     f"({esc(_points(ex.points))})</span></h2>")
+        parts += [_html_block(b) for b in _blocks(ex, edition)]
+    return render_html.document("\n".join(parts), v.title)
+
+
+# --- answers and Moodle --------------------------------------------------------------------------
+
+
+def to_answers(v: Variant) -> str:
+    """``answers.json``: every answer of the variant, in order, each labelled with its seed.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> rows = json.loads(to_answers(v))
+    >>> len(rows), rows[0]["seed"], rows[0]["id"], rows[0]["answer"]["text"], rows[0]["tolerance"]
+    (16, 7, '1.a1', 'a = 0.0759', 0.005)
+    """
+    rows = [{"seed": v.seed, **a.to_dict()} for a in v.answers]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
+    """The question text (HTML) and its ``<file>`` elements: each figure is a base64 PNG that
+    the text shows as ``@@PLUGINFILE@@/name.png`` (Moodle XML's embedded files)."""
+    out, files = [], []
+    for b in ex.prompt:
+        if isinstance(b, Figure):
+            name = b.filename("png")
+            out.append(f'<p><img src="@@PLUGINFILE@@/{name}" '
+                       f'alt="{htmlmod.escape(b.caption)}" style="max-width:100%"></p>')
+            files.append(f'<file name="{name}" path="/" encoding="base64">'
+                         f"{base64.b64encode(b.data('png')).decode('ascii')}</file>")
+        elif isinstance(b, Text):
+            out.append(f"<p>{htmlmod.escape(b.text, quote=False)}</p>")
+        elif isinstance(b, Math):
+            out += [f"<p>\\[{htmlmod.escape(r, quote=False)}\\]</p>" for r in b.rows]
+        elif isinstance(b, Table) and all(all(c for c in row) for row in b.rows):
+            head = "".join(f"<th>{htmlmod.escape(h, quote=False)}</th>" for h in b.header)
+            rows = "".join("<tr>" + "".join(f"<td>{htmlmod.escape(c, quote=False)}</td>"
+                                            for c in row) + "</tr>" for row in b.rows)
+            out.append(f'<table border="1"><tr>{head}</tr>{rows}</table>')
+    return "\n".join(out), files
+
+
+def to_moodle(variants: list[Variant], course: str, title: str) -> str:
+    r"""Moodle XML: a category per numerical answer of an exercise, holding one numerical
+    question per variant (tolerance from the answer), math in ``\( \)`` for Moodle's MathJax.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> spec = load_spec(bundled_dir() / "activations.toml")
+    >>> xml = to_moodle([generate(spec, 7), generate(spec, 8)], spec.course, spec.title)
+    >>> xml.count('<question type="category">'), xml.count('<question type="numerical">')
+    (16, 32)
+    """
+    esc = htmlmod.escape
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    first = variants[0]
+    for k, ex in enumerate(first.exercises):
+        for j, ans in enumerate(ex.answers):
+            if not isinstance(ans.value, float):
+                continue
+            category = f"$course$/symgrad/{title}/Exercise {ex.number} ({ans.id})"
+            out += ['  <question type="category">',
+                    f"    <category><text>{esc(category)}</text></category>", "  </question>"]
+            for v in variants:
+                a = v.exercises[k].answers[j]
+                grade = v.exercises[k].points / len(ex.answers)
+                prompt, files = _moodle_prompt(v.exercises[k])
+                text = prompt + f"<p>Give {esc(a.question, quote=False)} (to 3 decimal places).</p>"
+                feedback = f"<p>\\({esc(a.latex, quote=False)}\\)</p>"
+                out += [
+                    '  <question type="numerical">',
+                    f"    <name><text>{esc(title)} ex {ex.number} {esc(a.id)} seed {v.seed}"
+                    "</text></name>",
+                    f'    <questiontext format="html"><text>{_cdata(text)}</text>'
+                    + "".join(f"\n      {f}" for f in files) + "</questiontext>",
+                    f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text>'
+                    "</generalfeedback>",
+                    f"    <defaultgrade>{grade:.4g}</defaultgrade>",
+                    "    <penalty>0.3333333</penalty>",
+                    "    <hidden>0</hidden>",
+                    f"    <idnumber>{esc(v.name)}-{v.seed}-{esc(a.id)}</idnumber>",
+                    '    <answer fraction="100" format="moodle_auto_format">',
+                    f"      <text>{a.value!r}</text>",
+                    f"      <tolerance>{a.tolerance!r}</tolerance>",
+                    '      <feedback format="html"><text>Correct.</text></feedback>',
+                    "    </answer>",
+                    "    <unitgradingtype>0</unitgradingtype>",
+                    "    <unitpenalty>0.1000000</unitpenalty>",
+                    "    <showunits>3</showunits>",
+                    "    <unitsleft>0</unitsleft>",
+                    "  </question>",
+                ]
+    out.append("</quiz>")
+    return "\n".join(out) + "\n"
