@@ -126,9 +126,9 @@ def test_gradcheck(capsys):
 
 
 def test_gradcheck_exits_1_on_a_wrong_gradient(capsys, monkeypatch):
-    import symgrad.cli.gradcheck as gc
+    import symgrad.models.fit as fit_module
 
-    real = gc._derived
+    real = fit_module.derived
 
     def one_percent_off(*args, **kwargs):
         d, compiled, rest = real(*args, **kwargs)
@@ -142,7 +142,7 @@ def test_gradcheck_exits_1_on_a_wrong_gradient(capsys, monkeypatch):
 
         return d, Off(), rest
 
-    monkeypatch.setattr(gc, "_derived", one_percent_off)
+    monkeypatch.setattr(fit_module, "derived", one_percent_off)
     code, out, _ = _run(capsys, "gradcheck", "--at", "w=0.001,b=1")
     assert code == 1 and "MISMATCH" in out and out.count("FAIL") == 2
 

@@ -110,7 +110,7 @@ def test_stopping_reasons():
 def test_raw_sat_diverges_with_the_reason_and_standardized_converges():
     raw = fit("mse", "linear", lr=0.001, max_iter=1000)
     assert raw.stopped_because == "diverged" and raw.diverged_at == 1
-    assert "'sat'" in raw.why and "huge" in raw.why and "--standardize" in raw.hint
+    assert "'sat'" in raw.why and "huge" in raw.why and "standardize=True" in raw.hint
     std = fit("mse", "linear", lr=0.1, max_iter=1000, standardize=True)
     assert std.stopped_because == "converged"
     assert std.params_original == pytest.approx(std.closed_form_original, rel=1e-6)

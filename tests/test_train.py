@@ -109,7 +109,7 @@ def test_big_learning_rate_diverges_with_hint() -> None:
         res = gradient_descent(linreg(X_SMALL, Y_SMALL), {"w": 0.0, "b": 0.0}, 5, lr=1.0)
     assert res.stopped_because == "diverged"
     assert res.diverged_at == 1
-    assert res.hint == "lower the learning rate (try lr/10 = 0.1) or use --standardize"
+    assert res.hint == "lower the learning rate (try lr/10 = 0.1) or use standardize=True"
     assert all(math.isfinite(v) for v in res.params.values())
     assert res.loss_history[-1] > 1e6 * res.loss_history[0]
 
@@ -121,7 +121,7 @@ def test_raw_sat_scores_with_lecture_learning_rate_diverge() -> None:
     assert res.stopped_because == "diverged"
     assert res.diverged_at == 1  # the very first step overshoots: SAT ~ 1000 makes dL/dw huge
     assert res.iterations >= res.diverged_at
-    assert "lr/10" in res.hint and "--standardize" in res.hint
+    assert "lr/10" in res.hint and "standardize=True" in res.hint and "--" not in res.hint
     json.dumps(res.to_dict(), allow_nan=False)
 
 

@@ -2,6 +2,8 @@
 
 Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers)`` and
 ``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2.
+The subcommand modules import only argparse and :mod:`symgrad.core.names` at the top; SymPy,
+NumPy and matplotlib load inside ``run``, so ``symgrad --help`` starts at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from symgrad import __version__
-from symgrad.cli import check, derive, gradcheck, graph, plot, train, worksheet
+from symgrad.cli import check, derive, gradcheck, graph, options, plot, train, worksheet
 from symgrad.core.errors import ParseError, SymgradError
 
 
@@ -60,11 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2
     2
     """
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)  # option values are converted and checked here
         return args.run(args)
     except SymgradError as err:
-        print(f"symgrad: error: {err}", file=sys.stderr)
+        print(f"symgrad: error: {options.message(err)}", file=sys.stderr)
         if isinstance(err, ParseError) and err.caret():
             print(err.caret(), file=sys.stderr)
         return 2

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from symgrad.cli.options import one_of_loss_or_expr, positive_float, positive_int
-from symgrad.core.catalogue import LOSSES, MODELS
-from symgrad.render import json as json_render
-from symgrad.teaching.check import check_answer
-
-FORMATS = ("text", "json")
+from symgrad.cli.options import one_of_loss_or_expr, positive, say, whole
+from symgrad.core.names import LOSSES, MODELS, RESULT_FORMATS
 
 EXAMPLES = """examples:
   symgrad check mse --model linear --wrt w --answer "(2/N)*sum((w*x + b - y)*x)"
@@ -42,9 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("loss", nargs="?", choices=LOSSES, help="a catalogue loss: %(choices)s")
     p.add_argument("--expr", default=None, metavar="TEXT", help="a typed function instead")
     p.add_argument("--model", default="linear", choices=MODELS, help="the model (default linear)")
-    p.add_argument("--features", type=positive_int, default=1, help="number of features k")
-    p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
-    p.add_argument("--l2", type=positive_float, default=None, metavar="LAMBDA",
+    p.add_argument("--features", type=whole("--features"), default=1, help="number of features k")
+    p.add_argument("--classes", type=whole("--classes"), default=3,
+                   help="classes K for cross_entropy")
+    p.add_argument("--l2", type=positive("--l2"), default=None, metavar="LAMBDA",
                    help="add the penalty LAMBDA * (sum of squared weights)")
     p.add_argument("--wrt", required=True, metavar="w", help="the parameter (or variable)")
     p.add_argument("--answer", required=True, metavar="TEXT", help="the answer to check")
@@ -53,11 +50,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                       help="the answer is the gradient of one sample's loss, dl_i/dw")
     form.add_argument("--update", action="store_true",
                       help="the answer is the gradient-descent step w - lr*dL/dw")
-    p.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    p.add_argument("--format", default="text", choices=RESULT_FORMATS, help="output format")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from symgrad.render import json as json_render
+    from symgrad.teaching.check import check_answer
+
     one_of_loss_or_expr(args.loss, args.expr)
     result = check_answer(
         args.answer,
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         update=args.update,
     )
     if args.format == "json":
-        print(json_render.dumps(result.to_dict()))
+        print(say(json_render.dumps(result.to_dict()), "per_sample"))
     else:
-        print(result)
+        print(say(str(result), "per_sample"))
     return 0 if result.correct else 1

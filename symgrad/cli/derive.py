@@ -7,20 +7,14 @@ expression (``symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3``, with its c
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from symgrad.cli.options import comma_list, need, one_of_loss_or_expr, positive_float, positive_int
-from symgrad.core.catalogue import LOSSES, MODELS
-from symgrad.core.derive import Derivation, derive, derive_expr
+from symgrad.cli.options import names, need, one_of_loss_or_expr, point, positive, whole
 from symgrad.core.errors import OptionError
-from symgrad.core.graph import forward_backward
-from symgrad.core.parse import parse_assignments
-from symgrad.numerics.compile import compile_gradient
-from symgrad.numerics.data import load_data
-from symgrad.render import html, latex, markdown, text
-from symgrad.render import json as json_render
+from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL
 
-FORMATS = ("text", "latex", "json", "md", "html")
-RENDERERS = {"text": text, "latex": latex, "md": markdown, "html": html}
+#: --format -> the printer module in symgrad.render, imported only when printing.
+RENDERERS = {"text": "text", "latex": "latex", "md": "markdown", "html": "html"}
 
 EXAMPLES = """examples:
   symgrad derive mse --model linear
@@ -51,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="linear",
-        choices=(*MODELS, "mlp"),
+        choices=(*MODELS, NETWORK_MODEL),
         help="the model (default linear; mlp: a layered network)",
     )
     p.add_argument("--layers", default=None, metavar="2,3,1", help="mlp: layer sizes n0,n1,...,nL")
@@ -66,23 +60,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="mlp: one weight at a time (small networks) instead of layer by layer",
     )
-    p.add_argument("--features", type=positive_int, default=1, help="number of features k")
-    p.add_argument("--classes", type=positive_int, default=3, help="classes K for cross_entropy")
+    p.add_argument("--features", type=whole("--features"), default=1, help="number of features k")
+    p.add_argument("--classes", type=whole("--classes"), default=3,
+                   help="classes K for cross_entropy")
     p.add_argument(
         "--l2",
-        type=positive_float,
+        type=positive("--l2"),
         default=None,
         metavar="LAMBDA",
         help="add the penalty LAMBDA * (sum of squared weights)",
     )
     p.add_argument(
         "--wrt",
-        type=comma_list,
+        type=names("--wrt"),
         default=None,
         metavar="w,b",
         help="parameters (or variables of --expr) to differentiate by (default: all)",
     )
-    p.add_argument("--format", default="text", choices=FORMATS, help="output format")
+    p.add_argument("--format", default="text", choices=DERIVE_FORMATS, help="output format")
     p.add_argument(
         "--standalone",
         action="store_true",
@@ -91,6 +86,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--at",
         default=None,
+        type=point("--at", exact=True),
         metavar="w=0.5,b=-1",
         help="evaluate at this point (a catalogue loss also needs --data)",
     )
@@ -104,10 +100,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from symgrad.core.derive import derive
+
     one_of_loss_or_expr(args.loss, args.expr)
     if args.expr is not None:
         return _run_expr(args)
-    if args.model == "mlp":
+    if args.model == NETWORK_MODEL:
         return _run_mlp(args)
     d = derive(
         args.loss,
@@ -119,24 +117,33 @@ def run(args: argparse.Namespace) -> int:
     )
     values = loss_value = None
     if args.at is not None or args.data is not None:
+        from symgrad.numerics.compile import compile_gradient
+        from symgrad.numerics.data import load_data
+
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
-        point = {str(k): float(v) for k, v in parse_assignments(args.at).items()}
         ds = load_data(args.data)
-        loss_value, values = compile_gradient(d)(point, ds.X, ds.y)
+        at = {k: float(v) for k, v in args.at.items()}
+        loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
     if args.format == "json":
+        from symgrad.render import json as json_render
+
         print(json_render.render(d, values, loss_value))
         return 0
     _print(d, args)
     if values is not None and args.format == "text":
+        from symgrad.render.text import symbol_text
+
         print(f"\nAt {args.at} on {args.data}: L = {loss_value:.6g}")
         for name, v in values.items():
-            print(f"  ∂L/∂{text.symbol_text(name)} = {v:.6g}")
+            print(f"  ∂L/∂{symbol_text(name)} = {v:.6g}")
     return 0
 
 
-def _print(d: Derivation, args: argparse.Namespace) -> None:
-    renderer = RENDERERS[args.format]
+def _print(d: Any, args: argparse.Namespace) -> None:
+    import importlib
+
+    renderer = importlib.import_module(f"symgrad.render.{RENDERERS[args.format]}")
     body = renderer.render(d)
     print(renderer.document(body, d.title) if args.standalone else body)
 
@@ -149,6 +156,8 @@ def _run_mlp(args: argparse.Namespace) -> int:
     need(args.activations, "--activations", "with --model mlp")
     d = network(args.layers, args.activations, args.loss).derive(expanded=args.expanded)
     if args.format == "json":
+        from symgrad.render import json as json_render
+
         print(json_render.render(d))
     else:
         _print(d, args)
@@ -156,38 +165,37 @@ def _run_mlp(args: argparse.Namespace) -> int:
 
 
 def _run_expr(args: argparse.Namespace) -> int:
+    from symgrad.core.derive import derive_expr
+    from symgrad.core.graph import forward_backward
+
     if args.data is not None:
         raise OptionError("--data applies to catalogue losses, not to --expr")
     d = derive_expr(args.expr, wrt=args.wrt)
-    vals = None
-    if args.at is not None:
-        vals = forward_backward(d.graph, parse_assignments(args.at))
+    vals = None if args.at is None else forward_backward(d.graph, args.at)
     if args.format == "json":
-        out = json_render.to_dict(d)
-        if vals is not None:
-            for name, entry in out["gradient"].items():
-                entry["value"] = json_render.number(vals.grad[d.gradients[name].wrt])
-            out["loss_value"] = json_render.number(vals.value[d.graph.output])
-            out["graph"] = json_render.graph_dict(d.graph, vals)
-        print(json_render.dumps(out))
+        from symgrad.render import json as json_render
+
+        print(json_render.dumps(json_render.to_dict(d, at=vals)))
         return 0
     _print(d, args)
     if vals is not None and args.format == "text":
-        out_sym = text.expr_text(d.graph.output)
+        from symgrad.render.text import expr_text
+
+        out_sym = expr_text(d.graph.output)
         print(f"\nAt {args.at}:")
         print(f"  {'node':<6} {'definition':<24} {'value':>10} {'∂' + out_sym + '/∂node':>10}")
         for s in d.graph.params:
             print(
-                f"  {text.expr_text(s):<6} {'(input)':<24} "
+                f"  {expr_text(s):<6} {'(input)':<24} "
                 f"{_num(vals.value[s]):>10} {_num(vals.grad[s]):>10}"
             )
         for n in d.graph.nodes:
             print(
-                f"  {text.expr_text(n.symbol):<6} {text.expr_text(n.expr):<24} "
+                f"  {expr_text(n.symbol):<6} {expr_text(n.expr):<24} "
                 f"{_num(vals.value[n.symbol]):>10} {_num(vals.grad[n.symbol]):>10}"
             )
     return 0
 
 
-def _num(v) -> str:
+def _num(v: Any) -> str:
     return str(v) if v.is_Rational and len(str(v)) <= 10 else f"{float(v):.6g}"

@@ -11,9 +11,8 @@ import argparse
 import json
 from typing import Any
 
-from symgrad.cli.train import _init, _l2, _tol
-from symgrad.models.fit import DEFAULT_LOSS, LOSSES, MODELS, _dataset, _derived, _initial
-from symgrad.numerics.compile import prepare
+from symgrad.cli.options import names, nonnegative, point, positive
+from symgrad.core.names import DEFAULT_LOSS, FIT_LOSSES, MODELS, RESULT_FORMATS
 
 H = 1e-6
 
@@ -26,14 +25,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "central differences of the loss; exit 1 if a relative error exceeds --tol.",
     )
     p.add_argument("--model", default="linear", choices=MODELS, help="the model")
-    p.add_argument("--loss", default=None, choices=LOSSES, help="mse (linear) or bce (logistic)")
+    p.add_argument("--loss", default=None, choices=FIT_LOSSES,
+                   help="mse (linear) or bce (logistic)")
     p.add_argument("--data", default=None, metavar="FILE", help="data (default: bundled SAT->GPA)")
-    p.add_argument("--x", default=None, metavar="COL[,COL]", help="feature columns")
+    p.add_argument("--x", type=names("--x"), default=None, metavar="COL[,COL]",
+                   help="feature columns")
     p.add_argument("--y", default=None, metavar="COL", help="target column")
-    p.add_argument("--at", default=None, metavar="w=0.5,b=-1", help="the point (default zeros)")
-    p.add_argument("--l2", default=None, metavar="LAMBDA", help="l2 penalty")
-    p.add_argument("--tol", default="1e-6", help="largest relative error (1e-6)")
-    p.add_argument("--format", default="text", choices=("text", "json"), help="output format")
+    p.add_argument("--at", type=point("--at"), default=None, metavar="w=0.5,b=-1",
+                   help="the point (default zeros)")
+    p.add_argument("--l2", type=positive("--l2"), default=None, metavar="LAMBDA",
+                   help="l2 penalty")
+    p.add_argument("--tol", type=nonnegative("--tol"), default="1e-6",
+                   help="largest relative error (1e-6)")
+    p.add_argument("--format", default="text", choices=RESULT_FORMATS, help="output format")
     p.set_defaults(run=run)
 
 
@@ -48,10 +52,13 @@ def check(
     >>> all(v["relative_error"] < 1e-8 for v in r.values())
     True
     """
+    from symgrad.models import fit
+    from symgrad.numerics.compile import prepare
+
     loss = DEFAULT_LOSS[model] if loss is None else loss
-    ds = _dataset(data, x, y)
-    _, compiled, _ = _derived(loss, model, ds.n_features, l2)
-    theta = _initial(compiled.names, at)
+    ds = fit.dataset(data, x, y)
+    _, compiled, _ = fit.derived(loss, model, ds.n_features, l2)
+    theta = fit.initial(compiled.names, at)
     X, Y = prepare(ds.X, ds.y, ds.n_features)
     _, grad = compiled.vector(theta, X, Y)
     out = {}
@@ -69,9 +76,7 @@ def check(
 
 
 def run(args: argparse.Namespace) -> int:
-    x = None if args.x is None else [c.strip() for c in args.x.split(",")]
-    result = check(args.model, args.loss, args.data, x, args.y, _init(args.at), _l2(args.l2))
-    args.tol = _tol(args.tol)
+    result = check(args.model, args.loss, args.data, args.x, args.y, args.at, args.l2)
     ok = all(v["relative_error"] <= args.tol for v in result.values())
     if args.format == "json":
         print(json.dumps({"ok": ok, "tol": args.tol, "gradient": result}, indent=2))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from symgrad.core.derive import derive_expr
-from symgrad.core.graph import forward_backward
-from symgrad.core.parse import parse_assignments
+from symgrad.cli.options import point
 
 EXAMPLES = """examples:
   symgrad graph --expr "3*(a + b*c)" --at a=1,b=2,c=3 --out toy.png
@@ -26,16 +24,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--expr", required=True, metavar="TEXT", help='e.g. "3*(a + b*c)"')
-    p.add_argument("--at", default=None, metavar="a=1,b=2", help="the point (values, gradients)")
+    p.add_argument("--at", type=point("--at", exact=True), default=None, metavar="a=1,b=2",
+                   help="the point (values, gradients)")
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.png|svg|pdf|tex")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from symgrad.core.derive import derive_expr
+    from symgrad.core.graph import forward_backward
     from symgrad.teaching.graphdraw import save_graph  # matplotlib only when drawing
 
     graph = derive_expr(args.expr).graph  # the same graph the derivation uses, verified
-    values = forward_backward(graph, parse_assignments(args.at)) if args.at else None
+    values = forward_backward(graph, args.at) if args.at else None
     path = save_graph(graph, values, args.out)
     print(f"wrote {path}")
     return 0

@@ -10,15 +10,14 @@ leaves no partial file.
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
+from symgrad.cli.options import FLAGS, names, numbers, point, whole
 from symgrad.core.errors import OptionError, choose
+from symgrad.core.names import PLOT_KINDS as KINDS
 
 # symgrad.teaching.plots (and matplotlib) are imported in run(), so other commands do not pay for
-# them;
-# a test checks that this copy matches symgrad.teaching.plots.KINDS.
-KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+# them.
 
 EXAMPLES = """examples:
   symgrad plot slope --out slope.png
@@ -36,15 +35,6 @@ Without --data the bundled synthetic SAT->GPA set is used, with SAT standardized
 because on raw SAT scores gradient descent with lr = 0.001 diverges; --raw keeps the raw scale.
 Write negative values with '=': --range=-5,5, --points=-1,0,1.
 """
-
-#: figure() option -> the command-line flag that sets it (for error messages).
-FLAGS = {
-    "loss": "--loss", "model": "--model", "data": "--data", "x": "--x", "y": "--y",
-    "standardize": "--raw", "param": "--param", "points": "--points", "range": "--range",
-    "fixed": "--fix", "lr": "--lr", "init": "--init", "max_iter": "--max-iter",
-    "names": "--activations", "expr": "--expr", "at": "--at",
-}
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -65,90 +55,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--y", metavar="COLUMN", help="the target column")
     p.add_argument("--raw", action="store_true", help="do not standardize the feature")
     p.add_argument("--param", help="parameter on the x axis: w (default) or b")
-    p.add_argument("--points", metavar="P1,P2,...", help="parameter values for the tangents")
-    p.add_argument("--range", dest="range_", metavar="MIN,MAX",
+    p.add_argument("--points", type=numbers("--points"), metavar="P1,P2,...",
+                   help="parameter values for the tangents")
+    p.add_argument("--range", dest="range_", type=numbers("--range", count=2, increasing=True),
+                   metavar="MIN,MAX",
                    help="range of the parameter (or of z for activations)")
-    p.add_argument("--lr", metavar="LR[,LR...]", help="learning rate(s); a list for lr-comparison")
-    p.add_argument("--init", metavar="w=0,b=0", help="starting values of the parameters")
-    p.add_argument("--fix", metavar="b=2.9", help="values of the parameters held fixed")
-    p.add_argument("--max-iter", dest="max_iter", metavar="N", help="iteration limit (1000)")
-    p.add_argument("--activations", metavar="NAMES",
+    p.add_argument("--lr", type=numbers("--lr", positive=True), metavar="LR[,LR...]",
+                   help="learning rate(s); a list for lr-comparison")
+    p.add_argument("--init", type=point("--init"), metavar="w=0,b=0",
+                   help="starting values of the parameters")
+    p.add_argument("--fix", type=point("--fix"), metavar="b=2.9",
+                   help="values of the parameters held fixed")
+    p.add_argument("--max-iter", dest="max_iter", type=whole("--max-iter"), metavar="N",
+                   help="iteration limit (1000)")
+    p.add_argument("--activations", type=names("--activations"), metavar="NAMES",
                    help="activations to draw (default sigmoid,tanh,relu,leaky_relu)")
     p.add_argument("--expr", metavar="TEXT", help='graph: a typed expression (default 3*(a + b*c))')
-    p.add_argument("--at", metavar="a=1,b=2", help="graph: the point for values and gradients")
-    p.add_argument("--dpi", default="150", help="resolution of PNG output (default 150)")
+    p.add_argument("--at", type=point("--at", exact=True), metavar="a=1,b=2",
+                   help="graph: the point for values and gradients")
+    p.add_argument("--dpi", type=whole("--dpi"), default="150",
+                   help="resolution of PNG output (default 150)")
     p.set_defaults(run=run)
-
-
-def _numbers(text: str, flag: str) -> list[float]:
-    out = []
-    for item in text.split(","):
-        try:
-            v = float(item.strip())
-        except ValueError:
-            raise OptionError(f"{flag}: {item.strip()!r} is not a number") from None
-        if not math.isfinite(v):
-            raise OptionError(f"{flag}: {item.strip()!r} is not a finite number")
-        out.append(v)
-    return out
-
-
-def _assignments(text: str, flag: str) -> dict[str, float]:
-    out = {}
-    for item in text.split(","):
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip():
-            raise OptionError(f"{flag}: expected NAME=VALUE, got {item.strip()!r}")
-        out[name.strip()] = _numbers(value, flag)[0]
-    return out
-
-
-def _positive_int(text: str, flag: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise OptionError(f"{flag}: not a whole number: {text!r}") from None
-    if v < 1:
-        raise OptionError(f"{flag}: must be at least 1, got {v}")
-    return v
 
 
 def options_from(args: argparse.Namespace) -> dict[str, Any]:
     """The :func:`symgrad.teaching.plots.figure` options the user gave (and only those)."""
-    opts: dict[str, Any] = {}
-    for name in ("loss", "model", "data", "x", "y", "param"):
-        if getattr(args, name) is not None:
-            opts[name] = getattr(args, name)
+    given = {"loss": args.loss, "model": args.model, "data": args.data, "x": args.x, "y": args.y,
+             "param": args.param, "points": args.points, "range": args.range_, "lr": args.lr,
+             "init": args.init, "fixed": args.fix, "max_iter": args.max_iter,
+             "names": args.activations, "expr": args.expr, "at": args.at}
+    opts: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if args.raw:
         opts["standardize"] = False
-    if args.points is not None:
-        opts["points"] = _numbers(args.points, "--points")
-    if args.range_ is not None:
-        rng = _numbers(args.range_, "--range")
-        if len(rng) != 2:
-            raise OptionError(f"--range takes MIN,MAX, got {args.range_!r}")
-        if rng[0] >= rng[1]:
-            raise OptionError(f"--range: MIN must be less than MAX, got {args.range_}")
-        opts["range"] = rng
-    if args.lr is not None:
-        lrs = _numbers(args.lr, "--lr")
-        bad = [v for v in lrs if v <= 0]
-        if bad:
-            raise OptionError(f"--lr: a learning rate must be positive, got {bad[0]:g}")
-        opts["lr"] = lrs
-    if args.init is not None:
-        opts["init"] = _assignments(args.init, "--init")
-    if args.fix is not None:
-        opts["fixed"] = _assignments(args.fix, "--fix")
-    if args.max_iter is not None:
-        opts["max_iter"] = _positive_int(args.max_iter, "--max-iter")
-    if args.activations is not None:
-        opts["names"] = [n.strip() for n in args.activations.split(",")]
-    if args.expr is not None:
-        opts["expr"] = args.expr
-    if args.at is not None:
-        opts["at"] = _assignments(args.at, "--at")
     return opts
+
+
+def flag(option: str) -> str:
+    """The flag that sets ``option`` of figure() (``standardize=False`` is ``--raw`` here)."""
+    return "--raw" if option == "standardize" else FLAGS[option]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,9 +111,8 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("--out FILE is required (.png, .svg or .pdf)")
     if args.kind != "graph":  # the graph also writes .tex (TikZ); save_graph checks its path
         check_output_path(args.out)
-    dpi = _positive_int(args.dpi, "--dpi")
     opts = options_from(args)
-    extra = [FLAGS[k] for k in opts if k not in KIND_OPTIONS[args.kind]]
+    extra = [flag(k) for k in opts if k not in KIND_OPTIONS[args.kind]]
     if extra:
         raise OptionError(f"{', '.join(extra)} does not apply to plot {args.kind}")
     if args.kind == "graph":  # PNG/SVG/PDF, or TikZ for .tex
@@ -178,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
 
         save_graph(*graph_and_values(opts.get("expr"), opts.get("at")), args.out)
     else:
-        save_figure(figure(args.kind, **opts), args.out, dpi=dpi)
+        save_figure(figure(args.kind, **opts), args.out, dpi=args.dpi)
     print(args.out)
     return 0

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from symgrad.cli.options import comma_list
+from symgrad.cli.options import names, nonnegative, point, positive, say, whole
 from symgrad.core.errors import OptionError
-from symgrad.models.fit import LOSSES, FitResult, fit, number_text, source_text
-from symgrad.models.network import Network
-from symgrad.numerics.train import TrainResult
+from symgrad.core.names import FIT_LOSSES, NETWORK_LOSSES, NETWORK_MODEL, RESULT_FORMATS
+
+if TYPE_CHECKING:
+    from symgrad.models.fit import FitResult
+    from symgrad.models.network import Network
+    from symgrad.numerics.train import TrainResult
 
 EXAMPLES = """examples:
   symgrad train                                   # the lecture: SAT -> GPA, lr 0.001 (diverges)
@@ -34,47 +36,6 @@ EXAMPLES = """examples:
 #: ``--model`` name -> the function that trains it. ``linear`` and ``logistic`` are the
 #: catalogue models; networks (``mlp``, issue 5) plug in here with the same signature.
 RUNNERS: dict[str, Callable[[argparse.Namespace, Any], Any]] = {}
-
-
-def _number(
-    kind: Callable[[str], Any], what: str, check: Callable[[Any], bool], rule: str
-) -> Callable[[Any], Any]:
-    """A converter for an option value that raises a one-line OptionError (exit 2).
-
-    Conversion happens in ``run``, not in argparse, so that a bad value is one line on stderr
-    (``symgrad: error: ...``) rather than argparse's usage block.
-
-    >>> _lr("0.01"), _max_iter("5")
-    (0.01, 5)
-    >>> try:
-    ...     _lr("-1")
-    ... except OptionError as e:
-    ...     print(e)
-    --lr: the learning rate must be a number > 0, got '-1'
-    """
-
-    def convert(text: Any) -> Any:
-        if text is None or not isinstance(text, str):
-            return text
-        try:
-            value = kind(text)
-        except ValueError:
-            raise OptionError(f"{what} must be {rule}, got {text!r}") from None
-        if not check(value):
-            raise OptionError(f"{what} must be {rule}, got {text!r}")
-        return value
-
-    return convert
-
-
-_lr = _number(
-    float, "--lr: the learning rate", lambda v: math.isfinite(v) and v > 0, "a number > 0"
-)
-_max_iter = _number(int, "--max-iter", lambda v: v >= 1, "a whole number >= 1")
-_tol = _number(float, "--tol", lambda v: math.isfinite(v) and v >= 0, "a number >= 0")
-_batch = _number(int, "--batch-size", lambda v: v >= 1, "a whole number >= 1")
-_seed = _number(int, "--seed", lambda v: v >= 0, "a whole number >= 0")
-_l2 = _number(float, "--l2", lambda v: math.isfinite(v) and v > 0, "a number > 0")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--loss",
         default=None,
-        choices=(*LOSSES, "cross_entropy"),
+        choices=tuple(dict.fromkeys((*FIT_LOSSES, *NETWORK_LOSSES))),
         help="mse (linear), bce (logistic); for mlp also cross_entropy (softmax output)",
     )
     p.add_argument("--layers", default=None, metavar="2,8,1", help="mlp: layer sizes n0,...,nL")
@@ -101,46 +62,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data", default=None, metavar="FILE", help="CSV/.npz/.npy (default: bundled SAT->GPA)"
     )
-    p.add_argument("--x", type=comma_list, default=None, metavar="COL[,COL]", help="features")
+    p.add_argument("--x", type=names("--x"), default=None, metavar="COL[,COL]", help="features")
     p.add_argument("--y", default=None, metavar="COL", help="target column")
-    p.add_argument("--lr", default="0.001", help="learning rate (default 0.001)")
-    p.add_argument("--max-iter", default="1000", help="iteration limit (1000)")
-    p.add_argument("--tol", default="1e-9", help="converged when |new - old| <= tol (1e-9)")
-    p.add_argument("--batch-size", default=None, metavar="B", help="mini-batch size")
-    p.add_argument("--seed", default="0", metavar="S", help="shuffling seed (0)")
-    p.add_argument("--init", default=None, metavar="w=0,b=0", help="initial values (zeros)")
-    p.add_argument("--l2", default=None, metavar="LAMBDA", help="l2 penalty")
+    p.add_argument("--lr", type=positive("--lr"), default="0.001",
+                   help="learning rate (default 0.001)")
+    p.add_argument("--max-iter", type=whole("--max-iter"), default="1000",
+                   help="iteration limit (1000)")
+    p.add_argument("--tol", type=nonnegative("--tol"), default="1e-9",
+                   help="converged when |new - old| <= tol (1e-9)")
+    p.add_argument("--batch-size", type=whole("--batch-size"), default=None, metavar="B",
+                   help="mini-batch size")
+    p.add_argument("--seed", type=whole("--seed", least=0), default="0", metavar="S",
+                   help="shuffling seed (0)")
+    p.add_argument("--init", type=point("--init"), default=None, metavar="w=0,b=0",
+                   help="initial values (zeros)")
+    p.add_argument("--l2", type=positive("--l2"), default=None, metavar="LAMBDA",
+                   help="l2 penalty")
     p.add_argument(
         "--standardize", action="store_true", help="scale features to mean 0, sd 1 first"
     )
-    p.add_argument("--format", default="text", choices=("text", "json"), help="output format")
+    p.add_argument("--format", default="text", choices=RESULT_FORMATS, help="output format")
     p.set_defaults(run=run)
-
-
-def _init(text: str | None) -> dict[str, float] | None:
-    if text is None:
-        return None
-    from symgrad.core.parse import parse_assignments
-
-    return {str(k): float(v) for k, v in parse_assignments(text).items()}
 
 
 def _catalogue(args: argparse.Namespace, progress: Any) -> FitResult:
     """The catalogue models (linear, logistic) through :func:`symgrad.models.fit.fit`."""
+    from symgrad.models.fit import fit
+
     return fit(
         args.loss,
         args.model,
         args.data,
         x=args.x,
         y=args.y,
-        lr=_lr(args.lr),
-        max_iter=_max_iter(args.max_iter),
-        tol=_tol(args.tol),
-        batch_size=_batch(args.batch_size),
-        seed=_seed(args.seed),
-        init=_init(args.init),
+        lr=args.lr,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        init=args.init,
         standardize=args.standardize,
-        l2=_l2(args.l2),
+        l2=args.l2,
         progress=progress,
     )
 
@@ -171,6 +133,8 @@ class NetworkRun:
         }
 
     def __str__(self) -> str:
+        from symgrad.models.fit import number_text, source_text
+
         t = self.train
         arch = "-".join(str(n) for n in self.net.sizes)
         lines = [
@@ -202,18 +166,18 @@ def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
         args.loss,
         data.X,
         Y,
-        lr=_lr(args.lr),
-        max_iter=_max_iter(args.max_iter),
-        tol=_tol(args.tol),
-        batch_size=_batch(args.batch_size),
-        seed=_seed(args.seed),
+        lr=args.lr,
+        max_iter=args.max_iter,
+        tol=args.tol,
+        batch_size=args.batch_size,
+        seed=args.seed,
         progress=progress,
     )
     accuracy = None if args.loss == "mse" else net.accuracy(result.params, data.X, Y)
-    return NetworkRun(net, data.source, len(data.y), _lr(args.lr), result, accuracy)
+    return NetworkRun(net, data.source, len(data.y), args.lr, result, accuracy)
 
 
-RUNNERS["mlp"] = _mlp
+RUNNERS[NETWORK_MODEL] = _mlp
 
 
 class ProgressBar:
@@ -249,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2))
+        print(say(json.dumps(result.to_dict(), indent=2), "standardize"))
     else:
-        print(result)
+        print(say(str(result), "standardize"))
     return 0

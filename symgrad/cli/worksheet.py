@@ -7,9 +7,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from symgrad.cli.options import comma_list, positive_int
+from symgrad.cli.options import names, whole
 from symgrad.core.errors import OptionError
-from symgrad.teaching.worksheets import FORMATS, Bar, build, bundled_dir, bundled_specs, load_spec
+from symgrad.core.names import WORKSHEET_FORMATS
 
 EXAMPLES = """examples:
   symgrad worksheet --all --out out/
@@ -32,18 +32,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("spec", nargs="*", help="worksheet spec(s) (.toml), or a bundled name")
-    p.add_argument("--all", action="store_true", help=f"every bundled worksheet ({bundled_dir()})")
+    p.add_argument("--all", action="store_true", help="every bundled worksheet")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--variants", type=positive_int, default=None, metavar="N",
+    p.add_argument("--variants", type=whole("--variants"), default=None, metavar="N",
                    help="number of variants (default: the spec's, else 1)")
-    p.add_argument("--seed", type=int, default=None, metavar="S",
+    p.add_argument("--seed", type=whole("--seed", least=0), default=None, metavar="S",
                    help="seed of the first variant (default: the spec's, else 1)")
-    p.add_argument("--formats", type=comma_list, default=None, metavar="tex,pdf,html,md,moodle",
+    p.add_argument("--formats", type=names("--formats"), default=None,
+                   metavar="tex,pdf,html,md,moodle",
                    help="formats to write (default: all; pdf only when pdflatex is found)")
     p.set_defaults(run=run)
 
 
 def _resolve(name: str) -> Path:
+    from symgrad.teaching.worksheets import bundled_dir
+
     path = Path(name)
     if path.exists() or path.suffix == ".toml":
         return path
@@ -51,13 +54,15 @@ def _resolve(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from symgrad.teaching.worksheets import Bar, build, bundled_specs, load_spec
+
     if args.all and args.spec:
         raise OptionError("give spec files or --all, not both")
     if not args.all and not args.spec:
         raise OptionError("give a worksheet spec (.toml) or --all")
     paths = bundled_specs() if args.all else [_resolve(s) for s in args.spec]
     if args.formats is None:
-        formats = list(FORMATS)
+        formats = list(WORKSHEET_FORMATS)
         if shutil.which("pdflatex") is None:
             formats.remove("pdf")
             print("symgrad: note: pdflatex not found, skipping pdf (install TeX Live for it)",

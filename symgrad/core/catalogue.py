@@ -32,9 +32,8 @@ import sympy as sp
 from symgrad.core.errors import OptionError, choose
 from symgrad.core.functions import leaky_relu, relu, sigmoid
 from symgrad.core.graph import Graph, Node
+from symgrad.core.names import LOSSES, MODELS
 
-MODELS = ("linear", "logistic")
-LOSSES = ("mse", "bce", "cross_entropy")
 LEAKY_SLOPE = sp.Rational(1, 100)
 
 #: Activation name -> g(z) as a SymPy expression builder.
@@ -84,7 +83,10 @@ def model_graph(
 
     if loss == "cross_entropy":
         if model != "linear":
-            raise OptionError("cross_entropy applies softmax to linear scores: use --model linear")
+            raise OptionError(
+                "cross_entropy applies softmax to linear scores: use the linear model",
+                option="model",
+            )
         if not 2 <= classes <= 9:
             raise OptionError(f"classes must be between 2 and 9, got {classes}")
         return _softmax_graph(features, classes, l2)
@@ -100,7 +102,9 @@ def model_graph(
         nodes += [Node(u, yhat - y, keep=False, label="residual"), Node(ell, u**2, label="loss")]
     else:
         if model != "logistic":
-            raise OptionError("bce needs predictions in (0, 1): use --model logistic")
+            raise OptionError(
+                "bce needs predictions in (0, 1): use the logistic model", option="model"
+            )
         bce = sp.Add(y * sp.log(yhat), (1 - y) * sp.log(1 - yhat), evaluate=False)
         nodes.append(Node(ell, sp.Mul(-1, bce, evaluate=False), label="loss"))
     penalty = _penalty(params[:-1], l2)

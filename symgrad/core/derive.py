@@ -366,12 +366,16 @@ def _check(ok: bool, what: str) -> bool:
     return ok
 
 
-def derive_graph(graph: Graph, wrt: Sequence[sp.Symbol] | None = None, **meta: Any) -> Derivation:
+def derive_graph(
+    graph: Graph, wrt: Sequence[str | sp.Symbol] | None = None, **meta: Any
+) -> Derivation:
     """Derive d(result)/d(param) for each parameter in ``wrt`` (default: all), step by step.
 
-    Returns a :class:`Derivation` whose every step was verified (see the module example).
+    ``wrt`` holds parameter names (or their Symbols). Returns a :class:`Derivation` whose every
+    step was verified (see the module example).
     """
-    wrt = tuple(graph.params if wrt is None else wrt)
+    by_name = {str(s): s for s in graph.params}
+    wrt = tuple(graph.params if wrt is None else (by_name.get(str(p), p) for p in wrt))
     for p in wrt:
         if p not in graph.params:
             names = ", ".join(str(s) for s in graph.params)
@@ -555,7 +559,7 @@ def derive(
     features: int = 1,
     classes: int = 3,
     l2: float | None = None,
-    wrt: Sequence[str] | None = None,
+    wrt: Sequence[str | sp.Symbol] | None = None,
 ) -> Derivation:
     """Derive the gradient of a catalogue loss step by step (see :mod:`symgrad.core.catalogue`).
 
@@ -570,6 +574,7 @@ def derive(
 
     graph = model_graph(loss, model, features=features, classes=classes, l2=l2)
     names = {str(p): p for p in graph.params}
+    wrt = None if wrt is None else [str(n) for n in wrt]
     if wrt is not None:
         for name in wrt:
             if name not in names:
@@ -586,7 +591,9 @@ def derive(
     return derive_graph(graph, chosen, title=title, **meta)
 
 
-def derive_expr(expr: str | sp.Expr, wrt: Sequence[str] | None = None) -> Derivation:
+def derive_expr(
+    expr: str | sp.Expr, wrt: Sequence[str | sp.Symbol] | None = None
+) -> Derivation:
     """Derive a typed expression step by step through its computational graph (u, v, ..., j).
 
     The text goes through the safe parser (:func:`symgrad.core.parse.parse`), never ``eval``.
@@ -606,6 +613,7 @@ def derive_expr(expr: str | sp.Expr, wrt: Sequence[str] | None = None) -> Deriva
     names = {str(p): p for p in graph.params}
     if not names:
         raise OptionError(f"{text!r} has no variables to differentiate by")
+    wrt = None if wrt is None else [str(n) for n in wrt]
     for name in wrt or ():
         if name not in names:
             raise OptionError(f"unknown variable {name!r}; choose from: {', '.join(names)}")

@@ -18,7 +18,15 @@ class SymgradError(Exception):
     ... except SymgradError as err:
     ...     print(f"symgrad: error: {err}")  # doctest: +ELLIPSIS
     symgrad: error: unknown loss 'hinge'; choose one of: mse, ...
+
+    ``option`` names the API option (a keyword such as ``"point"`` or ``"standardize"``) the
+    error is about, or None; the message speaks the API's words and the command line turns them
+    into its flags (:data:`symgrad.cli.options.SAYS`).
     """
+
+    def __init__(self, message: str = "", option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class ParseError(SymgradError):

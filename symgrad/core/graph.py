@@ -20,7 +20,9 @@ a + b*c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -208,10 +210,11 @@ class Values:
     grad: dict[sp.Symbol, sp.Expr]
 
 
-def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
+def forward_backward(graph: Graph, point: Mapping[str | sp.Symbol, Any]) -> Values:
     """Evaluate every node at ``point``, then propagate d(output)/d(node) back, micrograd-style.
 
-    Exact when the point is exact (integers and fractions). A value outside a function's domain
+    ``point`` maps parameter names (or their Symbols) to values. Exact when the point is exact
+    (integers and fractions). A value outside a function's domain
     raises :class:`~symgrad.core.errors.DomainError` naming the node.
 
     >>> a, b, c = sp.symbols("a b c", real=True)
@@ -219,13 +222,17 @@ def forward_backward(graph: Graph, point: dict[sp.Symbol, sp.Expr]) -> Values:
     >>> vals = forward_backward(g, {a: 1, b: 2, c: 3})
     >>> [int(vals.value[n.symbol]) for n in g.nodes], [int(vals.grad[s]) for s in (a, b, c)]
     ([6, 7, 21], [3, 9, 6])
+    >>> forward_backward(g, {"a": 1, "b": 2, "c": 3}).grad[b]
+    9
     """
     from symgrad.core.errors import DomainError, OptionError
 
-    missing = [str(s) for s in graph.params if s not in point]
+    point = {str(k): v for k, v in point.items()}
+    missing = [str(s) for s in graph.params if str(s) not in point]
     if missing:
-        raise OptionError(f"no value given for {', '.join(missing)} (add it to --at)")
-    value = {s: sp.sympify(point[s]) for s in graph.params}
+        raise OptionError(f"no value given for {', '.join(missing)} (give it in the point)",
+                          option="point")
+    value = {s: sp.sympify(point[str(s)]) for s in graph.params}
     for n in graph.nodes:
         v = n.expr.xreplace(value).doit()  # doit evaluates the unevaluated (typed) structure
         if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_real is False:

@@ -35,6 +35,8 @@ import numpy as np
 
 from symgrad.core.derive import Derivation, derive
 from symgrad.core.errors import OptionError
+from symgrad.core.names import DEFAULT_LOSS, MODELS
+from symgrad.core.names import FIT_LOSSES as LOSSES
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, prepare
 from symgrad.numerics.data import (
     Dataset,
@@ -47,11 +49,8 @@ from symgrad.numerics.data import (
 from symgrad.numerics.reduce import Reduction, reduce_derivation
 from symgrad.numerics.train import Progress, TrainResult, batch_rows, gradient_descent
 
-__all__ = ["FitResult", "fit", "MODELS", "LOSSES"]
+__all__ = ["FitResult", "fit", "MODELS", "LOSSES", "dataset", "derived", "initial"]
 
-MODELS = ("linear", "logistic")
-LOSSES = ("mse", "bce")
-DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,14 +162,24 @@ def _plain_dict(d: Mapping[str, float] | None) -> dict[str, float | None] | None
 
 
 @functools.lru_cache(maxsize=32)
-def _derived(
+def derived(
     loss: str, model: str, k: int, l2: float | None
 ) -> tuple[Derivation, CompiledGradient, Reduction | None]:
+    """The derivation of ``loss`` for ``model`` with ``k`` features, compiled and reduced.
+
+    >>> derived("mse", "linear", 1, None)[1].names
+    ('w', 'b')
+    """
     d = derive(loss, model, features=k, l2=l2)
     return d, compile_gradient(d), reduce_derivation(d)
 
 
-def _dataset(data: Any, x: Any, y: str | None) -> Dataset:
+def dataset(data: Any, x: Any, y: str | None) -> Dataset:
+    """``data`` (None: the bundled SAT->GPA set, a path, a Dataset or ``(X, y)``) as a Dataset.
+
+    >>> dataset(([1.0, 2.0], [1.0, 3.0]), None, None).x_names
+    ('x',)
+    """
     if data is None:
         return load_data(bundled(), x if x is not None else ["sat"], y if y is not None else "gpa")
     if isinstance(data, Dataset):
@@ -195,7 +204,12 @@ def _dataset(data: Any, x: Any, y: str | None) -> Dataset:
     )
 
 
-def _initial(names: tuple[str, ...], init: Mapping[Any, Any] | None) -> np.ndarray:
+def initial(names: tuple[str, ...], init: Mapping[Any, Any] | None) -> np.ndarray:
+    """The starting vector over ``names``: zeros, with the values ``init`` gives by name.
+
+    >>> initial(("w", "b"), {"b": 2}).tolist()
+    [0.0, 2.0]
+    """
     theta = np.zeros(len(names))
     for key, value in (init or {}).items():
         name = str(key)
@@ -256,7 +270,7 @@ def fit(
         raise OptionError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
     if loss == "bce" and model != "logistic":
         raise OptionError("bce needs predictions in (0, 1): use the logistic model")
-    ds = _dataset(data, x, y)
+    ds = dataset(data, x, y)
     if loss == "bce":
         check_binary_labels(ds)
     k = ds.n_features
@@ -264,9 +278,9 @@ def fit(
     mean = std = None
     if standardize:
         X, mean, std = standardize_features(ds)
-    d, compiled, reduction = _derived(loss, model, k, l2)
+    d, compiled, reduction = derived(loss, model, k, l2)
     names = compiled.names
-    theta0 = _initial(names, init)
+    theta0 = initial(names, init)
     Xp, Yp = prepare(X, ds.y, k)
     n = ds.n_samples
     full = batch_size is None or (isinstance(batch_size, int) and batch_size >= n)

@@ -44,6 +44,7 @@ import sympy as sp
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
+from symgrad.core.names import NETWORK_LOSSES
 from symgrad.numerics import kernels
 from symgrad.numerics.compile import NUMPY_FUNCTIONS
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
@@ -52,7 +53,6 @@ __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIV
            "NETWORK_LOSSES"]
 
 NETWORK_ACTIVATIONS = (*ACTIVATIONS, "softmax")
-NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 
 
 # --- g and g' from SymPy -------------------------------------------------------------------------

@@ -175,7 +175,8 @@ def derive_expanded(net: Network, max_seconds: float = MAX_SECONDS) -> Derivatio
             "about "
             f"{_max_params(max_seconds / _factor(net))} parameters at this depth (4-8-1 has 49), "
             "or use the layer-level form "
-            "(drop --expanded / expanded=False), which works for any size"
+            "(expanded=False), which works for any size",
+            option="expanded",
         )
     graph = expanded_graph(net)
     title = (f"Backpropagation for the {'-'.join(map(str, net.sizes))} network "

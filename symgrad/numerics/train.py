@@ -17,7 +17,7 @@ Fitting ``y = w x + b`` by the mean squared error, with the gradients written ou
 ('converged', 2.0, 1.0)
 >>> bad = gradient_descent(mse, {"w": 0.0, "b": 0.0}, len(x), lr=1.0)
 >>> bad.stopped_because, bad.diverged_at, bad.hint
-('diverged', 1, 'lower the learning rate (try lr/10 = 0.1) or use --standardize')
+('diverged', 1, 'lower the learning rate (try lr/10 = 0.1) or use standardize=True')
 
 **Divergence rule.** Let ``L0`` be the full-data loss at the initial parameters. The run stops as
 ``diverged`` as soon as
@@ -65,7 +65,7 @@ HISTORY_ROWS = 1000
 PROGRESS_INTERVAL = 0.05
 """Seconds between two calls of the ``progress`` callback (at most 20 per second)."""
 
-HINT = "lower the learning rate (try lr/10 = {lr10:g}) or use --standardize"
+HINT = "lower the learning rate (try lr/10 = {lr10:g}) or use standardize=True"
 
 Index = slice | np.ndarray | None
 LossAndGrad = Callable[[dict[str, Any], Index], tuple[Any, Mapping[str, Any]]]

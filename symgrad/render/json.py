@@ -21,10 +21,15 @@ from symgrad.render.text import expr_text, step_text
 
 
 def to_dict(
-    d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
+    d: Derivation,
+    values: dict[str, float] | None = None,
+    loss_value: float | None = None,
+    at: Values | None = None,
 ) -> dict[str, Any]:
     """The derivation as plain JSON-ready types; ``values`` and ``loss_value`` come from
-    evaluating it at a point (:func:`symgrad.numerics.compile.compile_gradient`).
+    evaluating it at a point (:func:`symgrad.numerics.compile.compile_gradient`), or ``at`` is
+    its graph evaluated exactly at a point (:func:`symgrad.core.graph.forward_backward`), which
+    also adds the graph with its values.
 
     >>> from symgrad.core.derive import derive
     >>> out = to_dict(derive("mse", "linear", wrt=["b"]))
@@ -59,8 +64,14 @@ def to_dict(
         if values is not None:
             entry["value"] = values[name]
         out["gradient"][name] = entry
+    if at is not None:
+        for name, entry in out["gradient"].items():
+            entry["value"] = number(at.grad[d.gradients[name].wrt])
+        loss_value = number(at.value[d.graph.output])
     if loss_value is not None:
         out["loss_value"] = loss_value
+    if at is not None:
+        out["graph"] = graph_dict(d.graph, at)
     return out
 
 

@@ -265,7 +265,10 @@ def problem(
         if wrt not in names:
             raise OptionError(f"unknown variable {wrt!r}; choose from: {', '.join(names)}")
         if per_sample:
-            raise OptionError("--per-sample applies to catalogue losses over samples, not --expr")
+            raise OptionError(
+                "per_sample=True applies to catalogue losses over samples, not to expr",
+                option="per_sample",
+            )
         d = derive_graph(graph, [names[wrt]], title=f"Gradient of {expr}", expr=expr)
     else:
         d = derive(loss, model, features=features, classes=classes, l2=l2, wrt=[wrt])
@@ -331,7 +334,8 @@ def read_answer(text: str, p: Problem, *, evaluate: bool = True) -> sp.Expr:
             f"{', '.join(sorted(shown)[:8])}{', ...' if len(shown) > 8 else ''}"
         )
     if expr.has(sp.Sum) and p.per_sample:
-        raise AnswerError("with --per-sample give the term of one sample i, without sum(...)")
+        raise AnswerError("with per_sample=True give the term of one sample i, without sum(...)",
+                          option="per_sample")
     with sp.evaluate(evaluate):
         return expr.xreplace({s: names[str(s)] for s in expr.free_symbols if str(s) in names})
 
@@ -788,7 +792,7 @@ def check_problem(answer: str, p: Problem) -> CheckResult:
         feedback += (
             f" Your formula is ∂ℓᵢ/∂{expr_text(p.wrt)}, the gradient of one sample's "
             "loss (the lecture slide writes dL/dw = 2u·xᵢ this way); check it with "
-            "--per-sample."
+            "per_sample=True."
         )
     return CheckResult(
         False,

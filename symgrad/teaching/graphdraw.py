@@ -52,6 +52,7 @@ from matplotlib.transforms import Bbox
 
 from symgrad.core.errors import OptionError
 from symgrad.core.graph import Graph, Values
+from symgrad.core.names import GRAPH_FORMATS
 from symgrad.render._display import arrange
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 #: The file formats :func:`save_graph` writes.
-FORMATS = ("png", "svg", "pdf", "tex")
+FORMATS = GRAPH_FORMATS
 
 # Colours: forward values in blue, backward gradients in red, as on the lecture slides.
 _FORWARD = "#1f4e9a"

@@ -62,6 +62,7 @@ from symgrad.core.catalogue import ACTIVATIONS, activation_graph, real
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, choose
 from symgrad.core.graph import Graph, Values, forward_backward
+from symgrad.core.names import PLOT_KINDS, PLOT_LOSSES
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, lambdify
 from symgrad.numerics.data import (
     Dataset,
@@ -96,13 +97,12 @@ __all__ = [
     "gallery",
 ]
 
-KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+KINDS = PLOT_KINDS
 """The figure kinds :func:`figure` draws."""
 
 #: The L7 lecture's computational graph and point, the ``graph`` kind's default.
 LECTURE_GRAPH = ("3*(a + b*c)", {"a": 1, "b": 2, "c": 3})
 
-PLOT_LOSSES = ("mse", "bce")
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 SHOW_ITERATES = 30
 """At most this many iterates are drawn on a curve (the first ones; the run continues)."""
@@ -275,7 +275,7 @@ def make_problem(
         model = "logistic" if loss == "bce" else "linear"
     if data is None:
         if loss == "bce":
-            raise OptionError("bce needs 0/1 labels: give a data file with --data")
+            raise OptionError("bce needs 0/1 labels: give data", option="data")
         path: Any = bundled("sat_gpa")
         x = "sat" if x is None else x
         y = "gpa" if y is None else y
@@ -285,7 +285,8 @@ def make_problem(
     if ds.n_features != 1:
         raise OptionError(
             f"plots need exactly one feature column, {ds.source} has {ds.n_features} "
-            f"({', '.join(ds.x_names)}); choose one with --x"
+            f"({', '.join(ds.x_names)}); choose one with x=",
+            option="x",
         )
     if loss == "bce":
         check_binary_labels(ds)
@@ -365,16 +366,18 @@ def _run_wb(
     return problem, lr, run_gd(problem, lr, init=init, max_iter=max_iter)
 
 
-def _check_range(rng: Sequence[float] | None, what: str = "--range") -> tuple[float, float] | None:
+def _check_range(rng: Sequence[float] | None, what: str = "range") -> tuple[float, float] | None:
     if rng is None:
         return None
     if len(rng) != 2:
-        raise OptionError(f"{what} takes two numbers MIN,MAX, got {len(rng)}")
+        raise OptionError(f"{what} takes two numbers MIN,MAX, got {len(rng)}", option="range")
     lo, hi = float(rng[0]), float(rng[1])
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise OptionError(f"{what} must be finite, got {lo:g},{hi:g}")
+        raise OptionError(f"{what} must be finite, got {lo:g},{hi:g}",
+                          option="range")
     if lo >= hi:
-        raise OptionError(f"{what}: MIN must be less than MAX, got {lo:g},{hi:g}")
+        raise OptionError(f"{what}: MIN must be less than MAX, got {lo:g},{hi:g}",
+                          option="range")
     return lo, hi
 
 

@@ -29,12 +29,13 @@ from importlib import resources
 from pathlib import Path
 
 from symgrad.core.errors import OptionError, SymgradError
+from symgrad.core.names import WORKSHEET_FORMATS
 from symgrad.teaching.worksheets import export, figures
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
 from symgrad.teaching.worksheets.model import Variant
 from symgrad.teaching.worksheets.spec import Spec, SpecError, load_spec
 
-FORMATS = ("tex", "pdf", "html", "md", "moodle")
+FORMATS = WORKSHEET_FORMATS
 ATTEMPTS = 200
 
 Progress = Callable[[int, int], object]
@@ -168,7 +169,7 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
     formats = _check_formats(formats)
     n = spec.variants if variants is None else variants
     if n < 1:
-        raise OptionError(f"--variants must be at least 1, got {n}")
+        raise OptionError(f"variants must be at least 1, got {n}", option="variants")
     first = spec.seed if seed is None else seed
     target = Path(out) / spec.name
     built: list[Variant] = []

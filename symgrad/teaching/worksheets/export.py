@@ -183,7 +183,7 @@ def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> b
     exe = shutil.which("pdflatex")
     if exe is None:
         raise LatexError("pdflatex not found: install TeX Live (texlive-latex-base and friends) "
-                         "or leave pdf out of --formats")
+                         "or leave pdf out of the formats", option="formats")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
     with tempfile.TemporaryDirectory(prefix="symgrad-tex-") as tmp:
         src = Path(tmp) / f"{name}.tex"

@@ -52,6 +52,7 @@ import matplotlib
 
 from symgrad.core.catalogue import ACTIVATIONS
 from symgrad.core.errors import SymgradError
+from symgrad.core.names import MODELS
 from symgrad.teaching import plots
 from symgrad.teaching.worksheets.model import Exercise, Figure, Space
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
@@ -110,7 +111,7 @@ def _check_option(key: str, v: Any, base: Path) -> Any:
     if key == "loss":
         _name(v, plots.PLOT_LOSSES, "loss")
     elif key == "model":
-        _name(v, ("linear", "logistic"), "model")
+        _name(v, MODELS, "model")
     elif key == "param":
         _name(v, _PARAMS, "param")
     elif key in ("x", "y"):

@@ -23,6 +23,7 @@ import sympy as sp
 
 from symgrad.core.derive import Derivation
 from symgrad.core.graph import N
+from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text, symbol_text
@@ -218,14 +219,13 @@ def data_figure_defaults(plot_kind: str, options: dict[str, Any] | Any,
     ([1.0], {'b': 0.0}, False, [1.0, 2.0])
     """
     from symgrad.numerics.data import Dataset
-    from symgrad.teaching.plots import PLOT_LOSSES
 
     if plot_kind == "activations" or "data" in options or "data" not in drawn:
         return {}
     xs, ys = drawn["data"]
     if not all(isinstance(v, int | float | Fraction) for v in [*xs, *ys]):
         return {}
-    if drawn.get("loss") not in PLOT_LOSSES or drawn.get("model") not in ("linear", "logistic"):
+    if drawn.get("loss") not in PLOT_LOSSES or drawn.get("model") not in MODELS:
         return {}
     out: dict[str, Any] = {
         "data": Dataset(np.array([[float(x)] for x in xs]), np.array([float(y) for y in ys]),

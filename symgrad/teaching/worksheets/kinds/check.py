@@ -23,10 +23,10 @@ import random
 
 import sympy as sp
 
-from symgrad.core.catalogue import LOSSES, MODELS
 from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.graph import N
+from symgrad.core.names import LOSSES, MODELS
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.check import check_answer

@@ -20,9 +20,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from symgrad.core.catalogue import LOSSES, MODELS
 from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
+from symgrad.core.names import LOSSES, MODELS
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register

@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.core.derive import derive
+from symgrad.core.names import FIT_LOSSES, MODELS
 from symgrad.numerics.compile import compile_gradient
 from symgrad.numerics.train import batch_rows, gradient_descent
 from symgrad.render.latex import expr_latex
@@ -122,8 +123,8 @@ class GDStepsKind(Kind):
     name = "gd_steps"
     summary = "k steps of gradient descent by hand, and small / ideal / large learning rates"
     fields = {
-        "loss": Field("name", default="mse", choices=("mse", "bce")),
-        "model": Field("name", default="linear", choices=("linear", "logistic")),
+        "loss": Field("name", default="mse", choices=FIT_LOSSES),
+        "model": Field("name", default="linear", choices=MODELS),
         "data": Field("data", required=True),
         "start": Field("point", required=True, help="the initial parameters: { w = 0, b = 0 }"),
         "lr": Field("number", required=True, help="the learning rate of the steps by hand"),

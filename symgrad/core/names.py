@@ -1,0 +1,49 @@
+"""The names symgrad accepts, one list of each kind: plain tuples, no imports.
+
+Every module that checks or offers these names reads them here (the catalogue, fit, networks,
+plots, worksheets, and the command line's argparse choices, which must load without SymPy).
+Activation names belong to the function registry (:mod:`symgrad.core.functions`), not here.
+
+>>> LOSSES
+('mse', 'bce', 'cross_entropy')
+>>> DEFAULT_LOSS["logistic"]
+'bce'
+>>> set(FIT_LOSSES) <= set(LOSSES) and set(PLOT_LOSSES) <= set(LOSSES)
+True
+"""
+
+LOSSES = ("mse", "bce", "cross_entropy")
+"""Catalogue losses (:func:`symgrad.core.derive.derive`)."""
+
+MODELS = ("linear", "logistic")
+"""Catalogue models."""
+
+NETWORK_MODEL = "mlp"
+"""The layered network (:mod:`symgrad.models.network`), the model after the catalogue's."""
+
+FIT_LOSSES = ("mse", "bce")
+"""Losses :func:`symgrad.models.fit.fit` trains a catalogue model with."""
+
+DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
+"""A catalogue model's loss when none is given."""
+
+NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
+"""Losses a network trains with."""
+
+PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+"""The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
+
+PLOT_LOSSES = ("mse", "bce")
+"""Losses the lecture's figures draw."""
+
+DERIVE_FORMATS = ("text", "latex", "json", "md", "html")
+"""Output formats of a derivation."""
+
+RESULT_FORMATS = ("text", "json")
+"""Output formats of a result (check, train, gradcheck)."""
+
+WORKSHEET_FORMATS = ("tex", "pdf", "html", "md", "moodle")
+"""Formats a worksheet build writes."""
+
+GRAPH_FORMATS = ("png", "svg", "pdf", "tex")
+"""File formats a computational graph is drawn in."""
