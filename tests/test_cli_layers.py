@@ -1,0 +1,168 @@
+"""The command line starts at once, reads one list of names, and speaks flags; the API does not."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symgrad.cli import main, options
+from symgrad.core import names
+from symgrad.core.derive import derive, derive_expr, derive_graph
+from symgrad.core.errors import OptionError, SymgradError
+from symgrad.core.graph import expression_graph, forward_backward
+from symgrad.core.parse import parse
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("sympy", "numpy", "matplotlib")
+COMMANDS = ("derive", "check", "graph", "train", "gradcheck", "plot", "worksheet")
+FLAG = re.compile(r"(?<![-<])--[a-z]")  # a command-line flag (not the arrow "<--")
+
+PROBE = """
+import sys
+from symgrad.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("imported:" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--version"], *([c, "--help"] for c in COMMANDS)], ids=" ".join
+)
+def test_help_and_version_import_no_sympy_numpy_or_matplotlib(argv):
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+    )
+    assert proc.stdout.strip(), proc.stderr  # the help (or version) was printed
+    assert proc.stderr.strip().splitlines()[-1] == "imported:", proc.stderr
+
+
+def test_the_probe_can_see_a_heavy_import():
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "derive", "mse", "--wrt", "b"],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+    )
+    assert "sympy" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_argparse_choices_come_from_the_names_module(capsys):
+    for argv, listed in [
+        (["derive", "hinge"], names.LOSSES),
+        (["check", "mse", "--model", "svm", "--wrt", "w", "--answer", "1"], names.MODELS),
+        (["gradcheck", "--loss", "hinge"], names.FIT_LOSSES),
+    ]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        err = capsys.readouterr().err
+        assert all(repr(n) in err for n in listed), err
+
+
+def test_gradcheck_imports_no_private_names():
+    for path in (ROOT / "symgrad" / "cli").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+# --- the API's words, the command line's flags ---------------------------------------------------
+
+
+def api_error(call) -> SymgradError:
+    with pytest.raises(SymgradError) as caught:
+        call()
+    return caught.value
+
+
+def test_library_errors_name_api_options_not_flags():
+    a, b = sp.symbols("a b", real=True)
+    graph = expression_graph(parse("a*b"))
+    errors = [
+        api_error(lambda: forward_backward(graph, {"a": 1})),
+        api_error(lambda: derive("bce", "linear")),
+        api_error(lambda: derive("cross_entropy", "logistic")),
+    ]
+    from symgrad.teaching.check import check_answer
+    from symgrad.teaching.plots import make_problem
+
+    errors.append(api_error(lambda: check_answer("2*x", expr="x^2", wrt="x", per_sample=True)))
+    errors.append(api_error(lambda: make_problem("bce")))
+    for err in errors:
+        assert not FLAG.search(str(err)), str(err)
+        assert err.option is not None
+    assert str(errors[0]) == "no value given for b (give it in the point)"
+    assert errors[0].option == "point"
+
+
+def test_training_hint_names_the_keyword_and_the_cli_prints_the_flag(capsys):
+    from symgrad.models.fit import fit
+
+    raw = fit("mse", "linear", lr=0.001, max_iter=50)
+    assert "standardize=True" in raw.hint and not FLAG.search(raw.hint)
+    assert main(["train", "--max-iter", "50", "--format", "json"]) == 0
+    hint = json.loads(capsys.readouterr().out)["hint"]
+    assert "--standardize" in hint and "standardize=True" not in hint
+
+
+def test_cli_translates_the_option_to_its_flag(capsys):
+    assert main(["derive", "--expr", "a*b", "--at", "a=1"]) == 2
+    assert capsys.readouterr().err == "symgrad: error: no value given for b (give it in --at)\n"
+    assert main(["check", "mse", "--wrt", "w", "--answer", "2*u*x_i"]) == 1
+    out = capsys.readouterr().out
+    assert "--per-sample" in out and "per_sample=True" not in out
+    assert main(["check", "--expr", "x^2", "--wrt", "x", "--per-sample", "--answer", "2*x"]) == 2
+    assert "--per-sample applies to catalogue losses" in capsys.readouterr().err
+
+
+def test_message_leaves_errors_without_an_option_alone():
+    assert options.message(OptionError("the point is far")) == "the point is far"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["train", "--lr", "0"], "--lr must be a number > 0, got '0'"),
+        (["train", "--seed", "-1"], "--seed must be a whole number >= 0, got '-1'"),
+        (["gradcheck", "--tol", "x"], "--tol must be a number >= 0, got 'x'"),
+        (["gradcheck", "--l2", "-1"], "--l2 must be a number > 0, got '-1'"),
+        (["derive", "mse", "--features", "0"], "--features must be a whole number >= 1"),
+        (["plot", "slope", "--dpi", "0", "--out", "x.png"], "--dpi must be a whole number >= 1"),
+        (["worksheet", "--all", "--out", "o", "--variants", "0"], "--variants must be a whole"),
+    ],
+)
+def test_bad_option_values_are_one_line_naming_the_flag(capsys, argv, needle):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and needle in captured.err and captured.err.count("\n") == 1
+
+
+# --- one convention: parameters by name ----------------------------------------------------------
+
+
+def test_wrt_and_point_take_names_or_symbols():
+    graph = expression_graph(parse("3*(a + b*c)"))
+    a, b, c = graph.params
+    by_name, by_symbol = derive_graph(graph, wrt=["a", "c"]), derive_graph(graph, wrt=[a, c])
+    assert list(by_name.gradients) == list(by_symbol.gradients) == ["a", "c"]
+    for name, sym in (("a", a), ("c", c)):
+        expected = sp.diff(3 * (a + b * c), sym)
+        assert sp.simplify(by_name.gradients[name].expanded.doit() - expected) == 0
+    named = forward_backward(graph, {"a": 1, "b": 2, "c": 3})
+    symbols = forward_backward(graph, {a: 1, b: 2, c: 3})
+    assert named.grad == symbols.grad and named.grad[b] == 9  # 3c
+    assert list(derive("mse", "linear", wrt=[sp.Symbol("b")]).gradients) == ["b"]
+    assert list(derive_expr("a*b", wrt=[sp.Symbol("a")]).gradients) == ["a"]
+    with pytest.raises(OptionError, match="unknown parameter 'z'"):
+        derive_graph(graph, wrt=["z"])
