@@ -8,7 +8,6 @@ both are below 1e-10). Exit status 0 when every relative error is at most ``--to
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from symgrad.cli.options import names, nonnegative, point, positive
@@ -76,6 +75,8 @@ def check(
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     result = check(args.model, args.loss, args.data, args.x, args.y, args.at, args.l2)
     ok = all(v["relative_error"] <= args.tol for v in result.values())
     if args.format == "json":

@@ -8,12 +8,10 @@ the table shows the parameters as diverged and says where it began, why, and wha
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from symgrad.cli.options import names, nonnegative, point, positive, say, whole
 from symgrad.core.errors import OptionError
@@ -111,8 +109,7 @@ RUNNERS["linear"] = _catalogue
 RUNNERS["logistic"] = _catalogue
 
 
-@dataclass(frozen=True)
-class NetworkRun:
+class NetworkRun(NamedTuple):
     """A trained network: the training loop's result with the data's description and accuracy."""
 
     net: Network
@@ -206,6 +203,8 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+
     bar = ProgressBar() if args.format == "text" else None
     try:
         result = RUNNERS[args.model](args, bar)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from symgrad.cli.options import names, whole
 from symgrad.core.errors import OptionError
 from symgrad.core.names import WORKSHEET_FORMATS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXAMPLES = """examples:
   symgrad worksheet --all --out out/
@@ -45,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _resolve(name: str) -> Path:
+    from pathlib import Path
+
     from symgrad.teaching.worksheets import bundled_dir
 
     path = Path(name)
@@ -54,6 +58,8 @@ def _resolve(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    import shutil
+
     from symgrad.teaching.worksheets import Bar, build, bundled_specs, load_spec
 
     if args.all and args.spec:
