@@ -15,7 +15,7 @@ from symgrad.core.errors import OptionError
 from symgrad.core.graph import forward_backward
 from symgrad.core.parse import parse_assignments
 from symgrad.numerics.compile import compile_gradient
-from symgrad.numerics.data import load_data
+from symgrad.numerics.data import load_classes, load_data
 from symgrad.render import html, latex, markdown, text
 from symgrad.render import json as json_render
 
@@ -122,8 +122,12 @@ def run(args: argparse.Namespace) -> int:
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
         point = {str(k): float(v) for k, v in parse_assignments(args.at).items()}
-        ds = load_data(args.data)
-        loss_value, values = compile_gradient(d)(point, ds.X, ds.y)
+        if d.graph.sum_to_one:  # K classes: a class column y or one-hot columns y1..yK
+            ds, Y = load_classes(args.data, args.classes)
+        else:
+            ds = load_data(args.data)
+            Y = ds.y
+        loss_value, values = compile_gradient(d)(point, ds.X, Y)
     if args.format == "json":
         print(json_render.render(d, values, loss_value))
         return 0

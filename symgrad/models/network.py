@@ -46,6 +46,7 @@ from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
 from symgrad.numerics import kernels
 from symgrad.numerics.compile import NUMPY_FUNCTIONS
+from symgrad.numerics.data import class_labels
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 
 __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIVATIONS",
@@ -254,12 +255,8 @@ class Network:
             raise DataError(f"X has {m} samples (rows) but Y has "
                             f"{'none' if Y.ndim == 0 else Y.shape[0]}; expected Y of shape "
                             f"({m}, {nL})" + (" or (m,)" if nL == 1 or self._softmax else ""))
-        if self._softmax and Y.ndim == 1:
-            labels = Y.astype(np.int64)
-            if not np.array_equal(labels, Y) or labels.min(initial=0) < 0 \
-                    or labels.max(initial=0) >= nL:
-                raise DataError(f"Y of shape ({m},) must hold integer class labels 0..{nL - 1}")
-            return X, labels
+        if self._softmax and Y.ndim in (1, 2) and (Y.ndim == 1 or Y.shape[1] == nL):
+            return X, class_labels(Y, nL)  # integer classes, or rows that sum to 1
         Y = Y.astype(np.float64)
         if Y.ndim == 1 and nL == 1:
             Y = Y[:, None]

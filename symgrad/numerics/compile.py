@@ -48,6 +48,7 @@ from symgrad.core.functions import sigmoid, softplus
 from symgrad.core.graph import Graph, N
 from symgrad.core.verify import same
 from symgrad.numerics import kernels
+from symgrad.numerics.data import one_hot
 
 __all__ = ["CompiledGradient", "compile_gradient", "lambdify", "prepare", "NUMPY_FUNCTIONS"]
 
@@ -99,6 +100,8 @@ class CompiledGradient:
     ``f.vector(theta, X, Y) -> (loss, grad)`` is the fast form the training loop uses: ``theta``
     and ``grad`` are float64 arrays over ``names`` (every parameter of the graph, in graph order),
     and ``X``, ``Y`` must already be :func:`prepare`-d. ``strategy`` says which path was compiled.
+    ``classes``: the labels are K classes (cross-entropy); calling accepts integer classes 0..K-1
+    or one-hot/probability rows and refuses anything else (:func:`~symgrad.numerics.data.one_hot`).
     """
 
     names: tuple[str, ...]
@@ -107,6 +110,7 @@ class CompiledGradient:
     n_labels: int
     strategy: str
     _vector: Callable[..., tuple[float, np.ndarray]]
+    classes: bool = False
 
     def vector(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient (over all ``names``) at ``theta``; ``X``, ``Y`` as :func:`prepare`."""
@@ -127,6 +131,8 @@ class CompiledGradient:
         self, params: dict[str, float], X: np.ndarray, Y: np.ndarray
     ) -> tuple[float, dict[str, float]]:
         theta = self.theta(params)
+        if self.classes:  # cross-entropy: integer classes or rows that sum to 1, checked
+            Y = one_hot(Y, self.n_labels)
         X, Y = prepare(X, Y, self.n_features, self.n_labels)
         loss, grad = self._vector(theta, X, Y)
         where = {name: k for k, name in enumerate(self.names)}
@@ -153,6 +159,7 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
         n_labels=len(g.labels),
         strategy=strategy,
         _vector=vector,
+        classes=bool(g.sum_to_one),
     )
 
 
