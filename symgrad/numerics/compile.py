@@ -329,9 +329,9 @@ def _score_path(
     fused = None
     if K == 1 and not ps:
         if _is_bce_logit(ell_stable, deltas[0], zs[0], labels[0]):
-            fused = _bce_logit
+            fused = kernels.bce_loss_grad
         elif _is_squared_residual(ell_stable, deltas[0], zs[0], labels[0]):
-            fused = _squared_residual
+            fused = kernels.squared_error_loss_grad
 
     if K == 1 and not ps:
         z = zs[0]
@@ -354,7 +354,7 @@ def _score_path(
                 if has_b:
                     zv += theta[b_i]
             if fused is not None:
-                loss, delta = fused(zv, Y, want_loss)
+                loss, delta = fused(zv, Y, want_loss=want_loss, overwrite=True)
             else:
                 loss = float(np.mean(np.broadcast_to(ell_f(zv, Y), (n,))))
                 delta = np.broadcast_to(delta_f(zv, Y), (n,))
@@ -417,47 +417,6 @@ def _is_bce_logit(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> b
 def _is_squared_residual(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> bool:
     """Whether the derived per-sample loss and delta are (z - y)^2 and 2 (z - y)."""
     return sp.expand(ell - (z - y) ** 2) == 0 and sp.expand(delta - 2 * (z - y)) == 0
-
-
-def _squared_residual(
-    z: np.ndarray, y: np.ndarray, want_loss: bool = True
-) -> tuple[float, np.ndarray]:
-    """mean((z - y)^2) and 2 (z - y), in place in ``z``: one temporary in all (the residual).
-
-    >>> _squared_residual(np.array([1.0, 3.0]), np.array([0.0, 1.0]))
-    (2.5, array([2., 4.]))
-    """
-    z -= y
-    loss = float(z @ z) / z.shape[0] if want_loss else float("nan")
-    z *= 2.0
-    return loss, z
-
-
-def _bce_logit(z: np.ndarray, y: np.ndarray, want_loss: bool = True) -> tuple[float, np.ndarray]:
-    """mean(softplus(z) - y z) and sigma(z) - y from the logits, without overflow or warnings.
-
-    ``sigma(z) = (1 + tanh(z/2)) / 2`` saturates instead of overflowing; the loss is
-    ``max(z, 0) + log1p(exp(-|z|)) - y z``, summed with a dot product for ``y z``. ``z`` is
-    overwritten. With ``want_loss=False`` the loss is nan and not computed.
-
-    >>> loss, delta = _bce_logit(np.array([1e4, -1e4, 0.0]), np.array([0.0, 1.0, 1.0]))
-    >>> round(loss, 6), delta.tolist()
-    (6666.897716, [1.0, -1.0, -0.5])
-    """
-    loss = float("nan")
-    if want_loss:
-        e = np.abs(z)
-        np.negative(e, out=e)
-        with np.errstate(under="ignore"):
-            np.exp(e, out=e)  # exp(-|z|) in (0, 1]
-        np.log1p(e, out=e)
-        loss = (e.sum() + np.maximum(z, 0.0).sum() - y @ z) / z.shape[0]
-    s = np.multiply(z, 0.5, out=z)
-    np.tanh(s, out=s)
-    s *= 0.5
-    s += 0.5
-    s -= y
-    return float(loss), s
 
 
 # -------------------------------------------------------------------------------------------------
