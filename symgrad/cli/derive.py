@@ -118,13 +118,17 @@ def run(args: argparse.Namespace) -> int:
     values = loss_value = None
     if args.at is not None or args.data is not None:
         from symgrad.numerics.compile import compile_gradient
-        from symgrad.numerics.data import load_data
+        from symgrad.numerics.data import load_classes, load_data
 
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
-        ds = load_data(args.data)
         at = {k: float(v) for k, v in args.at.items()}
-        loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
+        if d.graph.sum_to_one:  # K classes: a class column y or one-hot columns y1..yK
+            ds, Y = load_classes(args.data, args.classes)
+        else:
+            ds = load_data(args.data)
+            Y = ds.y
+        loss_value, values = compile_gradient(d)(at, ds.X, Y)
     if args.format == "json":
         from symgrad.render import json as json_render
 

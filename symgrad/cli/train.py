@@ -150,13 +150,17 @@ class NetworkRun(NamedTuple):
 
 def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
     """``--model mlp``: a layered network (issue 5) trained with the same loop."""
-    from symgrad.models.network import train_network
-    from symgrad.numerics.data import bundled, load_data
+    from symgrad.models.network import parse_layers, train_network
+    from symgrad.numerics.data import bundled, load_classes, load_data
 
     if args.layers is None or args.activations is None or args.loss is None:
         raise OptionError("--model mlp needs --layers, --activations and --loss")
-    data = load_data(args.data or bundled(), x=args.x, y=args.y)
-    Y = data.y.astype(int) if args.loss == "cross_entropy" else data.y
+    if args.loss == "cross_entropy":  # a class column y (0..K-1) or one-hot columns y1..yK
+        classes = parse_layers(args.layers)[-1]
+        data, Y = load_classes(args.data or bundled(), classes, x=args.x, y=args.y)
+    else:
+        data = load_data(args.data or bundled(), x=args.x, y=args.y)
+        Y = data.y
     net, result = train_network(
         args.layers,
         args.activations,
@@ -171,7 +175,7 @@ def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
         progress=progress,
     )
     accuracy = None if args.loss == "mse" else net.accuracy(result.params, data.X, Y)
-    return NetworkRun(net, data.source, len(data.y), args.lr, result, accuracy)
+    return NetworkRun(net, data.source, data.n_samples, args.lr, result, accuracy)
 
 
 RUNNERS[NETWORK_MODEL] = _mlp

@@ -45,8 +45,10 @@ from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
 from symgrad.core.names import NETWORK_LOSSES
+from symgrad.models.backprop import NumPyOps, backprop, forward
 from symgrad.numerics import kernels
 from symgrad.numerics.compile import NUMPY_FUNCTIONS
+from symgrad.numerics.data import class_labels
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 
 __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIVATIONS",
@@ -254,12 +256,8 @@ class Network:
             raise DataError(f"X has {m} samples (rows) but Y has "
                             f"{'none' if Y.ndim == 0 else Y.shape[0]}; expected Y of shape "
                             f"({m}, {nL})" + (" or (m,)" if nL == 1 or self._softmax else ""))
-        if self._softmax and Y.ndim == 1:
-            labels = Y.astype(np.int64)
-            if not np.array_equal(labels, Y) or labels.min(initial=0) < 0 \
-                    or labels.max(initial=0) >= nL:
-                raise DataError(f"Y of shape ({m},) must hold integer class labels 0..{nL - 1}")
-            return X, labels
+        if self._softmax and Y.ndim in (1, 2) and (Y.ndim == 1 or Y.shape[1] == nL):
+            return X, class_labels(Y, nL)  # integer classes, or rows that sum to 1
         Y = Y.astype(np.float64)
         if Y.ndim == 1 and nL == 1:
             Y = Y[:, None]
@@ -273,83 +271,22 @@ class Network:
     def _softmax(self) -> bool:
         return self.activations[-1] == "softmax"
 
-    # -- the backprop (the layer-level equations) --
-    def _forward(self, params: Mapping[str, np.ndarray], X: np.ndarray, last: bool = True
-                 ) -> tuple[list[np.ndarray], list[Any]]:
-        """Z^[l] and A^[l] for l = 1..L (A[0] = X^T), samples as columns.
-
-        ``last=False`` leaves A^[L] to the loss head (softmax: computed once with the loss).
-        """
-        A = X.T
-        Zs, As = [], [A]
-        for ell, act in enumerate(self._acts, start=1):
-            Z = params[f"W{ell}"] @ A
-            Z += params[f"b{ell}"][:, None]
-            A = act.g(Z) if last or ell < self.depth or not self._softmax else None
-            Zs.append(Z)
-            As.append(A)
-        return Zs, As
-
-    def _head(self, Z: np.ndarray, A: Any, Y: np.ndarray) -> tuple[float, np.ndarray]:
-        """The mean loss and dZ^[L] (= m ∂L/∂Z^[L]). For softmax ``A`` is ignored (None)."""
-        m = Z.shape[1]
-        if self.loss_name == "cross_entropy":
-            # softmax and log-softmax from the same shifted exponentials: stable, one exp pass
-            shifted = Z - Z.max(axis=0)
-            E = np.exp(shifted)
-            total = E.sum(axis=0)
-            logsum = np.log(total)
-            A = E
-            A /= total
-            if Y.ndim == 1:
-                cols = np.arange(m)
-                loss = float(logsum.sum() - shifted[Y, cols].sum()) / m
-                dZ = A
-                dZ[Y, cols] -= 1.0
-            else:
-                loss = float(-(Y.T * (shifted - logsum)).sum()) / m
-                dZ = A - Y.T
-            return loss, dZ
-        if self.loss_name == "bce":
-            loss = kernels.bce_from_logits(Z, Y.T)
-            return loss, A - Y.T
-        R = A - Y.T
-        loss = float(np.vdot(R, R)) / m
-        R *= 2.0
-        return loss, self._times_dg(R, Z, A, self.depth)
-
-    def _times_dg(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, ell: int) -> np.ndarray:
-        """dA ⊙ g_l'(Z^[l]), in place on dA."""
-        d = self._acts[ell - 1].dg(Z, A)
-        if isinstance(d, int | float) and d == 1:
-            return dA
-        np.multiply(dA, d, out=dA)
-        return dA
-
+    # -- the backprop (the layer-level equations: symgrad.models.backprop) --
     def _loss_and_grad(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray
                        ) -> tuple[float, dict[str, np.ndarray]]:
-        Zs, As = self._forward(params, X, last=False)
-        m = X.shape[0]
-        loss, dZ = self._head(Zs[-1], As[-1], Y)
-        grads: dict[str, np.ndarray] = {}
-        for ell in range(self.depth, 0, -1):
-            A_prev = As[ell - 1]
-            dW = dZ @ A_prev.T
-            dW /= m
-            grads[f"W{ell}"] = dW
-            grads[f"b{ell}"] = dZ.sum(axis=1) / m
-            if ell > 1:
-                dA = params[f"W{ell}"].T @ dZ
-                dZ = self._times_dg(dA, Zs[ell - 2], As[ell - 1], ell - 1)
-        return loss, {k: grads[k] for k in self.shapes()}
+        res = backprop(NumPyOps(self), params, X.T, Y)
+        grads = {f"{k}{ell}": g for k, by in (("W", res.dW), ("b", res.db))
+                 for ell, g in by.items()}
+        return res.loss, {k: grads[k] for k in self.shapes()}
 
     # -- the public numeric API --
     def loss(self, params: Mapping[str, Any], X: Any, Y: Any) -> float:
         """The loss averaged over the m samples (rows of X)."""
         p = self.check_params(params)
         X, Y = self.check_data(X, Y)
-        Zs, As = self._forward(p, X, last=False)
-        return self._head(Zs[-1], As[-1], Y)[0]
+        ops = NumPyOps(self)
+        Zs, As = forward(ops, p, X.T)
+        return ops.head(Zs[-1], As[-1], Y)[0]
 
     def gradients(self, params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
         """dL/d(param) for every parameter, same keys and shapes as ``params``."""
@@ -367,7 +304,7 @@ class Network:
         p = self.check_params(params)
         X, _ = self.check_data(X, np.zeros(np.shape(X)[0], dtype=np.int64)
                                if self._softmax else np.zeros((np.shape(X)[0], self.sizes[-1])))
-        return self._forward(p, X)[1][-1].T
+        return forward(NumPyOps(self, outputs=True), p, X.T)[1][-1].T
 
     def predict(self, params: Mapping[str, Any], X: Any) -> np.ndarray:
         """Class labels (softmax: argmax; one sigmoid output: A > 0.5), else the outputs A^[L]."""

@@ -304,6 +304,7 @@ def _verify_numerically(net: Network, tol: float = 1e-6) -> dict[str, dict[int, 
     Uses a copy of the network with widths capped at 3 (the layer rule does not depend on the
     width), 4 random samples, and random parameters; raises VerificationError on a mismatch.
     """
+    from symgrad.models.backprop import NumPyOps, backprop, forward
     from symgrad.models.network import Network
 
     sizes = [min(s, 3) for s in net.sizes]
@@ -324,26 +325,17 @@ def _verify_numerically(net: Network, tol: float = 1e-6) -> dict[str, dict[int, 
         Y = rng.normal(size=(mm, sizes[-1]))
     X, Y = small.check_data(X, Y)
     L = small.depth
-    Zs, As = small._forward(params, X, last=False)
-    loss0, dZ = small._head(Zs[-1], As[-1], Y)
-    dZs, dAs, dWs, dbs = {L: dZ.copy()}, {}, {}, {}
-    for ell in range(L, 0, -1):
-        dWs[ell] = dZ @ As[ell - 1].T / mm
-        dbs[ell] = dZ.sum(axis=1) / mm
-        if ell > 1:
-            dAs[ell - 1] = params[f"W{ell}"].T @ dZ
-            dZ = small._times_dg(dAs[ell - 1].copy(), Zs[ell - 2], As[ell - 1], ell - 1)
-            dZs[ell - 1] = dZ.copy()
+    ops = NumPyOps(small)
+    res = backprop(ops, params, X.T, Y, keep=True)
+    Zs, As, loss0 = res.Z[1:], res.A, res.loss
+    dZs, dAs, dWs, dbs = res.dZ, res.dA, res.dW, res.db
 
     def tail(start: int, A_prev: np.ndarray) -> float:
         """The loss from layer ``start`` on, given A^[start-1] (samples as columns)."""
-        A = A_prev
-        for ell in range(start, L + 1):
-            Zl = params[f"W{ell}"] @ A + params[f"b{ell}"][:, None]
-            if ell == L:
-                return small._head(Zl, None if small._softmax else small._acts[-1].g(Zl), Y)[0]
-            A = small._acts[ell - 1].g(Zl)
-        return small._head(A_prev, None, Y)[0]  # pragma: no cover
+        rest = {f"{k}{ell - start + 1}": params[f"{k}{ell}"]
+                for ell in range(start, L + 1) for k in "Wb"}
+        Zt, At = forward(_From(ops, start - 1), rest, A_prev)
+        return ops.head(Zt[-1], At[-1], Y)[0]
 
     def fd(f: Any, x: np.ndarray) -> np.ndarray:
         out = np.zeros_like(x)
@@ -364,13 +356,9 @@ def _verify_numerically(net: Network, tol: float = 1e-6) -> dict[str, dict[int, 
     ok: dict[str, dict[int, bool]] = {"dZ": {}, "dA": {}, "W": {}, "b": {}}
     for ell in range(1, L + 1):
         Zl = Zs[ell - 1].copy()
-        if ell == L:
-            def f_z(Zl: np.ndarray = Zl) -> float:
-                A = None if small._softmax else small._acts[-1].g(Zl)
-                return small._head(Zl, A, Y)[0]
-        else:
-            def f_z(Zl: np.ndarray = Zl, ell: int = ell) -> float:
-                return tail(ell + 1, small._acts[ell - 1].g(Zl))
+        def f_z(Zl: np.ndarray = Zl, ell: int = ell) -> float:
+            A = ops.activate(ell, Zl, ell == L)
+            return ops.head(Zl, A, Y)[0] if ell == L else tail(ell + 1, A)
         ok["dZ"][ell] = close(dZs[ell] / mm, fd(f_z, Zl))
         if ell < L:
             Al = As[ell].copy()
@@ -385,6 +373,19 @@ def _verify_numerically(net: Network, tol: float = 1e-6) -> dict[str, dict[int, 
                                 "symgrad has a bug")
     assert abs(loss0 - tail(1, X.T)) < 1e-12 * max(1.0, abs(loss0))
     return ok
+
+
+class _From:
+    """Ops whose layer 1 is layer ``offset + 1`` of the network (the tail of the forward pass)."""
+
+    def __init__(self, ops: Any, offset: int) -> None:
+        self.ops, self.offset = ops, offset
+
+    def linear(self, W: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.ops.linear(W, A, b)
+
+    def activate(self, ell: int, Z: np.ndarray, last: bool) -> Any:
+        return self.ops.activate(ell + self.offset, Z, last)
 
 
 __all__ = ["Mat", "MatMul", "Hadamard", "derive_layers", "output_graph"]

@@ -48,6 +48,7 @@ from symgrad.core.functions import sigmoid, softplus
 from symgrad.core.graph import Graph, N
 from symgrad.core.verify import same
 from symgrad.numerics import kernels
+from symgrad.numerics.data import one_hot
 
 __all__ = ["CompiledGradient", "compile_gradient", "lambdify", "prepare", "NUMPY_FUNCTIONS"]
 
@@ -99,6 +100,8 @@ class CompiledGradient:
     ``f.vector(theta, X, Y) -> (loss, grad)`` is the fast form the training loop uses: ``theta``
     and ``grad`` are float64 arrays over ``names`` (every parameter of the graph, in graph order),
     and ``X``, ``Y`` must already be :func:`prepare`-d. ``strategy`` says which path was compiled.
+    ``classes``: the labels are K classes (cross-entropy); calling accepts integer classes 0..K-1
+    or one-hot/probability rows and refuses anything else (:func:`~symgrad.numerics.data.one_hot`).
     """
 
     names: tuple[str, ...]
@@ -107,6 +110,7 @@ class CompiledGradient:
     n_labels: int
     strategy: str
     _vector: Callable[..., tuple[float, np.ndarray]]
+    classes: bool = False
 
     def vector(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient (over all ``names``) at ``theta``; ``X``, ``Y`` as :func:`prepare`."""
@@ -127,6 +131,8 @@ class CompiledGradient:
         self, params: dict[str, float], X: np.ndarray, Y: np.ndarray
     ) -> tuple[float, dict[str, float]]:
         theta = self.theta(params)
+        if self.classes:  # cross-entropy: integer classes or rows that sum to 1, checked
+            Y = one_hot(Y, self.n_labels)
         X, Y = prepare(X, Y, self.n_features, self.n_labels)
         loss, grad = self._vector(theta, X, Y)
         where = {name: k for k, name in enumerate(self.names)}
@@ -153,6 +159,7 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
         n_labels=len(g.labels),
         strategy=strategy,
         _vector=vector,
+        classes=bool(g.sum_to_one),
     )
 
 
@@ -322,9 +329,9 @@ def _score_path(
     fused = None
     if K == 1 and not ps:
         if _is_bce_logit(ell_stable, deltas[0], zs[0], labels[0]):
-            fused = _bce_logit
+            fused = kernels.bce_loss_grad
         elif _is_squared_residual(ell_stable, deltas[0], zs[0], labels[0]):
-            fused = _squared_residual
+            fused = kernels.squared_error_loss_grad
 
     if K == 1 and not ps:
         z = zs[0]
@@ -347,7 +354,7 @@ def _score_path(
                 if has_b:
                     zv += theta[b_i]
             if fused is not None:
-                loss, delta = fused(zv, Y, want_loss)
+                loss, delta = fused(zv, Y, want_loss=want_loss, overwrite=True)
             else:
                 loss = float(np.mean(np.broadcast_to(ell_f(zv, Y), (n,))))
                 delta = np.broadcast_to(delta_f(zv, Y), (n,))
@@ -410,47 +417,6 @@ def _is_bce_logit(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> b
 def _is_squared_residual(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> bool:
     """Whether the derived per-sample loss and delta are (z - y)^2 and 2 (z - y)."""
     return sp.expand(ell - (z - y) ** 2) == 0 and sp.expand(delta - 2 * (z - y)) == 0
-
-
-def _squared_residual(
-    z: np.ndarray, y: np.ndarray, want_loss: bool = True
-) -> tuple[float, np.ndarray]:
-    """mean((z - y)^2) and 2 (z - y), in place in ``z``: one temporary in all (the residual).
-
-    >>> _squared_residual(np.array([1.0, 3.0]), np.array([0.0, 1.0]))
-    (2.5, array([2., 4.]))
-    """
-    z -= y
-    loss = float(z @ z) / z.shape[0] if want_loss else float("nan")
-    z *= 2.0
-    return loss, z
-
-
-def _bce_logit(z: np.ndarray, y: np.ndarray, want_loss: bool = True) -> tuple[float, np.ndarray]:
-    """mean(softplus(z) - y z) and sigma(z) - y from the logits, without overflow or warnings.
-
-    ``sigma(z) = (1 + tanh(z/2)) / 2`` saturates instead of overflowing; the loss is
-    ``max(z, 0) + log1p(exp(-|z|)) - y z``, summed with a dot product for ``y z``. ``z`` is
-    overwritten. With ``want_loss=False`` the loss is nan and not computed.
-
-    >>> loss, delta = _bce_logit(np.array([1e4, -1e4, 0.0]), np.array([0.0, 1.0, 1.0]))
-    >>> round(loss, 6), delta.tolist()
-    (6666.897716, [1.0, -1.0, -0.5])
-    """
-    loss = float("nan")
-    if want_loss:
-        e = np.abs(z)
-        np.negative(e, out=e)
-        with np.errstate(under="ignore"):
-            np.exp(e, out=e)  # exp(-|z|) in (0, 1]
-        np.log1p(e, out=e)
-        loss = (e.sum() + np.maximum(z, 0.0).sum() - y @ z) / z.shape[0]
-    s = np.multiply(z, 0.5, out=z)
-    np.tanh(s, out=s)
-    s *= 0.5
-    s += 0.5
-    s -= y
-    return float(loss), s
 
 
 # -------------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ __all__ = [
     "standardize",
     "unstandardize_linear",
     "check_binary_labels",
+    "class_labels",
+    "one_hot",
+    "load_classes",
     "bundled",
 ]
 
@@ -452,6 +455,96 @@ def check_binary_labels(ds: Dataset) -> None:
             f"{ds.where(i)}: column {ds.y_name!r}: label {ds.y[i]:g} is not 0 or 1 "
             "(a binary classifier needs 0/1 labels)"
         )
+
+
+def class_labels(
+    Y: ArrayLike, classes: int, where: Any = None
+) -> np.ndarray:
+    """Labels for ``classes`` classes, checked: integer classes (N,) or probability rows (N, K).
+
+    A 1-D ``Y`` must hold the integers 0..K-1 and comes back as int64; a 2-D ``Y`` must have K
+    columns whose rows are one-hot or probabilities (entries in [0, 1] summing to 1 within 1e-9),
+    and comes back as float64. Anything else raises :class:`DataError` at the first bad row
+    (``where(i)`` names row ``i``; ``"row i+1"`` by default): cross-entropy's gradient p - y is
+    only right for such rows.
+
+    >>> class_labels([0, 2, 1], 3).tolist()
+    [0, 2, 1]
+    >>> try:
+    ...     class_labels([[0.5, 0.5, 0.0], [0.2, 0.2, 0.2]], 3)
+    ... except DataError as e:
+    ...     print(e)
+    row 2: labels 0.2, 0.2, 0.2 sum to 0.6, not 1 (one-hot or probabilities)
+    """
+    at = where if where is not None else (lambda i: f"row {i + 1}")
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        bad = np.flatnonzero((np.round(Y) != Y) | (Y < 0) | (classes - 1 < Y) | ~np.isfinite(Y))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"{at(i)}: {Y[i]:g} is not one of the integer class labels "
+                            f"0..{classes - 1}")
+        return Y.astype(np.int64)
+    if Y.ndim != 2 or Y.shape[1] != classes:
+        raise DataError(f"labels of shape {Y.shape}; expected ({Y.shape[0]},) integer classes "
+                        f"0..{classes - 1} or ({Y.shape[0]}, {classes}) one-hot rows")
+    outside = ~np.all((Y >= 0) & (Y <= 1), axis=1)
+    off = np.abs(Y.sum(axis=1) - 1.0) > 1e-9
+    bad = np.flatnonzero(outside | off)
+    if bad.size:
+        i = int(bad[0])
+        row = ", ".join(f"{v:g}" for v in Y[i])
+        why = "has an entry outside [0, 1]" if outside[i] else f"sum to {Y[i].sum():g}, not 1"
+        raise DataError(f"{at(i)}: labels {row} {why} (one-hot or probabilities)")
+    return Y
+
+
+def one_hot(labels: ArrayLike, classes: int) -> np.ndarray:
+    """Integer classes 0..K-1 as one-hot rows (N, K); probability rows are returned as they are.
+
+    Both are checked by :func:`class_labels`.
+
+    >>> one_hot([2, 0], 3).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
+    Y = class_labels(labels, classes)
+    if Y.ndim == 2:
+        return Y
+    out = np.zeros((Y.shape[0], classes))
+    out[np.arange(Y.shape[0]), Y] = 1.0
+    return out
+
+
+def load_classes(
+    path: str | os.PathLike[str],
+    classes: int,
+    x: Sequence[str] | str | None = None,
+    y: str | None = None,
+) -> tuple[Dataset, np.ndarray]:
+    """Features and one-hot labels (N, K) for K classes: a class column ``y`` (0..K-1) or the
+    one-hot (or probability) columns ``y1..yK``; labels checked by :func:`class_labels`. A column
+    named by ``y`` is read as the class column.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "c.csv"
+    >>> _ = p.write_text("x,y1,y2\\n1,0,1\\n2,1,0\\n")
+    >>> load_classes(p, 2)[1].tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    try:
+        ds = load_data(path, x, y or "y")
+    except DataError as missing:
+        if y is not None:
+            raise
+        try:
+            sets = [load_data(path, x, f"y{k}") for k in range(1, classes + 1)]
+        except DataError:
+            raise DataError(f"{missing}; {classes} classes need a class column 'y' (0..."
+                            f"{classes - 1}) or one-hot columns y1..y{classes}") from None
+        ds = sets[0]
+        Y = np.column_stack([s.y for s in sets])
+        return ds, class_labels(Y, classes, ds.where)
+    return ds, one_hot(class_labels(ds.y, classes, ds.where), classes)
 
 
 # -------------------------------------------------------------------------------------------------

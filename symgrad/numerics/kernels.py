@@ -29,6 +29,9 @@ __all__ = [
     "bce_from_logits",
     "softmax",
     "log_softmax",
+    "bce_loss_grad",
+    "cross_entropy_loss_grad",
+    "squared_error_loss_grad",
     "relu",
     "relu_grad",
     "leaky_relu",
@@ -149,6 +152,96 @@ def log_softmax(z: ArrayLike, axis: int = -1) -> np.ndarray:
     with np.errstate(under="ignore"):
         lse = np.log(np.sum(np.exp(d), axis=axis, keepdims=True))
     return d - lse
+
+
+# --- the losses with their gradient: one kernel per loss ------------------------------------------
+#
+# Each returns ``(loss, delta)``: the loss is the sum over everything divided by the number of
+# samples, which lie along the LAST axis (a vector of N samples; (outputs, m) with samples as
+# columns); ``delta`` is the per-sample gradient with respect to the kernel's input, unscaled
+# (the caller divides by the number of samples where it sums). ``overwrite=True`` lets the kernel
+# reuse its first argument's memory (the training loops' hot path); ``want_loss=False`` skips the
+# loss (nan).
+
+
+def _work(z: ArrayLike, overwrite: bool) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    return z if overwrite else z.copy()
+
+
+def bce_loss_grad(
+    z: ArrayLike, y: ArrayLike, *, want_loss: bool = True, overwrite: bool = False
+) -> tuple[float, np.ndarray]:
+    """Binary cross-entropy from the logits and its gradient ``sigma(z) - y`` (the cancellation).
+
+    The loss is :func:`bce_from_logits`; ``sigma(z) = (1 + tanh(z/2)) / 2`` saturates to 0 or 1
+    instead of overflowing.
+
+    >>> loss, delta = bce_loss_grad([1e4, -1e4, 0.0], [0.0, 1.0, 1.0])
+    >>> round(loss, 6), delta.tolist()
+    (6666.897716, [1.0, -1.0, -0.5])
+    """
+    y = _arr(y)
+    loss = bce_from_logits(z, y, reduction="sum") / np.shape(z)[-1] if want_loss else np.nan
+    s = _work(z, overwrite)
+    s *= 0.5
+    np.tanh(s, out=s)
+    s *= 0.5
+    s += 0.5
+    s -= y
+    return float(loss), s
+
+
+def squared_error_loss_grad(
+    a: ArrayLike, y: ArrayLike, *, want_loss: bool = True, overwrite: bool = False
+) -> tuple[float, np.ndarray]:
+    """The squared error summed over outputs, averaged over samples, and its gradient 2 (a - y).
+
+    >>> squared_error_loss_grad([1.0, 3.0], [0.0, 1.0])
+    (2.5, array([2., 4.]))
+    >>> squared_error_loss_grad([[1.0, 3.0], [0.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]])[0]  # 2 samples
+    3.0
+    """
+    r = _work(a, overwrite)
+    r -= _arr(y)
+    loss = float(np.vdot(r, r)) / r.shape[-1] if want_loss else np.nan
+    r *= 2.0
+    return loss, r
+
+
+def cross_entropy_loss_grad(
+    z: ArrayLike, y: ArrayLike, *, axis: int = 0, want_loss: bool = True
+) -> tuple[float, np.ndarray]:
+    """Cross-entropy of softmax(z) along ``axis`` (the classes) and its gradient softmax(z) - y.
+
+    ``y`` is one-hot (or probability) rows of ``z``'s shape, or integer classes with ``axis``
+    removed. softmax and log-softmax come from the same max-subtracted exponentials (one ``exp``
+    pass): finite for any finite logits.
+
+    >>> Z = np.array([[1e4, 0.0], [0.0, 0.0], [-1e4, 0.0]])  # 3 classes, 2 samples (columns)
+    >>> loss, delta = cross_entropy_loss_grad(Z, np.array([2, 1]))
+    >>> round(loss, 6), delta.round(6).tolist()
+    (10000.549306, [[1.0, 0.333333], [0.0, -0.666667], [-1.0, 0.333333]])
+    """
+    d = _shifted(z, axis)
+    with np.errstate(under="ignore"):
+        P = np.exp(d)
+    total = P.sum(axis=axis, keepdims=True)
+    P /= total
+    samples = d.size // d.shape[axis]
+    y = np.asarray(y)
+    if y.ndim == d.ndim - 1:  # integer classes
+        at = np.expand_dims(y.astype(np.int64), axis)
+        loss = np.nan
+        if want_loss:
+            picked = np.take_along_axis(d, at, axis)
+            loss = float(np.log(total).sum() - picked.sum()) / samples
+        np.put_along_axis(P, at, np.take_along_axis(P, at, axis) - 1.0, axis)
+        return loss, P
+    y = _arr(y)
+    loss = float(-np.vdot(y, d - np.log(total))) / samples if want_loss else np.nan
+    P -= y
+    return loss, P
 
 
 def relu(z: ArrayLike) -> Any:

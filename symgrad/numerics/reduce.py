@@ -71,10 +71,12 @@ class Reduction:
     l2: float
 
     def statistics(self, X: Any, y: Any) -> np.ndarray:
-        """The statistics the reduced loss needs: sums of data monomials (one pass, O(N k^2)).
+        """The statistics the reduced loss needs, in one pass over the data (O(N k^2)).
 
-        Computed as the Gram matrix ``A.T @ A`` of ``A = [1, X, y]``, which holds N, sum x_j,
-        sum x_j x_l, sum x_j y and sum y^2.
+        The data are centred first: the statistics are the Gram matrix ``A.T @ A`` of
+        ``A = [1, X - mean(X), y - mean(y)]`` (N, sums of centred monomials) followed by the means.
+        Sums of raw monomials would lose the loss to cancellation once the data sit far from 0
+        (targets near 1e10: sum y^2 ~ 1e20 N, the loss ~ 1e-2).
         """
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -83,11 +85,14 @@ class Reduction:
         if X.shape[1] != self.n_features or X.shape[0] != y.shape[0]:
             raise DataError(f"data of shape {X.shape}, {y.shape} for {self.n_features} feature(s)")
         A = np.empty((X.shape[0], self.n_features + 2))
-        A[:, 0] = 1.0
+        A[:, 0] = 0.0
         A[:, 1:-1] = X
         A[:, -1] = y
+        means = A.mean(axis=0)
+        A -= means
+        A[:, 0] = 1.0
         G = A.T @ A
-        return np.array([G[r, c] for r, c in self._index])
+        return np.array([G[r, c] for r, c in self._index] + means[1:].tolist())
 
     def evaluate(self, theta: np.ndarray, stats: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient at ``theta`` from the statistics alone (no pass over the data)."""
@@ -95,13 +100,19 @@ class Reduction:
         return float(out[0]), np.array(out[1:], dtype=np.float64)
 
     def closed_form(self, stats: np.ndarray) -> dict[str, float] | None:
-        """The parameters where the gradient is zero (normal equations), None if singular."""
+        """The parameters where the gradient is zero (normal equations), None if singular.
+
+        The solve is refined twice with the gradient from :meth:`evaluate` (the system is
+        ``M theta = v``, the gradient ``M theta - v``), so large offsets in the data cost no digits.
+        """
         M, v = self._system(*stats)
         M = np.asarray(M, dtype=np.float64)
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         if not np.all(np.isfinite(M)) or np.linalg.matrix_rank(M) < M.shape[0]:
             return None
         sol = np.linalg.solve(M, v)
+        for _ in range(2):
+            sol = sol - np.linalg.solve(M, self.evaluate(sol, stats)[1])
         return {name: float(x) for name, x in zip(self.names, sol, strict=True)}
 
 
@@ -201,21 +212,31 @@ def reduce_derivation(d: Derivation) -> Reduction | None:
     # keep the loss step after the gradients: the gradients are what a student reads first
     steps = steps[1:] + steps[:1]
 
-    # numeric side: statistics as plain symbols, each an entry of the Gram matrix of [1, x, y]
-    order = list(stat)
-    syms = [sp.Dummy(f"S{k}", real=True) for k in range(len(order) + 1)]
-    to_sym = {stat[m]: s for m, s in zip(order, syms, strict=False)}
-    n_sym = syms[-1]
+    # numeric side: the data centred (s = mean_s + centred s), each sum of a centred monomial an
+    # entry of the Gram matrix of [1, x - mean x, y - mean y], the means plain numbers
+    means = {s: sp.Dummy(f"mean_{s}", real=True) for s in g.data}
     pos = {s: k + 1 for k, s in enumerate(g.features)} | {g.labels[0]: len(g.features) + 1}
-    index = [_gram_index(m, pos) for m in order] + [(0, 0)]
+    monomials: dict[sp.Expr, sp.Dummy] = {}
+    n_sym = sp.Dummy("N", positive=True)
     l2 = float(d.meta.get("l2", 0.0))
 
-    def numeric(e: sp.Expr) -> sp.Expr:
-        return e.xreplace(to_sym).subs({N: n_sym, LAMBDA: l2})
+    def centred(term: sp.Expr, penalty: sp.Expr) -> sp.Expr:
+        """(1/N) sum_i term + penalty over centred statistics, each coefficient factored."""
+        shifted = sp.expand(term.xreplace({s: s + means[s] for s in g.data}))
+        poly = sp.Poly(shifted, *g.data)
+        total = []
+        for exps, coeff in zip(poly.monoms(), poly.coeffs(), strict=True):
+            dm = sp.Mul(*[s**e for s, e in zip(g.data, exps, strict=True)])
+            stat = n_sym if dm == 1 else monomials.setdefault(dm, sp.Dummy(f"S{len(monomials)}"))
+            total.append(sp.factor(coeff) * stat)  # (b + w mean_x - mean_y)^2, not b^2 - ...
+        return sp.Add(*total) / n_sym + penalty.subs(LAMBDA, l2)
 
-    exprs = [numeric(loss)] + [numeric(grads[str(p)]) for p in g.params]
+    exprs = [centred(ell, g.penalty)]
+    exprs += [centred(sp.diff(ell, p), sp.diff(g.penalty, p)) for p in g.params]
+    syms = [*monomials.values(), n_sym, *means.values()]
+    index = [_gram_index(m, pos) for m in monomials] + [(0, 0)]
     f = sp.lambdify([*g.params, *syms], exprs, modules="numpy", cse=True)
-    M, v = sp.linear_eq_to_matrix([numeric(grads[str(p)]) for p in g.params], list(g.params))
+    M, v = sp.linear_eq_to_matrix(exprs[1:], list(g.params))
     system = sp.lambdify(syms, [M, v], modules="numpy")
 
     if len(g.features) == 1 and len(g.params) == 2:

@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.core.errors import OptionError
+from symgrad.models.backprop import backprop
 from symgrad.models.network import (
     A_SYM,
     NETWORK_ACTIVATIONS,
@@ -106,7 +107,8 @@ def _slope(net: Network, ell: int, z: sp.Expr, a: sp.Expr) -> sp.Expr:
 
 def forward_backward_exact(net: Network, params: dict[str, sp.Matrix], x: sp.Matrix,
                            y: sp.Matrix) -> dict[str, Any]:
-    """Every Z, A, the loss and every dA, dZ, dW, db for one sample (m = 1), exactly.
+    """Every Z, A, the loss and every dA, dZ, dW, db for one sample (m = 1), exactly: the one
+    backprop pass (:func:`symgrad.models.backprop.backprop`) over exact SymPy numbers.
 
     The layer-level equations (samples as columns): dZ^[L] = A^[L] - Y for sigmoid + bce and
     softmax + cross-entropy, dA^[L] = 2 (A^[L] - Y) for mse; dW^[l] = dZ^[l] A^[l-1]^T,
@@ -119,35 +121,47 @@ def forward_backward_exact(net: Network, params: dict[str, sp.Matrix], x: sp.Mat
     >>> v["A2"], v["loss"], v["dW1"], v["db2"]
     (Matrix([[9]]), 16, Matrix([[24]]), Matrix([[8]]))
     """
-    L = net.depth
-    out: dict[str, Any] = {"A0": x, "Y": y, "params": params}
-    A = x
-    for ell in range(1, L + 1):
-        Z = params[f"W{ell}"] * A + params[f"b{ell}"]
-        A = _apply(net.activations[ell - 1], net, ell, Z)
-        out[f"Z{ell}"], out[f"A{ell}"] = Z, A
-    yhat = out[f"A{L}"]
-    if net.loss_name == "bce":
-        a, t = yhat[0], y[0]
-        out["loss"] = -(t * sp.log(a) + (1 - t) * sp.log(1 - a))
-        dZ = yhat - y
-    elif net.loss_name == "cross_entropy":
-        out["loss"] = -sp.Add(*[t * sp.log(a) for a, t in zip(yhat, y, strict=True) if t != 0])
-        dZ = yhat - y
-    else:
-        out["loss"] = sp.Add(*[(a - t) ** 2 for a, t in zip(yhat, y, strict=True)])
-        dA = 2 * (yhat - y)
-        out[f"dA{L}"] = dA
-        dZ = _times_slope(net, L, dA, out[f"Z{L}"], yhat)
-    for ell in range(L, 0, -1):
-        out[f"dZ{ell}"] = dZ
-        out[f"dW{ell}"] = dZ * out[f"A{ell - 1}"].T
-        out[f"db{ell}"] = dZ
-        if ell > 1:
-            dA = params[f"W{ell}"].T * dZ
-            out[f"dA{ell - 1}"] = dA
-            dZ = _times_slope(net, ell - 1, dA, out[f"Z{ell - 1}"], out[f"A{ell - 1}"])
+    res = backprop(_ExactOps(net), params, x, y, keep=True)
+    out: dict[str, Any] = {"A0": x, "Y": y, "params": params, "loss": res.loss}
+    for ell in range(1, net.depth + 1):
+        out[f"Z{ell}"], out[f"A{ell}"] = res.Z[ell], res.A[ell]
+    for name, by in (("dZ", res.dZ), ("dW", res.dW), ("db", res.db), ("dA", res.dA)):
+        out.update({f"{name}{ell}": v for ell, v in by.items()})
     return out
+
+
+class _ExactOps:
+    """Exact SymPy arithmetic for :func:`~symgrad.models.backprop.backprop`, one sample (m = 1)."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+
+    def linear(self, W: sp.Matrix, A: sp.Matrix, b: sp.Matrix) -> sp.Matrix:
+        return W * A + b
+
+    def activate(self, ell: int, Z: sp.Matrix, last: bool) -> sp.Matrix:
+        return _apply(self.net.activations[ell - 1], self.net, ell, Z)
+
+    def head(self, Z: sp.Matrix, A: sp.Matrix, y: sp.Matrix) -> tuple[sp.Expr, sp.Matrix, bool]:
+        if self.net.loss_name == "bce":
+            a, t = A[0], y[0]
+            return -(t * sp.log(a) + (1 - t) * sp.log(1 - a)), A - y, True
+        if self.net.loss_name == "cross_entropy":
+            loss = -sp.Add(*[t * sp.log(a) for a, t in zip(A, y, strict=True) if t != 0])
+            return loss, A - y, True
+        return sp.Add(*[(a - t) ** 2 for a, t in zip(A, y, strict=True)]), 2 * (A - y), False
+
+    def slope(self, ell: int, dA: sp.Matrix, Z: sp.Matrix, A: sp.Matrix) -> sp.Matrix:
+        return _times_slope(self.net, ell, dA, Z, A)
+
+    def weight_grad(self, dZ: sp.Matrix, A_prev: sp.Matrix) -> sp.Matrix:
+        return dZ * A_prev.T
+
+    def bias_grad(self, dZ: sp.Matrix) -> sp.Matrix:
+        return dZ
+
+    def back(self, W: sp.Matrix, dZ: sp.Matrix) -> sp.Matrix:
+        return W.T * dZ
 
 
 def _times_slope(net: Network, ell: int, dA: sp.Matrix, Z: sp.Matrix, A: sp.Matrix) -> sp.Matrix:
