@@ -216,8 +216,8 @@ def _beside_kink(
     kink: sp.Expr, at: dict[sp.Symbol, float], rng: random.Random
 ) -> Iterator[dict[sp.Symbol, float]]:
     """Points beside the kink ``kink = 0``: ``at`` with one of its symbols moved just left and
-    right of the kink (by 1e-3 of its size) and far beyond it on both sides. Kinks that are not
-    linear in any symbol of ``at`` give none."""
+    right of the kink (by 1e-9 and 1e-3 of its size) and far beyond it on both sides. Kinks that
+    are not linear in any symbol of ``at`` give none."""
     for v in sorted(kink.free_symbols & set(at), key=str):
         rest = kink.xreplace({s: sp.Float(x, 30) for s, x in at.items() if s != v})
         slope = sp.diff(rest, v)
@@ -225,7 +225,14 @@ def _beside_kink(
             continue
         root = float(-rest.xreplace({v: 0}) / slope)
         size = max(1.0, abs(root))
-        for step in (-1e-3, 1e-3, -10.0 * rng.uniform(1, 10), 10.0 * rng.uniform(1, 10)):
+        for step in (
+            -1e-9,
+            1e-9,
+            -1e-3,
+            1e-3,
+            -10.0 * rng.uniform(1, 10),
+            10.0 * rng.uniform(1, 10),
+        ):
             yield {**at, v: root + step * size}
         return
 
@@ -373,7 +380,8 @@ def value(
 ) -> mpmath.mpf | None:
     """The value of ``expr`` at the point ``at``, settled (see :func:`_settled`); None outside
     its domain. Each sum over the samples runs over ``rows`` (one mapping of per-sample values
-    per sample); per-sample symbols outside a sum take the first row's values.
+    per sample; the sum's upper limit, N, is their number unless ``at`` gives it); per-sample
+    symbols outside a sum take the first row's values.
 
     >>> x, w, i = sp.symbols("x w i")
     >>> value(w * sp.Sum(x, (i, 1, 3)) + x, {w: 2}, rows=[{x: 1}, {x: 2}, {x: 3}])
@@ -384,6 +392,7 @@ def value(
     expr = elementary(sp.sympify(expr))
     per = tuple(sorted(rows[0], key=str)) if rows else ()
     shared = tuple(sorted(expr.free_symbols - set(per), key=str))
+    at = {**{s.limits[0][-1]: len(rows) for s in expr.atoms(sp.Sum)}, **at}
     f = _evaluator((expr,), shared, per)
     args = [_mpf(at[s]) for s in shared]
     table = [[_mpf(r[s]) for s in per] for r in rows] or [[]]
