@@ -1,13 +1,24 @@
 """Independent checks: is a claimed expression equal to what ``sympy.diff`` gives?
 
-Both sides are rewritten into elementary functions (:func:`symgrad.core.functions.elementary`) so
-the
-check never relies on symgrad's own derivative rules. Equality is decided symbolically when
-``expand`` shows it cheaply, otherwise at random points in arithmetic of 60 digits or more, raised
-until the values settle (relative tolerance 1e-12), skipping points outside the functions'
-domains. Many claims are decided in one batch (:func:`same_all`): one mpmath function with their
-common subexpressions shared, evaluated at a few points, which is what keeps the check of a
-scalar-expanded network in seconds.
+This module is the one place that decides whether two expressions are equal. Both sides are
+rewritten into elementary functions (:func:`symgrad.core.functions.elementary`) so the check never
+relies on symgrad's own derivative rules. Equality is decided symbolically when ``expand`` proves
+it within a fixed budget of terms (a bound on the work, not a clock: it holds in any thread),
+otherwise at test points (:func:`_point`: both signs, magnitudes 1e-3 to 1e3, and beside every
+kink), in arithmetic of 60 digits or more, raised until the values settle, skipping points outside
+the functions' domains.
+
+**Tolerances.** Two settled values a, b agree when |a − b| ≤ 1e-15·max(1, |a|, |b|): relative
+1e-15 for large values, absolute 1e-15 for small ones. Settled values are exact to about 25
+digits, so an answer written differently but equal passes, while a constant offset of 1e-13 on a
+value of order 1 (or of 1e-12 on one of order 100) fails; typed numbers are exact rationals
+(1e-13 is 1/10¹³), so no rounding of the input hides an offset.
+
+Two entry points share those pieces. :func:`same_all` decides many claims of the derivation
+engine in one batch (one mpmath function with their common subexpressions shared, a few points),
+which keeps the check of a scalar-expanded network in seconds. :func:`equivalent` decides one
+claim thoroughly, for student answers: sums over the samples are kept (N symbolic) in the proof,
+and the numbers are tried at sample counts N = 1, 2, 3, 4, 5, 7, 10, 50, 1000 and two random ones.
 
 >>> import sympy as sp
 >>> from symgrad.core.functions import sigmoid
@@ -22,8 +33,11 @@ False
 
 from __future__ import annotations
 
+import functools
+import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
@@ -31,12 +45,16 @@ import sympy as sp
 from symgrad.core.errors import VerificationError
 from symgrad.core.functions import elementary
 
-_RANGES = ((0.1, 0.9), (-2.0, 2.0), (1.1, 3.0))
-_TOLERANCE = mpmath.mpf("1e-12")
+#: Two settled values a, b are equal when |a - b| <= TOLERANCE * max(1, |a|, |b|).
+TOLERANCE = mpmath.mpf("1e-15")
 #: Digits of the arithmetic, raised until two precisions agree (see :func:`_settled`).
 _DIGITS = (60, 120, 240, 480)
 #: How closely two precisions must agree for a value to count as settled.
 _AGREE = mpmath.mpf("1e-25")
+#: Sample counts an answer with sums over the samples is tried at (and two random ones).
+SIZES = (1, 2, 3, 4, 5, 7, 10, 50, 1000)
+#: Most terms ``expand`` may produce in a symbolic proof (estimated before expanding).
+_EXPAND_BUDGET = 2000
 
 
 def _small(expr: sp.Expr, limit: int = 400) -> bool:
@@ -44,11 +62,33 @@ def _small(expr: sp.Expr, limit: int = 400) -> bool:
     return all(k <= limit for k, _ in enumerate(sp.preorder_traversal(expr)))
 
 
+def _expanded_terms(expr: sp.Expr, limit: int = _EXPAND_BUDGET) -> int:
+    """An upper estimate of the number of terms ``expand(expr)`` makes (capped above ``limit``).
+
+    Sums add, products multiply, a positive integer power of k terms makes C(n + k - 1, n); the
+    arguments of functions are expanded too, each within the same budget.
+    """
+    if expr.is_Add:
+        return min(limit + 1, sum(_expanded_terms(a, limit) for a in expr.args))
+    if expr.is_Mul:
+        out = 1
+        for a in expr.args:
+            out = min(limit + 1, out * _expanded_terms(a, limit))
+        return out
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        k = _expanded_terms(expr.base, limit)
+        return min(limit + 1, math.comb(int(expr.exp) + k - 1, k - 1)) if k > 1 else 1
+    if any(_expanded_terms(a, limit) > limit for a in expr.args if isinstance(a, sp.Expr)):
+        return limit + 1
+    return 1
+
+
 def _symbolically_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    """A proof that a = b: ``expand(a - b)`` is 0, tried only when it is small and cheap."""
     diff = a - b
     if diff == 0:
         return True
-    if _small(diff) and not diff.has(sp.Piecewise):
+    if _small(diff) and not diff.has(sp.Piecewise) and _expanded_terms(diff) <= _EXPAND_BUDGET:
         try:
             return sp.expand(diff) == 0
         except (TypeError, ValueError):  # pragma: no cover - expand on exotic input
@@ -70,20 +110,21 @@ def _real(v: object) -> mpmath.mpf | None:
 
 
 def _settled(
-    f: Callable[..., list], point: list[float], wanted: list[int]
+    f: Callable[..., Sequence], args: Sequence, wanted: Iterable[int]
 ) -> dict[int, mpmath.mpf]:
-    """The outputs ``wanted`` of ``f`` at ``point``, each once two precisions agree on it.
+    """The outputs ``wanted`` of ``f(*args)``, each once two precisions agree on it.
 
     Adaptive precision, as ``evalf`` does it: ``f`` runs at 60, 120, 240 and 480 digits until
     every wanted output is the same at two of them (a loss like log(1 - sigmoid(z)) at a large z
     loses most of its digits to cancellation). Outputs outside the domain are left out.
     """
+    wanted = list(wanted)
     settled: dict[int, mpmath.mpf] = {}
-    previous: list | None = None
+    previous: Sequence | None = None
     for digits in _DIGITS:
         with mpmath.workdps(digits):
             try:
-                out = f(*[mpmath.mpf(x) for x in point])
+                out = f(*args)
             except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
                 previous = None  # a division by a cancelled zero, say: try more digits
                 continue
@@ -97,6 +138,106 @@ def _settled(
             break
         previous = out
     return settled
+
+
+def close(a: mpmath.mpf, b: mpmath.mpf) -> bool:
+    """Whether two settled values are equal within :data:`TOLERANCE` (see the module docstring).
+
+    >>> close(mpmath.mpf(2), mpmath.mpf(2) + mpmath.mpf("1e-20")), close(1, 1 + 1e-13)
+    (True, False)
+    """
+    with mpmath.workdps(_DIGITS[0]):
+        a, b = mpmath.mpf(a), mpmath.mpf(b)
+        return abs(a - b) <= TOLERANCE * max(1, abs(a), abs(b))
+
+
+# --- test points ------------------------------------------------------------------------------
+
+#: How many kinds of point :func:`_coordinate` draws from (see there).
+_KINDS = 6
+
+
+def _coordinate(rng: random.Random, kind: int, scale: float, positive: bool) -> float:
+    """One coordinate of a test point of the given kind.
+
+    Kinds 0-2 are near 1, where claims settle fastest: (0.1, 0.9), (-2, 2), (1.1, 3). The others
+    are wide, with both signs: 3 magnitudes 10^u for u uniform in (-3, 3); 4 one magnitude
+    ``scale`` (1e-3 ... 1e3) for the whole point; 5 uniform in (-1000, 1000), which crosses a
+    kink moved far from 0 (relu(w - 40)). Symbols assumed positive get positive values.
+    """
+    if kind == 0:
+        v = rng.uniform(0.1, 0.9)
+    elif kind == 1:
+        v = rng.uniform(-2.0, 2.0)
+    elif kind == 2:
+        v = rng.uniform(1.1, 3.0)
+    elif kind == 3:
+        v = rng.choice((-1, 1)) * 10 ** rng.uniform(-3, 3)
+    elif kind == 4:
+        v = rng.choice((-1, 1)) * scale * rng.uniform(0.5, 2.0)
+    else:
+        v = rng.uniform(-1000.0, 1000.0)
+    return abs(v) if positive else v
+
+
+def _point(
+    rng: random.Random,
+    kind: int,
+    symbols: Sequence[sp.Symbol],
+    groups: Sequence[tuple[sp.Symbol, ...]] = (),
+) -> dict[sp.Symbol, float]:
+    """Values for ``symbols`` (a point of the given kind) and for the free members of each group
+    of ``groups`` (drawn from the probability simplex; the last member is one minus the rest)."""
+    scale = 10.0 ** rng.randint(-3, 3)
+    out = {s: _coordinate(rng, kind, scale, bool(s.is_positive)) for s in symbols}
+    for g in groups:
+        weights = [rng.uniform(0.1, 1.0) for _ in g]
+        out.update({s: w / sum(weights) for s, w in zip(g[:-1], weights, strict=False)})
+    return out
+
+
+def _kinks(exprs: Iterable[sp.Expr]) -> list[sp.Expr]:
+    """Expressions whose zeros are kinks: Piecewise conditions, Abs, Heaviside, sign, Max, Min."""
+    found: set[sp.Expr] = set()
+    for e in (n for x in exprs for n in sp.preorder_traversal(x)):
+        if isinstance(e, sp.Piecewise):
+            for _, cond in e.args:
+                rels = [cond] if isinstance(cond, sp.core.relational.Relational) else []
+                rels += list(cond.atoms(sp.core.relational.Relational))
+                found.update(r.lhs - r.rhs for r in rels)
+        elif isinstance(e, (sp.Abs, sp.Heaviside, sp.sign)):
+            found.add(e.args[0])
+        elif isinstance(e, (sp.Max, sp.Min)):
+            found.update(e.args[0] - a for a in e.args[1:])
+    return sorted((k for k in found if k.free_symbols), key=sp.default_sort_key)
+
+
+def _beside_kink(
+    kink: sp.Expr, at: dict[sp.Symbol, float], rng: random.Random
+) -> Iterator[dict[sp.Symbol, float]]:
+    """Points beside the kink ``kink = 0``: ``at`` with one of its symbols moved just left and
+    right of the kink (by 1e-9 and 1e-3 of its size) and far beyond it on both sides. Kinks that
+    are not linear in any symbol of ``at`` give none."""
+    for v in sorted(kink.free_symbols & set(at), key=str):
+        rest = kink.xreplace({s: sp.Float(x, 30) for s, x in at.items() if s != v})
+        slope = sp.diff(rest, v)
+        if slope.free_symbols or slope == 0 or rest.free_symbols - {v}:
+            continue
+        root = float(-rest.xreplace({v: 0}) / slope)
+        size = max(1.0, abs(root))
+        for step in (
+            -1e-9,
+            1e-9,
+            -1e-3,
+            1e-3,
+            -10.0 * rng.uniform(1, 10),
+            10.0 * rng.uniform(1, 10),
+        ):
+            yield {**at, v: root + step * size}
+        return
+
+
+# --- many claims at once (the derivation engine) ------------------------------------------------
 
 
 def same(
@@ -156,21 +297,17 @@ def same_all(
         open_ = [j for j, k in enumerate(pending) if result[k] is None and found[k] < points]
         if not open_:
             break
-        lo, hi = _RANGES[attempt % len(_RANGES)]
-        point = [rng.uniform(lo, hi) for _ in free]
-        for g in simplex:
-            weights = [rng.uniform(0.1, 1.0) for _ in g]
-            point += [w / sum(weights) for w in weights[:-1]]
-        out = _settled(values, point, [i for j in open_ for i in (2 * j, 2 * j + 1)])
-        with mpmath.workdps(_DIGITS[0]):
-            for j in open_:
-                va, vb = out.get(2 * j), out.get(2 * j + 1)
-                if va is None or vb is None:
-                    continue
-                if abs(va - vb) > _TOLERANCE * max(1, abs(va), abs(vb)):
-                    result[pending[j]] = False
-                else:
-                    found[pending[j]] += 1
+        at = _point(rng, attempt % _KINDS, free, simplex)
+        args = [mpmath.mpf(at[s]) for s in free + grouped]
+        out = _settled(values, args, [i for j in open_ for i in (2 * j, 2 * j + 1)])
+        for j in open_:
+            va, vb = out.get(2 * j), out.get(2 * j + 1)
+            if va is None or vb is None:
+                continue
+            if not close(va, vb):
+                result[pending[j]] = False
+            else:
+                found[pending[j]] += 1
     for k in pending:
         if result[k] is None and found[k] >= points:
             result[k] = True
@@ -180,3 +317,232 @@ def same_all(
             a, b = prepared[k]
             raise VerificationError(f"no point in the domain of {a} found to compare it with {b}")
     return [bool(r) for r in result]
+
+
+# --- one claim, thoroughly (student answers) ----------------------------------------------------
+
+
+class _Evaluator:
+    """Expressions with sums over the samples, as one mpmath function of a point.
+
+    Called with the values of the shared symbols and one row of per-sample values for each
+    sample: every sum runs over the rows (its index is the row number, from 1), and per-sample
+    symbols outside a sum take the first row's values.
+    """
+
+    def __init__(
+        self,
+        exprs: tuple[sp.Expr, ...],
+        shared: tuple[sp.Symbol, ...],
+        per_sample: tuple[sp.Symbol, ...],
+    ) -> None:
+        sums = sorted({s for e in exprs for s in e.atoms(sp.Sum)}, key=sp.default_sort_key)
+        if any(s.function.has(sp.Sum) or len(s.limits) != 1 for s in sums):
+            raise VerificationError("a sum inside a sum (or over two indices) cannot be checked")
+        holders = [sp.Dummy(f"S{k}") for k in range(len(sums))]
+        self.indices = sorted({s.limits[0][0] for s in sums}, key=str)
+        args = [*shared, *per_sample]
+        outer = [e.xreplace(dict(zip(sums, holders, strict=True))) for e in exprs]
+        self.outer = sp.lambdify(args + holders, outer, modules="mpmath", cse=True)
+        self.bodies = (
+            sp.lambdify(args + self.indices, [s.function for s in sums], "mpmath", cse=True)
+            if sums
+            else None
+        )
+
+    def __call__(self, shared: list, rows: list[list]) -> list:
+        totals: list = []
+        if self.bodies is not None:
+            each = [
+                self.bodies(*shared, *row, *[mpmath.mpf(k)] * len(self.indices))
+                for k, row in enumerate(rows, 1)
+            ]
+            totals = [mpmath.fsum(column) for column in zip(*each, strict=True)]
+        return self.outer(*shared, *rows[0], *totals)
+
+
+@functools.lru_cache(maxsize=256)
+def _evaluator(
+    exprs: tuple[sp.Expr, ...], shared: tuple[sp.Symbol, ...], per_sample: tuple[sp.Symbol, ...]
+) -> _Evaluator:
+    return _Evaluator(exprs, shared, per_sample)
+
+
+def _mpf(x: object) -> mpmath.mpf:
+    """A number (Python or SymPy) as an mpmath number, without rounding it to 15 digits."""
+    return mpmath.mpf(sp.Float(x, 80)._mpf_) if isinstance(x, sp.Basic) else mpmath.mpf(x)
+
+
+def value(
+    expr: sp.Expr,
+    at: Mapping[sp.Symbol, object],
+    rows: Sequence[Mapping[sp.Symbol, object]] = (),
+) -> mpmath.mpf | None:
+    """The value of ``expr`` at the point ``at``, settled (see :func:`_settled`); None outside
+    its domain. Each sum over the samples runs over ``rows`` (one mapping of per-sample values
+    per sample; the sum's upper limit, N, is their number unless ``at`` gives it); per-sample
+    symbols outside a sum take the first row's values.
+
+    >>> x, w, i = sp.symbols("x w i")
+    >>> value(w * sp.Sum(x, (i, 1, 3)) + x, {w: 2}, rows=[{x: 1}, {x: 2}, {x: 3}])
+    mpf('13.0')
+    >>> value(sp.log(w), {w: -1}) is None
+    True
+    """
+    expr = elementary(sp.sympify(expr))
+    per = tuple(sorted(rows[0], key=str)) if rows else ()
+    shared = tuple(sorted(expr.free_symbols - set(per), key=str))
+    at = {**{s.limits[0][-1]: len(rows) for s in expr.atoms(sp.Sum)}, **at}
+    f = _evaluator((expr,), shared, per)
+    args = [_mpf(at[s]) for s in shared]
+    table = [[_mpf(r[s]) for s in per] for r in rows] or [[]]
+    return _settled(f, (args, table), [0]).get(0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How :func:`equivalent` decided: ``equal``, the ``method`` (``symbolic``: a proof, or
+    ``random points``), the number of points compared, and the sample counts N tried."""
+
+    equal: bool
+    method: str
+    points: int = 0
+    sizes: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.equal
+
+
+#: The index of a sum, renamed so that sums over i and over j are the same sum.
+_INDEX = sp.Dummy("k", integer=True, positive=True)
+
+
+class _NoProof(Exception):
+    pass
+
+
+def _proved(a: sp.Expr, b: sp.Expr, per_sample: set[sp.Symbol]) -> bool:
+    """A proof that a = b for every sample count N and every data.
+
+    Each sum over the samples is expanded and written as Σ (factors free of the sample) ·
+    S[summand], one new symbol S per distinct summand (a sum of a summand free of the sample is
+    N times it). A difference that expands to 0 with the S as free symbols is 0 whatever values
+    the sums take, so whatever N is; a difference that does not is left to the numbers.
+    """
+    holders: dict[sp.Expr, sp.Symbol] = {}
+
+    def linear(s: sp.Sum) -> sp.Expr:
+        index, _, size = s.limits[0]
+        body = s.function
+        if body.has(sp.Piecewise) or not _small(body) or _expanded_terms(body) > _EXPAND_BUDGET:
+            raise _NoProof
+        out = []
+        for term in sp.Add.make_args(sp.expand(body)):
+            factors = sp.Mul.make_args(term)
+            inner = [f for f in factors if f.free_symbols & (per_sample | {index})]
+            outer = [f for f in factors if not f.free_symbols & (per_sample | {index})]
+            key = sp.Mul(*inner).xreplace({index: _INDEX})
+            out.append(sp.Mul(*outer) * (size if key == 1 else holders.setdefault(key, sp.Dummy())))
+        return sp.Add(*out)
+
+    def is_sum(e: sp.Basic) -> bool:
+        return isinstance(e, sp.Sum)
+
+    try:
+        return _symbolically_equal(a.replace(is_sum, linear), b.replace(is_sum, linear))
+    except _NoProof:
+        return False
+
+
+def equivalent(
+    a: sp.Expr,
+    b: sp.Expr,
+    *,
+    size: sp.Symbol | None = None,
+    per_sample: Iterable[sp.Symbol] = (),
+    simplex: Iterable[tuple[sp.Symbol, ...]] = (),
+    points: int = 24,
+    seed: int = 0,
+) -> Decision:
+    """Whether ``a`` = ``b`` for all values of their symbols, decided thoroughly.
+
+    ``size`` is the sample count N of sums ``Sum(body, (i, 1, N))``; ``per_sample`` are the
+    symbols with one value per sample (outside a sum they mean the first sample); ``simplex``
+    as for :func:`same`. First a proof (:func:`_proved`, N kept symbolic); otherwise ``points``
+    points in both domains must agree (:func:`close`), drawn at N = 1, 2, 3, 4, 5, 7, 10, 50,
+    1000 and two random counts, at every kind of point (:func:`_coordinate`), and beside every
+    kink of either side (:func:`_beside_kink`). Points where either side is undefined are
+    skipped; too few left raises :class:`~symgrad.core.errors.VerificationError`.
+
+    >>> w, x = sp.symbols("w x", real=True)
+    >>> equivalent(2 * w * x + 2 * x, 2 * x * (w + 1))
+    Decision(equal=True, method='symbolic', points=0, sizes=())
+    >>> bool(equivalent(2 * w * x + sp.Max(0, w - 40), 2 * w * x))  # a kink far away
+    False
+    >>> bool(equivalent(2 * w * x + sp.Rational(1, 10**13), 2 * w * x))  # a tiny offset
+    False
+    """
+    simplex = tuple(simplex)
+    substitution = {g[-1]: 1 - sp.Add(*g[:-1]) for g in simplex}
+    a, b = (elementary(sp.sympify(e)).xreplace(substitution) for e in (a, b))
+    per = set(per_sample)
+    for s in a.atoms(sp.Sum) | b.atoms(sp.Sum):
+        if len(s.limits) != 1 or s.limits[0][1:] != (1, size):
+            raise VerificationError(f"only sums over the samples, from 1 to {size}, are checked")
+    if _proved(a, b, per):
+        return Decision(True, "symbolic")
+    free = a.free_symbols | b.free_symbols
+    counted = size is not None and size in free
+    grouped = {s for g in simplex for s in g[:-1]}
+    row_groups = [g for g in simplex if set(g) & per]
+    shared_groups = [g for g in simplex if not set(g) & per]
+    row_free = sorted((free & per) - grouped, key=str)
+    shared_free = sorted(free - per - grouped - {size}, key=str)
+    per_list = tuple(row_free + [s for g in row_groups for s in g[:-1]])
+    shared_list = tuple(
+        shared_free + [s for g in shared_groups for s in g[:-1]] + ([size] if counted else [])
+    )
+    f = _evaluator((a, b), shared_list, per_list)
+    rng = random.Random(seed)
+    sizes = [*SIZES, rng.randint(11, 49), rng.randint(51, 999)] if counted else [1]
+    small = [n for n in sizes if n <= 10]
+    head = [
+        (n, k % _KINDS, _point(rng, k % _KINDS, shared_free, shared_groups))
+        for k, n in enumerate(sizes)
+    ]
+    for kink in _kinks([a, b]):
+        if kink.free_symbols <= set(shared_free):
+            base = _point(rng, 1, shared_free, shared_groups)
+            head += [(rng.choice(small), 1, at) for at in _beside_kink(kink, base, rng)]
+
+    def plan() -> Iterator[tuple[int, int, dict[sp.Symbol, float]]]:
+        yield from head
+        for k in range(10**9):
+            yield (
+                small[k % len(small)],
+                k % _KINDS,
+                _point(rng, k % _KINDS, shared_free, shared_groups),
+            )
+
+    valid, tried = 0, set()
+    for attempt, (n, kind, at) in zip(range(len(head) + 10 * points), plan(), strict=False):
+        if attempt >= len(head) and valid >= points:
+            break
+        if counted:
+            at[size] = n
+        rows = [_point(rng, kind, row_free, row_groups) for _ in range(n)]
+        args = [mpmath.mpf(at[s]) for s in shared_list]
+        table = [[mpmath.mpf(r[s]) for s in per_list] for r in rows]
+        out = _settled(f, (args, table), (0, 1))
+        if len(out) < 2:
+            continue
+        valid += 1
+        tried.add(n)
+        if not close(out[0], out[1]):
+            return Decision(False, "random points", valid, tuple(sorted(tried)) if counted else ())
+    if valid < points:
+        raise VerificationError(
+            f"undefined at too many test points ({valid} usable, {points} needed): "
+            "a log of a negative number, a division by zero?"
+        )
+    return Decision(True, "random points", valid, tuple(sorted(tried)) if counted else ())
