@@ -8,12 +8,12 @@ both are below 1e-10). Exit status 0 when every relative error is at most ``--to
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from symgrad.cli.train import _init, _l2, _tol
 from symgrad.models.fit import DEFAULT_LOSS, LOSSES, MODELS, _dataset, _derived, _initial
 from symgrad.numerics.compile import prepare
+from symgrad.render import json as json_render
 
 H = 1e-6
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     args.tol = _tol(args.tol)
     ok = all(v["relative_error"] <= args.tol for v in result.values())
     if args.format == "json":
-        print(json.dumps({"ok": ok, "tol": args.tol, "gradient": result}, indent=2))
+        print(json_render.dumps({"ok": ok, "tol": args.tol, "gradient": result}))
         return 0 if ok else 1
     print(f"{'parameter':<10} {'symbolic':>14} {'central diff':>14} {'rel. error':>10}")
     for name, v in result.items():

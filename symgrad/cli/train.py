@@ -1,14 +1,15 @@
 """``symgrad train``: gradient descent with the derived gradients, as in the lecture.
 
 Prints a final table (text) or the JSON contract of :meth:`symgrad.models.fit.FitResult.to_dict`. A
-progress bar goes to stderr on runs longer than a second. A diverging run is a result (exit 0):
-the table shows the parameters as diverged and says where it began, why, and what to try.
+progress bar goes to stderr on runs longer than a second. A diverging run is a negative answer (exit
+status 1, as a wrong answer to ``symgrad check``): the table shows the parameters as diverged and
+says where it began, why, and what to try; no ``inf`` or ``nan`` is printed as a result, and the
+JSON is strict (``null`` with a note, see :mod:`symgrad.render.json`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -21,6 +22,7 @@ from symgrad.core.errors import OptionError
 from symgrad.models.fit import LOSSES, FitResult, fit, number_text, source_text
 from symgrad.models.network import Network
 from symgrad.numerics.train import TrainResult
+from symgrad.render import json as json_render
 
 EXAMPLES = """examples:
   symgrad train                                   # the lecture: SAT -> GPA, lr 0.001 (diverges)
@@ -178,7 +180,8 @@ class NetworkRun:
             f"{self.n_samples} samples from {source_text(self.source)}",
             f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
             f"stopped: {t.stopped_because}",
-            f"final loss: {number_text(t.final_loss)}",
+            "final loss: " + ("diverged" if t.stopped_because == "diverged"
+                              else number_text(t.final_loss)),
         ]
         if self.accuracy is not None:
             lines.append(f"training accuracy: {100 * self.accuracy:.1f}%")
@@ -232,7 +235,7 @@ class ProgressBar:
         self.shown = True
         done = int(self.width * it / max(total, 1))
         bar = "#" * done + "-" * (self.width - done)
-        self.stream.write(f"\r[{bar}] {it}/{total}  loss {loss:.6g}")
+        self.stream.write(f"\r[{bar}] {it}/{total}  loss {number_text(loss)}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -248,8 +251,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(result)
-    return 0
+    data = result.to_dict()
+    print(json_render.dumps(data) if args.format == "json" else result)
+    return 1 if data["stopped_because"] == "diverged" else 0

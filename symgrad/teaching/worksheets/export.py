@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html as htmlmod
-import json
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from symgrad.core.errors import SymgradError
 from symgrad.render import html as render_html
+from symgrad.render import json as render_json
 from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
 from symgrad.teaching.worksheets.model import (
@@ -339,12 +339,13 @@ def to_answers(v: Variant) -> str:
 
     >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
     >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> import json
     >>> rows = json.loads(to_answers(v))
     >>> len(rows), rows[0]["seed"], rows[0]["id"], rows[0]["answer"]["text"], rows[0]["tolerance"]
     (16, 7, '1.a1', 'a = 0.0759', 0.005)
     """
     rows = [{"seed": v.seed, **a.to_dict()} for a in v.answers]
-    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    return render_json.dumps(rows) + "\n"
 
 
 def _cdata(text: str) -> str:
