@@ -55,7 +55,7 @@ def secret(tmp_path) -> Path:
 @pytest.mark.parametrize("target", ["/etc/hostname", "SECRET"])
 def test_a_title_with_input_prints_literally_in_the_pdf(capsys, tmp_path, secret, target):
     path = str(secret) if target == "SECRET" else target
-    hostile = f"\\input{{{path}}} \\write18{{touch pwned}} \\openout5=x"
+    hostile = f"\\input{{{path}}} \\write18{{touch pwned}} \\openout5=x <b>"
     sheet = spec(tmp_path, hostile, instructions=hostile, exercise_title=hostile)
     code, _, err = run(capsys, "worksheet", sheet, "--out", tmp_path / "o", "--formats", "pdf,tex")
     assert code == 0, err
@@ -69,7 +69,7 @@ def test_a_title_with_input_prints_literally_in_the_pdf(capsys, tmp_path, secret
         assert lines and all(line.count(host) <= line.count(path) for line in lines)
     shown = f"\\input{{{path}}}" if target != "SECRET" else "\\input{/"  # (long paths wrap)
     assert text.count(shown) >= 3  # title, course, instructions, exercise title: as typed
-    assert "\\write18{touch pwned}" in text
+    assert "\\write18{touch pwned}" in text and "<b>" in text  # not ¡b¿ (OT1's < and >)
     assert not (folder / "pwned").exists() and not list(tmp_path.rglob("pwned"))
 
 

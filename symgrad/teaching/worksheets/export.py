@@ -51,7 +51,8 @@ RULE_WIDTH = "4.5cm"
 EDITIONS = ("exercises", "solutions")
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}"}
+                "\\": r"\textbackslash{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                "|": r"\textbar{}"}
 
 
 class LatexError(SymgradError):
