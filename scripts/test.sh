@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs and run it: the README's test command, and what CI runs.
-#   - Debian packages for the tests that compile LaTeX and render HTML (pdflatex, chromium),
+#   - Debian packages for the tests that compile LaTeX, read PDFs and render HTML (pdflatex,
+#     pdftotext from poppler-utils, chromium),
 #     installed with apt-get (as root or with sudo) when any of them is missing;
 #   - a fresh virtual environment in .venv-test with symgrad and its [test] extra;
 #   - pytest over tests/ and the doctests in symgrad/.
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(texlive-latex-base texlive-latex-recommended texlive-latex-extra
-          texlive-fonts-recommended latexmk chromium)
+          texlive-fonts-recommended latexmk chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -35,7 +35,7 @@ def test_json_contract(capsys):
 
 def test_lecture_run_diverges_with_hint(capsys):
     code, out, err = _run(capsys, "train", "--lr", "0.001")
-    assert code == 0
+    assert code == 1  # a diverged run is a negative answer
     assert "stopped: diverged" in out and "diverged: the loss grew without bound" in out
     assert "'sat' is on the scale" in out and "--standardize" in out
     w_row = next(line for line in out.splitlines() if line.startswith("w "))

@@ -1,7 +1,9 @@
 """The ``symgrad`` command: parses arguments, calls the Python API, prints.
 
 Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers)`` and
-``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2.
+``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2,
+whatever the input holds: line breaks and control characters in it are printed as escapes
+(:func:`one_line`). A typed expression's error adds the input with a caret under the column.
 The subcommand modules import only argparse and :mod:`symgrad.core.names` at the top; SymPy,
 NumPy and matplotlib load inside ``run``, so ``symgrad --help`` starts at once.
 """
@@ -9,6 +11,7 @@ NumPy and matplotlib load inside ``run``, so ``symgrad --help`` starts at once.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -17,12 +20,30 @@ from symgrad import __version__
 from symgrad.cli import check, derive, gradcheck, graph, options, plot, train, worksheet
 from symgrad.core.errors import ParseError, SymgradError
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    r"""``text`` on one line: line breaks and other control characters as escapes (``\n``).
+
+    >>> print(one_line("cannot parse 'log(\n': \x1b[31m"))
+    cannot parse 'log(\n': \x1b[31m
+    """
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _caret(err: ParseError) -> str:
+    """The input on one line (:func:`one_line`) with a caret under the offending column."""
+    if err.column is None or not err.text:
+        return ""
+    return f"  {one_line(err.text)}\n  {' ' * len(one_line(err.text[: err.column - 1]))}^"
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (exit status 2) that points to ``--help``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 COMMANDS = (derive, check, graph, train, gradcheck, plot, worksheet)
@@ -66,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)  # option values are converted and checked here
         return args.run(args)
     except SymgradError as err:
-        print(f"symgrad: error: {options.message(err)}", file=sys.stderr)
-        if isinstance(err, ParseError) and err.caret():
-            print(err.caret(), file=sys.stderr)
+        print(f"symgrad: error: {one_line(options.message(err))}", file=sys.stderr)
+        if isinstance(err, ParseError) and _caret(err):
+            print(_caret(err), file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. piped into head
         return 0

@@ -75,12 +75,12 @@ def check(
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
+    from symgrad.render import json as json_render
 
     result = check(args.model, args.loss, args.data, args.x, args.y, args.at, args.l2)
     ok = all(v["relative_error"] <= args.tol for v in result.values())
     if args.format == "json":
-        print(json.dumps({"ok": ok, "tol": args.tol, "gradient": result}, indent=2))
+        print(json_render.dumps({"ok": ok, "tol": args.tol, "gradient": result}))
         return 0 if ok else 1
     print(f"{'parameter':<10} {'symbolic':>14} {'central diff':>14} {'rel. error':>10}")
     for name, v in result.items():

@@ -33,6 +33,7 @@ SAYS: dict[str, tuple[str, str]] = {
     "per_sample": ("per_sample=True", "--per-sample"),
     "variants": ("variants", "--variants"),
     "formats": ("the formats", "--formats"),
+    "seed": ("seed", "--seed"),
     "expr": ("expr", "--expr"),
 }
 

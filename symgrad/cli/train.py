@@ -1,8 +1,10 @@
 """``symgrad train``: gradient descent with the derived gradients, as in the lecture.
 
 Prints a final table (text) or the JSON contract of :meth:`symgrad.models.fit.FitResult.to_dict`. A
-progress bar goes to stderr on runs longer than a second. A diverging run is a result (exit 0):
-the table shows the parameters as diverged and says where it began, why, and what to try.
+progress bar goes to stderr on runs longer than a second. A diverging run is a negative answer (exit
+status 1, as a wrong answer to ``symgrad check``): the table shows the parameters as diverged and
+says where it began, why, and what to try; no ``inf`` or ``nan`` is printed as a result, and the
+JSON is strict (``null`` with a note, see :mod:`symgrad.render.json`).
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ class NetworkRun(NamedTuple):
             f"{self.n_samples} samples from {source_text(self.source)}",
             f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
             f"stopped: {t.stopped_because}",
-            f"final loss: {number_text(t.final_loss)}",
+            "final loss: " + ("diverged" if t.stopped_because == "diverged"
+                              else number_text(t.final_loss)),
         ]
         if self.accuracy is not None:
             lines.append(f"training accuracy: {100 * self.accuracy:.1f}%")
@@ -197,7 +200,9 @@ class ProgressBar:
         self.shown = True
         done = int(self.width * it / max(total, 1))
         bar = "#" * done + "-" * (self.width - done)
-        self.stream.write(f"\r[{bar}] {it}/{total}  loss {loss:.6g}")
+        from symgrad.models.fit import number_text
+
+        self.stream.write(f"\r[{bar}] {it}/{total}  loss {number_text(loss)}")
         self.stream.flush()
 
     def close(self) -> None:
@@ -207,16 +212,17 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     bar = ProgressBar() if args.format == "text" else None
     try:
         result = RUNNERS[args.model](args, bar)
     finally:
         if bar is not None:
             bar.close()
+    data = result.to_dict()
     if args.format == "json":
-        print(say(json.dumps(result.to_dict(), indent=2), "standardize"))
+        from symgrad.render import json as json_render
+
+        print(say(json_render.dumps(data), "standardize"))
     else:
         print(say(str(result), "standardize"))
-    return 0
+    return 1 if data["stopped_because"] == "diverged" else 0

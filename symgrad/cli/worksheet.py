@@ -20,7 +20,8 @@ EXAMPLES = """examples:
 
 Each worksheet goes to OUT/NAME/: seed-S/{exercises,solutions}.{tex,pdf,html,md},
 seed-S/answers.json and moodle.xml. Variant k has seed S+k; --seed S+k --variants 1
-rebuilds it alone.
+rebuilds it alone. A build replaces only the seed-S folders it makes and moodle.xml (its
+variants): the folders of other seeds are kept, and a note says so.
 """
 
 
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from symgrad.teaching.worksheets import Bar, build, bundled_specs, load_spec
+    from symgrad.teaching.worksheets.build import build_seeds, earlier_seeds
 
     if args.all and args.spec:
         raise OptionError("give spec files or --all, not both")
@@ -76,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         formats = args.formats
     specs = [load_spec(p) for p in paths]  # every spec is checked before anything is built
-    for spec in specs:
-        folder = build(spec, args.out, variants=args.variants, seed=args.seed, formats=formats,
+    plans = [build_seeds(spec, args.variants, args.seed) for spec in specs]
+    for spec, seeds in zip(specs, plans, strict=True):
+        folder = build(spec, args.out, variants=len(seeds), seed=seeds[0], formats=formats,
                        progress=Bar(f"{spec.name:<20}"))
         print(folder)
+        kept = earlier_seeds(folder, seeds)
+        if kept:
+            these = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+            print(f"symgrad: note: kept {', '.join(kept)} in {folder} from earlier builds "
+                  f"(moodle.xml has this build's {these} only)", file=sys.stderr)
     return 0

@@ -391,12 +391,16 @@ def diagnose(
 
 
 def number_text(v: float | None) -> str:
-    """A number for the tables: 6 significant digits, a dash for none.
+    """A number for the tables: 6 significant digits, a dash for none, words for inf and nan.
 
-    >>> number_text(0.0020862137), number_text(None)
-    ('0.00208621', '—')
+    >>> number_text(0.0020862137), number_text(None), number_text(float("inf"))
+    ('0.00208621', '—', 'overflow')
     """
-    return "—" if v is None else f"{v:.6g}"
+    if v is None:
+        return "—"
+    if not math.isfinite(v):
+        return "undefined" if v != v else "overflow"
+    return f"{v:.6g}"
 
 
 def source_text(path: str) -> str:

@@ -5,11 +5,17 @@
 ``value`` and ``loss_value`` appear only when the derivation was evaluated at a point. A typed
 expression has ``"expr"`` instead of loss and model, and, at a point, ``"graph": {"nodes": [{"id",
 "label", "expr", "value", "grad"}], "edges": [{"from", "to", "local_derivative"}]}``.
+
+The JSON is strict (RFC 8259): a number that is not a finite float64 (an overflow, inf, nan) is
+``null``, and the object holding it gets a ``"note"`` saying which and why (:func:`strict`); never
+``Infinity`` or ``NaN``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
 import sympy as sp
@@ -94,24 +100,76 @@ def render(
     return dumps(to_dict(d, values, loss_value))
 
 
-def dumps(data: dict[str, Any]) -> str:
-    """Indented JSON text, Unicode kept readable.
+def dumps(data: Any) -> str:
+    """Strict, indented JSON text (:func:`strict`), Unicode kept readable.
 
-    >>> print(dumps({"text": "∂L/∂b = 1"}))
+    >>> print(dumps({"text": "∂L/∂b = 1", "loss": float("inf")}))
     {
-      "text": "∂L/∂b = 1"
+      "text": "∂L/∂b = 1",
+      "loss": null,
+      "note": "loss: inf is not a finite float64 (overflow)"
     }
     """
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(strict(data), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def strict(data: Any) -> Any:
+    """A copy of ``data`` with every number that is not a finite float64 replaced by None; each
+    object holding one gets a ``"note"`` naming the key and why.
+
+    >>> strict({"grad": [1.0, float("nan")], "value": number(sp.exp(800))})
+    {'grad': [1.0, None], 'value': None, 'note': 'grad[1]: nan is not a number; value: \
+exp(800) = 2.72637E+347 is not a finite float64 (overflow)'}
+    """
+    if isinstance(data, list | tuple):
+        return [strict(v) for v in data]
+    if not isinstance(data, dict):
+        return _finite(data, "value", [])
+    notes: list[str] = []
+    out = {k: _finite(v, str(k), notes) for k, v in data.items()}
+    if notes:
+        out["note"] = "; ".join([out["note"], *notes] if out.get("note") else notes)
+    return out
+
+
+def _finite(v: Any, key: str, notes: list[str]) -> Any:
+    if isinstance(v, dict):
+        return strict(v)
+    if isinstance(v, list | tuple):
+        return [_finite(e, f"{key}[{k}]", notes) for k, e in enumerate(v)]
+    if isinstance(v, float) and not math.isfinite(v):
+        if isinstance(v, Overflow):
+            notes.append(f"{key}: {v.exact} is not a finite float64 (overflow)")
+        else:
+            notes.append(f"{key}: nan is not a number" if v != v else
+                         f"{key}: {v} is not a finite float64 (overflow)")
+        return None
+    return v
+
+
+class Overflow(float):
+    """A SymPy number too large for a float64: ``±inf`` as a float, its exact value kept for the
+    note :func:`strict` writes."""
+
+    exact: str
+
+    def __new__(cls, v: sp.Expr) -> Overflow:
+        out = super().__new__(cls, math.inf if v > 0 else -math.inf)
+        out.exact = f"{v} = {sp.N(v, 6)}" if not v.is_Number else str(sp.N(v, 6))
+        return out
 
 
 def number(v: sp.Expr) -> int | float:
-    """A SymPy number as a JSON number: integers stay integers.
+    """A SymPy number as a JSON number: integers stay integers; one beyond float64 is an
+    :class:`Overflow` (``null`` with a note in :func:`dumps`).
 
-    >>> number(sp.Integer(21)), number(sp.Rational(1, 2))
-    (21, 0.5)
+    >>> number(sp.Integer(21)), number(sp.Rational(1, 2)), number(sp.Integer(10) ** 400)
+    (21, 0.5, inf)
     """
-    return int(v) if v.is_Integer else float(v)
+    if v.is_Integer and abs(v) <= sys.float_info.max:
+        return int(v)
+    f = float(v)
+    return Overflow(v) if math.isinf(f) and v.is_finite else f
 
 
 def graph_dict(graph: Graph, values: Values) -> dict[str, Any]:

@@ -11,15 +11,18 @@ Output layout of ``build(spec, out)``::
     out/NAME/seed-S/figure-N.{pdf,png}                       (figures: for .tex and .md)
     out/NAME/moodle.xml                                      (every variant)
 
-``out/NAME`` is built in a temporary folder next to it and moved into place at the end, so a
-failed build leaves no half-written folder and keeps the previous good one.
+A build owns ``out/NAME/seed-S`` for its seeds and ``out/NAME/moodle.xml`` (its variants), and
+nothing else: the output of other seeds (an earlier ``--seed``) and any other file stay. Everything
+is written into a temporary folder ``out/.NAME.tmp-PID-*`` first and moved into place at the end,
+so a failed build leaves nothing half-written and keeps the previous good output; the temporary
+folders of a killed build (its process is gone) are removed by the next build of ``NAME``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -33,7 +36,14 @@ from symgrad.core.names import WORKSHEET_FORMATS
 from symgrad.teaching.worksheets import export, figures
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
 from symgrad.teaching.worksheets.model import Variant
-from symgrad.teaching.worksheets.spec import Spec, SpecError, load_spec
+from symgrad.teaching.worksheets.spec import (
+    LIMITS,
+    MAX_SEED,
+    Spec,
+    SpecError,
+    check_name,
+    load_spec,
+)
 
 FORMATS = WORKSHEET_FORMATS
 ATTEMPTS = 200
@@ -117,23 +127,100 @@ def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
                 (folder / f.filename("png")).write_bytes(f.data("png"))
 
 
-@contextlib.contextmanager
-def _atomic_folder(target: Path):
-    """Yield a fresh temporary folder next to ``target``; on success it replaces ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+class OutputError(SymgradError):
+    """The output folder cannot be written (a file is in the way, no permission, disk full)."""
+
+
+def _alive(pid: int) -> bool:
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def clean_stale(out: Path, name: str) -> list[Path]:
+    """Remove the temporary folders (``.NAME.tmp-PID-*``, ``.NAME.old-PID-*``) that builds of
+    ``name`` left in ``out`` when they were killed: those whose process is gone. Returns them.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> (out / ".tiny.tmp-999999999-x").mkdir(); (out / f".tiny.tmp-{os.getpid()}-y").mkdir()
+    >>> [p.name for p in clean_stale(out, "tiny")], sorted(p.name for p in out.iterdir())
+    ... # doctest: +ELLIPSIS
+    (['.tiny.tmp-999999999-x'], ['.tiny.tmp-...-y'])
+    """
+    own = re.compile(rf"\.{re.escape(name)}\.(?:tmp|old)-(?:(\d+)-)?.*", re.S)
+    stale = []
+    for p in sorted(out.iterdir()) if out.is_dir() else []:
+        m = own.fullmatch(p.name)
+        if m and not p.is_symlink() and p.is_dir() and not (m.group(1) and _alive(int(m.group(1)))):
+            shutil.rmtree(p, ignore_errors=True)
+            stale.append(p)
+    return stale
+
+
+def _check_target(out: Path, target: Path, seeds: list[int]) -> None:
+    """An :class:`OutputError` if a file is where a folder of the build goes (or a link where a
+    seed's folder goes: it would be replaced, not followed)."""
+    for folder in (out, target):
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"cannot write into {folder}: it is a file, not a folder")
+    for folder in (target / f"seed-{s}" for s in seeds):
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise OutputError(f"cannot replace {folder}: it is not a folder symgrad wrote")
+    if (target / "moodle.xml").is_dir():
+        raise OutputError(f"cannot write {target / 'moodle.xml'}: it is a folder")
+
+
+def _move_in(tmp: Path, target: Path) -> None:
+    """Move what ``tmp`` holds into ``target``, each entry replacing the one of its name."""
+    target.mkdir(exist_ok=True)
+    for entry in sorted(tmp.iterdir()):
+        dest = target / entry.name
+        if dest.is_dir():
+            old = tmp.parent / f".{target.name}.old-{os.getpid()}-{entry.name}"
+            os.replace(dest, old)
+            os.replace(entry, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(entry, dest)
+
+
+def build_seeds(spec: Spec, variants: int | None = None, seed: int | None = None) -> list[int]:
+    """The seeds :func:`build` makes: ``variants`` from ``seed`` on (each defaults to the spec's);
+    an :class:`OptionError` past the limits.
+
+    >>> from symgrad.teaching.worksheets import load_spec
+    >>> build_seeds(load_spec(bundled_dir() / "activations.toml"), seed=100)
+    [100, 101]
+    """
+    n = spec.variants if variants is None else variants
+    if not 1 <= n <= LIMITS["variants"]:
+        raise OptionError(f"variants must be from 1 to {LIMITS['variants']}, got {n}",
+                          option="variants")
+    first = spec.seed if seed is None else seed
+    if not 0 <= first <= MAX_SEED - n + 1:
+        raise OptionError(f"seed must be from 0 to {MAX_SEED - n + 1}, got {first}", option="seed")
+    return list(range(first, first + n))
+
+
+def earlier_seeds(folder: Path, seeds: Iterable[int]) -> list[str]:
+    """The ``seed-S`` folders in a build's ``folder`` that are not of ``seeds``: output of
+    earlier builds, kept.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for s in (1, 2, 100):
+    ...     (folder / f"seed-{s}").mkdir()
+    >>> earlier_seeds(folder, [100, 101])
+    ['seed-1', 'seed-2']
+    """
+    built = {f"seed-{s}" for s in seeds}
+    found = [p.name for p in folder.glob("seed-*") if p.is_dir() and p.name not in built]
+    return sorted(found, key=lambda name: int(name[5:]) if name[5:].isdigit() else -1)
 
 
 def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = None,
@@ -141,8 +228,10 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
           progress: Progress | None = None) -> Path:
     """Build ``variants`` variants of a spec into ``out/NAME``; returns that folder.
 
-    ``spec`` is a :class:`Spec` or the path of its TOML file; ``variants`` and ``seed`` default
-    to the spec's; ``progress(done, total)`` is called after each variant (e.g. a :class:`Bar`).
+    ``spec`` is a :class:`Spec` or the path of its TOML file; ``variants`` (at most
+    ``LIMITS["variants"]``) and ``seed`` default to the spec's; ``progress(done, total)`` is called
+    after each variant (e.g. a :class:`Bar`). Only ``out/NAME/seed-S`` of the seeds built and
+    ``out/NAME/moodle.xml`` are replaced (see the module's docstring).
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -167,16 +256,22 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     formats = _check_formats(formats)
-    n = spec.variants if variants is None else variants
-    if n < 1:
-        raise OptionError(f"variants must be at least 1, got {n}", option="variants")
-    first = spec.seed if seed is None else seed
-    target = Path(out) / spec.name
-    built: list[Variant] = []
-    with _atomic_folder(target) as tmp:
-        for k in range(n):
-            v = generate(spec, first + k)
-            folder = tmp / f"seed-{v.seed}"
+    seeds = build_seeds(spec, variants, seed)
+    n = len(seeds)
+    out = Path(out)
+    target = out / check_name(spec.name, "worksheet")
+    _check_target(out, target, seeds)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        clean_stale(out, spec.name)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.tmp-{os.getpid()}-", dir=out))
+    except OSError as err:
+        raise OutputError(f"cannot write into {out}: {err.strerror or err}") from None
+    try:
+        built: list[Variant] = []
+        for k, s in enumerate(seeds):
+            v = generate(spec, s)
+            folder = tmp / f"seed-{s}"
             folder.mkdir()
             write_variant(v, folder, formats)
             built.append(v)
@@ -185,6 +280,12 @@ def build(spec: Spec | str | Path, out: str | Path, *, variants: int | None = No
         if "moodle" in formats:
             (tmp / "moodle.xml").write_text(export.to_moodle(built, spec.course, spec.title),
                                             encoding="utf-8")
+        _move_in(tmp, target)
+    except OSError as err:
+        raise OutputError(f"cannot write the output of {spec.name} into {out}: "
+                          f"{err.strerror or err}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -241,5 +342,6 @@ class Bar:
         self.drawn = True
 
 
-__all__ = ["ATTEMPTS", "Bar", "FORMATS", "SymgradError", "build", "bundled_dir", "bundled_specs",
-           "generate", "write_variant"]
+__all__ = ["ATTEMPTS", "Bar", "FORMATS", "OutputError", "SymgradError", "build", "bundled_dir",
+           "bundled_specs", "build_seeds", "clean_stale", "earlier_seeds", "generate",
+           "write_variant"]

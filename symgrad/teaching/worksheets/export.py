@@ -4,13 +4,19 @@ Moodle.
 Two editions per variant: ``exercises`` (the prompts, with space and blank tables) and
 ``solutions`` (the prompts and the worked solution). The derivations are printed by the format's
 renderer in :mod:`symgrad.render`; nothing here computes.
+
+Every string is escaped for its format (a spec's title ``\input{/etc/hostname}`` prints as
+those characters in every edition); only prose math ``\( \)`` / ``\[ \]`` is copied as
+LaTeX, and a spec's math was checked against a whitelist of commands when it was loaded
+(:func:`symgrad.teaching.worksheets.spec.check_math`). pdflatex runs with ``-no-shell-escape``
+and kpathsea's paranoid ``openin_any``/``openout_any``: it reads and writes nothing outside its
+temporary folder but the TeX installation.
 """
 
 from __future__ import annotations
 
 import base64
 import html as htmlmod
-import json
 import os
 import re
 import shutil
@@ -20,6 +26,7 @@ from pathlib import Path
 
 from symgrad.core.errors import SymgradError
 from symgrad.render import html as render_html
+from symgrad.render import json as render_json
 from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
 from symgrad.teaching.worksheets.model import (
@@ -33,6 +40,7 @@ from symgrad.teaching.worksheets.model import (
     Text,
     Variant,
 )
+from symgrad.teaching.worksheets.spec import MATH
 
 #: How large a figure may be on the page (it keeps its aspect ratio).
 FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
@@ -41,10 +49,10 @@ FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
 RULE_WIDTH = "4.5cm"
 
 EDITIONS = ("exercises", "solutions")
-_MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}"}
+                "\\": r"\textbackslash{}", "<": r"\textless{}", ">": r"\textgreater{}",
+                "|": r"\textbar{}"}
 
 
 class LatexError(SymgradError):
@@ -54,9 +62,7 @@ class LatexError(SymgradError):
     ...     compile_pdf(r"\documentclass{article}\begin{document}\oops\end{document}", "broken")
     ... except LatexError as err:
     ...     print(err)  # doctest: +ELLIPSIS
-    pdflatex failed on broken.tex:
-    ./broken.tex:1: Undefined control sequence.
-    ...
+    pdflatex failed on broken.tex: ./broken.tex:1: Undefined control sequence. | ...
     """
 
 
@@ -103,7 +109,7 @@ def tex_prose(text: str) -> str:
     >>> tex_prose(r"50% of \(x_{i}\) & more")
     '50\\% of \\(x_{i}\\) \\& more'
     """
-    parts = _MATH.split(text)
+    parts = MATH.split(text)
     return "".join(p if k % 2 else "".join(_TEX_SPECIAL.get(c, c) for c in p)
                    for k, p in enumerate(parts))
 
@@ -147,7 +153,7 @@ def to_tex(v: Variant, edition: str) -> str:
         body.append(rf"\subsection*{{Exercise {ex.number}: {tex_prose(ex.title)} "
                     rf"\hfill\normalfont\small ({_points(ex.points)})}}")
         body += [_tex_block(b) for b in _blocks(ex, edition)]
-    doc = render_latex.document("\n".join(body), f"{v.title}")
+    doc = render_latex.document("\n".join(body), tex_prose(v.title))
     return doc.replace("\\usepackage{amsmath,amssymb}",
                        "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
                        "\n\\setlength{\\parindent}{0pt}"
@@ -164,7 +170,7 @@ def _tex_errors(log: str) -> str:
                 if re.match(r"^l\.\d+", follow):
                     out.append(follow)
                     break
-    return "\n".join(out[:12]) or "\n".join(lines[-5:])
+    return " | ".join(out[:12]) or " | ".join(lines[-5:])
 
 
 def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> bytes:
@@ -184,7 +190,8 @@ def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> b
     if exe is None:
         raise LatexError("pdflatex not found: install TeX Live (texlive-latex-base and friends) "
                          "or leave pdf out of the formats", option="formats")
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1",
+           "openin_any": "p", "openout_any": "p"}
     with tempfile.TemporaryDirectory(prefix="symgrad-tex-") as tmp:
         src = Path(tmp) / f"{name}.tex"
         src.write_text(tex, encoding="utf-8")
@@ -202,20 +209,42 @@ def compile_pdf(tex: str, name: str, files: dict[str, bytes] | None = None) -> b
             log_file = Path(tmp) / f"{name}.log"
             log = log_file.read_text(errors="replace") if log_file.exists() else \
                 proc.stdout.decode(errors="replace")
-            raise LatexError(f"pdflatex failed on {name}.tex:\n{_tex_errors(log)}")
+            raise LatexError(f"pdflatex failed on {name}.tex: {_tex_errors(log)}")
         return pdf.read_bytes()
 
 
 # --- Markdown ------------------------------------------------------------------------------------
 
 
+_MD_TEXT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]$|~#"}}
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_prose(text: str, cell: bool = False) -> str:
+    r"""Prose as Markdown: the text escaped (no markup, no raw HTML), ``\( \)`` and ``\[ \]`` math
+    as ``$...$`` and ``$$...$$``; in a table ``cell`` a ``|`` in math is escaped too.
+
+    >>> md_prose(r"<script>alert(1)</script> *not bold* and \(x_{i} < 0\)")
+    '&lt;script&gt;alert(1)&lt;/script&gt; \\*not bold\\* and $x_{i} < 0$'
+    """
+    out = []
+    for k, part in enumerate(MATH.split(text)):
+        if k % 2 == 0:
+            out.append("".join(_MD_TEXT.get(c, c) for c in part))
+            continue
+        math = _MD_TAG.sub(r"\\lt ", part[2:-2].strip())
+        math = math.replace("|", r"\|") if cell else math
+        out.append(f"${math}$" if part.startswith("\\(") else f"$${math}$$")
+    return "".join(out)
+
+
 def _md_cell(c: str) -> str:
-    return render_md.inline(c).replace("|", r"\|") if c else " "
+    return md_prose(c, cell=True) if c else " "
 
 
 def _md_block(b: Block) -> str:
     if isinstance(b, Text):
-        return render_md.inline(b.text)
+        return md_prose(b.text)
     if isinstance(b, Math):
         inner = b.rows[0] if len(b.rows) == 1 else \
             "\\begin{gathered}\n" + " \\\\\n".join(b.rows) + "\n\\end{gathered}"
@@ -225,8 +254,8 @@ def _md_block(b: Block) -> str:
     if isinstance(b, Space):
         return "*Your answer:*\n\n" + "<br>\n" * b.lines
     if isinstance(b, Figure):
-        alt = b.caption.replace("[", "(").replace("]", ")")
-        return f"![{alt}]({b.filename('png')})\n\n*{render_md.inline(b.caption)}*"
+        alt = md_prose(b.caption.replace("[", "(").replace("]", ")"))
+        return f"![{alt}]({b.filename('png')})\n\n*{md_prose(b.caption)}*"
     lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |",
              "|" + "---|" * len(b.header)]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
@@ -249,13 +278,14 @@ def to_md(v: Variant, edition: str) -> str:
     |---|---|---|
     | -2.5 |   |   |
     """
-    parts = [f"*{v.course}* · {_label(v, edition)} · total {_points(v.points)}"]
+    course = f"*{md_prose(v.course)}* · " if v.course else ""
+    parts = [f"{course}{_label(v, edition)} · total {_points(v.points)}"]
     if v.instructions:
-        parts.append(render_md.inline(v.instructions))
+        parts.append(md_prose(v.instructions))
     for ex in v.exercises:
-        parts.append(f"## Exercise {ex.number}: {ex.title} ({_points(ex.points)})")
+        parts.append(f"## Exercise {ex.number}: {md_prose(ex.title)} ({_points(ex.points)})")
         parts += [_md_block(b) for b in _blocks(ex, edition)]
-    return render_md.document("\n\n".join(parts), v.title)
+    return render_md.document("\n\n".join(parts), md_prose(v.title))
 
 
 # --- HTML ----------------------------------------------------------------------------------------
@@ -296,8 +326,8 @@ def to_html(v: Variant, edition: str) -> str:
     if v.instructions:
         parts.append(f"<p>{render_html.prose(v.instructions)}</p>")
     for ex in v.exercises:
-        parts.append(f'<h2>Exercise {ex.number}: {esc(ex.title)} <span class="points">'
-                     f"({esc(_points(ex.points))})</span></h2>")
+        parts.append(f"<h2>Exercise {ex.number}: {render_html.prose(ex.title)} "
+                     f'<span class="points">({esc(_points(ex.points))})</span></h2>')
         parts += [_html_block(b) for b in _blocks(ex, edition)]
     return render_html.document("\n".join(parts), v.title)
 
@@ -310,12 +340,13 @@ def to_answers(v: Variant) -> str:
 
     >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
     >>> v = generate(load_spec(bundled_dir() / "activations.toml"), seed=7)
+    >>> import json
     >>> rows = json.loads(to_answers(v))
     >>> len(rows), rows[0]["seed"], rows[0]["id"], rows[0]["answer"]["text"], rows[0]["tolerance"]
     (16, 7, '1.a1', 'a = 0.0759', 0.005)
     """
     rows = [{"seed": v.seed, **a.to_dict()} for a in v.answers]
-    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    return render_json.dumps(rows) + "\n"
 
 
 def _cdata(text: str) -> str:

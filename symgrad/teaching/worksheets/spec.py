@@ -13,6 +13,13 @@ the kind's fields. A number field may be *drawn* (see :func:`draw`)::
 Numbers are exact (:class:`fractions.Fraction`, 0.1 is 1/10), so answers by hand come out exact.
 Every problem is a :class:`SpecError` naming the file, the exercise and the field.
 
+A spec is untrusted input: its size, nesting and strings are bounded (:data:`LIMITS`), its name
+must be a plain file name (it names the output folder), and its text is checked to print safely
+in every format: prose (``title``, ``course``, ``instructions``, exercise titles) is escaped by the
+exporters, and its math (``\\( ... \\)``, ``\\[ ... \\]``) may use only the LaTeX commands in
+:data:`MATH_COMMANDS` (:func:`check_prose`); other strings (names, expressions) are plain
+characters (:func:`check_strings`).
+
 >>> import random
 >>> rng = random.Random(1)
 >>> draw({"range": [0, 1], "step": 0.25}, rng, "lr") in {Fraction(k, 4) for k in range(5)}
@@ -37,9 +44,161 @@ from symgrad.core.errors import SymgradError
 
 Number = Fraction
 
+#: The maxima a spec is held to, checked before any work: the file's size in bytes, the variants
+#: of one build, the exercises, a draw's ``count``, the nesting of TOML values (tables and arrays
+#: in tables and arrays), a title (spec, course or exercise), the instructions, any other string.
+LIMITS = {"bytes": 1_000_000, "variants": 200, "exercises": 100, "count": 1000, "depth": 8,
+          "title": 300, "instructions": 5000, "string": 500}
+
+#: The LaTeX commands math in a spec's prose may use. Anything else (``\input``, ``\write18``,
+#: ``\def``, ``\catcode``, ...) is refused: the math is copied into LaTeX and Markdown as written.
+MATH_COMMANDS = frozenset({
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau",
+    "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda",
+    "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "frac", "dfrac", "tfrac", "sqrt",
+    "partial", "nabla", "sum", "prod", "int", "cdot", "times", "div", "pm", "mp", "le", "leq",
+    "ge", "geq", "ne", "neq", "approx", "equiv", "sim", "propto", "to", "rightarrow",
+    "leftarrow", "Rightarrow", "mapsto", "infty", "in", "notin", "ldots", "cdots", "dots",
+    "log", "ln", "exp", "sin", "cos", "tan", "tanh", "sinh", "cosh", "max", "min", "lim",
+    "hat", "bar", "tilde", "vec", "dot", "overline", "mathrm", "mathbf", "mathit", "mathcal",
+    "mathbb", "boldsymbol", "text", "operatorname", "left", "right", "big", "Big", "langle",
+    "rangle", "quad", "qquad", "top", "prime", "circ", "odot", "lt", "gt", "lvert", "rvert",
+    "lVert", "rVert",
+})
+
+#: Inline ``\\( ... \\)`` and display ``\\[ ... \\]`` math in prose (one capturing group).
+MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+
+_NOT_MATH = re.compile(r"[^A-Za-z0-9 \n+\-*/=()\[\]<>,.;:!'|^_{}\\]")
+_MATH_TOKEN = re.compile(r"\\([A-Za-z]+|[^A-Za-z])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_NOT_PLAIN = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@]")
+_NAME = re.compile(r"\w[\w.+-]*")
+_SHOWN = {c: f"\\x{c:02x}" for c in [*range(32), 127]}  # a path in a message stays on one line
+
+#: The largest seed (spec ``seed`` and ``--seed``): folder names stay short.
+MAX_SEED = 10**9
+
 
 class SpecError(SymgradError):
     """A worksheet spec is invalid: the message names the file, the exercise and the field."""
+
+
+def check_name(name: str, where: str) -> str:
+    """``name`` if it can name an output folder: a plain file name, no path, not hidden.
+
+    >>> check_name("gradient_descent", "spec")
+    'gradient_descent'
+    >>> check_name("..", "spec")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.spec.SpecError: spec: the name '..' cannot name an output folder...
+    """
+    if not _NAME.fullmatch(name) or len(name) > 100:
+        raise SpecError(f"{where}: the name {name!r} cannot name an output folder (use letters, "
+                        "digits, '_', '-', '.', '+', starting with a letter or digit)")
+    return name
+
+
+def check_math(latex: str, where: str) -> None:
+    r"""Raise :class:`SpecError` unless ``latex`` is math made of :data:`MATH_COMMANDS`, plain
+    characters and balanced braces, which converts to MathML for the HTML edition too.
+
+    >>> check_math(r"\frac{\partial L}{\partial w} = 2 (w x - y) x", "title")
+    >>> check_math(r"\input{/etc/hostname}", "title")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.spec.SpecError: title: \input is not allowed in math (allowed: ...)
+    """
+    bad = _NOT_MATH.search(latex)
+    if bad:
+        raise SpecError(f"{where}: the character {bad.group()!r} is not allowed in math")
+    if "^^" in latex:
+        raise SpecError(f"{where}: '^^' is not allowed in math")
+    for m in _MATH_TOKEN.finditer(latex):
+        command = m.group(1)
+        if command.isalpha() and command not in MATH_COMMANDS or command in "\\()[]":
+            raise SpecError(f"{where}: \\{command} is not allowed in math (allowed: LaTeX math "
+                            r"commands such as \frac, \partial, \sigma, \sum, \hat, \text)")
+    depth = 0
+    for c in _MATH_TOKEN.sub("", latex):
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            break
+    if depth:
+        raise SpecError(f"{where}: unbalanced braces in math {latex!r}")
+    from symgrad.render.html import mathml
+
+    try:
+        mathml(latex)
+    except Exception:  # noqa: BLE001 - any converter failure is the spec's math, named here
+        raise SpecError(f"{where}: the math {latex!r} cannot be shown in HTML") from None
+
+
+def check_prose(text: str, where: str, limit: int, lines: bool = False) -> str:
+    r"""``text`` if it is safe prose: at most ``limit`` characters, no control characters (no line
+    breaks unless ``lines``), and its ``\( \)`` / ``\[ \]`` math passes :func:`check_math`.
+
+    >>> check_prose(r"Find \(\sigma'(z)\) <by hand>", "title", 100)
+    "Find \\(\\sigma'(z)\\) <by hand>"
+    >>> check_prose("two\nlines", "title", 100)
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.spec.SpecError: title: must be one line (no line breaks)
+    """
+    if len(text) > limit:
+        raise SpecError(f"{where}: too long ({len(text)} characters; at most {limit})")
+    if not lines and ("\n" in text or "\r" in text):
+        raise SpecError(f"{where}: must be one line (no line breaks)")
+    bad = _CONTROL.search(text)
+    if bad:
+        raise SpecError(f"{where}: the control character {bad.group()!r} is not allowed")
+    for k, part in enumerate(MATH.split(text)):
+        if k % 2:
+            check_math(part[2:-2], where)
+    return text
+
+
+def check_strings(value: Any, where: str, path_key: str = "data") -> None:
+    """Raise :class:`SpecError` unless every string in ``value`` (keys included, however deep) is
+    plain: letters, digits, spaces and ``. , : ; = + - * / ( ) [ ] ' ! ? ^ | @``, at most
+    ``LIMITS["string"]`` long. A string under the key ``path_key`` is a file path: any printable
+    characters.
+
+    >>> check_strings({"expr": "3*(a + b*c)", "figure": {"data": "~/x#1.csv"}}, "ex 1")
+    >>> check_strings({"output": "<script>"}, "ex 1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.spec.SpecError: ex 1, field 'output': the character '<' is not ...
+    """
+    stack = [(value, where, False)]
+    while stack:
+        v, at, is_path = stack.pop()
+        if isinstance(v, dict):
+            for key, item in v.items():
+                check_strings(key, at)
+                stack.append((item, f"{at}, field {key!r}", key == path_key))
+        elif isinstance(v, list):
+            stack += [(item, f"{at}[{k}]", is_path) for k, item in enumerate(v)]
+        elif isinstance(v, str):
+            if len(v) > LIMITS["string"]:
+                raise SpecError(f"{at}: too long ({len(v)} characters; at most "
+                                f"{LIMITS['string']})")
+            bad = (_CONTROL if is_path else _NOT_PLAIN).search(v)
+            if bad:
+                raise SpecError(f"{at}: the character {bad.group()!r} is not allowed here")
+
+
+def _depth(doc: Any) -> int:
+    """How deeply tables and arrays nest in ``doc`` (iterative: any depth is measured safely)."""
+    deepest, stack = 0, [(doc, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()
+        stack += [(c, d + 1) for c in children]
+    return deepest
 
 
 def exact(value: Any, where: str) -> Fraction:
@@ -108,8 +267,10 @@ def check_draw(value: Any, where: str) -> None:
         pool = len(_grid(value, where))
     if "count" in value:
         count = value["count"]
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise SpecError(f"{where}: count must be a whole number >= 1, got {count!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= LIMITS[
+                "count"]:
+            raise SpecError(f"{where}: count must be a whole number from 1 to {LIMITS['count']}, "
+                            f"got {count!r}")
         if value.get("distinct") and count > pool:
             raise SpecError(f"{where}: cannot draw {count} distinct values from {pool}")
 
@@ -166,13 +327,16 @@ def _text(doc: dict[str, Any], key: str, where: str, default: str | None = None)
         return default
     if not isinstance(doc[key], str) or not doc[key].strip():
         raise SpecError(f"{where}: field {key!r} must be a non-empty string")
-    return doc[key].strip()
+    lines = key == "instructions"
+    return check_prose(doc[key].strip(), f"{where}: field {key!r}",
+                       LIMITS["instructions" if lines else "title"], lines)
 
 
-def _whole(doc: dict[str, Any], key: str, where: str, default: int, low: int) -> int:
+def _whole(doc: dict[str, Any], key: str, where: str, default: int, low: int, high: int) -> int:
     value = doc.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(f"{where}: field {key!r} must be a whole number >= {low}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SpecError(f"{where}: field {key!r} must be a whole number from {low} to {high}, "
+                        f"got {value!r}")
     return value
 
 
@@ -185,8 +349,12 @@ def load_spec(path: str | Path) -> Spec:
     from symgrad.teaching.worksheets.kinds import KINDS
 
     path = Path(path)
-    shown = str(path)
+    shown = str(path).translate(_SHOWN)
+    name = check_name(path.stem, f"{shown}: worksheet spec")
     try:
+        if path.stat().st_size > LIMITS["bytes"]:
+            raise SpecError(f"{shown}: too large ({path.stat().st_size} bytes; a spec has at most "
+                            f"{LIMITS['bytes']})")
         raw = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{shown}: no such worksheet spec") from None
@@ -202,28 +370,39 @@ def load_spec(path: str | Path) -> Spec:
             raise SpecError(f"{shown}: line {m.group(1)}, column {m.group(2)}: TOML syntax error: "
                             f"{msg}") from None
         raise SpecError(f"{shown}: TOML syntax error: {msg}") from None
+    except RecursionError:
+        raise SpecError(f"{shown}: values nest too deeply (at most {LIMITS['depth']} levels of "
+                        "tables and arrays)") from None
+    if _depth(doc) > LIMITS["depth"]:
+        raise SpecError(f"{shown}: values nest too deeply (at most {LIMITS['depth']} levels of "
+                        "tables and arrays)")
     unknown = set(doc) - _TOP
     if unknown:
         raise SpecError(f"{shown}: unknown field {sorted(unknown)[0]!r} (expected one of: "
                         f"{', '.join(sorted(_TOP))})")
     spec = Spec(
         path=path,
-        name=path.stem,
+        name=name,
         title=_text(doc, "title", shown),
         course=_text(doc, "course", shown, ""),
         instructions=_text(doc, "instructions", shown, ""),
-        seed=_whole(doc, "seed", shown, 1, 0),
-        variants=_whole(doc, "variants", shown, 1, 1),
+        seed=_whole(doc, "seed", shown, 1, 0, MAX_SEED),
+        variants=_whole(doc, "variants", shown, 1, 1, LIMITS["variants"]),
     )
     exercises = doc.get("exercise")
     if not isinstance(exercises, list) or not exercises:
         raise SpecError(f"{shown}: missing field 'exercise' (at least one [[exercise]] table)")
+    if len(exercises) > LIMITS["exercises"]:
+        raise SpecError(f"{shown}: {len(exercises)} exercises; a spec has at most "
+                        f"{LIMITS['exercises']}")
     for number, ex in enumerate(exercises, start=1):
         where = f"{shown}: exercise {number}"
+        if not isinstance(ex, dict):
+            raise SpecError(f"{where}: expected a table ([[exercise]]), got {ex!r}"[:200])
         if "kind" not in ex:
             raise SpecError(f"{where}: missing field 'kind' (one of: {', '.join(KINDS)})")
         kind = ex["kind"]
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise SpecError(f"{where}: field 'kind': unknown kind {kind!r}; choose one of: "
                             f"{', '.join(KINDS)}")
         where = f"{where} ({kind})"
@@ -235,7 +414,9 @@ def load_spec(path: str | Path) -> Spec:
         title = ex.get("title", "")
         if not isinstance(title, str):
             raise SpecError(f"{where}, field 'title': must be a string")
+        check_prose(title, f"{where}, field 'title'", LIMITS["title"])
         fields = {k: v for k, v in ex.items() if k not in ("kind", "points", "title")}
+        check_strings(fields, where)
         es = ExerciseSpec(number, kind, points, title, fields, where)
         KINDS[kind].validate(es)
         figures.check(es, path.parent)
