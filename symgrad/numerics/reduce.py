@@ -10,7 +10,7 @@ The statistics (``sum x_i^2``, ``sum x_i y_i``, ..., in matrix form X^T X and X^
 once, in one pass over the data; after that every gradient-descent step costs O(1) in N. Setting
 the reduced gradient to zero gives the normal equations, whose solution is the closed form.
 
-Each reduced gradient is a :class:`~symgrad.core.steps.Step` of kind ``Kind.REDUCTION``, checked like
+Each reduced gradient is a :class:`~symgrad.core.steps.Step` of kind ``REDUCTION``, checked like
 the engine's own steps: the statistics written out for three samples must give ``sympy.diff`` of
 the loss written out for those samples.
 

@@ -1,11 +1,12 @@
 """The JSON contract other tools and tests rely on.
 
 ``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule",
-"latex", "text", "verified", "check"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``;
-``check`` is how the step was checked (``{"method", "passed", "points", "digits", "tolerance",
-"against"}``, null for a definition); ``value`` and ``loss_value`` appear only when the derivation was evaluated at a point. A typed
-expression has ``"expr"`` instead of loss and model, and, at a point, ``"graph": {"nodes": [{"id",
-"label", "expr", "value", "grad"}], "edges": [{"from", "to", "local_derivative"}]}``.
+"latex", "text", "verified", "check"}], "gradient": {name: {"latex", "text", "value"?}},
+"loss_value"?}``; ``check`` is how the step was checked (``{"method", "passed", "points",
+"digits", "tolerance", "against"}``, null for a definition); ``value`` and ``loss_value`` appear
+only when the derivation was evaluated at a point. A typed expression has ``"expr"`` instead of
+loss and model, and, at a point, ``"graph": {"nodes": [{"id", "label", "expr", "value", "grad"}],
+"edges": [{"from", "to", "local_derivative"}]}``.
 """
 
 from __future__ import annotations
