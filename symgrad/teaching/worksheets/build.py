@@ -31,8 +31,9 @@ from pathlib import Path
 from symgrad.core.errors import OptionError, SymgradError
 from symgrad.teaching.worksheets import export, figures
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
+from symgrad.teaching.worksheets.load import load_spec
 from symgrad.teaching.worksheets.model import Variant
-from symgrad.teaching.worksheets.spec import Spec, SpecError, load_spec
+from symgrad.teaching.worksheets.spec import Spec, SpecError
 
 FORMATS = ("tex", "pdf", "html", "md", "moodle")
 ATTEMPTS = 200
