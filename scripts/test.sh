@@ -4,7 +4,8 @@
 #     pdftotext from poppler-utils, chromium),
 #     installed with apt-get (as root or with sudo) when any of them is missing;
 #   - a fresh virtual environment in .venv-test with symgrad and its [test] extra;
-#   - pytest over tests/ and the doctests in symgrad/.
+#   - ruff, the import-linter contracts (.importlinter), then pytest over tests/ and the doctests
+#     in symgrad/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,5 @@ python3 -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip setuptools wheel
 .venv-test/bin/python -m pip install -q -e ".[test]"
 .venv-test/bin/python -m ruff check symgrad tests benchmarks
+.venv-test/bin/lint-imports  # the layering contracts in .importlinter
 .venv-test/bin/python -m pytest "$@"

@@ -37,8 +37,14 @@ def test_json_contract(capsys):
     assert code == 0
     assert d["loss"] == "mse" and d["model"] == "linear"
     assert {"symbol", "latex", "text"} <= set(d["definitions"][0])
-    assert all({"rule", "latex", "text", "verified"} <= set(s) for s in d["steps"])
-    assert all(s["verified"] is True for s in d["steps"])
+    assert all({"rule", "latex", "text", "verified", "check"} <= set(s) for s in d["steps"])
+    for s in d["steps"]:  # a definition needs no check; every other step records its own
+        if s["kind"] == "definition":
+            assert s["check"] is None and s["verified"] is True
+        else:
+            assert s["check"]["passed"] is s["verified"] is True
+            assert s["check"]["against"] == "sympy.diff of the fully substituted expression"
+            assert s["check"]["method"] in ("symbolic identity", "random points")
     assert "chain rule" in {s["rule"] for s in d["steps"]}
     assert set(d["gradient"]) == {"w", "b"}
     assert "value" not in d["gradient"]["w"] and "loss_value" not in d

@@ -7,11 +7,12 @@ import sympy as sp
 
 from symgrad import derive, derive_graph
 from symgrad.core.catalogue import activation_graph, model_graph, real
-from symgrad.core.derive import Partial
+from symgrad.core.derive import AGAINST, Partial
 from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import sigmoid
 from symgrad.core.graph import Graph, N, Node, expression_graph, i
-from symgrad.core.verify import same
+from symgrad.core.steps import Kind, Rule
+from symgrad.core.verify import Method, same
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 
@@ -35,7 +36,7 @@ def test_mse_linear_in_lecture_form():
         r"\frac{2}{N} \sum_{i=1}^{N} \left(\hat{y}_{i} - y_{i}\right) x_{i}"
     )
     # the lecture's intermediate: u = y_hat - y, dL/du = 2u/N
-    (du,) = [s for s in _step(d, Partial(real("L"), u)) if s.kind == "chain"]
+    (du,) = [s for s in _step(d, Partial(real("L"), u)) if s.kind is Kind.CHAIN]
     assert du.result == 2 * u / N
     # the gradient as a value: (2/N) sum (w x_i + b - y_i) x_i
     g = d.gradients["w"]
@@ -45,11 +46,11 @@ def test_mse_linear_in_lecture_form():
 
 def test_bce_logistic_shows_the_cancellation():
     d = derive("bce", "logistic")
-    (dz,) = [s for s in _step(d, Partial(real("L"), z)) if s.kind == "chain"]
+    (dz,) = [s for s in _step(d, Partial(real("L"), z)) if s.kind is Kind.CHAIN]
     assert dz.result == (yhat - y) / N
-    assert "cancellation" in dz.rule
-    (dyhat,) = [s for s in _step(d, Partial(yhat, z)) if s.kind == "local"]
-    assert dyhat.rule == "sigmoid identity"
+    assert dz.rules == (Rule.CHAIN, Rule.CANCELLATION)
+    (dyhat,) = [s for s in _step(d, Partial(yhat, z)) if s.kind is Kind.LOCAL]
+    assert dyhat.rules == (Rule.function("sigmoid identity"),)
     assert dyhat.result == yhat * (1 - yhat)
     assert _text(d, "w") == "(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ"
     assert _text(d, "b") == "(1/N)·Σᵢ (ŷᵢ − yᵢ)"
@@ -66,9 +67,9 @@ def test_bce_with_k_features_gives_one_gradient_per_weight():
 def test_softmax_cross_entropy_cancels_to_p_minus_y():
     d = derive("cross_entropy", "linear", classes=3)
     for k in (1, 2, 3):
-        (dz,) = [s for s in _step(d, Partial(real("L"), real(f"z_i{k}"))) if s.kind == "chain"]
+        (dz,) = [s for s in _step(d, Partial(real("L"), real(f"z_i{k}"))) if s.kind is Kind.CHAIN]
         assert dz.result == (real(f"p_i{k}") - real(f"y_i{k}")) / N
-        assert "sum over paths" in dz.rule
+        assert dz.rules == (Rule.MULTIVARIABLE_CHAIN, Rule.ONE_HOT_CANCELLATION)
     assert _text(d, "w21") == "(1/N)·Σᵢ (pᵢ₂ − yᵢ₂)·xᵢ"
 
 
@@ -104,17 +105,58 @@ def test_mean_over_samples_is_visible_in_every_chain_step():
     d = derive("mse", "linear")
     L = real("L")
     for s in d.steps:
-        if s.kind == "chain" and s.lhs.of == L:
+        if s.kind is Kind.CHAIN and s.lhs.of == L:
             assert s.result.has(N), s  # 1/N appears wherever it belongs
-        if s.kind == "chain" and s.lhs.wrt in (w, b):
+        if s.kind is Kind.CHAIN and s.lhs.wrt in (w, b):
             assert any(f.has(sp.Sum) for f in s.forms)  # and the sum over samples
 
 
-def test_every_step_is_verified_and_named():
+def test_every_step_records_its_check_and_its_rules():
+    """Definitions need no check; every other step was compared with sympy.diff of the fully
+    substituted expression, symbolically or at >= 4 random points in >= 60-digit arithmetic."""
     for loss, model in [("mse", "linear"), ("bce", "logistic"), ("mse", "logistic")]:
         d = derive(loss, model)
-        assert all(s.verified for s in d.steps)
-        assert all(s.rule and s.rule == s.rule.lower() for s in d.steps)
+        numeric = 0
+        for s in d.steps:
+            assert s.rules and all(r.text and r.text == r.text.lower() for r in s.rules)
+            if s.kind is Kind.DEFINITION:
+                assert s.check is None
+                continue
+            assert s.check is not None and s.check.passed and s.check.against == AGAINST, s
+            if s.check.method is Method.RANDOM_POINTS:
+                numeric += 1
+                assert s.check.points >= 4 and s.check.digits >= 60, s.check
+                assert s.check.tolerance <= 1e-12
+            else:
+                assert s.check.method is Method.SYMBOLIC and s.check.points == 0
+        assert d.verified and (numeric > 0) == (model == "logistic"), (loss, model)
+
+
+def test_a_corrupted_claim_fails_its_check(monkeypatch):
+    """A local derivative that is off by a factor is caught: a failed Check, a VerificationError
+    from the engine, and a derivation holding such a step is not verified."""
+    from dataclasses import replace
+
+    import symgrad.core.derive as engine
+    from symgrad.core.verify import same_all
+    from symgrad.render.text import step_text
+
+    (bad,) = same_all([(sp.diff(sp.log(1 + sp.exp(z)), z), 2 * sigmoid(z))])
+    assert bad.method is Method.RANDOM_POINTS and not bad.passed and bad.points >= 1
+
+    tidy = engine.tidy
+    monkeypatch.setattr(engine, "tidy", lambda e, g: 2 * tidy(e, g))
+    with pytest.raises(VerificationError, match=r"step d\w+/d\w+ does not match sympy.diff"):
+        derive("bce", "logistic")
+    monkeypatch.undo()
+
+    d = derive("bce", "logistic")
+    k = next(k for k, s in enumerate(d.steps) if s.kind is Kind.LOCAL)
+    failed = replace(d.steps[k], check=replace(d.steps[k].check, passed=False))
+    unchecked = replace(d.steps[k], check=None)
+    for step in (failed, unchecked):
+        assert not replace(d, steps=(*d.steps[:k], step, *d.steps[k + 1:])).verified
+        assert step_text(step).endswith("(UNVERIFIED)")
 
 
 class _WrongSigmoid(sigmoid):
@@ -177,7 +219,8 @@ def test_elementary_rewrites_nested_functions_but_not_their_arguments():
     assert elementary(softplus(sp.cos(a))) == sp.log(1 + sp.exp(sp.cos(a)))  # no complex exp
     nested = elementary(softplus(sigmoid(relu(a))))
     assert not nested.has(softplus, sigmoid, relu)
-    assert derive_graph(expression_graph(softplus(sp.cos(a)))).verified
+    d = derive_graph(expression_graph(softplus(sp.cos(a))))
+    assert [s.check.passed for s in d.steps if s.kind is Kind.LOCAL] == [True, True]
 
 
 def test_batched_check_settles_cancellation_at_large_logits():
@@ -189,7 +232,6 @@ def test_batched_check_settles_cancellation_at_large_logits():
     loss = -sp.log(1 - 1 / (1 + sp.exp(-(zz + 150))))
     right, wrong = sp.diff(loss, zz), sp.diff(loss, zz) * (1 + sp.Rational(1, 10**9))
     assert same(right, sigmoid(zz + 150))
-    assert same_all([(right, sigmoid(zz + 150)), (wrong, sigmoid(zz + 150))]) == [
-        True,
-        False,
-    ]
+    ok, bad = same_all([(right, sigmoid(zz + 150)), (wrong, sigmoid(zz + 150))])
+    assert (ok.passed, bad.passed) == (True, False)
+    assert ok.digits > 60 and ok.points == 4  # settled only above the first precision

@@ -8,6 +8,8 @@ import pytest
 
 from symgrad.core.derive import derive
 from symgrad.core.errors import DataError, OptionError
+from symgrad.core.steps import Kind, Rule
+from symgrad.core.verify import Method
 from symgrad.models.fit import fit
 from symgrad.numerics.reduce import reduce_derivation, with_reduction
 
@@ -76,9 +78,14 @@ def test_statistics_reduction_gives_the_same_iterates_as_direct_evaluation():
 
 def test_reduction_steps_are_verified_and_readable():
     d = with_reduction(derive("mse", "linear"))
-    steps = [s for s in d.steps if s.kind == "reduction"]
-    assert steps and all(s.verified for s in steps)
-    assert steps[0].rule == "expand the sum over samples"
+    steps = [s for s in d.steps if s.kind is Kind.REDUCTION]
+    gradients = [s for s in steps if s.rules == (Rule.EXPAND_SUMS,)]
+    assert len(gradients) == 3 and all(s.check.passed for s in steps)
+    # polynomials: an exact identity with sympy.diff of the loss written out for 3 samples
+    assert all(s.check.method is Method.SYMBOLIC for s in gradients)
+    assert all(s.check.against.endswith("written out for 3 samples") for s in gradients)
+    closed = [s for s in steps if s.rules == (Rule.NORMAL_EQUATIONS,)]
+    assert len(closed) == 2 and all(s.check.method is Method.SYMBOLIC for s in closed)
     text = str(d)
     assert "Expand the sums over samples" in text and "Σᵢ xᵢ²" in text
     assert reduce_derivation(derive("bce", "logistic")) is None

@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["derive", "mse", "--wrt", "b"])  # doctest: +ELLIPSIS
     Gradient of mse with the linear model
     ...
-    Result (every step checked against sympy.diff):
+    Result (every step checked against sympy.diff: ... as symbolic identities):
       ∂L/∂b = (2/N)·Σᵢ (ŷᵢ − yᵢ)
     0
     >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2

@@ -19,14 +19,16 @@ Every step is checked against ``sympy.diff`` of the fully substituted expression
 >>> d = derive_graph(Graph((Node(u, b * c), Node(v, a + u), Node(j, 3 * v)), params=(a, b, c)))
 >>> {name: g.named for name, g in d.gradients.items()}
 {'a': 3, 'b': 3*c, 'c': 3*b}
->>> all(s.verified for s in d.steps)
+>>> [s.check.method.value for s in d.steps if s.kind is Kind.LOCAL][:2]
+['symbolic identity', 'symbolic identity']
+>>> d.verified
 True
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -34,96 +36,16 @@ import sympy as sp
 from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import elementary, leaky_relu, relu, sigmoid, softplus
 from symgrad.core.graph import Graph, N, i
-from symgrad.core.verify import same_all
+from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
+from symgrad.core.verify import Check, combined, same_all
 
+__all__ = [
+    "Derivation", "Gradient", "Partial", "Step", "derive", "derive_expr", "derive_graph",
+    "rule_name", "tidy",
+]
 
-class Partial(sp.Expr):
-    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own."""
-
-    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol) -> Partial:
-        return sp.Expr.__new__(cls, of, wrt)
-
-    @property
-    def of(self) -> sp.Symbol:
-        return self.args[0]
-
-    @property
-    def wrt(self) -> sp.Symbol:
-        return self.args[1]
-
-    def _latex(self, printer: Any) -> str:
-        return (
-            rf"\frac{{\partial {printer._print(self.of)}}}{{\partial {printer._print(self.wrt)}}}"
-        )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a derivation: ``lhs = forms[0] = forms[1] = ...``, justified by ``rule``.
-
-    ``kind`` is one of ``definition``, ``local``, ``chain``, ``substitution``; the renderers group
-    and print steps by kind. ``verified`` is True only when the independent check passed.
-    """
-
-    kind: str
-    rule: str
-    lhs: sp.Expr
-    forms: tuple[sp.Expr, ...]
-    verified: bool
-
-    @property
-    def result(self) -> sp.Expr:
-        """The last (simplest) right-hand side."""
-        return self.forms[-1]
-
-
-@dataclass(frozen=True)
-class Gradient:
-    """dL/d(param) in three forms.
-
-    ``named`` is the lecture's form (kept intermediates such as y_hat_i), ``expanded`` is in
-    parameters and data only; both are display expressions (sums over samples as ``sympy.Sum``).
-    Numerically the gradient is ``scale * sum_i term + extra``, with ``term`` in parameters and
-    per-sample data (no sum when the graph is not a loss over samples: then scale is 1).
-    """
-
-    wrt: sp.Symbol
-    named: sp.Expr
-    expanded: sp.Expr
-    scale: sp.Expr
-    term: sp.Expr
-    extra: sp.Expr
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """A verified derivation: the graph, its steps in order, and the gradients by parameter name."""
-
-    graph: Graph
-    steps: tuple[Step, ...]
-    gradients: dict[str, Gradient]
-    title: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def verified(self) -> bool:
-        """True when every step passed its independent check (always, or the engine raised)."""
-        return all(s.verified for s in self.steps)
-
-    def _repr_latex_(self) -> str:
-        from symgrad.render import latex
-
-        return "$$" + latex.render(self) + "$$"
-
-    def _repr_html_(self) -> str:
-        from symgrad.render import html
-
-        return html.render(self)
-
-    def __str__(self) -> str:
-        from symgrad.render import text
-
-        return text.render(self)
+#: What every claim of the engine is compared with.
+AGAINST = "sympy.diff of the fully substituted expression"
 
 
 # --- stage 2: local derivatives and the names of their rules
@@ -352,11 +274,12 @@ class _Checker:
             (what, grad.scale * grad.term, sp.diff(self._one_sample, var) / N),
         ]
 
-    def run(self, claims: list[Claim]) -> None:
+    def run(self, claims: list[Claim]) -> list[Check]:
         """Decide every claim (one batch of random points); raise on the first that fails."""
         results = same_all([(a, b) for _, a, b in claims], simplex=self.graph.sum_to_one)
-        for (what, _, _), ok in zip(claims, results, strict=True):
-            _check(ok, what)
+        for (what, _, _), c in zip(claims, results, strict=True):
+            _check(c.passed, what)
+        return [replace(c, against=AGAINST) for c in results]
 
 
 def _check(ok: bool, what: str) -> bool:
@@ -384,33 +307,41 @@ def derive_graph(
     result_sym = graph.result_symbol
     mean = graph.mean_over_samples
     per_sample = graph.per_sample()
-    steps: list[Step] = []
+    steps: list[Step] = []  # checks filled in once the claims are decided
     claims: list[Claim] = []  # decided together at the end, in one batch of random points
+    checked_by: dict[int, list[int]] = {}  # step index -> the indices of its claims
+
+    def add(kind: Kind, rules: tuple, lhs: sp.Expr, forms: tuple, *by: Claim) -> list[int]:
+        """Append a step checked by the new claims ``by``; the indices of its claims."""
+        checked_by[len(steps)] = list(range(len(claims), len(claims) + len(by)))
+        claims.extend(by)
+        steps.append(Step(kind, rules, lhs, forms, None))
+        return checked_by[len(steps) - 1]
 
     # 1. define
     for n in graph.nodes:
-        steps.append(Step("definition", "definition", n.symbol, (n.expr,), True))
+        add(Kind.DEFINITION, (Rule.DEFINITION,), n.symbol, (n.expr,))
     if mean:
         loss = sp.Mul(1 / N, sp.Sum(graph.output, (i, 1, N)), evaluate=False)
         if graph.penalty != 0:
             loss = sp.Add(loss, graph.penalty, evaluate=False)
-        steps.append(Step("definition", "mean over samples", result_sym, (loss,), True))
+        add(Kind.DEFINITION, (Rule.MEAN_OVER_SAMPLES,), result_sym, (loss,))
 
     # 2. differentiate locally
     local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
     for n in graph.nodes:
         for s in graph.inputs(n):
             d = tidy(in_named_terms(n.local(s), graph), graph)
-            claims.append(check.local(n.expr, s, d, f"d{n.symbol}/d{s}"))
-            steps.append(Step("local", rule_name(n.expr, s), Partial(n.symbol, s), (d,), True))
+            claim = check.local(n.expr, s, d, f"d{n.symbol}/d{s}")
+            add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
             local[(n.symbol, s)] = d
 
     # 3. multiply along the chain, from the output back
     adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: 1 / N if mean else sp.S.One}
     if mean:
-        claims.append(check.adjoint(graph.output, 1 / N, f"dL/d{graph.output}"))
-        rule = "constant multiple rule, sum rule"
-        steps.append(Step("chain", rule, Partial(result_sym, graph.output), (1 / N,), True))
+        claim = check.adjoint(graph.output, 1 / N, f"dL/d{graph.output}")
+        rules = (Rule.CONSTANT_MULTIPLE, Rule.SUM)
+        add(Kind.CHAIN, rules, Partial(result_sym, graph.output), (1 / N,), claim)
 
     def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
         """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
@@ -435,17 +366,16 @@ def derive_graph(
         result = tidy(
             sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
         )
-        claims.append(check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}"))
-        rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
+        claim = check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}")
+        rules = (_chain_rule(users),)
         lhs = Partial(result_sym, n.symbol)
         if _cancels(values, result, graph):  # show the product, then what cancels out of it
-            rule += ", cancellation"
-            if graph.sum_to_one and len(users) > 1:
-                rule += " (one-hot labels sum to 1)"
+            one_hot = graph.sum_to_one and len(users) > 1
+            rules += (Rule.ONE_HOT_CANCELLATION if one_hot else Rule.CANCELLATION,)
             forms = (*_distinct((symbolic,), lhs), product, result)
         else:
             forms = _distinct((symbolic, product, result), lhs)
-        steps.append(Step("chain", rule, Partial(result_sym, n.symbol), forms, True))
+        add(Kind.CHAIN, rules, lhs, forms, claim)
         adjoint[n.symbol] = result
 
     # 3b. parameters (summed over samples when they feed every sample), then 4. substitute back
@@ -468,15 +398,15 @@ def derive_graph(
                 scale, term_named = sp.S.Zero, sp.S.Zero
             shown = [sp.Sum(symbolic, (i, 1, N)), sp.Sum(values, (i, 1, N))]
             named = sample_sum(per_term, per_sample)
-            rule = "chain rule, sum over samples"
+            rules: tuple[Rule, ...] = (Rule.CHAIN, Rule.SUM_OVER_SAMPLES)
         else:
             scale, term_named = sp.S.One, per_term
             shown, named = [symbolic, values], per_term
-            rule = "chain rule" if len(users) == 1 else "multivariable chain rule (sum over paths)"
+            rules = (_chain_rule(users),)
         if extra != 0:
             named = sp.Add(named, extra, evaluate=False)
             shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
-            rule += ", penalty term"
+            rules += (Rule.PENALTY,)
         term = graph.full(term_named)
         grad_named_sub = _substitute_helpers(term_named, graph)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
@@ -487,35 +417,29 @@ def derive_graph(
             display_sub = sp.Add(display_sub, extra, evaluate=False)
             display_full = sp.Add(display_full, extra, evaluate=False)
         grad = Gradient(p, display_sub, display_full, scale, term, extra)
-        claims += check.gradient(p, grad, f"d{result_sym}/d{p}")
-        steps.append(
-            Step(
-                "chain",
-                rule,
-                Partial(result_sym, p),
-                _distinct((*shown, named), Partial(result_sym, p)),
-                True,
-            )
-        )
+        # the gradient's claims check the value every form of it displays (the substitutions
+        # rewrite the checked term by node definitions): its steps share them
+        lhs = Partial(result_sym, p)
+        by = check.gradient(p, grad, f"d{result_sym}/d{p}")
+        ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
-            steps.append(
-                Step(
-                    "substitution", "substitute back", Partial(result_sym, p), (display_sub,), True
-                )
-            )
+            add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_BACK,), lhs, (display_sub,))
+            checked_by[len(steps) - 1] = ids
         if display_full != display_sub:
-            steps.append(
-                Step(
-                    "substitution",
-                    "substitute fully",
-                    Partial(result_sym, p),
-                    (display_full,),
-                    True,
-                )
-            )
+            add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_FULLY,), lhs, (display_full,))
+            checked_by[len(steps) - 1] = ids
         gradients[str(p)] = grad
-    check.run(claims)
-    return Derivation(graph, tuple(steps), gradients, meta.pop("title", ""), meta)
+    checks = check.run(claims)
+    checked = [
+        replace(s, check=combined([checks[k] for k in checked_by[n]])) if checked_by[n] else s
+        for n, s in enumerate(steps)
+    ]
+    return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
+
+
+def _chain_rule(users: Sequence) -> Rule:
+    """The chain rule, or its multivariable form when a quantity feeds several nodes."""
+    return Rule.CHAIN if len(users) == 1 else Rule.MULTIVARIABLE_CHAIN
 
 
 def _cancels(factors: Sequence[sp.Expr], result: sp.Expr, graph: Graph) -> bool:
@@ -599,7 +523,7 @@ def derive_expr(
     The text goes through the safe parser (:func:`symgrad.core.parse.parse`), never ``eval``.
 
     >>> d = derive_expr("3*(a + b*c)")
-    >>> [str(s.lhs) + " = " + str(s.result) for s in d.steps if s.kind == "definition"]
+    >>> [str(s.lhs) + " = " + str(s.result) for s in d.steps if s.kind is Kind.DEFINITION]
     ['u = b*c', 'v = a + u', 'j = 3*v']
     >>> {name: g.named for name, g in d.gradients.items()}
     {'a': 3, 'b': 3*c, 'c': 3*b}

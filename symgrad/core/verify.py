@@ -27,8 +27,17 @@ and the numbers are tried at sample counts N = 1, 2, 3, 4, 5, 7, 10, 50, 1000 an
 True
 >>> same(sp.diff(1 / (1 + sp.exp(-z)), z), sigmoid(z))
 False
->>> same_all([(sp.diff(z**3, z), 3 * z**2), (sp.diff(sp.log(z), z), z)])
+>>> [c.passed for c in same_all([(sp.diff(z**3, z), 3 * z**2), (sp.diff(sp.log(z), z), z)])]
 [True, False]
+
+Each claim's :class:`Check` says how it was decided: symbolically, or at how many random points
+with how many digits.
+
+>>> same_all([(z**2 - 1, (z - 1) * (z + 1))])[0].method
+<Method.SYMBOLIC: 'symbolic identity'>
+>>> c = same_all([(sp.diff(sp.log(1 + sp.exp(z)), z), sigmoid(z))], points=5)[0]
+>>> c.method, c.passed, c.points, c.digits >= 60
+(<Method.RANDOM_POINTS: 'random points'>, True, 5, True)
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import mpmath
 import sympy as sp
@@ -111,15 +121,16 @@ def _real(v: object) -> mpmath.mpf | None:
 
 def _settled(
     f: Callable[..., Sequence], args: Sequence, wanted: Iterable[int]
-) -> dict[int, mpmath.mpf]:
-    """The outputs ``wanted`` of ``f(*args)``, each once two precisions agree on it.
+) -> dict[int, tuple[mpmath.mpf, int]]:
+    """The outputs ``wanted`` of ``f(*args)``, each once two precisions agree on it, with the
+    digits of the arithmetic that settled it.
 
     Adaptive precision, as ``evalf`` does it: ``f`` runs at 60, 120, 240 and 480 digits until
     every wanted output is the same at two of them (a loss like log(1 - sigmoid(z)) at a large z
     loses most of its digits to cancellation). Outputs outside the domain are left out.
     """
     wanted = list(wanted)
-    settled: dict[int, mpmath.mpf] = {}
+    settled: dict[int, tuple[mpmath.mpf, int]] = {}
     previous: Sequence | None = None
     for digits in _DIGITS:
         with mpmath.workdps(digits):
@@ -133,11 +144,57 @@ def _settled(
                     continue
                 v, p = _real(out[i]), _real(previous[i])
                 if v is not None and p is not None and abs(v - p) <= _AGREE * max(1, abs(v)):
-                    settled[i] = v
+                    settled[i] = (v, digits)
         if all(i in settled for i in wanted):
             break
         previous = out
     return settled
+
+
+class Method(Enum):
+    """How a claim was decided."""
+
+    SYMBOLIC = "symbolic identity"
+    RANDOM_POINTS = "random points"
+    CENTRAL_DIFFERENCES = "central differences"
+
+
+@dataclass(frozen=True)
+class Check:
+    """What was checked and how: the record of one decided claim.
+
+    ``points`` is the number of points where both sides were compared (0 for a symbolic identity),
+    ``digits`` the highest precision of the arithmetic used there, ``tolerance`` the relative
+    tolerance, ``against`` the independent reference the claim was compared with.
+    """
+
+    method: Method
+    passed: bool
+    points: int = 0
+    digits: int = 0
+    tolerance: float = 0.0
+    against: str = ""
+
+
+def combined(checks: Sequence[Check]) -> Check:
+    """One check standing for several claims of one step: passed when all passed, at the fewest
+    points and digits any of the numeric ones used.
+
+    >>> one = Check(Method.RANDOM_POINTS, True, 4, 120, 1e-12)
+    >>> combined([Check(Method.SYMBOLIC, True), one]) == one
+    True
+    """
+    numeric = [c for c in checks if c.method is not Method.SYMBOLIC]
+    if not numeric:
+        return checks[0]
+    return Check(
+        numeric[0].method,
+        all(c.passed for c in checks),
+        min(c.points for c in numeric),
+        min(c.digits for c in numeric),
+        max(c.tolerance for c in numeric),
+        numeric[0].against,
+    )
 
 
 def close(a: mpmath.mpf, b: mpmath.mpf) -> bool:
@@ -254,7 +311,7 @@ def same(
     member is replaced by one minus the others and the others are drawn from the probability
     simplex.
     """
-    return same_all([(a, b)], simplex=simplex, points=points, seed=seed)[0]
+    return same_all([(a, b)], simplex=simplex, points=points, seed=seed)[0].passed
 
 
 def same_all(
@@ -263,8 +320,9 @@ def same_all(
     simplex: Iterable[tuple[sp.Symbol, ...]] = (),
     points: int = 4,
     seed: int = 0,
-) -> list[bool]:
-    """:func:`same` for many pairs at once, sharing one function and one set of random points.
+) -> list[Check]:
+    """:func:`same` for many pairs at once, sharing one function and one set of random points;
+    a :class:`Check` per pair says how it was decided.
 
     A pair that finds no point in its domain among the shared ones is retried on its own; one
     that finds none at all raises :class:`~symgrad.core.errors.VerificationError`.
@@ -278,10 +336,13 @@ def same_all(
         )
         for a, b in pairs
     ]
-    result: list[bool | None] = [True if _symbolically_equal(a, b) else None for a, b in prepared]
+    symbolic = Check(Method.SYMBOLIC, True)
+    result: list[Check | None] = [
+        symbolic if _symbolically_equal(a, b) else None for a, b in prepared
+    ]
     pending = [k for k, r in enumerate(result) if r is None]
     if not pending:
-        return [bool(r) for r in result]
+        return [r for r in result if r is not None]
     grouped = [s for g in simplex for s in g[:-1]]
     free = sorted(
         set().union(*[prepared[k][0].free_symbols | prepared[k][1].free_symbols for k in pending])
@@ -292,6 +353,7 @@ def same_all(
         free + grouped, [e for k in pending for e in prepared[k]], modules="mpmath", cse=True
     )
     found = dict.fromkeys(pending, 0)
+    digits = dict.fromkeys(pending, 0)
     rng = random.Random(seed)
     for attempt in range(40 * points):
         open_ = [j for j, k in enumerate(pending) if result[k] is None and found[k] < points]
@@ -301,22 +363,27 @@ def same_all(
         args = [mpmath.mpf(at[s]) for s in free + grouped]
         out = _settled(values, args, [i for j in open_ for i in (2 * j, 2 * j + 1)])
         for j in open_:
-            va, vb = out.get(2 * j), out.get(2 * j + 1)
-            if va is None or vb is None:
+            if 2 * j not in out or 2 * j + 1 not in out:
                 continue
+            k = pending[j]
+            (va, da), (vb, db) = out[2 * j], out[2 * j + 1]
+            found[k] += 1
+            digits[k] = max(digits[k], da, db)
             if not close(va, vb):
-                result[pending[j]] = False
-            else:
-                found[pending[j]] += 1
+                result[k] = _numeric(False, found[k], digits[k])
     for k in pending:
         if result[k] is None and found[k] >= points:
-            result[k] = True
+            result[k] = _numeric(True, found[k], digits[k])
         elif result[k] is None and len(pending) > 1:  # no common points: alone, with its own
             result[k] = same_all([pairs[k]], simplex=simplex, points=points, seed=seed)[0]
         elif result[k] is None:
             a, b = prepared[k]
             raise VerificationError(f"no point in the domain of {a} found to compare it with {b}")
-    return [bool(r) for r in result]
+    return [r for r in result if r is not None]
+
+
+def _numeric(passed: bool, points: int, digits: int) -> Check:
+    return Check(Method.RANDOM_POINTS, passed, points, digits, float(TOLERANCE))
 
 
 # --- one claim, thoroughly (student answers) ----------------------------------------------------
@@ -396,7 +463,8 @@ def value(
     f = _evaluator((expr,), shared, per)
     args = [_mpf(at[s]) for s in shared]
     table = [[_mpf(r[s]) for s in per] for r in rows] or [[]]
-    return _settled(f, (args, table), [0]).get(0)
+    settled = _settled(f, (args, table), [0])
+    return settled[0][0] if 0 in settled else None
 
 
 @dataclass(frozen=True)
@@ -538,7 +606,7 @@ def equivalent(
             continue
         valid += 1
         tried.add(n)
-        if not close(out[0], out[1]):
+        if not close(out[0][0], out[1][0]):
             return Decision(False, "random points", valid, tuple(sorted(tried)) if counted else ())
     if valid < points:
         raise VerificationError(

@@ -31,7 +31,7 @@ import numpy as np
 from symgrad.numerics import kernels
 
 if TYPE_CHECKING:
-    from symgrad.models.network import Network
+    from symgrad.models.network_spec import LayeredNetwork
 
 __all__ = ["Backprop", "Ops", "NumPyOps", "backprop", "forward"]
 
@@ -117,7 +117,7 @@ class NumPyOps:
     """float64 NumPy arithmetic for a :class:`~symgrad.models.network.Network`: its activations
     (g and the engine's g'), and the loss heads from :mod:`symgrad.numerics.kernels`."""
 
-    def __init__(self, net: Network, outputs: bool = False) -> None:
+    def __init__(self, net: LayeredNetwork, outputs: bool = False) -> None:
         self.net = net
         # bce and cross-entropy work from the logits: the backprop never needs A^[L]
         self.from_logits = not outputs and net.loss_name in ("bce", "cross_entropy")

@@ -21,54 +21,19 @@ layer-level form.
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
-
 import sympy as sp
 
 from symgrad.core.catalogue import ACTIVATIONS
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import OptionError
 from symgrad.core.graph import Graph, Node
-
-if TYPE_CHECKING:
-    from symgrad.models.network import Network
+from symgrad.models.network_names import UNIT_NAME, Unit
+from symgrad.models.network_spec import NetworkSpec
 
 #: Refuse expanded derivations estimated to take longer than this many seconds.
 MAX_SECONDS = 30.0
 #: Seconds per parameter^1.5 (see :func:`estimated_seconds`).
 COST = 4.5e-3
-
-_NAME = re.compile(r"([a-z]+)\[(\d+)\]_(\d+)(?:_(\d+))?")
-
-
-class Unit(sp.Symbol):
-    """A scalar of one unit: ``w[1]_2_1`` prints w₂₁^[1] (LaTeX w^{[1]}_{21}), ``a[1]_2`` a₂^[1].
-
-    ``str()`` keeps the plain name, which is the key in ``Derivation.gradients``."""
-
-    def __new__(cls, name: str) -> Unit:
-        return super().__new__(cls, name, real=True)
-
-    def _parts(self) -> tuple[str, str, list[str]]:
-        match = _NAME.fullmatch(self.name)
-        assert match is not None, self.name
-        base, layer, j, k = match.groups()
-        return base, layer, [j] + ([k] if k else [])
-
-    def _sympystr(self, printer: Any) -> str:
-        from symgrad.render.text import _SUB, TextPrinter
-
-        if not isinstance(printer, TextPrinter):  # str(): the plain name, a stable key
-            return self.name
-        base, layer, idx = self._parts()
-        sep = "," if any(len(s) > 1 for s in idx) else ""
-        return f"{base}{sep.join(idx).translate(_SUB)}^[{layer}]"
-
-    def _latex(self, printer: Any) -> str:
-        base, layer, idx = self._parts()
-        sep = "," if any(len(s) > 1 for s in idx) else ""
-        return f"{base}^{{[{layer}]}}_{{{sep.join(idx)}}}"
 
 
 def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
@@ -77,7 +42,7 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
     >>> parameter_index("w[2]_1_3"), parameter_index("b[1]_4")
     (('W2', 2, (0, 2)), ('b1', 1, (3,)))
     """
-    match = _NAME.fullmatch(name)
+    match = UNIT_NAME.fullmatch(name)
     if match is None:
         raise KeyError(name)
     base, layer, j, k = match.groups()
@@ -85,7 +50,7 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
     return f"{base.upper() if base == 'w' else base}{layer}", int(layer), idx
 
 
-def estimated_seconds(net: Network) -> float:
+def estimated_seconds(net: NetworkSpec) -> float:
     """A rough estimate of the expanded derivation's time, from the parameter count and depth.
 
     Fitted to measurements here (2 cores, SymPy 1.14, every step checked in one batch): 0.5 s
@@ -100,14 +65,14 @@ def estimated_seconds(net: Network) -> float:
     return 0.3 * net.depth + COST * net.n_params**1.5 * _factor(net)
 
 
-def _factor(net: Network) -> float:
+def _factor(net: NetworkSpec) -> float:
     factor = 1.0 + 0.5 * (net.depth - 1)
     if net.activations[-1] == "softmax":
         factor *= 1.0 + net.sizes[-1] ** 2 / 2
     return factor
 
 
-def expanded_graph(net: Network) -> Graph:
+def expanded_graph(net: NetworkSpec) -> Graph:
     """The per-sample scalar graph of ``net`` (weights w[l]_j_k, biases b[l]_j, data x_ik, y_i)."""
     n0 = net.sizes[0]
     xs = [sp.Symbol("x_i" if n0 == 1 else f"x_i{k}", real=True) for k in range(1, n0 + 1)]
@@ -155,7 +120,7 @@ def expanded_graph(net: Network) -> Graph:
                  sum_to_one=sum_to_one)
 
 
-def derive_expanded(net: Network, max_seconds: float = MAX_SECONDS) -> Derivation:
+def derive_expanded(net: NetworkSpec, max_seconds: float = MAX_SECONDS) -> Derivation:
     """The expanded derivation of ``net``; OptionError when it would take too long.
 
     The message names the size, the estimated time, the largest size that fits, and the

@@ -46,6 +46,7 @@ from symgrad.core.derive import Derivation, Partial
 from symgrad.core.errors import DataError, OptionError
 from symgrad.core.functions import sigmoid, softplus
 from symgrad.core.graph import Graph, N
+from symgrad.core.steps import Kind
 from symgrad.core.verify import same
 from symgrad.numerics import kernels
 from symgrad.numerics.data import one_hot
@@ -245,7 +246,7 @@ def _adjoint(d: Derivation, symbol: sp.Symbol) -> sp.Expr | None:
     """dL/d(symbol) from the derivation's chain steps."""
     target = Partial(d.graph.result_symbol, symbol)
     for s in d.steps:
-        if s.kind == "chain" and s.lhs == target:
+        if s.kind is Kind.CHAIN and s.lhs == target:
             return s.result
     return None
 

@@ -10,7 +10,7 @@ The statistics (``sum x_i^2``, ``sum x_i y_i``, ..., in matrix form X^T X and X^
 once, in one pass over the data; after that every gradient-descent step costs O(1) in N. Setting
 the reduced gradient to zero gives the normal equations, whose solution is the closed form.
 
-Each reduced gradient is a :class:`~symgrad.core.derive.Step` of kind ``"reduction"``, verified like
+Each reduced gradient is a :class:`~symgrad.core.steps.Step` of kind ``REDUCTION``, checked like
 the engine's own steps: the statistics written out for three samples must give ``sympy.diff`` of
 the loss written out for those samples.
 
@@ -32,18 +32,19 @@ the loss written out for those samples.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from symgrad.core.catalogue import LAMBDA
-from symgrad.core.derive import Derivation, Partial, Step, _check
+from symgrad.core.derive import _check
 from symgrad.core.errors import DataError
 from symgrad.core.functions import elementary
 from symgrad.core.graph import Graph, N, i
-from symgrad.core.verify import same
+from symgrad.core.steps import Derivation, Kind, Partial, Rule, Step
+from symgrad.core.verify import Check, Method, same_all
 
 __all__ = ["Reduction", "reduce_derivation", "with_reduction"]
 
@@ -198,17 +199,16 @@ def reduce_derivation(d: Derivation) -> Reduction | None:
 
     steps: list[Step] = []
     result = g.result_symbol
-    ok = _check(same(written(loss), ref_loss), f"{result} in statistics")
-    steps.append(Step("reduction", "expand the sum over samples", result, (loss_shown,), ok))
-    for p in g.params:
-        ok = _check(
-            same(written(grads[str(p)]), sp.diff(ref_loss, p)), f"d{result}/d{p} in statistics"
-        )
-        steps.append(
-            Step(
-                "reduction", "expand the sum over samples", Partial(result, p), (shown[str(p)],), ok
-            )
-        )
+    claims = [(written(loss), ref_loss)] + [
+        (written(grads[str(p)]), sp.diff(ref_loss, p)) for p in g.params
+    ]
+    against = f"sympy.diff of the loss written out for {SAMPLES} samples"
+    checks = [replace(c, against=against) for c in same_all(claims)]
+    lhss = [result] + [Partial(result, p) for p in g.params]
+    forms = [loss_shown] + [shown[str(p)] for p in g.params]
+    for lhs, form, c in zip(lhss, forms, checks, strict=True):
+        _check(c.passed, f"{lhs} in statistics")
+        steps.append(Step(Kind.REDUCTION, (Rule.EXPAND_SUMS,), lhs, (form,), c))
     # keep the loss step after the gradients: the gradients are what a student reads first
     steps = steps[1:] + steps[:1]
 
@@ -284,10 +284,12 @@ def _closed_form_steps(g: Graph, grads: dict[str, sp.Expr], result: sp.Symbol) -
         return []
     # check: the solution makes every reduced gradient zero, the statistics being any numbers
     ok = all(sp.expand(sp.numer(sp.together(e.xreplace(sol[0])))) == 0 for e in eqs)
-    ok = _check(ok, "closed form")
-    rule = "set the gradient to zero and solve (normal equations)"
+    _check(ok, "closed form")
+    check = Check(Method.SYMBOLIC, ok, against="the reduced gradients, which it makes zero")
     return [
-        Step("reduction", rule, p, (sp.factor(sol[0][p]).xreplace(back),), ok) for p in g.params
+        Step(Kind.REDUCTION, (Rule.NORMAL_EQUATIONS,), p, (sp.factor(sol[0][p]).xreplace(back),),
+             check)
+        for p in g.params
     ]
 
 
@@ -295,10 +297,9 @@ def with_reduction(d: Derivation) -> Derivation:
     """The derivation with its reduction steps appended (unchanged when it has none).
 
     >>> from symgrad.core.derive import derive
-    >>> [s.rule for s in with_reduction(derive("mse", "linear")).steps if s.kind == "reduction"][:1]
-    ['expand the sum over samples']
+    >>> [s.rules for s in with_reduction(derive("mse", "linear")).steps
+    ...  if s.kind is Kind.REDUCTION][:1]
+    [(<Rule.EXPAND_SUMS: 'expand the sum over samples'>,)]
     """
-    from dataclasses import replace
-
     r = reduce_derivation(d)
     return d if r is None else replace(d, steps=d.steps + r.steps)

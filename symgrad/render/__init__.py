@@ -1,25 +1,29 @@
 """Renderers: one module per output format, each dispatching on the step kind and node type.
 
 ``text`` (Unicode), ``latex`` (an ``align*`` block or a standalone document), ``json`` (the
-documented
-contract). Renderers never compute: they print what the engine derived.
+documented contract). Renderers never compute: they print what the engine derived, including how
+each step was checked (:func:`checks_text`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING
 
+from symgrad.core.steps import Kind
+from symgrad.core.verify import Method
+
 if TYPE_CHECKING:
-    from symgrad.core.derive import Step
+    from symgrad.core.steps import Derivation, Step
 
 SECTIONS = {
-    "definition": "Define the intermediates",
-    "local": "Differentiate each step locally",
-    "chain": "Multiply along the chain (from the loss back)",
-    "substitution": "Substitute back",
-    "reduction": "Expand the sums over samples (the data enter through statistics)",
+    Kind.DEFINITION: "Define the intermediates",
+    Kind.LOCAL: "Differentiate each step locally",
+    Kind.CHAIN: "Multiply along the chain (from the loss back)",
+    Kind.SUBSTITUTION: "Substitute back",
+    Kind.REDUCTION: "Expand the sums over samples (the data enter through statistics)",
 }
 
 
@@ -32,3 +36,39 @@ def sections(steps: Iterable[Step]) -> Iterator[tuple[str, list[Step]]]:
     """
     for kind, run in groupby(steps, key=lambda step: step.kind):
         yield SECTIONS[kind], list(run)
+
+
+def rule_text(step: Step) -> str:
+    """The step's rules by their display names, then its note.
+
+    >>> from symgrad.core.derive import derive
+    >>> rule_text(derive("bce", "logistic").steps[-5])
+    'chain rule, cancellation'
+    """
+    return ", ".join(r.text for r in step.rules) + step.note
+
+
+def checks_text(d: Derivation) -> str:
+    """What the steps' checks did, counted by method: symbolic identities, and the fewest random
+    points and digits any numeric check used.
+
+    >>> from symgrad.core.derive import derive
+    >>> checks_text(derive("mse", "linear"))
+    'every step checked against sympy.diff: 13 as symbolic identities'
+    >>> checks_text(derive("bce", "logistic")).split(": ")[1]
+    '3 as symbolic identities, 8 at 4 random points with ≥ 120 digits'
+    """
+    checks = [s.check for s in d.steps if s.check is not None]
+    counts = Counter(c.method for c in checks)
+    parts = []
+    if counts[Method.SYMBOLIC]:
+        parts.append(f"{counts[Method.SYMBOLIC]} as symbolic identities")
+    how = {Method.RANDOM_POINTS: "at {} random points", Method.CENTRAL_DIFFERENCES:
+           "by central differences on {} samples"}
+    for method, where in how.items():
+        numeric = [c for c in checks if c.method is method]
+        if numeric:
+            points, digits = min(c.points for c in numeric), min(c.digits for c in numeric)
+            parts.append(f"{len(numeric)} {where.format(points)} with ≥ {digits} digits")
+    against = d.meta.get("checked_against", "sympy.diff")
+    return f"every step checked against {against}: " + ", ".join(parts)

@@ -22,8 +22,8 @@ import xml.etree.ElementTree as ET
 
 from latex2mathml.converter import convert
 
-from symgrad.core.derive import Derivation
-from symgrad.render import sections
+from symgrad.core.steps import Derivation
+from symgrad.render import checks_text, rule_text, sections
 from symgrad.render.latex import expr_latex
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
@@ -103,7 +103,7 @@ def render(d: Derivation) -> str:
             rows.append(
                 f'<tr><td class="lhs">{mathml(expr_latex(step.lhs, late))}</td>'
                 f"<td>{mathml('= ' + rhs)}</td>"
-                f'<td class="rule">{html.escape(step.rule)}</td></tr>'
+                f'<td class="rule">{html.escape(rule_text(step))}</td></tr>'
             )
     result = expr_latex(d.graph.result_symbol)
     results = "".join(
@@ -112,7 +112,7 @@ def render(d: Derivation) -> str:
         for g in d.gradients.values()
     )
     return ('<table class="derivation">\n' + "\n".join(rows) + "\n</table>\n"
-            f"<p>Result (every step checked against sympy.diff):</p><ul>{results}</ul>")
+            f"<p>Result ({html.escape(checks_text(d))}):</p><ul>{results}</ul>")
 
 
 def document(body: str, title: str = "") -> str:

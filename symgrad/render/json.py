@@ -1,10 +1,12 @@
 """The JSON contract other tools and tests rely on.
 
 ``{"loss", "model", "definitions": [{"symbol", "latex", "text"}], "steps": [{"kind", "rule",
-"latex", "text", "verified"}], "gradient": {name: {"latex", "text", "value"?}}, "loss_value"?}``;
-``value`` and ``loss_value`` appear only when the derivation was evaluated at a point. A typed
-expression has ``"expr"`` instead of loss and model, and, at a point, ``"graph": {"nodes": [{"id",
-"label", "expr", "value", "grad"}], "edges": [{"from", "to", "local_derivative"}]}``.
+"latex", "text", "verified", "check"}], "gradient": {name: {"latex", "text", "value"?}},
+"loss_value"?}``; ``check`` is how the step was checked (``{"method", "passed", "points",
+"digits", "tolerance", "against"}``, null for a definition); ``value`` and ``loss_value`` appear
+only when the derivation was evaluated at a point. A typed expression has ``"expr"`` instead of
+loss and model, and, at a point, ``"graph": {"nodes": [{"id", "label", "expr", "value", "grad"}],
+"edges": [{"from", "to", "local_derivative"}]}``.
 
 The JSON is strict (RFC 8259): a number that is not a finite float64 (an overflow, inf, nan) is
 ``null``, and the object holding it gets a ``"note"`` saying which and why (:func:`strict`); never
@@ -20,8 +22,9 @@ from typing import Any
 
 import sympy as sp
 
-from symgrad.core.derive import Derivation
 from symgrad.core.graph import Graph, Values, constants
+from symgrad.core.steps import Derivation, Kind, Step
+from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex, step_latex
 from symgrad.render.text import expr_text, step_text
 
@@ -41,23 +44,24 @@ def to_dict(
     >>> out = to_dict(derive("mse", "linear", wrt=["b"]))
     >>> sorted(out)
     ['definitions', 'gradient', 'loss', 'model', 'steps']
-    >>> out["gradient"]["b"]["text"], out["steps"][0]["verified"]
-    ('(2/N)·Σᵢ (ŷᵢ − yᵢ)', True)
+    >>> out["gradient"]["b"]["text"], out["steps"][-1]["check"]["against"]
+    ('(2/N)·Σᵢ (ŷᵢ − yᵢ)', 'sympy.diff of the fully substituted expression')
     """
     late = frozenset(d.graph.features)
     out: dict[str, Any] = {k: v for k, v in d.meta.items() if isinstance(v, str | int | float)}
     out["definitions"] = [
         {"symbol": str(s.lhs), "latex": step_latex(s, late), "text": step_text(s, late)}
         for s in d.steps
-        if s.kind == "definition"
+        if s.kind is Kind.DEFINITION
     ]
     out["steps"] = [
         {
-            "kind": s.kind,
-            "rule": s.rule,
+            "kind": s.kind.value,
+            "rule": rule_text(s),
             "latex": step_latex(s, late),
             "text": step_text(s, late),
             "verified": s.verified,
+            "check": check_dict(s),
         }
         for s in d.steps
     ]
@@ -79,6 +83,15 @@ def to_dict(
     if at is not None:
         out["graph"] = graph_dict(d.graph, at)
     return out
+
+
+def check_dict(s: Step) -> dict[str, Any] | None:
+    """How a step was checked, as JSON-ready types (None for a definition)."""
+    c = s.check
+    if c is None:
+        return None
+    return {"method": c.method.value, "passed": c.passed, "points": c.points,
+            "digits": c.digits, "tolerance": c.tolerance, "against": c.against}
 
 
 def render(

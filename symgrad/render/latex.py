@@ -11,8 +11,9 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from symgrad.core.derive import Derivation, Step
-from symgrad.render import sections
+from symgrad.core.steps import Derivation, Partial, Step
+from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
+from symgrad.render import rule_text, sections
 from symgrad.render._display import arrange
 
 
@@ -34,6 +35,37 @@ class _Printer(LatexPrinter):
             return coeff + " " + " ".join(self._print(s) for s in sums)
         return super()._print_Mul(expr)
 
+    def _print_Partial(self, expr: Partial) -> str:
+        return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+
+    def _print_Mat(self, expr: Mat) -> str:  # \mathrm{d}Z^{[2]}, A^{[1],\top}
+        d, base, layer, t, sub = expr.parts()
+        d = r"\mathrm{d}" if d else ""
+        sup = ",".join(filter(None, [f"[{layer}]" if layer else "", r"\top" if t else ""]))
+        return d + base + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
+
+    def _print_Unit(self, expr: Unit) -> str:  # w^{[1]}_{21}
+        base, layer, idx = expr.parts()
+        sep = "," if any(len(s) > 1 for s in idx) else ""
+        return f"{base}^{{[{layer}]}}_{{{sep.join(idx)}}}"
+
+    def _matrix_factor(self, e: sp.Expr) -> str:
+        s = self._print(e)
+        if isinstance(e, sp.Add | Hadamard) or (
+            isinstance(e, sp.Mul) and e.could_extract_minus_sign()
+        ):
+            return rf"\left({s}\right)"
+        return s
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        return " ".join(self._matrix_factor(f) for f in expr.args)
+
+    def _print_Hadamard(self, expr: Hadamard) -> str:
+        return r" \odot ".join(self._matrix_factor(f) for f in expr.args)
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:  # g_{1}'(Z^{[1]})
+        return rf"g_{{{expr.args[1]}}}'\left({self._print(expr.args[0])}\right)"
+
     def _print_Derivative(self, expr):
         return (
             rf"\frac{{\partial}}{{\partial {self._print(expr.variables[0])}}}"
@@ -49,7 +81,7 @@ def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:
 def step_latex(step: Step, late: frozenset = frozenset()) -> str:
     r"""``lhs &= form = form && \text{rule}``."""
     rhs = " = ".join(expr_latex(f, late) for f in step.forms)
-    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{step.rule}}}"
+    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{rule_text(step)}}}"
 
 
 def step_rows(
@@ -61,7 +93,7 @@ def step_rows(
     width inside the ``\text{}``.
     """
     forms = [expr_latex(f, late) for f in step.forms]
-    rule = step.rule
+    rule = rule_text(step)
     if rule_width is not None:
         rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
     rows = [rf"{expr_latex(step.lhs, late)} &= {forms[0]} && \text{{{rule}}}"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from symgrad.core.derive import Derivation
-from symgrad.render import sections
+from symgrad.core.steps import Derivation
+from symgrad.render import checks_text, sections
 from symgrad.render.latex import expr_latex, step_latex
 
 
@@ -53,7 +53,7 @@ def render(d: Derivation) -> str:
         rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}} = {expr_latex(g.named, late)}"
         for g in d.gradients.values()
     ]
-    parts.append("**Result** (every step checked against `sympy.diff`)\n\n"
+    parts.append(f"**Result** ({checks_text(d)})\n\n"
                  + display(" \\\\\n".join(lines) if len(lines) == 1 else
                            "\\begin{gathered}\n" + " \\\\\n".join(lines) + "\n\\end{gathered}"))
     return "\n\n".join(parts) + "\n"

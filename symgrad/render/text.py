@@ -16,8 +16,9 @@ import unicodedata
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from symgrad.core.derive import Derivation, Step
-from symgrad.render import sections
+from symgrad.core.steps import Derivation, Step
+from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
+from symgrad.render import checks_text, rule_text, sections
 from symgrad.render._display import arrange
 
 _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
@@ -103,6 +104,37 @@ class TextPrinter(StrPrinter):
     def _print_Partial(self, expr):
         return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
 
+    def _print_Mat(self, expr: Mat) -> str:  # dZ^[2], A^[1]ᵀ
+        d, base, layer, t, sub = expr.parts()
+        sub_text = sub.translate(_SUB) if sub else ""
+        return f"{d}{base}{sub_text}" + (f"^[{layer}]" if layer else "") + ("ᵀ" if t else "")
+
+    def _print_Unit(self, expr: Unit) -> str:  # w₂₁^[1]
+        base, layer, idx = expr.parts()
+        sep = "," if any(len(s) > 1 for s in idx) else ""
+        return f"{base}{sep.join(idx).translate(_SUB)}^[{layer}]"
+
+    def _matrix_factor(self, e: sp.Expr) -> str:
+        s = self._print(e)
+        if isinstance(e, sp.Add | Hadamard) or (
+            isinstance(e, sp.Mul) and e.could_extract_minus_sign()
+        ):
+            return f"({s})"
+        return s
+
+    def _print_MatMul(self, expr: MatMul) -> str:  # (1/m)·dZ^[1]·A^[0]ᵀ
+        return "·".join(
+            f"({self._print(f)})" if f.is_number or isinstance(f, sp.Pow)
+            else self._matrix_factor(f)
+            for f in expr.args
+        )
+
+    def _print_Hadamard(self, expr: Hadamard) -> str:
+        return " ⊙ ".join(self._matrix_factor(f) for f in expr.args)
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:  # g₁'(Z^[1])
+        return f"g{str(expr.args[1]).translate(_SUB)}'({self._print(expr.args[0])})"
+
     def _print_Derivative(self, expr):
         return f"∂({self._print(expr.expr)})/∂{self._print(expr.variables[0])}"
 
@@ -137,7 +169,7 @@ def step_text(step: Step, late: frozenset = frozenset()) -> str:
     """``lhs = form = form    [rule]`` on one line."""
     rhs = " = ".join(expr_text(f, late) for f in step.forms)
     mark = "" if step.verified else "  (UNVERIFIED)"
-    return f"{expr_text(step.lhs, late)} = {rhs}    [{step.rule}]{mark}"
+    return f"{expr_text(step.lhs, late)} = {rhs}    [{rule_text(step)}]{mark}"
 
 
 def render(d: Derivation) -> str:
@@ -147,8 +179,7 @@ def render(d: Derivation) -> str:
     for heading, steps in sections(d.steps):
         lines += ["", heading + ":"]
         lines += ["  " + step_text(step, late) for step in steps]
-    checked = d.meta.get("checked_against", "sympy.diff")
-    lines += ["", f"Result (every step checked against {checked}):"]
+    lines += ["", f"Result ({checks_text(d)}):"]
     for g in d.gradients.values():
         lines.append(
             f"  ∂{expr_text(d.graph.result_symbol)}/∂{expr_text(g.wrt)} = "

@@ -98,7 +98,9 @@ from symgrad.core.errors import OptionError, SymgradError, VerificationError
 from symgrad.core.functions import elementary, relu, sigmoid
 from symgrad.core.graph import Graph, N, expression_graph, i
 from symgrad.core.parse import parse
+from symgrad.core.steps import Kind
 from symgrad.core.verify import Decision, close, equivalent, value
+from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 
@@ -194,8 +196,8 @@ class CheckResult:
             "departs_at": self.departs_at,
             "steps": [
                 {
-                    "kind": s.kind,
-                    "rule": s.rule,
+                    "kind": s.kind.value,
+                    "rule": rule_text(s),
                     "latex": step_latex(s, late),
                     "text": step_text(s, late),
                 }
@@ -412,10 +414,10 @@ def _terms(p: Problem) -> list[_Term]:
     g, d, wrt = p.graph, p.derivation, p.wrt
     steps = d.steps
 
-    def index(kind: str, lhs: sp.Expr) -> int | None:
+    def index(kind: Kind, lhs: sp.Expr) -> int | None:
         return next((k for k, s in enumerate(steps) if s.kind == kind and s.lhs == lhs), None)
 
-    final = index("chain", Partial(g.result_symbol, wrt))
+    final = index(Kind.CHAIN, Partial(g.result_symbol, wrt))
 
     def term(adj: dict[sp.Symbol, sp.Expr], sym: sp.Symbol = wrt) -> sp.Expr:
         return g.full(adj.get(sym, sp.S.Zero))
@@ -432,7 +434,7 @@ def _terms(p: Problem) -> list[_Term]:
                 continue  # the loss's own derivative is not an inner factor (a constant 3 is)
             shown = tidy(in_named_terms(local, g), g)
             detail = f"∂{expr_text(n.symbol)}/∂{expr_text(s)} = {expr_text(shown)}"
-            at = index("local", Partial(n.symbol, s))
+            at = index(Kind.LOCAL, Partial(n.symbol, s))
             value = term(_backprop(g, local={(n.symbol, s): sp.S.One}))
             why = {"missing_chain_factor": detail}
             out.append(_Term(value, ("missing_chain_factor",), at, why))
@@ -440,7 +442,7 @@ def _terms(p: Problem) -> list[_Term]:
         for name, wrong in _activation_mistakes(n.expr):
             arg = n.expr.args[0]
             changed = {(n.symbol, s): wrong(arg) * sp.diff(arg, s) for s in g.inputs(n)}
-            at = min((index("local", Partial(n.symbol, s)) or 0 for s in g.inputs(n)), default=0)
+            at = min((index(Kind.LOCAL, Partial(n.symbol, s)) or 0 for s in g.inputs(n)), default=0)
             out.append(_Term(term(_backprop(g, local=changed)), (name,), at))
     # BCE's derivative written as the sigmoid's: dℓ/dŷ = ŷ(1 − ŷ), or dℓ/dz = ŷ(1 − ŷ); and
     # σ'(z) used twice (after the cancellation dℓ/dz = ŷ − y, multiplied by ŷ(1 − ŷ) again)
@@ -450,7 +452,7 @@ def _terms(p: Problem) -> list[_Term]:
         if not isinstance(n.expr, sigmoid):
             continue
         into = next(
-            (k for k, s in enumerate(steps) if s.kind == "local" and s.lhs.args[1] == n.symbol),
+            (k for k, s in enumerate(steps) if s.kind is Kind.LOCAL and s.lhs.args[1] == n.symbol),
             None,
         )
         twice = {n.symbol: right.get(n.symbol, sp.S.Zero) * n.symbol * (1 - n.symbol)}
@@ -759,15 +761,15 @@ def _departs(p: Problem, c: _Candidate) -> int | None:
     """The first step of the correct derivation that the matched mistakes change."""
     g, steps = p.graph, p.derivation.steps
 
-    def index(kind: str, lhs: sp.Expr) -> int | None:
+    def index(kind: Kind, lhs: sp.Expr) -> int | None:
         return next((k for k, s in enumerate(steps) if s.kind == kind and s.lhs == lhs), None)
 
-    final = index("chain", Partial(g.result_symbol, p.wrt))
+    final = index(Kind.CHAIN, Partial(g.result_symbol, p.wrt))
     found: list[int] = []
     if c.term.mistakes and c.term.departs is not None:
         found.append(c.term.departs)
     if not c.mean:
-        k = index("chain", Partial(g.result_symbol, g.output))
+        k = index(Kind.CHAIN, Partial(g.result_symbol, g.output))
         found.append(final if k is None else k)
     if not c.summed and final is not None:
         found.append(final)
@@ -776,7 +778,7 @@ def _departs(p: Problem, c: _Candidate) -> int | None:
         twos = [
             k
             for k, s in enumerate(steps)
-            if s.kind == "local"
+            if s.kind is Kind.LOCAL
             and halved
             and any(f.is_Number and abs(f) == 2 for f in sp.Mul.make_args(s.result))
         ]

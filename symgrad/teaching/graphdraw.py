@@ -57,6 +57,7 @@ from symgrad.render._display import arrange
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching._io import atomic_write_text, check_folder
+from symgrad.teaching.figfile import save_figure
 
 __all__ = [
     "Edge",
@@ -700,8 +701,6 @@ def save_graph(graph: Graph, values: Values | None, path: str | os.PathLike[str]
     ...     print(e)
     cannot write '.docx' graphs; use one of: .png, .svg, .pdf, .tex
     """
-    from symgrad.teaching.plots import save_figure
-
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
     if ext not in FORMATS:

@@ -74,7 +74,7 @@ from symgrad.numerics.data import (
 )
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 from symgrad.render.text import expr_text
-from symgrad.teaching._io import atomic_open, check_folder
+from symgrad.teaching.figfile import check_output_path, save_figure
 
 __all__ = [
     "KINDS",
@@ -983,43 +983,6 @@ def figure(kind: str, **options: Any) -> Figure:
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
     return fig
-
-
-def check_output_path(path: str | os.PathLike[str]) -> Path:
-    """Check that matplotlib can write ``path``'s format and its folder exists; return the path.
-
-    >>> try:
-    ...     check_output_path("figure.docx")
-    ... except OptionError as e:
-    ...     print(str(e).split(";")[0])
-    cannot write '.docx' figures
-    """
-    p = Path(path)
-    ext = p.suffix.lower().lstrip(".")
-    supported = sorted(Figure().canvas.get_supported_filetypes())
-    if ext not in supported:
-        shown = f"'.{ext}'" if ext else "files without an extension"
-        raise OptionError(f"cannot write {shown} figures; use one of: "
-                          f"{', '.join('.' + s for s in supported)}")
-    check_folder(p)
-    return p
-
-
-def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
-    """Save ``fig`` atomically: to a temporary file in the same folder, then ``os.replace``.
-
-    A failure leaves no partial file behind. The format comes from the extension
-    (:func:`check_output_path`).
-
-    >>> import tempfile
-    >>> out = Path(tempfile.mkdtemp()) / "slope.svg"
-    >>> save_figure(figure("activations", names=["relu"]), out).read_text()[:5]
-    '<?xml'
-    """
-    p = check_output_path(path)
-    with atomic_open(p, "wb") as fh:
-        fig.savefig(fh, format=p.suffix.lower().lstrip("."), dpi=dpi)
-    return p
 
 
 GALLERY: dict[str, dict[str, Any]] = {

@@ -19,6 +19,7 @@ from symgrad.teaching.worksheets.build import (
            generate,
 )
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
+from symgrad.teaching.worksheets.load import load_spec
 from symgrad.teaching.worksheets.model import (
            Answer,
            Exercise,
@@ -30,7 +31,7 @@ from symgrad.teaching.worksheets.model import (
            Text,
            Variant,
 )
-from symgrad.teaching.worksheets.spec import Spec, SpecError, load_spec
+from symgrad.teaching.worksheets.spec import Spec, SpecError
 
 __all__ = ["Answer", "Bar", "Degenerate", "Exercise", "FORMATS", "Field", "Figure", "KINDS", "Kind",
            "Math",

@@ -35,6 +35,7 @@ from symgrad.core.errors import OptionError, SymgradError
 from symgrad.core.names import WORKSHEET_FORMATS
 from symgrad.teaching.worksheets import export, figures
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
+from symgrad.teaching.worksheets.load import load_spec
 from symgrad.teaching.worksheets.model import Variant
 from symgrad.teaching.worksheets.spec import (
     LIMITS,
@@ -42,7 +43,6 @@ from symgrad.teaching.worksheets.spec import (
     Spec,
     SpecError,
     check_name,
-    load_spec,
 )
 
 FORMATS = WORKSHEET_FORMATS

@@ -43,12 +43,9 @@ demo.toml: exercise 1 (activation), field 'figure': unknown option 'colour' for 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import matplotlib
 
 from symgrad.core.catalogue import ACTIVATIONS
 from symgrad.core.errors import SymgradError
@@ -60,15 +57,12 @@ from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
 
-__all__ = ["FIGURE_IN", "FIGURE_KINDS", "attach", "check", "render"]
+__all__ = ["FIGURE_IN", "FIGURE_KINDS", "attach", "check"]
 
 #: Every figure kind a worksheet may ask for: the plot kinds, and ``graph``.
 FIGURE_KINDS = (*plots.KINDS, "graph")
 #: Where the figure goes: the prompt (both editions), the exercise sheet only, or the solution.
 FIGURE_IN = ("both", "exercises", "solutions")
-
-#: Resolution of the PNGs (Markdown, HTML, Moodle).
-DPI = 150
 
 _PARAMS = ("w", "b")
 
@@ -281,26 +275,3 @@ def _to_prompt(ex: Exercise, fig: Figure) -> None:
     while k and isinstance(ex.prompt[k - 1], Space):
         k -= 1
     ex.prompt.insert(k, fig)
-
-
-# --- bytes ---------------------------------------------------------------------------------------
-
-
-_METADATA: dict[str, dict[str, Any]] = {
-    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None},
-    "png": {"Software": None},
-    "svg": {"Date": None},
-}
-
-
-def render(fig: MplFigure, fmt: str, dpi: int = DPI) -> bytes:
-    """``fig`` as ``pdf``, ``png`` or ``svg`` bytes, the same bytes on every run.
-
-    >>> a = render(plots.figure("activations", names=["relu"]), "pdf")
-    >>> a == render(plots.figure("activations", names=["relu"]), "pdf"), a[:5]
-    (True, b'%PDF-')
-    """
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "symgrad"}):
-        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
-    return buf.getvalue()

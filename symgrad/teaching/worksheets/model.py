@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from symgrad.core.derive import Derivation
+from symgrad.teaching.figfile import figure_bytes
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure as MplFigure
@@ -54,7 +55,7 @@ class Steps:
     >>> print(text.render(ex.solution[0].derivation))  # doctest: +ELLIPSIS
     The derivative of tanh
     ...
-    Result (every step checked against sympy.diff):
+    Result (every step checked against sympy.diff: ... as symbolic identities):
       ∂a/∂z = 1 − a²
     """
 
@@ -102,7 +103,7 @@ class Figure:
     ``name`` is the file stem in the variant folder (``figure-2``: ``figure-2.pdf`` for LaTeX,
     ``figure-2.png`` for Markdown; HTML and Moodle embed the PNG). ``draw`` makes the matplotlib
     figure; :meth:`data` renders it reproducibly
-    (:func:`symgrad.teaching.worksheets.figures.render`) and
+    (:func:`symgrad.teaching.figfile.figure_bytes`) and
     keeps the bytes. ``only = "exercises"`` leaves it out of the solutions edition (like
     :class:`Space`).
 
@@ -125,11 +126,9 @@ class Figure:
     def data(self, fmt: str) -> bytes:
         """The figure as ``pdf``, ``png`` or ``svg`` bytes (drawn on first use, then kept)."""
         if fmt not in self._cache:
-            from symgrad.teaching.worksheets.figures import render
-
             if "figure" not in self._cache:
                 self._cache["figure"] = self.draw()
-            self._cache[fmt] = render(self._cache["figure"], fmt)
+            self._cache[fmt] = figure_bytes(self._cache["figure"], fmt)
         return self._cache[fmt]
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import random
 import re
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -75,7 +74,7 @@ _MATH_TOKEN = re.compile(r"\\([A-Za-z]+|[^A-Za-z])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _NOT_PLAIN = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@]")
 _NAME = re.compile(r"\w[\w.+-]*")
-_SHOWN = {c: f"\\x{c:02x}" for c in [*range(32), 127]}  # a path in a message stays on one line
+SHOWN = {c: f"\\x{c:02x}" for c in [*range(32), 127]}  # a path in a message stays on one line
 
 #: The largest seed (spec ``seed`` and ``--seed``): folder names stay short.
 MAX_SEED = 10**9
@@ -190,7 +189,7 @@ def check_strings(value: Any, where: str, path_key: str = "data") -> None:
                 raise SpecError(f"{at}: the character {bad.group()!r} is not allowed here")
 
 
-def _depth(doc: Any) -> int:
+def nesting_depth(doc: Any) -> int:
     """How deeply tables and arrays nest in ``doc`` (iterative: any depth is measured safely)."""
     deepest, stack = 0, [(doc, 0)]
     while stack:
@@ -318,107 +317,3 @@ class Spec:
     seed: int
     variants: int
     exercises: list[ExerciseSpec] = field(default_factory=list)
-
-
-def _text(doc: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-    if key not in doc:
-        if default is None:
-            raise SpecError(f"{where}: missing field {key!r}")
-        return default
-    if not isinstance(doc[key], str) or not doc[key].strip():
-        raise SpecError(f"{where}: field {key!r} must be a non-empty string")
-    lines = key == "instructions"
-    return check_prose(doc[key].strip(), f"{where}: field {key!r}",
-                       LIMITS["instructions" if lines else "title"], lines)
-
-
-def _whole(doc: dict[str, Any], key: str, where: str, default: int, low: int, high: int) -> int:
-    value = doc.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SpecError(f"{where}: field {key!r} must be a whole number from {low} to {high}, "
-                        f"got {value!r}")
-    return value
-
-
-_TOP = {"title", "course", "instructions", "seed", "variants", "exercise"}
-
-
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec; every problem is a one-line :class:`SpecError`."""
-    from symgrad.teaching.worksheets import figures
-    from symgrad.teaching.worksheets.kinds import KINDS
-
-    path = Path(path)
-    shown = str(path).translate(_SHOWN)
-    name = check_name(path.stem, f"{shown}: worksheet spec")
-    try:
-        if path.stat().st_size > LIMITS["bytes"]:
-            raise SpecError(f"{shown}: too large ({path.stat().st_size} bytes; a spec has at most "
-                            f"{LIMITS['bytes']})")
-        raw = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{shown}: no such worksheet spec") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"{shown}: cannot read: {err}") from None
-    try:
-        doc = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as err:
-        msg = str(err)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        if m:
-            msg = msg[: m.start()].strip()
-            raise SpecError(f"{shown}: line {m.group(1)}, column {m.group(2)}: TOML syntax error: "
-                            f"{msg}") from None
-        raise SpecError(f"{shown}: TOML syntax error: {msg}") from None
-    except RecursionError:
-        raise SpecError(f"{shown}: values nest too deeply (at most {LIMITS['depth']} levels of "
-                        "tables and arrays)") from None
-    if _depth(doc) > LIMITS["depth"]:
-        raise SpecError(f"{shown}: values nest too deeply (at most {LIMITS['depth']} levels of "
-                        "tables and arrays)")
-    unknown = set(doc) - _TOP
-    if unknown:
-        raise SpecError(f"{shown}: unknown field {sorted(unknown)[0]!r} (expected one of: "
-                        f"{', '.join(sorted(_TOP))})")
-    spec = Spec(
-        path=path,
-        name=name,
-        title=_text(doc, "title", shown),
-        course=_text(doc, "course", shown, ""),
-        instructions=_text(doc, "instructions", shown, ""),
-        seed=_whole(doc, "seed", shown, 1, 0, MAX_SEED),
-        variants=_whole(doc, "variants", shown, 1, 1, LIMITS["variants"]),
-    )
-    exercises = doc.get("exercise")
-    if not isinstance(exercises, list) or not exercises:
-        raise SpecError(f"{shown}: missing field 'exercise' (at least one [[exercise]] table)")
-    if len(exercises) > LIMITS["exercises"]:
-        raise SpecError(f"{shown}: {len(exercises)} exercises; a spec has at most "
-                        f"{LIMITS['exercises']}")
-    for number, ex in enumerate(exercises, start=1):
-        where = f"{shown}: exercise {number}"
-        if not isinstance(ex, dict):
-            raise SpecError(f"{where}: expected a table ([[exercise]]), got {ex!r}"[:200])
-        if "kind" not in ex:
-            raise SpecError(f"{where}: missing field 'kind' (one of: {', '.join(KINDS)})")
-        kind = ex["kind"]
-        if not isinstance(kind, str) or kind not in KINDS:
-            raise SpecError(f"{where}: field 'kind': unknown kind {kind!r}; choose one of: "
-                            f"{', '.join(KINDS)}")
-        where = f"{where} ({kind})"
-        if "points" not in ex:
-            raise SpecError(f"{where}: missing field 'points'")
-        points = exact(ex["points"], f"{where}, field 'points'")
-        if points <= 0:
-            raise SpecError(f"{where}, field 'points': must be positive, got {ex['points']}")
-        title = ex.get("title", "")
-        if not isinstance(title, str):
-            raise SpecError(f"{where}, field 'title': must be a string")
-        check_prose(title, f"{where}, field 'title'", LIMITS["title"])
-        fields = {k: v for k, v in ex.items() if k not in ("kind", "points", "title")}
-        check_strings(fields, where)
-        es = ExerciseSpec(number, kind, points, title, fields, where)
-        KINDS[kind].validate(es)
-        figures.check(es, path.parent)
-        spec.exercises.append(es)
-    return spec

@@ -27,6 +27,7 @@ from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.graph import N
 from symgrad.core.names import LOSSES, MODELS
+from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.check import check_answer
@@ -154,7 +155,7 @@ class CheckKind(Kind):
             step = verdict.steps[verdict.departs_at]
             solution.append(Text(
                 rf"The classmate departs from the derivation at \({expr_latex(step.lhs, late)} = "
-                rf"{expr_latex(step.result, late)}\) ({step.rule})."))
+                rf"{expr_latex(step.result, late)}\) ({rule_text(step)})."))
         given = {"expr": expr_text(d.graph.full(d.graph.output), late), "loss": loss,
                  "model": model, "wrt": wrt, "classmate": typed,
                  "mistakes": list(verdict.mistakes)}

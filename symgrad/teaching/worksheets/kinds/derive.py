@@ -23,6 +23,7 @@ from typing import Any
 from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.names import LOSSES, MODELS
+from symgrad.core.steps import Kind as StepKind
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
@@ -52,7 +53,7 @@ def definitions(d) -> tuple[str, ...]:
     """The definition steps as ``lhs = rhs`` formulas."""
     late = frozenset(d.graph.features)
     return tuple(f"{expr_latex(s.lhs, late)} = {expr_latex(s.result, late)}"
-                 for s in d.steps if s.kind == "definition")
+                 for s in d.steps if s.kind is StepKind.DEFINITION)
 
 
 @register

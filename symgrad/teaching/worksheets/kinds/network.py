@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.core.errors import OptionError
+from symgrad.core.steps import Kind as StepKind
 from symgrad.models.backprop import backprop
 from symgrad.models.network import (
     A_SYM,
@@ -648,7 +649,7 @@ def _method(d: Any) -> tuple[str, ...]:
     """The layer-level backward equations, as the engine's chain steps state them."""
     rows = []
     for s in d.steps:
-        if s.kind != "chain":
+        if s.kind is not StepKind.CHAIN:
             continue
         lhs = expr_latex(s.lhs)
         if lhs.startswith(r"\frac{\partial L}{\partial "):
