@@ -52,6 +52,7 @@ __all__ = [
     "relu",
     "leaky_relu",
     "softplus",
+    "elu",
 ]
 
 
@@ -296,6 +297,30 @@ softplus = _sympy_function(
 )
 
 
+elu = _sympy_function(
+    "elu",
+    2,
+    evaluate=_positive_is_identity,
+    doc="ELU (alpha = 1 by default, as PyTorch): z for z > 0, alpha (exp(z) - 1) otherwise. Its "
+    "derivative is 1 for z > 0 and alpha exp(z) = elu(z) + alpha otherwise; at the kink "
+    "elu'(0) = alpha (the z <= 0 branch, as PyTorch), so for alpha = 1 both sides agree: 1.",
+)
+
+
+def _elu_kernel(z: Any, alpha: float = 1.0) -> Any:
+    """z for z > 0, ``alpha * expm1(z)`` otherwise (exact near 0, no overflow for large z).
+
+    >>> _elu_kernel([-1e4, -1.0, 0.0, 2.0]).round(6).tolist()
+    [-1.0, -0.632121, 0.0, 2.0]
+    """
+    import numpy as np
+
+    z = _arr(z)
+    with np.errstate(under="ignore"):
+        below = float(alpha) * np.expm1(np.minimum(z, 0.0))
+    return _out(np.where(z > 0, z, below))
+
+
 def _records(*records: Function) -> Mapping[str, Function]:
     return MappingProxyType({r.name: r for r in records})
 
@@ -387,6 +412,32 @@ FUNCTIONS: Mapping[str, Function] = _records(
         text="softplus",
         latex=r"\operatorname{softplus}",
     ),
+    Function(
+        "elu",
+        elu,
+        "elu identity (piecewise)",
+        derivative=lambda z, alpha: _step(1, elu(z, alpha) + alpha, z),
+        elementary=lambda z, alpha: _step(z, alpha * (sp.exp(z) - 1), z),
+        kernel=_elu_kernel,
+        text="ELU",
+        latex=r"\operatorname{ELU}",
+        arity=(1, 2),
+        defaults=(sp.S.One,),
+        print_defaults=False,
+        mistakes=(
+            Mistake(
+                "elu_prime_as_elu",
+                elu,
+                "ELU'(z) is 1 for z > 0 and ELU(z) + α otherwise, not ELU(z).",
+            ),
+            Mistake(
+                "elu_prime_missing_alpha",
+                lambda z, alpha: _step(1, elu(z, alpha), z),
+                "ELU'(z) = α·eᶻ = ELU(z) + α for z ≤ 0: the + α is missing.",
+            ),
+        ),
+        activation=Activation(init="he"),
+    ),
     Function("identity", lambda z: z, "identity", derivative=lambda z: sp.S.One, parse=False,
              activation=Activation()),
     Function("softmax", None, "softmax rule", latex=r"\operatorname{softmax}", parse=False,
@@ -407,7 +458,7 @@ def activations(*, output: bool = False) -> tuple[str, ...]:
     """The activation names: those for any layer, then (``output=True``) the output-only ones.
 
     >>> activations()
-    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity')
+    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'identity')
     >>> activations(output=True)[-1]
     'softmax'
     """
