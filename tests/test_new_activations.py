@@ -32,7 +32,7 @@ AUTOGRAD = {
     "silu": lambda z: z / (1.0 + anp.exp(-z)),
     "gelu": lambda z: 0.5 * z * (1.0 + aerf(z / anp.sqrt(2.0))),
 }
-NEW = ["elu"]
+NEW = ["elu", "silu"]
 z = sp.Symbol("z", real=True)
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "leaky_relu",
     "softplus",
     "elu",
+    "silu",
 ]
 
 
@@ -321,6 +322,25 @@ def _elu_kernel(z: Any, alpha: float = 1.0) -> Any:
     return _out(np.where(z > 0, z, below))
 
 
+silu = _sympy_function(
+    "silu",
+    1,
+    evaluate=lambda z: sp.S.Zero if z.is_zero else None,
+    doc="SiLU (swish): z sigmoid(z). Its derivative is sigmoid(z) (1 + z (1 - sigmoid(z))), "
+    "written silu(z) + sigmoid(z) (1 - silu(z)); smooth, no kink.",
+)
+
+
+def _silu_kernel(z: Any) -> Any:
+    """z sigmoid(z) with the stable sigmoid: -0.0 far left, z far right.
+
+    >>> _silu_kernel([-1e4, 0.0, 1.0, 1e4]).round(6).tolist()
+    [-0.0, 0.0, 0.731059, 10000.0]
+    """
+    z = _arr(z)
+    return _out(z * _arr(_sigmoid_kernel(z)))
+
+
 def _records(*records: Function) -> Mapping[str, Function]:
     return MappingProxyType({r.name: r for r in records})
 
@@ -438,6 +458,25 @@ FUNCTIONS: Mapping[str, Function] = _records(
         ),
         activation=Activation(init="he"),
     ),
+    Function(
+        "silu",
+        silu,
+        "silu identity",
+        derivative=lambda z: silu(z) + sigmoid(z) * (1 - silu(z)),
+        elementary=lambda z: z / (1 + sp.exp(-z)),
+        kernel=_silu_kernel,
+        text="SiLU",
+        latex=r"\operatorname{SiLU}",
+        mistakes=(
+            Mistake(
+                "silu_prime_as_sigma",
+                sigmoid,
+                "SiLU(z) = z·σ(z) is a product: SiLU'(z) = σ(z) + z·σ(z)·(1 − σ(z)), "
+                "not σ(z) alone.",
+            ),
+        ),
+        activation=Activation(init="he"),
+    ),
     Function("identity", lambda z: z, "identity", derivative=lambda z: sp.S.One, parse=False,
              activation=Activation()),
     Function("softmax", None, "softmax rule", latex=r"\operatorname{softmax}", parse=False,
@@ -458,7 +497,7 @@ def activations(*, output: bool = False) -> tuple[str, ...]:
     """The activation names: those for any layer, then (``output=True``) the output-only ones.
 
     >>> activations()
-    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'identity')
+    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'silu', 'identity')
     >>> activations(output=True)[-1]
     'softmax'
     """
