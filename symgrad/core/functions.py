@@ -54,6 +54,7 @@ __all__ = [
     "softplus",
     "elu",
     "silu",
+    "gelu",
 ]
 
 
@@ -341,6 +342,31 @@ def _silu_kernel(z: Any) -> Any:
     return _out(z * _arr(_sigmoid_kernel(z)))
 
 
+gelu = _sympy_function(
+    "gelu",
+    1,
+    evaluate=lambda z: sp.S.Zero if z.is_zero else None,
+    doc="GELU, exact (PyTorch's approximate='none'): z Phi(z) = z (1 + erf(z / sqrt 2)) / 2 with "
+    "Phi the standard normal CDF. Its derivative is Phi(z) + z phi(z), phi the normal density; "
+    "smooth, no kink.",
+)
+
+
+def _gelu_kernel(z: Any) -> Any:
+    """z Phi(z) with Phi(z) = erfc(-z / sqrt 2) / 2 (``math.erfc`` on every entry): accurate
+    where Phi is tiny (no 1 + erf cancellation), -0.0 far left, z far right.
+
+    >>> _gelu_kernel([-1e4, 0.0, 1.0, 1e4]).round(6).tolist()
+    [-0.0, 0.0, 0.841345, 10000.0]
+    """
+    import numpy as np
+
+    z = _arr(z)
+    with np.errstate(under="ignore"):
+        cdf = 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(-z / math.sqrt(2.0))
+    return _out(z * cdf)
+
+
 def _records(*records: Function) -> Mapping[str, Function]:
     return MappingProxyType({r.name: r for r in records})
 
@@ -477,6 +503,25 @@ FUNCTIONS: Mapping[str, Function] = _records(
         ),
         activation=Activation(init="he"),
     ),
+    Function(
+        "gelu",
+        gelu,
+        "gelu rule (z Φ(z))",
+        derivative=lambda z: (1 + sp.erf(z / sp.sqrt(2))) / 2
+        + z * sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi),
+        elementary=lambda z: z * (1 + sp.erf(z / sp.sqrt(2))) / 2,
+        kernel=_gelu_kernel,
+        text="GELU",
+        latex=r"\operatorname{GELU}",
+        mistakes=(
+            Mistake(
+                "gelu_prime_as_cdf",
+                lambda z: (1 + sp.erf(z / sp.sqrt(2))) / 2,
+                "GELU(z) = z·Φ(z) is a product: GELU'(z) = Φ(z) + z·φ(z), not Φ(z) alone.",
+            ),
+        ),
+        activation=Activation(init="he"),
+    ),
     Function("identity", lambda z: z, "identity", derivative=lambda z: sp.S.One, parse=False,
              activation=Activation()),
     Function("softmax", None, "softmax rule", latex=r"\operatorname{softmax}", parse=False,
@@ -497,7 +542,7 @@ def activations(*, output: bool = False) -> tuple[str, ...]:
     """The activation names: those for any layer, then (``output=True``) the output-only ones.
 
     >>> activations()
-    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'silu', 'identity')
+    ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', 'silu', 'gelu', 'identity')
     >>> activations(output=True)[-1]
     'softmax'
     """
