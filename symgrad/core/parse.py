@@ -134,7 +134,7 @@ def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     ...     parse("__import__('os')")
     ... except ParseError as e:
     ...     print(e)  # doctest: +ELLIPSIS
-    unknown function '__import__'; known functions: abs, cos, erf, exp, ...
+    unknown function '__import__'; known functions: abs, cos, ...
     """
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")

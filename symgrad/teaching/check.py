@@ -38,12 +38,10 @@ per kind are tried, fewest mistakes first. The names, in :data:`MISTAKES`:
     the whole gradient has the wrong sign (yᵢ − ŷᵢ for ŷᵢ − yᵢ, ...)
 ``factor_2``
     off by a factor 2: halved (the power rule's 2 dropped) or doubled
-``sigma_prime_as_sigma``
-    σ'(z) written as σ(z) instead of σ(z)(1 − σ(z))
-``tanh_prime_as_tanh``, ``tanh_prime_missing_square``, ``relu_prime_as_relu``, ...
-    tanh'(z) written as tanh(z) or as 1 − tanh(z); relu'(z) written as relu(z): the wrong
-    derivatives of functions, one list per function in the function registry
-    (:data:`symgrad.core.functions.FUNCTIONS`)
+``sigma_prime_as_sigma``, ``tanh_prime_as_tanh``, ``relu_prime_as_relu``, ...
+    a function's derivative written wrongly: each function's record in the function registry
+    (:data:`symgrad.core.functions.FUNCTIONS`) lists its known wrong derivatives, listed at the
+    end of this docstring
 ``bce_derivative_as_sigma_prime``
     the derivative of the BCE loss written as ŷ(1 − ŷ): as ∂ℓ/∂ŷ, or as ∂ℓ/∂z
 ``sigma_prime_twice``
@@ -850,6 +848,11 @@ def _sentence(p: Problem, name: str, c: _Candidate) -> str:
     if name == "missing_penalty":
         detail = expr_text(sp.diff(p.graph.penalty, p.wrt))
     return MISTAKES[name].format(p=w, detail=detail)
+
+
+__doc__ += "\nThe wrong derivatives of functions (from the function registry):\n\n" + "\n".join(
+    f"``{m.name}``\n    {m.hint}" for record in FUNCTIONS.values() for m in record.mistakes
+)
 
 
 def mistake_names() -> tuple[str, ...]:
