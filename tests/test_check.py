@@ -90,6 +90,11 @@ CASES = [
     ({"expr": "tanh(z)"}, "z", "tanh(z)", {}, False, ("tanh_prime_as_tanh",)),
     ({"expr": "tanh(z)"}, "z", "1 - tanh(z)", {}, False, ("tanh_prime_missing_square",)),
     ({"expr": "relu(z)"}, "z", "relu(z)", {}, False, ("relu_prime_as_relu",)),
+    ({"expr": "elu(z)"}, "z", "elu(z)", {}, False, ("elu_prime_as_elu",)),
+    ({"expr": "elu(z - 1)"}, "z", "relu(z - 1)/(z - 1) + (1 - relu(z - 1)/(z - 1))*elu(z - 1)", {},
+     False, ("elu_prime_missing_alpha",)),  # ELU'(u) = ELU(u) for u <= 0: the + 1 is missing
+    ({"expr": "silu(z)"}, "z", "sigmoid(z)", {}, False, ("silu_prime_as_sigma",)),
+    ({"expr": "gelu(z)"}, "z", "(1 + erf(z/sqrt(2)))/2", {}, False, ("gelu_prime_as_cdf",)),
     ({"expr": "sigmoid(w*x)"}, "w", "sigmoid(w*x)*(1 - sigmoid(w*x))", {}, False,
      ("missing_chain_factor",)),
     # --- the toy graph j = 3(a + b c): dj/da = 3, dj/db = 3c, dj/dc = 3b

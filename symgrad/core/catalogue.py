@@ -13,8 +13,9 @@ Losses (means over the N samples)
   * ``l2=lam`` adds the penalty lam * (sum of squared weights) to any loss (biases are not
   penalized).
 
-Activations: ``sigmoid``, ``tanh``, ``relu`` (derivative 0 at z = 0, as PyTorch and JAX),
-``leaky_relu`` (slope 0.01 for z <= 0), ``identity``; ``softmax`` is in ``cross_entropy``.
+Activations: those of the function registry (:data:`symgrad.core.functions.FUNCTIONS`), e.g.
+``sigmoid``, ``tanh``, ``relu`` (derivative 0 at z = 0, as PyTorch and JAX), ``leaky_relu`` (slope
+0.01 for z <= 0), ``identity``; ``softmax`` is in ``cross_entropy``.
 
 >>> g = model_graph("mse", "linear")
 >>> [(str(n.symbol), str(n.expr)) for n in g.nodes]
@@ -30,19 +31,14 @@ from collections.abc import Callable
 import sympy as sp
 
 from symgrad.core.errors import OptionError, choose
-from symgrad.core.functions import leaky_relu, relu, sigmoid
+from symgrad.core.functions import FUNCTIONS, activations, sigmoid
 from symgrad.core.graph import Graph, Node
 from symgrad.core.names import LOSSES, MODELS
 
-LEAKY_SLOPE = sp.Rational(1, 100)
-
-#: Activation name -> g(z) as a SymPy expression builder.
+#: Activation name -> g(z) as a SymPy expression builder (the registry's activations, defaults
+#: filled in: leaky_relu has slope 1/100); softmax, output only, is in ``cross_entropy``.
 ACTIVATIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
-    "sigmoid": sigmoid,
-    "tanh": sp.tanh,
-    "relu": relu,
-    "leaky_relu": lambda z: leaky_relu(z, LEAKY_SLOPE),
-    "identity": lambda z: z,
+    name: FUNCTIONS[name] for name in activations()
 }
 
 LAMBDA = sp.Symbol("lambda", positive=True)

@@ -34,7 +34,7 @@ from typing import Any
 import sympy as sp
 
 from symgrad.core.errors import OptionError, VerificationError
-from symgrad.core.functions import elementary, leaky_relu, relu, sigmoid, softplus
+from symgrad.core.functions import by_class, elementary
 from symgrad.core.graph import Graph, N, i
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
 from symgrad.core.verify import Check, combined, same_all
@@ -50,18 +50,8 @@ AGAINST = "sympy.diff of the fully substituted expression"
 
 # --- stage 2: local derivatives and the names of their rules
 
-_FUNCTION_RULES = {
-    sp.exp: "exp rule",
-    sp.log: "log rule",
-    sigmoid: "sigmoid identity",
-    sp.tanh: "tanh identity",
-    relu: "relu rule (piecewise)",
-    leaky_relu: "leaky relu rule (piecewise)",
-    softplus: "softplus rule",
-    sp.Abs: "abs rule (piecewise)",
-    sp.Max: "max rule (piecewise)",
-    sp.Min: "min rule (piecewise)",
-}
+#: The rule of each SymPy function class, from the function registry.
+_FUNCTION_RULES = {cls: record.rule for cls, record in by_class().items()}
 
 
 def rule_name(expr: sp.Expr, var: sp.Symbol) -> str:
@@ -70,6 +60,7 @@ def rule_name(expr: sp.Expr, var: sp.Symbol) -> str:
     >>> x, y = sp.symbols("x y", real=True)
     >>> rule_name((x - y) ** 2, x)
     'power rule, chain rule, sum rule'
+    >>> from symgrad.core.functions import sigmoid
     >>> rule_name(sigmoid(x), x)
     'sigmoid identity'
     >>> rule_name(3 * x, x)

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import sympy as sp
 
 from symgrad.core.errors import ParseError
-from symgrad.core.functions import leaky_relu, relu, sigmoid, softplus
+from symgrad.core.functions import FUNCTIONS, Function
 from symgrad.core.graph import N as SAMPLES
 from symgrad.core.graph import i as INDEX
 
@@ -61,26 +61,12 @@ MAX_EXPONENT = 1000
 MAX_BITS = 1000
 MAX_ROOT_BITS = 128
 
-LEAKY_RELU_ALPHA = sp.Rational(1, 100)
-
-
-# name -> (SymPy builder, fewest arguments, most arguments or None for any number)
-_FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int, int | None]] = {
-    "exp": (sp.exp, 1, 1),
-    "log": (sp.log, 1, 1),
-    "ln": (sp.log, 1, 1),
-    "sqrt": (sp.sqrt, 1, 1),
-    "abs": (sp.Abs, 1, 1),
-    "sin": (sp.sin, 1, 1),
-    "cos": (sp.cos, 1, 1),
-    "tan": (sp.tan, 1, 1),
-    "tanh": (sp.tanh, 1, 1),
-    "sigmoid": (sigmoid, 1, 1),
-    "relu": (relu, 1, 1),
-    "leaky_relu": (leaky_relu, 1, 2),
-    "softplus": (softplus, 1, 1),
-    "max": (sp.Max, 2, None),
-    "min": (sp.Min, 2, None),
+# typed name -> the function's record (the registry's functions typed in --expr, with aliases)
+_FUNCTIONS: dict[str, Function] = {
+    name: record
+    for record in FUNCTIONS.values()
+    if record.parse
+    for name in (record.name, *record.aliases)
 }
 KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
 #: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
@@ -148,7 +134,7 @@ def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     ...     parse("__import__('os')")
     ... except ParseError as e:
     ...     print(e)  # doctest: +ELLIPSIS
-    unknown function '__import__'; known functions: abs, cos, exp, ...
+    unknown function '__import__'; known functions: abs, cos, ...
     """
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
@@ -410,7 +396,8 @@ class _Parser:
             raise self.fail(
                 f"a keyword argument is not allowed in {name}(...)", node.keywords[0].col_offset
             )
-        function, least, most = _FUNCTIONS[name]
+        record = _FUNCTIONS[name]
+        function, (least, most) = record.sympy, record.arity
         if not least <= len(node.args) <= (most or len(node.args)):
             if most is None:
                 expected = f"at least {least} arguments"
@@ -429,8 +416,8 @@ class _Parser:
                 raise self.fail(message, arg_node.col_offset)
         if name == "sqrt":
             return self.power(args[0]._replace(cost=cost), _Node(sp.S.Half, sp.S.Half, 1), node)
-        if name == "leaky_relu" and len(args) == 1:
-            args.append(_Node(LEAKY_RELU_ALPHA, LEAKY_RELU_ALPHA, _bits(LEAKY_RELU_ALPHA)))
+        for default in record.defaults[len(args) - least :]:
+            args.append(_Node(default, default, _bits(default)))
         value = self.sympy(function, [arg.value for arg in args], node)
         typed = value if self.evaluate else function(*(a.typed for a in args), evaluate=False)
         return _Node(value, typed, self.checked(cost, node))

@@ -44,6 +44,7 @@ import sympy as sp
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
+from symgrad.core.functions import FUNCTIONS, activations
 from symgrad.core.names import NETWORK_LOSSES
 from symgrad.models.backprop import NumPyOps, backprop, forward
 from symgrad.numerics import kernels
@@ -54,7 +55,7 @@ from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIVATIONS",
            "NETWORK_LOSSES"]
 
-NETWORK_ACTIVATIONS = (*ACTIVATIONS, "softmax")
+NETWORK_ACTIVATIONS = activations(output=True)
 
 
 # --- g and g' from SymPy -------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def _for_numpy(expr: sp.Expr) -> sp.Expr:
 
 _MASK_MODULE = {
     "_indicator": lambda c: c,
-    "_where": lambda c, a, b: np.where(c, float(a), float(b)),
+    "_where": lambda c, a, b: np.where(c, a, b).astype(np.float64),
 }
 
 
@@ -200,7 +201,7 @@ class Network:
 
     # -- parameters --
     def init_params(self, seed: int | None = 0) -> dict[str, np.ndarray]:
-        """Random weights (He for ReLU layers, Glorot otherwise) and zero biases.
+        """Random weights (He or Glorot, as the activation's registry record says) and zero biases.
 
         >>> p = network([2, 3, 1], ["tanh", "sigmoid"], "bce").init_params(seed=0)
         >>> sorted(p), p["W1"].shape, p["b2"].tolist()
@@ -210,7 +211,7 @@ class Network:
         params: dict[str, np.ndarray] = {}
         for ell in range(1, self.depth + 1):
             n_in, n_out = self.sizes[ell - 1], self.sizes[ell]
-            if self.activations[ell - 1] in ("relu", "leaky_relu"):
+            if FUNCTIONS[self.activations[ell - 1]].activation.init == "he":
                 scale = np.sqrt(2.0 / n_in)
             else:
                 scale = np.sqrt(2.0 / (n_in + n_out))

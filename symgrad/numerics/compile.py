@@ -44,7 +44,7 @@ import sympy as sp
 from symgrad.core.catalogue import LAMBDA
 from symgrad.core.derive import Derivation, Partial
 from symgrad.core.errors import DataError, OptionError
-from symgrad.core.functions import sigmoid, softplus
+from symgrad.core.functions import FUNCTIONS, sigmoid, softplus
 from symgrad.core.graph import Graph, N
 from symgrad.core.steps import Kind
 from symgrad.core.verify import same
@@ -54,11 +54,9 @@ from symgrad.numerics.data import one_hot
 __all__ = ["CompiledGradient", "compile_gradient", "lambdify", "prepare", "NUMPY_FUNCTIONS"]
 
 #: NumPy implementations of symgrad's SymPy functions, stable for large arguments.
+#: The name lambdify prints -> its NumPy function: the function registry's stable kernels.
 NUMPY_FUNCTIONS: dict[str, Callable] = {
-    "sigmoid": kernels.sigmoid,
-    "softplus": kernels.softplus,
-    "relu": kernels.relu,
-    "leaky_relu": kernels.leaky_relu,
+    record.name: record.kernel for record in FUNCTIONS.values() if record.kernel is not None
 }
 
 

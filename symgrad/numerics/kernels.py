@@ -1,5 +1,8 @@
 """Numerically stable NumPy kernels for activations and losses.
 
+The activation kernels (sigmoid, softplus, relu, leaky_relu) are the function registry's, defined
+with their functions in :mod:`symgrad.core.functions`; the loss kernels are here.
+
 Every function accepts a scalar or an array and returns a Python ``float`` for a scalar input and
 a float64 array otherwise. None of them overflows or emits a NumPy warning for finite inputs of any
 size (``|z| = 1e4`` or ``1e300`` alike): each is written so that ``exp`` only ever sees a
@@ -22,6 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from symgrad.core.functions import FUNCTIONS, _arr, _out
+
 __all__ = [
     "sigmoid",
     "log_sigmoid",
@@ -38,40 +43,11 @@ __all__ = [
     "leaky_relu_grad",
 ]
 
-
-def _arr(z: ArrayLike) -> np.ndarray:
-    return np.asarray(z, dtype=np.float64)
-
-
-def _out(a: np.ndarray) -> Any:
-    """A Python float for a 0-d result, the array otherwise."""
-    return float(a) if np.ndim(a) == 0 else a
-
-
-def sigmoid(z: ArrayLike) -> Any:
-    """The logistic function 1 / (1 + exp(-z)), computed without overflow.
-
-    Uses ``exp(-|z|)``, which lies in (0, 1]: ``1 / (1 + e)`` for ``z >= 0`` and ``e / (1 + e)``
-    otherwise.
-
-    >>> sigmoid([-1e4, -1.0, 0.0, 1.0, 1e4]).round(6).tolist()
-    [0.0, 0.268941, 0.5, 0.731059, 1.0]
-    """
-    z = _arr(z)
-    with np.errstate(under="ignore"):
-        e = np.exp(-np.abs(z))
-    return _out(np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
-
-
-def softplus(z: ArrayLike) -> Any:
-    """log(1 + exp(z)) as ``max(z, 0) + log1p(exp(-|z|))``: never overflows, exact for large |z|.
-
-    >>> softplus([-1e4, 0.0, 1e4]).tolist()
-    [0.0, 0.6931471805599453, 10000.0]
-    """
-    z = _arr(z)
-    with np.errstate(under="ignore"):
-        return _out(np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))))
+#: The activation kernels are the function registry's (:mod:`symgrad.core.functions`).
+sigmoid = FUNCTIONS["sigmoid"].kernel
+softplus = FUNCTIONS["softplus"].kernel
+relu = FUNCTIONS["relu"].kernel
+leaky_relu = FUNCTIONS["leaky_relu"].kernel
 
 
 def log_sigmoid(z: ArrayLike) -> Any:
@@ -244,15 +220,6 @@ def cross_entropy_loss_grad(
     return loss, P
 
 
-def relu(z: ArrayLike) -> Any:
-    """max(0, z).
-
-    >>> relu([-2.0, 0.0, 3.0]).tolist()
-    [0.0, 0.0, 3.0]
-    """
-    return _out(np.maximum(_arr(z), 0.0))
-
-
 def relu_grad(z: ArrayLike) -> Any:
     """Derivative of relu: 1 for z > 0, else 0 (0 at z = 0, as PyTorch and JAX).
 
@@ -260,16 +227,6 @@ def relu_grad(z: ArrayLike) -> Any:
     [0.0, 0.0, 1.0]
     """
     return _out((_arr(z) > 0).astype(np.float64))
-
-
-def leaky_relu(z: ArrayLike, alpha: float = 0.01) -> Any:
-    """z for z > 0, ``alpha * z`` otherwise.
-
-    >>> leaky_relu([-2.0, 0.0, 3.0], alpha=0.1).tolist()
-    [-0.2, 0.0, 3.0]
-    """
-    z = _arr(z)
-    return _out(np.where(z > 0, z, alpha * z))
 
 
 def leaky_relu_grad(z: ArrayLike, alpha: float = 0.01) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from symgrad.core.functions import Function, by_class
 from symgrad.core.steps import Derivation, Partial, Step
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
 from symgrad.render import rule_text, sections
@@ -71,6 +72,25 @@ class _Printer(LatexPrinter):
             rf"\frac{{\partial}}{{\partial {self._print(expr.variables[0])}}}"
             rf"\left({self._print(expr.expr)}\right)"
         )
+
+
+def _function_printer(record: Function):
+    r"""``_print_<Class>`` for a registry function: its LaTeX name applied
+    (``\operatorname{ReLU}\left(z\right)``), parameters as a subscript, raised to ``exp`` when
+    SymPy's printer asks for a power."""
+
+    def print_function(self, expr, exp=None):
+        params = ", ".join(self._print(a) for a in record.shown_parameters(expr.args))
+        head = rf"{record.latex}_{{{params}}}" if params else record.latex
+        body = rf"{head}\left({self._print(expr.args[0])}\right)"
+        return body if exp is None else rf"{body}^{{{exp}}}"
+
+    return print_function
+
+
+for _cls, _record in by_class().items():
+    if _record.custom and _record.latex is not None:
+        setattr(_Printer, f"_print_{_cls.__name__}", _function_printer(_record))
 
 
 def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:

@@ -16,6 +16,7 @@ import unicodedata
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from symgrad.core.functions import Function, by_class
 from symgrad.core.steps import Derivation, Step
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
 from symgrad.render import checks_text, rule_text, sections
@@ -138,15 +139,6 @@ class TextPrinter(StrPrinter):
     def _print_Derivative(self, expr):
         return f"∂({self._print(expr.expr)})/∂{self._print(expr.variables[0])}"
 
-    def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"
-
-    def _print_relu(self, expr):
-        return f"ReLU({self._print(expr.args[0])})"
-
-    def _print_leaky_relu(self, expr):
-        return f"LeakyReLU_{self._print(expr.args[1])}({self._print(expr.args[0])})"
-
     def _print_Piecewise(self, expr):
         parts = [
             f"{self._print(e)} otherwise"
@@ -158,6 +150,22 @@ class TextPrinter(StrPrinter):
 
     def _print_exp(self, expr):
         return f"e^({self._print(expr.args[0])})"
+
+
+def _function_printer(record: Function):
+    """``_print_<Class>`` for a registry function: its text name applied, parameters as a
+    subscript (``LeakyReLU_1/100(z)``)."""
+
+    def print_function(self, expr):
+        params = "".join(f"_{self._print(a)}" for a in record.shown_parameters(expr.args))
+        return f"{record.text}{params}({self._print(expr.args[0])})"
+
+    return print_function
+
+
+for _cls, _record in by_class().items():
+    if _record.custom and _record.text is not None:
+        setattr(TextPrinter, f"_print_{_cls.__name__}", _function_printer(_record))
 
 
 def expr_text(expr: sp.Expr, late: frozenset = frozenset()) -> str:

@@ -38,10 +38,10 @@ per kind are tried, fewest mistakes first. The names, in :data:`MISTAKES`:
     the whole gradient has the wrong sign (yᵢ − ŷᵢ for ŷᵢ − yᵢ, ...)
 ``factor_2``
     off by a factor 2: halved (the power rule's 2 dropped) or doubled
-``sigma_prime_as_sigma``
-    σ'(z) written as σ(z) instead of σ(z)(1 − σ(z))
-``tanh_prime_as_tanh``, ``tanh_prime_missing_square``, ``relu_prime_as_relu``
-    tanh'(z) written as tanh(z) or as 1 − tanh(z); relu'(z) written as relu(z)
+``sigma_prime_as_sigma``, ``tanh_prime_as_tanh``, ``relu_prime_as_relu``, ...
+    a function's derivative written wrongly: each function's record in the function registry
+    (:data:`symgrad.core.functions.FUNCTIONS`) lists its known wrong derivatives, listed at the
+    end of this docstring
 ``bce_derivative_as_sigma_prime``
     the derivative of the BCE loss written as ŷ(1 − ŷ): as ∂ℓ/∂ŷ, or as ∂ℓ/∂z
 ``sigma_prime_twice``
@@ -95,7 +95,7 @@ from symgrad.core.derive import (
     tidy,
 )
 from symgrad.core.errors import OptionError, SymgradError, VerificationError
-from symgrad.core.functions import elementary, relu, sigmoid
+from symgrad.core.functions import FUNCTIONS, by_class, elementary, sigmoid
 from symgrad.core.graph import Graph, N, expression_graph, i
 from symgrad.core.parse import parse
 from symgrad.core.steps import Kind
@@ -117,10 +117,8 @@ MISTAKES: dict[str, str] = {
     "missing_chain_factor": "A factor of the chain rule is missing: {detail}.",
     "sign": "The sign is wrong: check ŷᵢ − yᵢ against yᵢ − ŷᵢ and any minus in front of the loss.",
     "factor_2": "{detail}",
-    "sigma_prime_as_sigma": "σ'(z) = σ(z)·(1 − σ(z)), not σ(z).",
-    "tanh_prime_as_tanh": "tanh'(z) = 1 − tanh(z)², not tanh(z).",
-    "tanh_prime_missing_square": "tanh'(z) = 1 − tanh(z)²: the square is missing.",
-    "relu_prime_as_relu": "ReLU'(z) is 1 for z > 0 and 0 otherwise, not ReLU(z).",
+    # the wrong derivatives of functions, from the function registry
+    **{m.name: m.hint for record in FUNCTIONS.values() for m in record.mistakes},
     "bce_derivative_as_sigma_prime": "The product ŷ·(1 − ŷ) is the derivative of the sigmoid, "
     "not of the BCE loss: ∂ℓ/∂ŷ = (ŷ − y)/(ŷ·(1 − ŷ)), and the two multiply to ∂ℓ/∂z = ŷ − y.",
     "sigma_prime_twice": "The factor σ'(z) = ŷ·(1 − ŷ) is already inside the cancellation "
@@ -395,18 +393,14 @@ def _backprop(
     return adj
 
 
-def _activation_mistakes(n_expr: sp.Expr) -> list[tuple[str, Callable[[sp.Expr], sp.Expr]]]:
-    """(name, wrong derivative of the activation at its argument) for an activation node."""
-    if isinstance(n_expr, sigmoid):
-        return [("sigma_prime_as_sigma", sigmoid)]
-    if isinstance(n_expr, sp.tanh):
-        return [
-            ("tanh_prime_as_tanh", sp.tanh),
-            ("tanh_prime_missing_square", lambda a: 1 - sp.tanh(a)),
-        ]
-    if isinstance(n_expr, relu):
-        return [("relu_prime_as_relu", relu)]
-    return []
+_BY_CLASS = by_class()
+
+
+def _activation_mistakes(n_expr: sp.Expr) -> list[tuple[str, Callable[..., sp.Expr]]]:
+    """(name, wrong derivative of the function at its arguments) for a function node, from the
+    function registry."""
+    record = _BY_CLASS.get(type(n_expr))
+    return [(m.name, m.wrong) for m in record.mistakes] if record else []
 
 
 def _terms(p: Problem) -> list[_Term]:
@@ -441,7 +435,7 @@ def _terms(p: Problem) -> list[_Term]:
         # an activation's derivative written wrongly
         for name, wrong in _activation_mistakes(n.expr):
             arg = n.expr.args[0]
-            changed = {(n.symbol, s): wrong(arg) * sp.diff(arg, s) for s in g.inputs(n)}
+            changed = {(n.symbol, s): wrong(*n.expr.args) * sp.diff(arg, s) for s in g.inputs(n)}
             at = min((index(Kind.LOCAL, Partial(n.symbol, s)) or 0 for s in g.inputs(n)), default=0)
             out.append(_Term(term(_backprop(g, local=changed)), (name,), at))
     # BCE's derivative written as the sigmoid's: dℓ/dŷ = ŷ(1 − ŷ), or dℓ/dz = ŷ(1 − ŷ); and
@@ -802,6 +796,11 @@ def _sentence(p: Problem, name: str, c: _Candidate) -> str:
     if name == "missing_penalty":
         detail = expr_text(sp.diff(p.graph.penalty, p.wrt))
     return MISTAKES[name].format(p=w, detail=detail)
+
+
+__doc__ += "\nThe wrong derivatives of functions (from the function registry):\n\n" + "\n".join(
+    f"``{m.name}``\n    {m.hint}" for record in FUNCTIONS.values() for m in record.mistakes
+)
 
 
 def mistake_names() -> tuple[str, ...]:

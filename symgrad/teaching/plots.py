@@ -61,6 +61,7 @@ from matplotlib.figure import Figure
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph, real
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, choose
+from symgrad.core.functions import FUNCTIONS
 from symgrad.core.graph import Graph, Values, forward_backward
 from symgrad.core.names import PLOT_KINDS, PLOT_LOSSES
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, lambdify
@@ -854,8 +855,9 @@ def plot_activation(
     >>> ax.get_lines()[1].get_label()
     "tanh'(z) = 1 − a² = 1 − tanh(z)² (a = tanh(z))"
     """
-    lo, hi = _check_range(range) or (-5.0, 5.0)
     g, dg, text = _activation_functions(name)
+    unit = FUNCTIONS[name].activation
+    lo, hi = _check_range(range) or unit.plot_range
     zs = np.linspace(lo, hi, 600)
     ax = _new_ax(ax, figsize=(4.6, 3.6))
     ax.plot(zs, g(zs), color="C0", lw=2, label=f"{name}(z)", gid="activation")
@@ -863,8 +865,8 @@ def plot_activation(
             gid="derivative")
     ax.axhline(0, color="0.7", lw=0.8, zorder=0, gid="zero-axis")
     ax.axvline(0, color="0.7", lw=0.8, zorder=0, gid="zero-axis")
-    if name == "leaky_relu" and lo < 0:
-        ax.annotate("slope 0.01 for z ≤ 0", xy=(lo / 2, lo / 200), xytext=(0, 18),
+    if unit.plot_note is not None and lo < 0:
+        ax.annotate(unit.plot_note, xy=(lo / 2, float(g(np.array([lo / 2]))[0])), xytext=(0, 18),
                     textcoords="offset points", ha="center", fontsize=8,
                     arrowprops={"arrowstyle": "->", "color": "0.4"})
     ax.set_xlim(lo, hi)

@@ -1,8 +1,9 @@
 r"""``activation``: an activation function and its derivative, from the engine, at a few points.
 
-Fields: ``activation`` (sigmoid, tanh, relu, leaky_relu, or a choice), ``z`` (a number, a list, or
-a draw with ``count``). The derivative comes from ``derive_graph(activation_graph(name))``. A
-draw at the kink z = 0 of relu and leaky_relu is rejected (the derivative is a convention there).
+Fields: ``activation`` (an activation of the function registry but identity: sigmoid, tanh, relu,
+leaky_relu, ..., or a choice), ``z`` (a number, a list, or a draw with ``count``). The derivative
+comes from ``derive_graph(activation_graph(name))``. A draw at an activation's kink (z = 0 for
+relu and leaky_relu) is rejected (the derivative is a convention there).
 
 >>> import random
 >>> from fractions import Fraction
@@ -22,6 +23,7 @@ import sympy as sp
 
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import derive_graph
+from symgrad.core.functions import FUNCTIONS
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
@@ -31,10 +33,9 @@ from symgrad.teaching.worksheets.spec import ExerciseSpec, draw
 
 __all__ = ["ActivationKind", "KINDS"]
 
-NAMES = tuple(n for n in ACTIVATIONS if n != "identity")
-KINKED = {"relu", "leaky_relu"}
-SHOWN = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{ReLU}",
-         "leaky_relu": r"\operatorname{LeakyReLU}"}
+#: The registry's activations with a name to show (not identity), and where each one kinks.
+NAMES = tuple(n for n in ACTIVATIONS if FUNCTIONS[n].latex is not None)
+KINKS = {n: FUNCTIONS[n].activation.kink for n in NAMES}
 
 
 def _value(e: sp.Expr) -> sp.Expr:
@@ -48,7 +49,7 @@ class ActivationKind(Kind):
     summary = "an activation function and its derivative (from the engine) at a few points"
     fields = {
         "activation": Field("name", required=True, choices=NAMES,
-                            help="sigmoid, tanh, relu or leaky_relu"),
+                            help=", ".join(NAMES)),
         "z": Field("values", required=True, help="the point(s) to evaluate at"),
         "tolerance": Field("number"),
     }
@@ -57,8 +58,8 @@ class ActivationKind(Kind):
         name = pick(self.get(es, "activation"), rng, es.at("activation"))
         zs = draw(es.fields["z"], rng, es.at("z"))
         zs = zs if isinstance(zs, list) else [zs]
-        if name in KINKED and any(z == 0 for z in zs):
-            raise Degenerate("z = 0 is the kink")
+        if KINKS[name] is not None and any(float(z) == KINKS[name] for z in zs):
+            raise Degenerate(f"z = {num(KINKS[name])} is the kink")
         if len(set(zs)) < len(zs):
             raise Degenerate("a repeated point")
         d = derive_graph(activation_graph(name), title=f"The derivative of {name}")
@@ -71,7 +72,8 @@ class ActivationKind(Kind):
             Text(r"(a) Derive \(\frac{\partial a}{\partial z}\) and write it in terms of \(a\) "
                  "where you can. (b) Fill in the table."),
         ]
-        header = (r"\(z\)", rf"\(a = {SHOWN[name]}(z)\)", r"\(\frac{\partial a}{\partial z}\)")
+        shown = FUNCTIONS[name].latex
+        header = (r"\(z\)", rf"\(a = {shown}(z)\)", r"\(\frac{\partial a}{\partial z}\)")
         blank_rows, full_rows, answers = [], [], []
         for k, z in enumerate(zs, start=1):
             a_val = _value(act(to_sympy(z)))

@@ -54,6 +54,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.core.errors import OptionError
+from symgrad.core.functions import FUNCTIONS
 from symgrad.core.steps import Kind as StepKind
 from symgrad.models.backprop import backprop
 from symgrad.models.network import (
@@ -82,9 +83,6 @@ DEFAULT_WEIGHTS: dict[str, Any] = {"W": {"range": [-2, 2], "step": 0.5},
                                    "b": {"range": [-1, 1], "step": 0.5}}
 DEFAULT_X: dict[str, Any] = {"range": [-2, 2]}
 
-_ACT_LATEX = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\mathrm{ReLU}",
-              "leaky_relu": r"\mathrm{LeakyReLU}", "identity": "", "softmax": r"\mathrm{softmax}"}
-_KINKED = ("relu", "leaky_relu")
 
 Value = sp.Expr
 
@@ -513,9 +511,10 @@ class NetworkKind(Kind):
     def _reject(net: Network, v: dict[str, Any]) -> None:
         for ell, act in enumerate(net.activations, start=1):
             for j, z in enumerate(v[f"Z{ell}"], start=1):
-                if act in _KINKED and z == 0:
-                    raise Degenerate(f"z^[{ell}]_{j} = 0 at the kink of {act}")
-                if act in ("sigmoid", "tanh") and abs(z) > SATURATED:
+                unit = FUNCTIONS[act].activation
+                if unit.kink is not None and float(z) == unit.kink:
+                    raise Degenerate(f"z^[{ell}]_{j} = {z} at the kink of {act}")
+                if unit.saturates and abs(z) > SATURATED:
                     raise Degenerate(f"z^[{ell}]_{j} = {z}: {act} saturates")
         for ell in range(1, net.depth + 1):
             if all(e == 0 for e in v[f"dW{ell}"]) and all(e == 0 for e in v[f"db{ell}"]):
@@ -594,9 +593,9 @@ def _unit(base: str, ell: int, *idx: int) -> str:
 
 
 def _act_latex(name: str, arg: str) -> str:
-    if name == "identity":
+    if FUNCTIONS[name].latex is None:  # identity
         return arg
-    return rf"{_ACT_LATEX[name]}\left({arg}\right)"
+    return rf"{FUNCTIONS[name].latex}\left({arg}\right)"
 
 
 def _expr_text(net: Network) -> str:
@@ -670,9 +669,11 @@ def _slope_working(net: Network, ell: int, z: sp.Expr, a: sp.Expr) -> str:
         return rf"{_n(a)} \left(1 - {_n(a)}\right)"
     if act == "tanh":
         return rf"\left(1 - {_n(a)}^{{2}}\right)"
-    if act in _KINKED:
+    if act in ("relu", "leaky_relu"):
         return "1" if z > 0 else ("0" if act == "relu" else "0.01")
-    return "1"
+    if act == "identity":
+        return "1"
+    return _n(_slope(net, ell, z, a))  # any other activation: the value of g'(z)
 
 
 def _rows(net: Network, v: dict[str, Any], fmt: Any) -> tuple[list[_Row], list[_Row]]:
