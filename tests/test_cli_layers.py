@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symgrad.cli import main, options
+from symgrad.cli import COMMANDS as CLI_COMMANDS
+from symgrad.cli import build_parser, chosen, main, options
 from symgrad.core import names
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, SymgradError
@@ -53,6 +54,64 @@ def test_the_probe_can_see_a_heavy_import():
         capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
     )
     assert "sympy" in proc.stderr.strip().splitlines()[-1]
+
+
+SUBCOMMANDS = tuple(f"symgrad.cli.{c}" for c in COMMANDS)
+#: What the start-up path must not import: the subcommands not chosen, and modules only
+#: annotations or the lazy API need.
+LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc")
+
+
+def imported(argv: list[str]) -> set[str]:
+    """Which of LIGHT a fresh ``symgrad ARGV`` imported."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=LIGHT), *argv],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+    )
+    assert proc.stdout.strip(), proc.stderr
+    return set(proc.stderr.strip().splitlines()[-1].removeprefix("imported:").split(",")) - {""}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]], ids=" ".join)
+def test_top_level_help_imports_no_subcommand_module_and_no_typing(argv):
+    assert imported(argv) == set()
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "train"])
+def test_a_subcommands_help_imports_that_subcommand_only(command):
+    assert imported([command, "--help"]) == {f"symgrad.cli.{command}"}
+
+
+def test_train_help_imports_train_only():  # and typing: its NetworkRun is a NamedTuple
+    got = imported(["train", "--help"])
+    assert "symgrad.cli.train" in got and got <= {"symgrad.cli.train", "typing", "collections.abc"}
+
+
+def help_text(parser, argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        parser.parse_args(argv)
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_building_one_subcommand_changes_no_help_text(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # each summary on one line
+    full, one, none = build_parser(), build_parser([command]), build_parser(())
+    listing = help_text(full, ["--help"], capsys)
+    assert help_text(one, ["--help"], capsys) == help_text(none, ["--help"], capsys) == listing
+    summary = dict((name, text) for name, text, _ in CLI_COMMANDS)[command]
+    assert f"    {command}" in listing and f"{summary}\n" in listing
+    assert help_text(one, [command, "--help"], capsys) == help_text(full, [command, "--help"],
+                                                                     capsys)
+    assert f"usage: symgrad {command} " in help_text(one, [command, "--help"], capsys)
+
+
+def test_chosen_is_the_first_word_not_an_option():
+    assert chosen([]) == chosen(["--help"]) == chosen(["--version"]) == ()
+    assert chosen(["--help", "derive"]) == chosen(["derive", "mse", "--wrt", "b"]) == ("derive",)
+    assert chosen(["nope"]) == ("nope",)
+    assert [name for name, _, module in CLI_COMMANDS] == list(COMMANDS)
+    assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
 
 
 def test_argparse_choices_come_from_the_names_module(capsys):

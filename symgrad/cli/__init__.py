@@ -1,21 +1,26 @@
 """The ``symgrad`` command: parses arguments, calls the Python API, prints.
 
-Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers)`` and
-``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status 2.
-The subcommand modules import only argparse and :mod:`symgrad.core.names` at the top; SymPy,
-NumPy and matplotlib load inside ``run``, so ``symgrad --help`` starts at once.
+Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers, summary)``
+and ``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status
+2. Only the chosen subcommand's module is imported and its parser built: the others are listed by
+name and summary (:data:`COMMANDS`), so ``symgrad --help`` imports none of them. The subcommand
+modules import only argparse and :mod:`symgrad.core.names` at the top; SymPy, NumPy and matplotlib
+load inside ``run``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
 
 from symgrad import __version__
-from symgrad.cli import check, derive, gradcheck, graph, options, plot, train, worksheet
+from symgrad.cli import options
 from symgrad.core.errors import ParseError, SymgradError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs ~10 ms at start-up
+    from collections.abc import Collection, Sequence
+    from typing import NoReturn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,16 +30,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-COMMANDS = (derive, check, graph, train, gradcheck, plot, worksheet)
-"""One module per subcommand, each with ``add_parser(subparsers)`` and ``run(args)``."""
+COMMANDS = (
+    ("derive", "derive a gradient step by step with the chain rule", "symgrad.cli.derive"),
+    ("check", "check a hand-derived gradient: right or wrong, and which known mistake",
+     "symgrad.cli.check"),
+    ("graph", "draw the computational graph of a typed expression", "symgrad.cli.graph"),
+    ("train", "fit a model by gradient descent with the derived gradients", "symgrad.cli.train"),
+    ("gradcheck", "compare the derived gradient with central differences",
+     "symgrad.cli.gradcheck"),
+    ("plot", "draw a lecture figure (slope, lr-comparison, contour, loss-curve, fit, activations)",
+     "symgrad.cli.plot"),
+    ("worksheet",
+     "build exercise and solution sheets (tex, pdf, html, md, Moodle XML) from a spec",
+     "symgrad.cli.worksheet"),
+)
+"""(name, one-line summary, module) per subcommand, in the order ``symgrad --help`` lists them.
+
+Each module has ``add_parser(subparsers, summary)`` and ``run(args)``; it is imported only when
+its subcommand is built.
+"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand (each sets ``args.run``).
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; the subcommands in ``commands`` (default: all) are built in full.
+
+    The others are listed by name and summary only (their modules are not imported), which is
+    all ``symgrad --help`` shows; each subcommand's parser sets ``args.run``.
 
     >>> args = build_parser().parse_args(["derive", "mse", "--wrt", "b"])
     >>> args.command, args.loss, args.wrt, args.format
     ('derive', 'mse', ['b'], 'text')
+    >>> build_parser(["derive"]).parse_args(["derive", "mse"]).loss
+    'mse'
     """
     parser = _Parser(
         prog="symgrad",
@@ -43,9 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.add_parser(sub)
+    for name, summary, module in COMMANDS:
+        if commands is None or name in commands:
+            __import__(module, fromlist=["add_parser"]).add_parser(sub, summary)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
+
+
+def chosen(argv: Sequence[str]) -> tuple[str, ...]:
+    """The subcommand ``argv`` names, if any: its first word not starting with ``-``.
+
+    The top-level options (``--help``, ``--version``) take no value, so that word is the command.
+
+    >>> chosen(["--help"]), chosen(["derive", "--help"]), chosen(["-h", "train", "--lr", "1"])
+    ((), ('derive',), ('train',))
+    """
+    return tuple(word for word in argv if not word.startswith("-"))[:1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2
     2
     """
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)  # option values are converted and checked here
+        # only the chosen subcommand is built; option values are converted and checked here
+        args = build_parser(chosen(argv)).parse_args(argv)
         return args.run(args)
     except SymgradError as err:
         print(f"symgrad: error: {options.message(err)}", file=sys.stderr)
