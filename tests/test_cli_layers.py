@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import re
@@ -13,7 +14,7 @@ import pytest
 import sympy as sp
 
 from symgrad.cli import COMMANDS as CLI_COMMANDS
-from symgrad.cli import build_parser, chosen, main, options
+from symgrad.cli import build_parser, chosen, main, options, terminal_columns
 from symgrad.core import names
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, SymgradError
@@ -57,9 +58,9 @@ def test_the_probe_can_see_a_heavy_import():
 
 
 SUBCOMMANDS = tuple(f"symgrad.cli.{c}" for c in COMMANDS)
-#: What the start-up path must not import: the subcommands not chosen, and modules only
-#: annotations or the lazy API need.
-LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc")
+#: What the start-up path must not import: the subcommands not chosen, modules only annotations or
+#: the lazy API need, and shutil (argparse's way to the terminal width; it loads zlib, bz2, lzma).
+LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc", "shutil")
 
 
 def imported(argv: list[str]) -> set[str]:
@@ -104,6 +105,17 @@ def test_building_one_subcommand_changes_no_help_text(command, capsys, monkeypat
     assert help_text(one, [command, "--help"], capsys) == help_text(full, [command, "--help"],
                                                                      capsys)
     assert f"usage: symgrad {command} " in help_text(one, [command, "--help"], capsys)
+
+
+@pytest.mark.parametrize("columns", ["60", "0", "wide"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+    mine, argparses = build_parser(), build_parser()
+    argparses._get_formatter = lambda: argparse.HelpFormatter(prog="symgrad")
+    assert mine.format_help() == argparses.format_help()
 
 
 def test_chosen_is_the_first_word_not_an_option():

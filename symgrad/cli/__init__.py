@@ -11,6 +11,7 @@ load inside ``run``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from symgrad import __version__
@@ -24,10 +25,38 @@ if TYPE_CHECKING:  # annotations only: typing costs ~10 ms at start-up
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (exit status 2) that points to ``--help``."""
+    """argparse, but a usage error is one line (exit status 2) that points to ``--help``.
+
+    Subcommand parsers are ``_Parser`` too (argparse makes them of the parent's class).
+    """
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own width, terminal_columns() - 2, without its import of shutil
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)
+
+
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (and zlib, bz2, lzma).
+
+    ``$COLUMNS`` if it is a number > 0, else the terminal's width, else 80.
+
+    >>> import os, shutil
+    >>> terminal_columns() == shutil.get_terminal_size().columns
+    True
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # stdout None, closed or not a terminal
+        return 80
 
 
 COMMANDS = (
