@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from symgrad.cli import COMMANDS as CLI_COMMANDS
-from symgrad.cli import build_parser, chosen, main, options, terminal_columns
+from symgrad.cli import build_parser, main, options, terminal_columns
 from symgrad.core import names
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, SymgradError
@@ -94,17 +94,35 @@ def help_text(parser, argv: list[str], capsys) -> str:
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_building_one_subcommand_changes_no_help_text(command, capsys, monkeypatch):
+def test_building_a_subcommand_on_use_changes_no_listing(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # each summary on one line
-    full, one, none = build_parser(), build_parser([command]), build_parser(())
-    listing = help_text(full, ["--help"], capsys)
-    assert help_text(one, ["--help"], capsys) == help_text(none, ["--help"], capsys) == listing
-    summary = dict((name, text) for name, text, _ in CLI_COMMANDS)[command]
-    assert f"    {command}" in listing and f"{summary}\n" in listing
-    assert help_text(one, [command, "--help"], capsys) == help_text(full, [command, "--help"],
-                                                                     capsys)
-    assert f"usage: symgrad {command} " in help_text(one, [command, "--help"], capsys)
+    parser = build_parser()
+    listing = help_text(parser, ["--help"], capsys)
+    for name, summary, _ in CLI_COMMANDS:
+        assert f"    {name}" in listing and f"{summary}\n" in listing
+    for command in COMMANDS:  # each built in its place, on the parser that listed it
+        assert help_text(parser, [command, "--help"], capsys).startswith(
+            f"usage: symgrad {command} [-h]")
+    assert help_text(parser, ["--help"], capsys) == listing
+    with pytest.raises(SystemExit):
+        parser.parse_args(["nope"])
+    choices = ", ".join(repr(c) for c in COMMANDS)
+    assert f"invalid choice: 'nope' (choose from {choices})" in capsys.readouterr().err
+
+
+def test_a_subcommand_is_built_once_and_parses_as_before():
+    parser = build_parser()
+    first = parser.parse_args(["derive", "mse", "--wrt", "b"])
+    again = parser.parse_args(["derive", "bce", "--model", "logistic"])
+    assert (first.loss, first.wrt, again.loss, again.model) == ("mse", ["b"], "bce", "logistic")
+    assert first.run is again.run
+
+
+def test_the_command_table_names_one_module_per_subcommand():
+    assert [name for name, _, _ in CLI_COMMANDS] == list(COMMANDS)
+    assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
+    assert {p.stem for p in (ROOT / "symgrad" / "cli").glob("*.py")} == {
+        *COMMANDS, "__init__", "__main__", "options"}
 
 
 @pytest.mark.parametrize("columns", ["60", "0", "wide"])
@@ -116,14 +134,6 @@ def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
     mine, argparses = build_parser(), build_parser()
     argparses._get_formatter = lambda: argparse.HelpFormatter(prog="symgrad")
     assert mine.format_help() == argparses.format_help()
-
-
-def test_chosen_is_the_first_word_not_an_option():
-    assert chosen([]) == chosen(["--help"]) == chosen(["--version"]) == ()
-    assert chosen(["--help", "derive"]) == chosen(["derive", "mse", "--wrt", "b"]) == ("derive",)
-    assert chosen(["nope"]) == ("nope",)
-    assert [name for name, _, module in CLI_COMMANDS] == list(COMMANDS)
-    assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
 
 
 def test_argparse_choices_come_from_the_names_module(capsys):

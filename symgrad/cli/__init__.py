@@ -20,8 +20,8 @@ from symgrad.core.errors import ParseError, SymgradError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing costs ~10 ms at start-up
-    from collections.abc import Collection, Sequence
-    from typing import NoReturn
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,21 +76,42 @@ COMMANDS = (
 """(name, one-line summary, module) per subcommand, in the order ``symgrad --help`` lists them.
 
 Each module has ``add_parser(subparsers, summary)`` and ``run(args)``; it is imported only when
-its subcommand is built.
+its subcommand is chosen.
 """
 
 
-def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; the subcommands in ``commands`` (default: all) are built in full.
+class _Commands(argparse._SubParsersAction):
+    """The subcommands, listed from :data:`COMMANDS`: a command's module is imported and its parser
+    built when the command line names it (``symgrad --help`` builds none of them)."""
 
-    The others are listed by name and summary only (their modules are not imported), which is
-    all ``symgrad --help`` shows; each subcommand's parser sets ``args.run``.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, summary, _ in COMMANDS:
+            self._choices_actions.append(self._ChoicesPseudoAction(name, (), summary))
+            self.choices[name] = None  # not built yet; the choices keep the table's order
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """Build listed command ``name``'s parser in its place (its summary is listed already)."""
+        kwargs.pop("help", None)
+        kwargs.setdefault("prog", f"{self._prog_prefix} {name}")
+        self.choices[name] = parser = self._parser_class(**kwargs)
+        return parser
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: list[str], option_string: str | None = None) -> None:
+        name = values[0]  # a listed command: argparse has checked the choice
+        if self.choices[name] is None:
+            _, summary, module = next(row for row in COMMANDS if row[0] == name)
+            __import__(module, fromlist=["add_parser"]).add_parser(self, summary)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; a subcommand's parser is built when it is chosen, and sets ``args.run``.
 
     >>> args = build_parser().parse_args(["derive", "mse", "--wrt", "b"])
     >>> args.command, args.loss, args.wrt, args.format
     ('derive', 'mse', ['b'], 'text')
-    >>> build_parser(["derive"]).parse_args(["derive", "mse"]).loss
-    'mse'
     """
     parser = _Parser(
         prog="symgrad",
@@ -98,24 +119,8 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
         epilog="Run 'symgrad COMMAND --help' for the options of one command.",
     )
     parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, summary, module in COMMANDS:
-        if commands is None or name in commands:
-            __import__(module, fromlist=["add_parser"]).add_parser(sub, summary)
-        else:
-            sub.add_parser(name, help=summary)
+    parser.add_subparsers(action=_Commands, dest="command", metavar="COMMAND", required=True)
     return parser
-
-
-def chosen(argv: Sequence[str]) -> tuple[str, ...]:
-    """The subcommand ``argv`` names, if any: its first word not starting with ``-``.
-
-    The top-level options (``--help``, ``--version``) take no value, so that word is the command.
-
-    >>> chosen(["--help"]), chosen(["derive", "--help"]), chosen(["-h", "train", "--lr", "1"])
-    ((), ('derive',), ('train',))
-    """
-    return tuple(word for word in argv if not word.startswith("-"))[:1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,10 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["derive", "--expr", "log("])  # a user error: one line on stderr, status 2
     2
     """
-    argv = sys.argv[1:] if argv is None else argv
     try:
-        # only the chosen subcommand is built; option values are converted and checked here
-        args = build_parser(chosen(argv)).parse_args(argv)
+        args = build_parser().parse_args(argv)  # option values are converted and checked here
         return args.run(args)
     except SymgradError as err:
         print(f"symgrad: error: {options.message(err)}", file=sys.stderr)
