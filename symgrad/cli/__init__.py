@@ -19,7 +19,7 @@ from symgrad.cli import options
 from symgrad.core.errors import ParseError, SymgradError
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only: typing costs ~10 ms at start-up
+if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
     from collections.abc import Sequence
     from typing import Any, NoReturn
 

@@ -13,7 +13,7 @@ from symgrad.core.errors import OptionError
 from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # annotations only: importing typing costs ~10 ms at start-up
+if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
     from typing import Any
 
 #: --format -> the printer module in symgrad.render, imported only when printing.
