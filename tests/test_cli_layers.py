@@ -59,8 +59,9 @@ def test_the_probe_can_see_a_heavy_import():
 
 SUBCOMMANDS = tuple(f"symgrad.cli.{c}" for c in COMMANDS)
 #: What the start-up path must not import: the subcommands not chosen, modules only annotations or
-#: the lazy API need, and shutil (argparse's way to the terminal width; it loads zlib, bz2, lzma).
-LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc", "shutil")
+#: the lazy API need, shared libraries: shutil (argparse's way to the terminal width; it loads
+#: zlib, bz2, lzma) and math.
+LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc", "shutil", "math")
 
 
 def imported(argv: list[str]) -> set[str]:
