@@ -16,8 +16,9 @@ printer per format), ``teaching`` (check, plots, worksheets) and ``cli``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -53,6 +54,8 @@ __all__ = sorted([*_PUBLIC, *_SUBMODULES])
 
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use."""
+    import importlib
+
     if name in _SUBMODULES:
         module = importlib.import_module(_SUBMODULES[name])
         if name == "render":  # the printers, so that symgrad.render.text etc. resolve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import re
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symgrad.cli import main, options
+from symgrad.cli import COMMANDS as CLI_COMMANDS
+from symgrad.cli import build_parser, main, options, terminal_columns
 from symgrad.core import names
 from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, SymgradError
@@ -53,6 +55,86 @@ def test_the_probe_can_see_a_heavy_import():
         capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
     )
     assert "sympy" in proc.stderr.strip().splitlines()[-1]
+
+
+SUBCOMMANDS = tuple(f"symgrad.cli.{c}" for c in COMMANDS)
+#: What the start-up path must not import: the subcommands not chosen, modules only annotations or
+#: the lazy API need, shared libraries: shutil (argparse's way to the terminal width; it loads
+#: zlib, bz2, lzma) and math.
+LIGHT = (*SUBCOMMANDS, "typing", "importlib", "collections.abc", "shutil", "math")
+
+
+def imported(argv: list[str]) -> set[str]:
+    """Which of LIGHT a fresh ``symgrad ARGV`` imported."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=LIGHT), *argv],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+    )
+    assert proc.stdout.strip(), proc.stderr
+    return set(proc.stderr.strip().splitlines()[-1].removeprefix("imported:").split(",")) - {""}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"]], ids=" ".join)
+def test_top_level_help_imports_no_subcommand_module_and_no_typing(argv):
+    assert imported(argv) == set()
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "train"])
+def test_a_subcommands_help_imports_that_subcommand_only(command):
+    assert imported([command, "--help"]) == {f"symgrad.cli.{command}"}
+
+
+def test_train_help_imports_train_only():  # and typing: its NetworkRun is a NamedTuple
+    got = imported(["train", "--help"])
+    assert "symgrad.cli.train" in got and got <= {"symgrad.cli.train", "typing", "collections.abc"}
+
+
+def help_text(parser, argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        parser.parse_args(argv)
+    return capsys.readouterr().out
+
+
+def test_building_a_subcommand_on_use_changes_no_listing(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # each summary on one line
+    parser = build_parser()
+    listing = help_text(parser, ["--help"], capsys)
+    for name, summary, _ in CLI_COMMANDS:
+        assert f"    {name}" in listing and f"{summary}\n" in listing
+    for command in COMMANDS:  # each built in its place, on the parser that listed it
+        assert help_text(parser, [command, "--help"], capsys).startswith(
+            f"usage: symgrad {command} [-h]")
+    assert help_text(parser, ["--help"], capsys) == listing
+    with pytest.raises(SystemExit):
+        parser.parse_args(["nope"])
+    choices = ", ".join(repr(c) for c in COMMANDS)
+    assert f"invalid choice: 'nope' (choose from {choices})" in capsys.readouterr().err
+
+
+def test_a_subcommand_is_built_once_and_parses_as_before():
+    parser = build_parser()
+    first = parser.parse_args(["derive", "mse", "--wrt", "b"])
+    again = parser.parse_args(["derive", "bce", "--model", "logistic"])
+    assert (first.loss, first.wrt, again.loss, again.model) == ("mse", ["b"], "bce", "logistic")
+    assert first.run is again.run
+
+
+def test_the_command_table_names_one_module_per_subcommand():
+    assert [name for name, _, _ in CLI_COMMANDS] == list(COMMANDS)
+    assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
+    assert {p.stem for p in (ROOT / "symgrad" / "cli").glob("*.py")} == {
+        *COMMANDS, "__init__", "__main__", "options"}
+
+
+@pytest.mark.parametrize("columns", ["60", "0", "wide"])
+def test_help_is_as_wide_as_argparse_makes_it(columns, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+    mine, argparses = build_parser(), build_parser()
+    argparses._get_formatter = lambda: argparse.HelpFormatter(prog="symgrad")
+    assert mine.format_help() == argparses.format_help()
 
 
 def test_argparse_choices_come_from_the_names_module(capsys):

@@ -16,10 +16,11 @@ xi = sp.Symbol("x_i", real=True)
 
 
 def test_tolerance_is_stated_and_catches_1e_13_on_order_1():
-    assert close(mpmath.mpf(1), mpmath.mpf(1) + mpmath.mpf("1e-20"))
+    assert close(mpmath.mpf(1), mpmath.mpf(1) + mpmath.mpf("1e-22"))  # within TOLERANCE = 1e-20
     assert not close(mpmath.mpf(1), mpmath.mpf(1) + mpmath.mpf("1e-13"))
     assert not close(mpmath.mpf(100), mpmath.mpf(100) + mpmath.mpf("1e-12"))
     assert not close(mpmath.mpf(0), mpmath.mpf("1e-14"))  # absolute near zero
+    assert not close(mpmath.mpf(10) ** 6, mpmath.mpf(10) ** 6 + mpmath.mpf("1e-12"))  # order 1e6
 
 
 def test_points_outside_a_domain_are_skipped_not_counted_as_disagreement():

@@ -24,10 +24,10 @@ yhat_i (y_hat_i), z_i, u_i may drop the _i; the learning rate of --update is lr 
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "check",
-        help="check a hand-derived gradient: right or wrong, and which known mistake",
+        help=summary,
         description="Check an answer for dL/d(parameter) (or d(expr)/d(variable)): equivalence "
         "symbolically and at random points; when wrong, the known mistake it matches and the "
         "correct derivation up to the step where it departs. Exit 0 correct, 1 wrong, 2 bad "

@@ -7,11 +7,14 @@ expression (``symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3``, with its c
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from symgrad.cli.options import names, need, one_of_loss_or_expr, point, positive, whole
 from symgrad.core.errors import OptionError
 from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
+    from typing import Any
 
 #: --format -> the printer module in symgrad.render, imported only when printing.
 RENDERERS = {"text": "text", "latex": "latex", "md": "markdown", "html": "html"}
@@ -26,10 +29,10 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "derive",
-        help="derive a gradient step by step with the chain rule",
+        help=summary,
         description="Derive dL/d(parameter) for a catalogue loss and model, every step named "
         "and checked against sympy.diff.",
         epilog=EXAMPLES,

@@ -13,10 +13,10 @@ EXAMPLES = """examples:
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "graph",
-        help="draw the computational graph of a typed expression",
+        help=summary,
         description="Draw a typed expression's computational graph: one box per operation "
         "(u, v, ...) with its value and gradient at --at, edges labelled with local derivatives. "
         "PNG, SVG or PDF; TikZ when the file ends in .tex.",

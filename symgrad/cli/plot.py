@@ -10,11 +10,14 @@ leaves no partial file.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from symgrad.cli.options import FLAGS, names, numbers, point, whole
 from symgrad.core.errors import OptionError, choose
 from symgrad.core.names import PLOT_KINDS as KINDS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
+    from typing import Any
 
 # symgrad.teaching.plots (and matplotlib) are imported in run(), so other commands do not pay for
 # them.
@@ -36,10 +39,10 @@ because on raw SAT scores gradient descent with lr = 0.001 diverges; --raw keeps
 Write negative values with '=': --range=-5,5, --points=-1,0,1.
 """
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "plot",
-        help="draw a lecture figure (slope, lr-comparison, contour, loss-curve, fit, activations)",
+        help=summary,
         description="Draw one of the gradient-descent lecture's figures from symgrad's verified "
         "gradients, and write it as PNG, SVG or PDF (by the extension of --out).",
         epilog=EXAMPLES,

@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple  # NetworkRun is a NamedTuple
 
 from symgrad.cli.options import names, nonnegative, point, positive, say, whole
 from symgrad.core.errors import OptionError
 from symgrad.core.names import FIT_LOSSES, NETWORK_LOSSES, NETWORK_MODEL, RESULT_FORMATS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from symgrad.models.fit import FitResult
     from symgrad.models.network import Network
     from symgrad.numerics.train import TrainResult
@@ -38,10 +40,10 @@ EXAMPLES = """examples:
 RUNNERS: dict[str, Callable[[argparse.Namespace, Any], Any]] = {}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "train",
-        help="fit a model by gradient descent with the derived gradients",
+        help=summary,
         description="Gradient descent on a catalogue model: w_new = w_old - lr * dL/dw until the "
         "parameters stop changing (--tol) or --max-iter. For linear + mse the closed-form "
         "solution is shown beside the result.",

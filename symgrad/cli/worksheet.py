@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from symgrad.cli.options import names, whole
 from symgrad.core.errors import OptionError
 from symgrad.core.names import WORKSHEET_FORMATS
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -25,10 +25,10 @@ variants): the folders of other seeds are kept, and a note says so.
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
         "worksheet",
-        help="build exercise and solution sheets (tex, pdf, html, md, Moodle XML) from a spec",
+        help=summary,
         description="Build worksheets from TOML specs (see worksheets/README.md): an exercise and "
         "a solution sheet per variant, answers.json, and Moodle XML.",
         epilog=EXAMPLES,

@@ -8,11 +8,11 @@ otherwise at test points (:func:`_point`: both signs, magnitudes 1e-3 to 1e3, an
 kink), in arithmetic of 60 digits or more, raised until the values settle, skipping points outside
 the functions' domains.
 
-**Tolerances.** Two settled values a, b agree when |a − b| ≤ 1e-15·max(1, |a|, |b|): relative
-1e-15 for large values, absolute 1e-15 for small ones. Settled values are exact to about 25
-digits, so an answer written differently but equal passes, while a constant offset of 1e-13 on a
-value of order 1 (or of 1e-12 on one of order 100) fails; typed numbers are exact rationals
-(1e-13 is 1/10¹³), so no rounding of the input hides an offset.
+**Tolerances.** Two settled values a, b agree when |a − b| ≤ 1e-20·max(1, |a|, |b|): relative
+1e-20 for large values, absolute 1e-20 for small ones. Settled values are exact to about 25
+digits (two precisions agree to 1e-25), so an answer written differently but equal passes, while
+a constant offset of 1e-13 on a value of order 1 (or of 1e-12 on one of order 1e6) fails; typed
+numbers are exact rationals (1e-13 is 1/10¹³), so no rounding of the input hides an offset.
 
 Two entry points share those pieces. :func:`same_all` decides many claims of the derivation
 engine in one batch (one mpmath function with their common subexpressions shared, a few points),
@@ -56,7 +56,7 @@ from symgrad.core.errors import VerificationError
 from symgrad.core.functions import elementary
 
 #: Two settled values a, b are equal when |a - b| <= TOLERANCE * max(1, |a|, |b|).
-TOLERANCE = mpmath.mpf("1e-15")
+TOLERANCE = mpmath.mpf("1e-20")
 #: Digits of the arithmetic, raised until two precisions agree (see :func:`_settled`).
 _DIGITS = (60, 120, 240, 480)
 #: How closely two precisions must agree for a value to count as settled.
@@ -437,7 +437,8 @@ def _evaluator(
 
 def _mpf(x: object) -> mpmath.mpf:
     """A number (Python or SymPy) as an mpmath number, without rounding it to 15 digits."""
-    return mpmath.mpf(sp.Float(x, 80)._mpf_) if isinstance(x, sp.Basic) else mpmath.mpf(x)
+    with mpmath.workdps(80):  # mpf() rounds to the working precision (15 digits by default)
+        return mpmath.mpf(sp.Float(x, 80)._mpf_) if isinstance(x, sp.Basic) else mpmath.mpf(x)
 
 
 def value(

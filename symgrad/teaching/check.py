@@ -19,7 +19,7 @@ the safe parser (:func:`symgrad.core.parse.parse`, never ``eval``), in one of th
 to the parameters and data: ``symbolic`` when it proves the two equal for every sample count N
 (sums kept symbolic), otherwise ``random points``: equal at 24 or more points in both domains,
 over N = 1, 2, 3, 4, 5, 7, 10, 50, 1000 and random counts, values of both signs and magnitudes
-1e-3 to 1e3, beside every kink, compared at 60+ digits within 1e-15 (so a constant offset of
+1e-3 to 1e3, beside every kink, compared at 60+ digits within 1e-20 (so a constant offset of
 1e-13 is caught).
 
 **Diagnosis.** When the answer is wrong, it is compared with variants of the correct derivation,
@@ -528,9 +528,13 @@ def _draw(p: Problem, rng: random.Random, attempt: int) -> _Point:
                 values[y] = sp.Float(rng.uniform(0.1, 0.9), 30)
         for grp in g.sum_to_one:
             weights = [rng.uniform(0.1, 1.0) for _ in grp]
-            values.update(
-                {y: sp.Float(w / sum(weights), 30) for y, w in zip(grp, weights, strict=True)}
-            )
+            total = sum(weights)
+            first = {
+                y: sp.Float(w / total, 30) for y, w in zip(grp[:-1], weights[:-1], strict=True)
+            }
+            # the last label makes the sum 1 to 30 digits (the cancellation identities need it)
+            values.update(first)
+            values[grp[-1]] = sp.Float(1, 30) - sp.Add(*first.values())
         samples.append(values)
     return _Point(n, shared, samples)
 
@@ -545,7 +549,10 @@ def _evaluate_answer(p: Problem, answer: sp.Expr, pt: _Point) -> Any:
     if p.per_sample:  # dL/dw = (1/N) Σ answer: every sample's term
         e = _full(p, answer)
         values = [value(e, {**pt.shared, **v}) for v in pt.samples]
-        return None if None in values else sum(values) / pt.n
+        if None in values:
+            return None
+        with mpmath.workdps(60):  # the default 15 digits would round below verify's tolerance
+            return mpmath.fsum(values) / pt.n
     return value(_full(p, answer), pt.shared, pt.samples)
 
 
