@@ -34,7 +34,7 @@ import sympy as sp
 from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import elementary, leaky_relu, relu, sigmoid, softplus
 from symgrad.core.graph import Graph, N, i
-from symgrad.core.verify import same_all
+from symgrad.core.verify import expanded_terms, same_all
 
 
 class Partial(sp.Expr):
@@ -215,6 +215,10 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
     return expr
 
 
+#: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).
+TIDY_BUDGET = 256
+
+
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take
     minutes).
@@ -225,6 +229,10 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
+    if expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
+        # cancel() expands: a product of many sums (tanh(tanh(...)) chains) would blow up
+        # exponentially, and a product with nothing to cancel gains nothing from it
+        return orient(expr, set(nodes))
     candidates = [sp.factor(sp.cancel(expr)), expr]
     for group in graph.sum_to_one:
         num, den = sp.fraction(sp.cancel(expr))
