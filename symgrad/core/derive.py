@@ -37,7 +37,7 @@ from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import by_class, elementary
 from symgrad.core.graph import Graph, N, i
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
-from symgrad.core.verify import Check, combined, same_all
+from symgrad.core.verify import Check, combined, expanded_terms, same_all
 
 __all__ = [
     "Derivation", "Gradient", "Partial", "Step", "derive", "derive_expr", "derive_graph",
@@ -128,6 +128,10 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
     return expr
 
 
+#: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).
+TIDY_BUDGET = 256
+
+
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take
     minutes).
@@ -138,6 +142,10 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
+    if expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
+        # cancel() expands: a product of many sums (tanh(tanh(...)) chains) would blow up
+        # exponentially, and a product with nothing to cancel gains nothing from it
+        return orient(expr, set(nodes))
     candidates = [sp.factor(sp.cancel(expr)), expr]
     for group in graph.sum_to_one:
         num, den = sp.fraction(sp.cancel(expr))

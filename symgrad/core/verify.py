@@ -72,23 +72,23 @@ def _small(expr: sp.Expr, limit: int = 400) -> bool:
     return all(k <= limit for k, _ in enumerate(sp.preorder_traversal(expr)))
 
 
-def _expanded_terms(expr: sp.Expr, limit: int = _EXPAND_BUDGET) -> int:
+def expanded_terms(expr: sp.Expr, limit: int = _EXPAND_BUDGET) -> int:
     """An upper estimate of the number of terms ``expand(expr)`` makes (capped above ``limit``).
 
     Sums add, products multiply, a positive integer power of k terms makes C(n + k - 1, n); the
     arguments of functions are expanded too, each within the same budget.
     """
     if expr.is_Add:
-        return min(limit + 1, sum(_expanded_terms(a, limit) for a in expr.args))
+        return min(limit + 1, sum(expanded_terms(a, limit) for a in expr.args))
     if expr.is_Mul:
         out = 1
         for a in expr.args:
-            out = min(limit + 1, out * _expanded_terms(a, limit))
+            out = min(limit + 1, out * expanded_terms(a, limit))
         return out
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        k = _expanded_terms(expr.base, limit)
+        k = expanded_terms(expr.base, limit)
         return min(limit + 1, math.comb(int(expr.exp) + k - 1, k - 1)) if k > 1 else 1
-    if any(_expanded_terms(a, limit) > limit for a in expr.args if isinstance(a, sp.Expr)):
+    if any(expanded_terms(a, limit) > limit for a in expr.args if isinstance(a, sp.Expr)):
         return limit + 1
     return 1
 
@@ -98,7 +98,7 @@ def _symbolically_equal(a: sp.Expr, b: sp.Expr) -> bool:
     diff = a - b
     if diff == 0:
         return True
-    if _small(diff) and not diff.has(sp.Piecewise) and _expanded_terms(diff) <= _EXPAND_BUDGET:
+    if _small(diff) and not diff.has(sp.Piecewise) and expanded_terms(diff) <= _EXPAND_BUDGET:
         try:
             return sp.expand(diff) == 0
         except (TypeError, ValueError):  # pragma: no cover - expand on exotic input
@@ -503,7 +503,7 @@ def _proved(a: sp.Expr, b: sp.Expr, per_sample: set[sp.Symbol]) -> bool:
     def linear(s: sp.Sum) -> sp.Expr:
         index, _, size = s.limits[0]
         body = s.function
-        if body.has(sp.Piecewise) or not _small(body) or _expanded_terms(body) > _EXPAND_BUDGET:
+        if body.has(sp.Piecewise) or not _small(body) or expanded_terms(body) > _EXPAND_BUDGET:
             raise _NoProof
         out = []
         for term in sp.Add.make_args(sp.expand(body)):
