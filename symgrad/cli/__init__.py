@@ -45,6 +45,10 @@ def _caret(err: ParseError) -> str:
     return f"  {one_line(err.text)}\n  {' ' * len(one_line(err.text[: err.column - 1]))}^"
 
 
+#: Commands whose cost the typed input decides: they stop with one line past their time budget.
+_BUDGETED = ("derive", "check", "graph")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (exit status 2) that points to ``--help``.
 
@@ -160,7 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)  # option values are converted and checked here
-        return args.run(args)
+        if args.command not in _BUDGETED:
+            return args.run(args)
+        from symgrad.core import budget
+
+        with budget.limit(budget.DEFAULT_SECONDS, f"running symgrad {args.command}"):
+            return args.run(args)
     except SymgradError as err:
         print(f"symgrad: error: {one_line(options.message(err))}", file=sys.stderr)
         if isinstance(err, ParseError) and _caret(err):

@@ -205,4 +205,6 @@ def _run_expr(args: argparse.Namespace) -> int:
 
 
 def _num(v: Any) -> str:
-    return str(v) if v.is_Rational and len(str(v)) <= 10 else f"{float(v):.6g}"
+    from symgrad.core.numbers import short
+
+    return str(v) if v.is_Rational and len(str(v)) <= 10 else short(v)

@@ -50,6 +50,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from symgrad.core.bounds import excess, moderate
 from symgrad.core.errors import ParseError
 from symgrad.core.functions import FUNCTIONS, Function
 from symgrad.core.graph import N as SAMPLES
@@ -138,7 +139,11 @@ def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     """
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
-    return _Parser(text, evaluate, sums).run()
+    expr = _Parser(text, evaluate, sums).run()
+    too_costly = excess(expr)
+    if too_costly:
+        raise ParseError(f"too costly to derive and check: {too_costly}", text=text)
+    return expr
 
 
 def parse_names(text: str) -> list[sp.Symbol]:
@@ -410,9 +415,13 @@ class _Parser:
         cost = sum(arg.cost for arg in args) + 1
         for arg, arg_node in zip(args, node.args, strict=True):
             # SymPy compares and evaluates constant arguments numerically, which can take
-            # forever (relu(exp(exp(exp(100))))) or fail (relu of an exact zero in disguise).
-            if not arg.value.free_symbols and not isinstance(arg.value, sp.Rational):
-                message = f"a constant argument of {name}() must be a plain number like 2 or -1/3"
+            # forever (relu(exp(exp(exp(100))))): only real numbers of moderate size
+            constant = not arg.value.free_symbols and not isinstance(arg.value, sp.Rational)
+            if constant and not moderate(arg.value):
+                message = (
+                    f"a constant argument of {name}() must be a real number of at most 1e12 in "
+                    "size, like 2, -1/3 or log(3)"
+                )
                 raise self.fail(message, arg_node.col_offset)
         if name == "sqrt":
             return self.power(args[0]._replace(cost=cost), _Node(sp.S.Half, sp.S.Half, 1), node)

@@ -52,7 +52,8 @@ from enum import Enum
 import mpmath
 import sympy as sp
 
-from symgrad.core.errors import VerificationError
+from symgrad.core import budget
+from symgrad.core.errors import DomainError, VerificationError
 from symgrad.core.functions import elementary
 
 #: Two settled values a, b are equal when |a - b| <= TOLERANCE * max(1, |a|, |b|).
@@ -320,22 +321,27 @@ def same_all(
     simplex: Iterable[tuple[sp.Symbol, ...]] = (),
     points: int = 4,
     seed: int = 0,
+    domain: Sequence[sp.Expr] = (),
 ) -> list[Check]:
     """:func:`same` for many pairs at once, sharing one function and one set of random points;
     a :class:`Check` per pair says how it was decided.
 
+    ``domain`` are expressions that must all be real at a point for it to count (the nodes of a
+    graph: log(b) at b < 0 leaves the domain even where SymPy has simplified exp(log(b)) to b).
     A pair that finds no point in its domain among the shared ones is retried on its own; one
     that finds none at all raises :class:`~symgrad.core.errors.VerificationError`.
+
+    >>> b = sp.Symbol("b", real=True)
+    >>> [c.passed for c in same_all([(sp.exp(sp.log(b)), b)], domain=[sp.log(b)])]
+    [True]
     """
     simplex = tuple(simplex)
     substitution = {g[-1]: 1 - sp.Add(*g[:-1]) for g in simplex}
     prepared = [
-        (
-            elementary(sp.sympify(a)).xreplace(substitution),
-            elementary(sp.sympify(b)).xreplace(substitution),
-        )
-        for a, b in pairs
+        (_evaluable(a, substitution), _evaluable(b, substitution)) for a, b in pairs
     ]
+    guards = [_evaluable(e, substitution) for e in domain]
+    guards = [e for e in guards if not e.is_number]
     symbolic = Check(Method.SYMBOLIC, True)
     result: list[Check | None] = [
         symbolic if _symbolically_equal(a, b) else None for a, b in prepared
@@ -349,19 +355,23 @@ def same_all(
         - set(grouped),
         key=str,
     )
-    values = sp.lambdify(
-        free + grouped, [e for k in pending for e in prepared[k]], modules="mpmath", cse=True
-    )
+    guards = [e for e in guards if e.free_symbols <= set(free) | set(grouped)]
+    exprs = [e for k in pending for e in prepared[k]]
+    values = sp.lambdify(free + grouped, exprs + guards, modules="mpmath", cse=True)
+    guarded = list(range(len(exprs), len(exprs) + len(guards)))
     found = dict.fromkeys(pending, 0)
     digits = dict.fromkeys(pending, 0)
     rng = random.Random(seed)
     for attempt in range(40 * points):
+        budget.check()
         open_ = [j for j, k in enumerate(pending) if result[k] is None and found[k] < points]
         if not open_:
             break
         at = _point(rng, attempt % _KINDS, free, simplex)
         args = [mpmath.mpf(at[s]) for s in free + grouped]
-        out = _settled(values, args, [i for j in open_ for i in (2 * j, 2 * j + 1)])
+        out = _settled(values, args, [i for j in open_ for i in (2 * j, 2 * j + 1)] + guarded)
+        if any(i not in out for i in guarded):  # a node is undefined here: outside the domain
+            continue
         for j in open_:
             if 2 * j not in out or 2 * j + 1 not in out:
                 continue
@@ -375,11 +385,21 @@ def same_all(
         if result[k] is None and found[k] >= points:
             result[k] = _numeric(True, found[k], digits[k])
         elif result[k] is None and len(pending) > 1:  # no common points: alone, with its own
-            result[k] = same_all([pairs[k]], simplex=simplex, points=points, seed=seed)[0]
-        elif result[k] is None:
-            a, b = prepared[k]
-            raise VerificationError(f"no point in the domain of {a} found to compare it with {b}")
+            result[k] = same_all(
+                [pairs[k]], simplex=simplex, points=points, seed=seed, domain=domain
+            )[0]
+        elif result[k] is None:  # nowhere real: the input's fault, not a failed check
+            raise DomainError(
+                f"the expression is not real at any of {40 * points} random points (a root or "
+                "a log of a negative number?): there is no real derivative to check"
+            )
     return [r for r in result if r is not None]
+
+
+def _evaluable(e: sp.Expr, substitution: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """``e`` in elementary functions, ready for lambdify: the simplex's last member substituted,
+    and SymPy's complex infinity (a branch like 1/relu(x) at x <= 0) as nan, outside the domain."""
+    return elementary(sp.sympify(e)).xreplace({**substitution, sp.zoo: sp.nan})
 
 
 def _numeric(passed: bool, points: int, digits: int) -> Check:
@@ -597,6 +617,7 @@ def equivalent(
     for attempt, (n, kind, at) in zip(range(len(head) + 10 * points), plan(), strict=False):
         if attempt >= len(head) and valid >= points:
             break
+        budget.check()
         if counted:
             at[size] = n
         rows = [_point(rng, kind, row_free, row_groups) for _ in range(n)]

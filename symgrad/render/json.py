@@ -23,6 +23,7 @@ from typing import Any
 import sympy as sp
 
 from symgrad.core.graph import Graph, Values, constants
+from symgrad.core.numbers import to_float
 from symgrad.core.steps import Derivation, Kind, Step
 from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex, step_latex
@@ -181,7 +182,7 @@ def number(v: sp.Expr) -> int | float:
     """
     if v.is_Integer and abs(v) <= sys.float_info.max:
         return int(v)
-    f = float(v)
+    f = to_float(v)  # every digit right, whatever cancellation hides inside v
     return Overflow(v) if math.isinf(f) and v.is_finite else f
 
 

@@ -85,6 +85,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
+from symgrad.core import budget
 from symgrad.core.derive import (
     Derivation,
     Partial,
@@ -743,6 +744,7 @@ def _diagnose(p: Problem, typed: sp.Expr) -> _Candidate | None:
         if len(points) == 4:
             break
     for c in _candidates(p, terms):
+        budget.check()
         vals = [v.value(c) for v, _ in points]
         if points and all(
             v is not None and close(v, got) for v, (_, got) in zip(vals, points, strict=True)

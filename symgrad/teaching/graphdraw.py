@@ -53,6 +53,7 @@ from matplotlib.transforms import Bbox
 from symgrad.core.errors import OptionError
 from symgrad.core.graph import Graph, Values
 from symgrad.core.names import GRAPH_FORMATS
+from symgrad.core.numbers import to_float
 from symgrad.render._display import arrange
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
@@ -241,7 +242,7 @@ def format_number(value: sp.Expr | float | int, latex: bool = False, inline: boo
         if latex and not inline:
             return rf"{sign}\frac{{{abs(v.p)}}}{{{v.q}}}"
         return f"{sign}{abs(v.p)}/{v.q}"
-    f = float(v)
+    f = to_float(v)
     if f == 0:
         return "0"
     s = f"{f:.4g}"
