@@ -31,8 +31,9 @@ import sympy as sp
 MAX_TOWER = 3
 #: Most levels of functions inside functions (tanh(tanh(x)) is 2).
 MAX_NESTING = 16
-#: Largest magnitude of a constant argument of a function.
+#: Largest and smallest magnitude of a constant argument of a function that is not a plain number.
 MAX_CONSTANT = mpmath.mpf(10) ** 12
+MIN_CONSTANT = mpmath.mpf(10) ** -20
 
 
 def tower(expr: sp.Basic) -> int:
@@ -77,11 +78,13 @@ def excess(expr: sp.Basic) -> str | None:
 
 
 def moderate(value: sp.Expr) -> bool:
-    """Whether the constant ``value`` is a real number with ``|value| <= 1e12``, decided safely:
-    evaluated bottom-up in 30-digit arithmetic, stopping as soon as a part exceeds 1e300."""
+    """Whether the constant ``value`` is a real number with ``1e-20 <= |value| <= 1e12``,
+    decided safely: evaluated bottom-up in 30-digit arithmetic, stopping as soon as a part
+    exceeds 1e300. Below 1e-20 it may be an exact 0 in disguise (sin(1)^2 + cos(1)^2 - 1), which
+    SymPy cannot compare with 0."""
     with mpmath.workdps(30):
         v = _approx(value)
-    return v is not None and abs(v) <= MAX_CONSTANT
+        return v is not None and MIN_CONSTANT <= abs(v) <= MAX_CONSTANT
 
 
 _HUGE = mpmath.mpf(10) ** 300

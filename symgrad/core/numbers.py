@@ -50,8 +50,8 @@ def evaluate(v: sp.Expr, digits: int = 17) -> mpmath.mpf:
                 x = f()
             except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
                 x = None  # a division by a cancelled zero, say: more digits
-            if isinstance(x, int | float):
-                x = mpmath.mpf(x)
+            if x is not None:
+                x = +mpmath.mpmathify(x)  # ints, floats and constants such as e as numbers
             if isinstance(x, mpmath.mpc) and x.imag == 0:
                 x = x.real
             if not isinstance(x, mpmath.mpf) or not mpmath.isfinite(x):
@@ -61,7 +61,7 @@ def evaluate(v: sp.Expr, digits: int = 17) -> mpmath.mpf:
                 # a 0 may be digits lost to cancellation: believed only at the last precision
                 if _agree(x, previous, digits) and (x != 0 or last):
                     return +x
-                noise = mpmath.mpf(10) ** (-dps // 2)  # a true 0 is rounding noise at each
+                noise = mpmath.mpf(10) ** (-dps // 4)  # a true 0 is rounding noise at each
                 if last and abs(x) < noise and abs(previous) < noise:
                     return mpmath.mpf(0)
             previous = x

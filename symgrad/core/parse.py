@@ -419,8 +419,8 @@ class _Parser:
             constant = not arg.value.free_symbols and not isinstance(arg.value, sp.Rational)
             if constant and not moderate(arg.value):
                 message = (
-                    f"a constant argument of {name}() must be a real number of at most 1e12 in "
-                    "size, like 2, -1/3 or log(3)"
+                    f"a constant argument of {name}() must be a plain number like 2 or -1/3, or "
+                    "a real number from 1e-20 to 1e12 in size like log(3)"
                 )
                 raise self.fail(message, arg_node.col_offset)
         if name == "sqrt":

@@ -175,11 +175,21 @@ class Derivation:
     def __str__(self) -> str:
         return display(self, "text")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The derivation as plain JSON-ready data (the ``--format json`` output).
 
-def display(d: Derivation, fmt: str) -> str:
-    """``symgrad.render.<fmt>.render(d)``: the one lazy hook from the core up to the printers.
+        >>> from symgrad.core.derive import derive
+        >>> sorted(derive("mse", "linear", wrt=["b"]).to_dict())
+        ['definitions', 'gradient', 'loss', 'model', 'steps']
+        """
+        return display(self, "json", "to_dict")
 
-    Jupyter and ``print`` call it; the printer module is imported by name at call time, so the
-    core does not depend on the printers (see docs/architecture.md, "The one lazy hook").
+
+def display(d: Derivation, fmt: str, how: str = "render") -> Any:
+    """``symgrad.render.<fmt>.<how>(d)``: the one lazy hook from the core up to the printers.
+
+    Jupyter, ``print`` and :meth:`Derivation.to_dict` call it; the printer module is imported by
+    name at call time, so the core does not depend on the printers (see docs/architecture.md,
+    "The one lazy hook").
     """
-    return importlib.import_module(f"symgrad.render.{fmt}").render(d)
+    return getattr(importlib.import_module(f"symgrad.render.{fmt}"), how)(d)
