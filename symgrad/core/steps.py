@@ -175,11 +175,23 @@ class Derivation:
     def __str__(self) -> str:
         return display(self, "text")
 
+    def practice(self, at: dict[str, Any] | None = None, **options: Any) -> Any:
+        """The interactive page (step through, play the graph at ``at``, practise the gradients),
+        shown inline in Jupyter: :func:`symgrad.teaching.interactive.practice`."""
+        return display(self, "interactive", "practice", at=at, **options)
 
-def display(d: Derivation, fmt: str) -> str:
+
+#: Printers that are not in symgrad.render: the interactive page (it draws the graph's layout and
+#: the known mistakes, which live in symgrad.teaching).
+_MODULES = {"interactive": "symgrad.teaching.interactive"}
+
+
+def display(d: Derivation, fmt: str, function: str = "render", **options: Any) -> Any:
     """``symgrad.render.<fmt>.render(d)``: the one lazy hook from the core up to the printers.
 
     Jupyter and ``print`` call it; the printer module is imported by name at call time, so the
     core does not depend on the printers (see docs/architecture.md, "The one lazy hook").
+    ``fmt = "interactive"`` is the page of :mod:`symgrad.teaching.interactive`.
     """
-    return importlib.import_module(f"symgrad.render.{fmt}").render(d)
+    module = importlib.import_module(_MODULES.get(fmt, f"symgrad.render.{fmt}"))
+    return getattr(module, function)(d, **options)
