@@ -432,12 +432,10 @@ function erf(x) {
     load();
     shown = Number.isInteger(store.steps) ? Math.min(store.steps, steps.length) : 0;
     played = Number.isInteger(store.play) ? Math.min(store.play, events.length) : 0;
+    document.querySelectorAll(".solution").forEach((sol) => { sol.hidden = true; });
     for (const box of boxes) {
       const saved = store.answers[box.dataset.q];
       const input = box.querySelector("input.answer");
-      const solution = QUESTIONS.get(box.dataset.q).solution;
-      const sol = solution ? $(solution) : box.querySelector(".solution");
-      if (sol) sol.hidden = true;
       input.value = saved && typeof saved.text === "string" ? saved.text : "";
       attempt(box, input.value, false);
     }

@@ -351,11 +351,11 @@ def _play(g: Any, vals: Values | None, ids: dict[sp.Symbol, str]) -> list[dict[s
             if e.source == s:
                 up, local = vals.grad[e.target], e.local.xreplace(vals.value)
                 terms.append({"edge": f"e{k}", "text": f"{num(up)} × {num(local)}"})
-        how = " + ".join(t["text"] for t in terms) if terms else "1 (the output)"
         name, v = f"∂{out}/∂{expr_text(s)}", num(vals.grad[s])
+        how = " + ".join(t["text"] for t in terms) + f" = {v}" if terms else "1 (the output)"
         events.append({"pass": "backward", "node": ids[s], "name": name,
                        "value": float(vals.grad[s]), "edges": terms, "shown": f"{name} = {v}",
-                       "text": f"{name} = {how} = {v}"})
+                       "text": f"{name} = {how}"})
     return events
 
 
