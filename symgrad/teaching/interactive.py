@@ -93,6 +93,11 @@ class _Printer(JavascriptCodePrinter):
         self.sample = outer
         return "(" + " + ".join(parts) + ")"
 
+    def _print_ComplexInfinity(self, e: sp.Expr) -> str:  # undefined (log 0): never equal
+        return "NaN"
+
+    _print_NaN = _print_ComplexInfinity
+
     def _print_Piecewise(self, e: sp.Piecewise) -> str:  # one line, no trailing default test
         out = self._print(e.args[-1].expr)
         for expr, cond in reversed(e.args[:-1]):
