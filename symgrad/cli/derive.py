@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   symgrad derive mse --model linear --at w=0.5,b=1 --data data.csv --format json   # columns x, y
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
+  symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3 --format html --interactive > page.html
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
 """
 
@@ -87,6 +88,12 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         help="a whole document (latex: compiles with pdflatex; html: a page; md: with a title)",
     )
     p.add_argument(
+        "--interactive",
+        action="store_true",
+        help="html: a page to step through the derivation and the graph (played with --at for "
+        "--expr) and to practise the gradients, checked in the page; offline",
+    )
+    p.add_argument(
         "--at",
         default=None,
         type=point("--at", exact=True),
@@ -106,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     from symgrad.core.derive import derive
 
     one_of_loss_or_expr(args.loss, args.expr)
+    if args.interactive and args.format != "html":
+        raise OptionError("--interactive is a kind of HTML page: add --format html")
+    if args.interactive and args.model == NETWORK_MODEL and args.expr is None:
+        raise OptionError("--interactive applies to catalogue losses and --expr, not --model mlp")
     if args.expr is not None:
         return _run_expr(args)
     if args.model == NETWORK_MODEL:
@@ -147,9 +158,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print(d: Any, args: argparse.Namespace) -> None:
+def _print(d: Any, args: argparse.Namespace, at: Any = None) -> None:
     import importlib
 
+    if args.interactive:  # a whole page, the graph played at --at (typed expressions)
+        from symgrad.teaching.interactive import render
+
+        print(render(d, at), end="")
+        return
     renderer = importlib.import_module(f"symgrad.render.{RENDERERS[args.format]}")
     body = renderer.render(d)
     print(renderer.document(body, d.title) if args.standalone else body)
@@ -184,7 +200,7 @@ def _run_expr(args: argparse.Namespace) -> int:
 
         print(json_render.dumps(json_render.to_dict(d, at=vals)))
         return 0
-    _print(d, args)
+    _print(d, args, args.at)
     if vals is not None and args.format == "text":
         from symgrad.render.text import expr_text
 

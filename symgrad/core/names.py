@@ -42,7 +42,7 @@ DERIVE_FORMATS = ("text", "latex", "json", "md", "html")
 RESULT_FORMATS = ("text", "json")
 """Output formats of a result (check, train, gradcheck)."""
 
-WORKSHEET_FORMATS = ("tex", "pdf", "html", "md", "moodle")
+WORKSHEET_FORMATS = ("tex", "pdf", "html", "md", "interactive", "moodle")
 """Formats a worksheet build writes."""
 
 GRAPH_FORMATS = ("png", "svg", "pdf", "tex")

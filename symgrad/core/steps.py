@@ -184,12 +184,24 @@ class Derivation:
         """
         return display(self, "json", "to_dict")
 
+    def practice(self, at: dict[str, Any] | None = None, **options: Any) -> Any:
+        """The interactive page (step through, play the graph at ``at``, practise the gradients),
+        shown inline in Jupyter: :func:`symgrad.teaching.interactive.practice`."""
+        return display(self, "interactive", "practice", at=at, **options)
 
-def display(d: Derivation, fmt: str, how: str = "render") -> Any:
-    """``symgrad.render.<fmt>.<how>(d)``: the one lazy hook from the core up to the printers.
 
-    Jupyter, ``print`` and :meth:`Derivation.to_dict` call it; the printer module is imported by
-    name at call time, so the core does not depend on the printers (see docs/architecture.md,
-    "The one lazy hook").
+#: Printers that are not in symgrad.render: the interactive page (it draws the graph's layout and
+#: the known mistakes, which live in symgrad.teaching).
+_MODULES = {"interactive": "symgrad.teaching.interactive"}
+
+
+def display(d: Derivation, fmt: str, function: str = "render", **options: Any) -> Any:
+    """``symgrad.render.<fmt>.<function>(d)``: the one lazy hook from the core up to the printers.
+
+    Jupyter, ``print``, :meth:`Derivation.to_dict` and :meth:`Derivation.practice` call it; the
+    printer module is imported by name at call time, so the core does not depend on the printers
+    (see docs/architecture.md, "The one lazy hook").
+    ``fmt = "interactive"`` is the page of :mod:`symgrad.teaching.interactive`.
     """
-    return getattr(importlib.import_module(f"symgrad.render.{fmt}"), how)(d)
+    module = importlib.import_module(_MODULES.get(fmt, f"symgrad.render.{fmt}"))
+    return getattr(module, function)(d, **options)

@@ -277,8 +277,12 @@ def problem(
 # --- reading the answer -------------------------------------------------------------------------
 
 
-def _names(p: Problem) -> dict[str, sp.Symbol]:
-    """Typed name -> the problem's symbol (per-sample names also without ``_i``)."""
+def answer_names(p: Problem) -> dict[str, sp.Symbol]:
+    """Typed name -> the problem's symbol (per-sample names also without ``_i``).
+
+    >>> sorted(answer_names(problem("mse", wrt="w")))[:6]
+    ['N', 'b', 'b_old', 'ell', 'ell_i', 'u']
+    """
     g = p.graph
     out: dict[str, sp.Symbol] = {}
     nodes = [n.symbol for n in g.nodes] if g.mean_over_samples else []  # not u, v of --expr
@@ -315,7 +319,7 @@ def read_answer(text: str, p: Problem, *, evaluate: bool = True) -> sp.Expr:
     expr = parse(text, sums=True, evaluate=evaluate)
     if expr.has(sp.Sum) and not p.graph.mean_over_samples:
         raise AnswerError("sum(...) is for losses over samples; this problem has none")
-    names = _names(p)
+    names = answer_names(p)
     free = expr.free_symbols
     unknown = sorted({str(s) for s in free if str(s) not in names and s not in (N, i)}, key=str)
     if N in free and "N" not in names:
@@ -709,23 +713,71 @@ def check_problem(answer: str, p: Problem) -> CheckResult:
         )
     departs = _departs(p, match)
     shown = steps if departs is None else steps[: departs + 1]
-    feedback = " ".join(_sentence(p, m, match) for m in match.mistakes)
-    if set(match.mistakes) >= {"missing_1_over_N", "missing_sum"}:
-        feedback += (
-            f" Your formula is ∂ℓᵢ/∂{expr_text(p.wrt)}, the gradient of one sample's "
-            "loss (the lecture slide writes dL/dw = 2u·xᵢ this way); check it with "
-            "per_sample=True."
-        )
     return CheckResult(
         False,
         match.mistakes,
-        feedback=feedback,
+        feedback=_feedback(p, match),
         steps=shown,
         departs_at=departs,
         method="random points",
         details=dict(match.term.detail),
         **common,
     )
+
+
+def _feedback(p: Problem, c: _Candidate) -> str:
+    """The sentences that explain a matched candidate's mistakes."""
+    feedback = " ".join(_sentence(p, m, c) for m in c.mistakes)
+    if set(c.mistakes) >= {"missing_1_over_N", "missing_sum"}:
+        feedback += (
+            f" Your formula is ∂ℓᵢ/∂{expr_text(p.wrt)}, the gradient of one sample's "
+            "loss (the lecture slide writes dL/dw = 2u·xᵢ this way); check it with "
+            "per_sample=True."
+        )
+    return feedback
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    """The correct gradient (no ``mistakes``) or one of its known-mistake variants.
+
+    ``expr`` is in parameters and data, with the sum over samples as ``sympy.Sum`` over ``i``
+    from 1 to ``N``; ``feedback`` explains the mistakes (empty for the correct one).
+    """
+
+    mistakes: tuple[str, ...]
+    feedback: str
+    expr: sp.Expr
+
+
+def known_answers(p: Problem, most: int = 2) -> list[KnownAnswer]:
+    """The correct dL/dw, then every variant with at most ``most`` of the known mistakes,
+    fewest first and without duplicates: what a page checking answers offline compares with.
+
+    >>> answers = known_answers(problem("mse", wrt="w"))
+    >>> answers[0].mistakes, answers[0].expr
+    ((), Sum(2*x_i*(b + w*x_i - y_i), (i, 1, N))/N)
+    >>> lecture = next(a for a in answers if set(a.mistakes) == {"missing_1_over_N", "missing_sum"})
+    >>> lecture.expr, len(answers)
+    (2*x_i*(b + w*x_i - y_i), 39)
+    """
+    if p.per_sample or p.update:
+        raise OptionError("known answers are of the gradient itself (not per_sample or update)")
+    g = p.graph
+    extra = sp.diff(g.penalty, p.wrt)
+    out: list[KnownAnswer] = []
+    seen: set[sp.Expr] = set()
+    for c in _candidates(p, _terms(p)):
+        if len(c.mistakes) > most:
+            continue
+        data = c.term.value
+        if g.mean_over_samples:
+            data = (sp.Sum(data, (i, 1, N)) if c.summed else data) / (N if c.mean else 1)
+        e = c.scale * data + (extra if c.penalty else 0)
+        if e not in seen:
+            seen.add(e)
+            out.append(KnownAnswer(c.mistakes, _feedback(p, c) if c.mistakes else "", e))
+    return out
 
 
 def _diagnose(p: Problem, typed: sp.Expr) -> _Candidate | None:
@@ -825,9 +877,12 @@ __all__ = [
     "MISTAKES",
     "AnswerError",
     "CheckResult",
+    "KnownAnswer",
     "Problem",
     "check_answer",
     "check_problem",
+    "answer_names",
+    "known_answers",
     "mistake_names",
     "problem",
     "read_answer",

@@ -75,7 +75,8 @@ def generate(spec: Spec, seed: int) -> Variant:
         else:
             raise SpecError(f"{es.where}: no usable draw in {ATTEMPTS} attempts (every draw was "
                             "degenerate, e.g. a zero gradient); widen the ranges")
-    return Variant(spec.name, spec.title, spec.course, spec.instructions, seed, exercises)
+    return Variant(spec.name, spec.title, spec.course, spec.instructions, seed, exercises,
+                   spec.reveal)
 
 
 def _check_formats(formats: Iterable[str]) -> list[str]:
@@ -125,6 +126,8 @@ def write_variant(v: Variant, folder: Path, formats: list[str]) -> None:
             (folder / f"{edition}.md").write_text(export.to_md(v, edition), encoding="utf-8")
             for f in shown:
                 (folder / f.filename("png")).write_bytes(f.data("png"))
+    if "interactive" in formats:
+        (folder / "interactive.html").write_text(export.to_interactive(v), encoding="utf-8")
 
 
 class OutputError(SymgradError):

@@ -29,6 +29,7 @@ from symgrad.render import html as render_html
 from symgrad.render import json as render_json
 from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
+from symgrad.teaching import interactive
 from symgrad.teaching.worksheets.model import (
     Block,
     Exercise,
@@ -330,6 +331,55 @@ def to_html(v: Variant, edition: str) -> str:
                      f'<span class="points">({esc(_points(ex.points))})</span></h2>')
         parts += [_html_block(b) for b in _blocks(ex, edition)]
     return render_html.document("\n".join(parts), v.title)
+
+
+def to_interactive(v: Variant) -> str:
+    """One page for the variant where each answer is checked in the page (numbers within the
+    answer's tolerance) and an exercise's solution shows as the spec's ``reveal`` says (by
+    default after an attempt): :func:`symgrad.teaching.interactive.page`, offline, with its CSP.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> page = to_interactive(generate(load_spec(bundled_dir() / "activations.toml"), seed=7))
+    >>> page.count('class="question"'), page.count('class="solution"'), "connect-src 'none'" in page
+    (16, 3, True)
+    """
+    esc = htmlmod.escape
+    parts, questions = [], []
+    if v.instructions:
+        parts.append(f"<p>{render_html.prose(v.instructions)}</p>")
+    for ex in v.exercises:
+        solution = f"solution-{ex.number}"
+        parts.append(f'<section class="exercise"><h2>Exercise {ex.number}: '
+                     f'{render_html.prose(ex.title)} <span class="points">'
+                     f"({esc(_points(ex.points))})</span></h2>")
+        parts += [_html_block(b) for b in ex.prompt if not isinstance(b, Space)]
+        for a in ex.answers:
+            qid = f"q-{a.id}"
+            q: dict = {"id": qid, "reveal": v.reveal, "solution": solution}
+            if isinstance(a.value, float | int):
+                q.update(value=float(a.value), tolerance=float(a.tolerance or 1e-6))
+            elif isinstance(a.value, str):
+                q["word"] = a.value
+            else:  # a formula: compared with the solution by the student
+                parts.append(f"<p>{render_html.prose(a.question)} (a formula: compare it with "
+                             "the solution)</p>")
+                continue
+            questions.append(q)
+            parts.append(
+                f'<div class="question" data-q="{qid}"><label for="{qid}-in">'
+                f"{render_html.prose(a.question)}</label> "
+                f'<input id="{qid}-in" class="answer" autocomplete="off" spellcheck="false"> '
+                '<button type="button" class="check">Check</button>'
+                f'<p class="verdict" id="{qid}-verdict" role="status" aria-live="polite"></p>'
+                "</div>"
+            )
+        shown = [_html_block(b) for b in ex.solution]
+        parts.append(f'<div class="solution" id="{solution}" hidden><h3>Solution</h3>'
+                     + "\n".join(shown) + "</div></section>")
+    data = {"key": f"symgrad:{v.name}:{v.seed}", "questions": questions, "names": {}}
+    intro = ('<p class="hint">Type each answer and press Enter or Check. Progress is kept in this '
+             'browser. <button type="button" id="reset">Reset progress</button></p>')
+    return interactive.page(intro + "\n".join(parts), v.title, data)
 
 
 # --- answers and Moodle --------------------------------------------------------------------------

@@ -54,7 +54,19 @@ def _whole(doc: dict[str, Any], key: str, where: str, default: int, low: int, hi
     return value
 
 
-_TOP = {"title", "course", "instructions", "seed", "variants", "exercise"}
+#: When the ``interactive`` format shows an exercise's solution (the spec's ``reveal``).
+REVEAL = ("after_attempt", "after_correct", "always", "never")
+
+
+def _reveal(doc: dict, shown: str) -> str:
+    value = doc.get("reveal", REVEAL[0])
+    if value not in REVEAL:
+        raise SpecError(f"{shown}: field 'reveal': {str(value)[:40]!r} is not one of: "
+                        f"{', '.join(REVEAL)}")
+    return value
+
+
+_TOP = {"title", "course", "instructions", "seed", "variants", "exercise", "reveal"}
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -99,6 +111,7 @@ def load_spec(path: str | Path) -> Spec:
         instructions=_text(doc, "instructions", shown, ""),
         seed=_whole(doc, "seed", shown, 1, 0, MAX_SEED),
         variants=_whole(doc, "variants", shown, 1, 1, LIMITS["variants"]),
+        reveal=_reveal(doc, shown),
     )
     exercises = doc.get("exercise")
     if not isinstance(exercises, list) or not exercises:

@@ -212,6 +212,8 @@ class Variant:
     instructions: str
     seed: int
     exercises: list[Exercise]
+    #: When the ``interactive`` page shows an exercise's solution (the spec's ``reveal``).
+    reveal: str = "after_attempt"
 
     @property
     def points(self) -> float:

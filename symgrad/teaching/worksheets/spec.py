@@ -317,3 +317,5 @@ class Spec:
     seed: int
     variants: int
     exercises: list[ExerciseSpec] = field(default_factory=list)
+    #: When the ``interactive`` format shows a solution: after_attempt, after_correct, always, never
+    reveal: str = "after_attempt"

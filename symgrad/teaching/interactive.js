@@ -1,0 +1,455 @@
+// symgrad's interactive page: step through a derivation, play its graph, check answers offline.
+// Before this file the page defines F (the expected expressions compiled by SymPy's JavaScript
+// printer, each a function of a point E) and FN (the functions a student may type, from the
+// function registry). The student's text is read by the whitelist parser below (tokenizer,
+// recursive descent, tree walker): it is never evaluated as code.
+// --- erf (SymPy's erf, used by gelu) -----------------------------------------------------------
+function erf(x) {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    let term = x, sum = x;
+    for (let n = 1; n < 100 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let f = ax; // erfc by its continued fraction, evaluated from the tail
+  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+(function () {
+  "use strict";
+  const DATA = JSON.parse(document.getElementById("symgrad-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const NAMES = new Map(Object.entries(DATA.names || {}));
+  const POINT = DATA.point || { samples: 1, variables: [], nodes: [], per_sample: [] };
+  const PER = new Set(POINT.per_sample);
+  const QUESTIONS = new Map((DATA.questions || []).map((q) => [q.id, q]));
+  const MAX_DEPTH = 100;
+  const MAX_LENGTH = DATA.max_length || 2000;
+
+  // --- progress, kept in this browser -----------------------------------------------------------
+  let store = {};
+  function load() {
+    try {
+      const text = window.localStorage.getItem(DATA.key);
+      const got = text ? JSON.parse(text) : {};
+      store = got && typeof got === "object" ? got : {};
+    } catch (e) {
+      store = {}; // no storage (a sandboxed frame): progress lasts as long as the page
+    }
+    if (!store.answers || typeof store.answers !== "object") store.answers = {};
+  }
+  function save() {
+    try {
+      window.localStorage.setItem(DATA.key, JSON.stringify(store));
+    } catch (e) {
+      /* no storage */
+    }
+  }
+
+  // --- the whitelist parser ---------------------------------------------------------------------
+  class ReadError extends Error {}
+  const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
+  const NAME = /[A-Za-z][A-Za-z0-9_]*/y;
+
+  function tokenize(text) {
+    if (text.length > MAX_LENGTH) {
+      throw new ReadError(`too long: at most ${MAX_LENGTH} characters (this has ${text.length})`);
+    }
+    const tokens = [];
+    let i = 0;
+    while (i < text.length) {
+      const c = text[i];
+      if (c === " " || c === "\t") { i++; continue; }
+      NUMBER.lastIndex = i;
+      let m = NUMBER.exec(text);
+      if (m) { tokens.push({ t: "num", v: parseFloat(m[0]), at: i }); i += m[0].length; continue; }
+      NAME.lastIndex = i;
+      m = NAME.exec(text);
+      if (m) { tokens.push({ t: "name", v: m[0], at: i }); i += m[0].length; continue; }
+      if (text.startsWith("**", i)) { tokens.push({ t: "^", at: i }); i += 2; continue; }
+      if ("+-*/^(),".includes(c)) { tokens.push({ t: c, at: i }); i++; continue; }
+      if (c === "_") throw new ReadError(`a name starts with a letter, not '_' (column ${i + 1})`);
+      const shown = c.codePointAt(0) < 32 ? "a control character" : `'${c}'`;
+      throw new ReadError(`${shown} is not allowed (column ${i + 1}): use numbers, names, ` +
+        "+ - * / ^ and parentheses");
+    }
+    if (!tokens.length) throw new ReadError("the answer is empty");
+    return tokens;
+  }
+
+  function parse(text) {
+    const tokens = tokenize(text);
+    let p = 0;
+    let inSum = false;
+    const peek = (t) => p < tokens.length && tokens[p].t === t;
+    const where = () => (p < tokens.length ? `column ${tokens[p].at + 1}` : "the end");
+    function expect(t) {
+      if (!peek(t)) throw new ReadError(`expected '${t}' at ${where()}`);
+      p++;
+    }
+    function deep(depth) {
+      if (depth > MAX_DEPTH) throw new ReadError(`nested too deeply (more than ${MAX_DEPTH} levels)`);
+    }
+    function expr(depth) {
+      deep(depth);
+      let a = term(depth + 1);
+      while (peek("+") || peek("-")) {
+        const op = tokens[p++].t;
+        a = { k: "bin", op, a, b: term(depth + 1) };
+      }
+      return a;
+    }
+    function term(depth) {
+      deep(depth);
+      let a = unary(depth + 1);
+      while (peek("*") || peek("/")) {
+        const op = tokens[p++].t;
+        a = { k: "bin", op, a, b: unary(depth + 1) };
+      }
+      return a;
+    }
+    function unary(depth) {
+      deep(depth);
+      if (peek("-") || peek("+")) {
+        const op = tokens[p++].t;
+        const a = unary(depth + 1);
+        return op === "-" ? { k: "neg", a } : a;
+      }
+      return power(depth + 1);
+    }
+    function power(depth) {
+      deep(depth);
+      const base = primary(depth + 1);
+      if (peek("^")) { p++; return { k: "bin", op: "^", a: base, b: unary(depth + 1) }; }
+      return base;
+    }
+    function call(name, depth) {
+      if (name === "sum") {
+        if (POINT.samples < 2 && !PER.size) throw new ReadError("there are no samples to sum over");
+        if (inSum) throw new ReadError("sums do not nest");
+        inSum = true;
+        const a = expr(depth + 1);
+        inSum = false;
+        if (peek(",")) {
+          p++;
+          if (!(p < tokens.length && tokens[p].t === "name" && tokens[p].v === "i")) {
+            throw new ReadError("the index of a sum is i: sum(expr) or sum(expr, i)");
+          }
+          p++;
+        }
+        expect(")");
+        return { k: "sum", a };
+      }
+      if (!FN.has(name)) throw new ReadError(`unknown function '${name}'`);
+      const fn = FN.get(name);
+      const args = [expr(depth + 1)];
+      while (peek(",")) { p++; args.push(expr(depth + 1)); }
+      expect(")");
+      if (args.length < fn.lo || (fn.hi !== null && args.length > fn.hi + 0)) {
+        throw new ReadError(`${name} takes ${fn.lo === fn.hi ? fn.lo : "another number of"} ` +
+          "argument(s)");
+      }
+      return { k: "call", fn, args };
+    }
+    function primary(depth) {
+      deep(depth);
+      if (p >= tokens.length) throw new ReadError("the answer ends too early");
+      const tok = tokens[p++];
+      if (tok.t === "num") return { k: "num", v: tok.v };
+      if (tok.t === "(") { const e = expr(depth + 1); expect(")"); return e; }
+      if (tok.t === "name") {
+        if (peek("(")) { p++; return call(tok.v, depth + 1); }
+        if (FN.has(tok.v) || tok.v === "sum") {
+          throw new ReadError(`'${tok.v}' is a function; call it like ${tok.v}(x)`);
+        }
+        const name = NAMES.get(tok.v);
+        if (name === undefined) {
+          const known = Array.from(NAMES.keys()).sort().join(", ");
+          throw new ReadError(`unknown name '${tok.v}'${known ? `; known names: ${known}` : ""}`);
+        }
+        return { k: "var", name };
+      }
+      throw new ReadError(`unexpected '${tok.t}' at column ${tok.at + 1}`);
+    }
+    const tree = expr(0);
+    if (p < tokens.length) throw new ReadError(`unexpected '${tokens[p].t === "num" || tokens[p].t === "name" ? tokens[p].v : tokens[p].t}' at column ${tokens[p].at + 1} (write * for a product)`);
+    return tree;
+  }
+
+  function evaluate(node, E, k) {
+    switch (node.k) {
+      case "num": return node.v;
+      case "var":
+        if (node.name === "N") return E.n;
+        return PER.has(node.name) ? E.k[k].get(node.name) : E.s.get(node.name);
+      case "neg": return -evaluate(node.a, E, k);
+      case "sum": {
+        let total = 0;
+        for (let j = 0; j < E.k.length; j++) total += evaluate(node.a, E, j);
+        return total;
+      }
+      case "call": {
+        const args = node.args.map((a) => evaluate(a, E, k));
+        const fn = node.fn;
+        if (fn.hi === null) return args.reduce((x, y) => fn.f(x, y));
+        while (args.length < fn.hi) args.push(fn.d[args.length - fn.lo]);
+        return fn.f(...args);
+      }
+      case "bin": {
+        const a = evaluate(node.a, E, k), b = evaluate(node.b, E, k);
+        if (node.op === "+") return a + b;
+        if (node.op === "-") return a - b;
+        if (node.op === "*") return a * b;
+        if (node.op === "/") return a / b;
+        return Math.pow(a, b);
+      }
+    }
+    throw new ReadError("unreadable answer");
+  }
+
+  // --- random points (the same for every answer of the page) -------------------------------------
+  let seed = 20240;
+  function rand() { // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  const uniform = (lo, hi) => lo + (hi - lo) * rand();
+  function draw(attempt) {
+    const [lo, hi] = [[-1.5, 1.5], [0.1, 0.9], [1.1, 2.5]][attempt % 3];
+    const E = { s: new Map(), k: [], n: POINT.samples };
+    for (let j = 0; j < POINT.samples; j++) E.k.push(new Map());
+    for (const v of POINT.variables) {
+      if (v.kind === "param") E.s.set(v.name, uniform(lo, hi) * (rand() < 0.3 ? -1 : 1));
+      else if (v.kind === "positive") E.s.set(v.name, uniform(0.1, 1));
+      else if (v.kind === "feature") E.k.forEach((m) => m.set(v.name, uniform(-2, 2)));
+      else if (v.group === null || v.group === undefined) {
+        E.k.forEach((m) => m.set(v.name, uniform(0.1, 0.9)));
+      }
+    }
+    const groups = new Map();
+    for (const v of POINT.variables) {
+      if (v.kind === "label" && v.group !== null && v.group !== undefined) {
+        if (!groups.has(v.group)) groups.set(v.group, []);
+        groups.get(v.group).push(v.name);
+      }
+    }
+    for (const names of groups.values()) {
+      E.k.forEach((m) => {
+        const w = names.map(() => uniform(0.1, 1));
+        const total = w.reduce((a, b) => a + b, 0);
+        names.forEach((n, j) => m.set(n, w[j] / total));
+      });
+    }
+    for (const node of POINT.nodes) {
+      if (node.sample) E.k.forEach((m, j) => m.set(node.name, F[node.f](E, j)));
+      else E.s.set(node.name, F[node.f](E, 0));
+    }
+    return E;
+  }
+  const finite = (x) => typeof x === "number" && Number.isFinite(x);
+  const POINTS = [];
+  for (let attempt = 0; attempt < 300 && POINTS.length < 8; attempt++) {
+    const E = draw(attempt);
+    const values = [...E.s.values(), ...E.k.flatMap((m) => [...m.values()])];
+    if (values.every(finite)) POINTS.push(E);
+  }
+  const close = (a, b, tol) => finite(a) && finite(b) && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
+
+  // --- checking an answer -----------------------------------------------------------------------
+  const cache = new Map();
+  function valuesOf(f) {
+    if (!cache.has(f)) cache.set(f, POINTS.map((E) => { try { return F[f](E, 0); } catch (e) { return NaN; } }));
+    return cache.get(f);
+  }
+  function read(text) {
+    try {
+      return { tree: parse(String(text)) };
+    } catch (e) {
+      if (e instanceof ReadError || e instanceof RangeError) return { error: e.message };
+      throw e;
+    }
+  }
+  // {state: "refused" | "correct" | "wrong", message}
+  function judge(q, text) {
+    const got = read(text);
+    if (got.error) return { state: "refused", message: `Not read: ${got.error}.` };
+    if (q.value !== undefined) { // a number (worksheets, the graph): the sheet's tolerance
+      const E = q.point || { s: new Map(), k: [new Map()], n: 1 };
+      let v;
+      try { v = evaluate(got.tree, E, 0); } catch (e) { v = NaN; }
+      if (!finite(v)) return { state: "refused", message: "Not read: write a number." };
+      const ok = Math.abs(v - q.value) <= q.tolerance;
+      return ok ? { state: "correct", message: "Correct." }
+        : { state: "wrong", message: `Not correct: ${fmt(v)} is not within ${q.tolerance} of the value.` };
+    }
+    if (q.word !== undefined) {
+      const ok = String(text).trim().toLowerCase() === q.word.toLowerCase();
+      return ok ? { state: "correct", message: "Correct." } : { state: "wrong", message: "Not correct." };
+    }
+    const mine = POINTS.map((E) => { try { return evaluate(got.tree, E, 0); } catch (e) { return NaN; } });
+    const right = valuesOf(q.answers[0].f);
+    const used = right.map((r) => finite(r));
+    for (const a of q.answers) {
+      const theirs = valuesOf(a.f);
+      if (used.every((u, j) => !u || close(mine[j], theirs[j], 1e-7))) {
+        if (!a.mistakes.length) return { state: "correct", message: "Correct." };
+        return { state: "wrong", mistakes: a.mistakes,
+          message: `Not correct. Known mistake: ${a.mistakes.join(", ")}. ${a.feedback}` };
+      }
+    }
+    return { state: "wrong", message: "Not correct, and not one of the known mistakes: compare " +
+      "it with the derivation step by step." };
+  }
+  function fmt(v) { return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, ""); }
+
+  function show(el, result) {
+    el.textContent = result ? result.message : "";
+    el.className = "verdict" + (result ? " " + result.state : "");
+    if (result && result.mistakes) el.dataset.mistakes = result.mistakes.join(",");
+    else delete el.dataset.mistakes;
+  }
+
+  // --- questions with their own input (gradients, worksheet answers) -----------------------------
+  const boxes = Array.from(document.querySelectorAll(".question[data-q]"));
+  function reveals(q, result) {
+    const policy = q.reveal || "after_attempt";
+    if (policy === "always") return true;
+    if (policy === "never" || !result) return false;
+    if (policy === "after_correct") return result.state === "correct";
+    return result.state !== "refused";
+  }
+  function attempt(box, text, remember) {
+    const q = QUESTIONS.get(box.dataset.q);
+    const result = text === "" ? null : judge(q, text);
+    show(box.querySelector(".verdict"), result);
+    const solution = q.solution ? $(q.solution) : box.querySelector(".solution");
+    const open = reveals(q, result) || (store.answers[q.id] || {}).revealed === true;
+    if (solution && open) solution.hidden = false;
+    if (remember && result) {
+      store.answers[q.id] = { text, state: result.state, revealed: open };
+      save();
+    }
+  }
+  for (const box of boxes) {
+    const input = box.querySelector("input.answer");
+    const run = () => attempt(box, input.value, true);
+    box.querySelector("button.check").addEventListener("click", run);
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") run(); });
+  }
+
+  // --- steps ------------------------------------------------------------------------------------
+  const steps = Array.from(document.querySelectorAll("li.step"));
+  let shown = 0;
+  function showSteps() {
+    steps.forEach((li, k) => { li.hidden = k >= shown; li.classList.toggle("latest", k === shown - 1); });
+    if (!steps.length) return;
+    $("step-status").textContent = `${shown} of ${steps.length} steps shown`;
+    $("step-prev").disabled = shown === 0;
+    $("step-next").disabled = $("step-all").disabled = shown === steps.length;
+    const next = steps[shown];
+    const q = next && next.dataset.q ? QUESTIONS.get(next.dataset.q) : null;
+    $("step-try").hidden = !q;
+    if (q) {
+      const lhs = $("step-lhs");
+      lhs.replaceChildren(next.querySelector("template.lhs").content.cloneNode(true));
+      $("step-answer").setAttribute("aria-label", `Your answer for ${next.dataset.lhs}`);
+      $("step-answer").value = "";
+      show($("step-verdict"), null);
+    }
+  }
+  function setSteps(k) { shown = Math.max(0, Math.min(steps.length, k)); store.steps = shown; save(); showSteps(); }
+  if (steps.length) {
+    $("step-next").addEventListener("click", () => setSteps(shown + 1));
+    $("step-prev").addEventListener("click", () => setSteps(shown - 1));
+    $("step-all").addEventListener("click", () => setSteps(steps.length));
+    const checkStep = () => {
+      const q = QUESTIONS.get(steps[shown].dataset.q);
+      const result = $("step-answer").value === "" ? null : judge(q, $("step-answer").value);
+      show($("step-verdict"), result);
+      if (result && result.state !== "refused") { store.answers[q.id] = { state: result.state }; save(); }
+    };
+    $("step-check").addEventListener("click", checkStep);
+    $("step-answer").addEventListener("keydown", (e) => { if (e.key === "Enter") checkStep(); });
+  }
+
+  // --- the graph: forward pass, then backward pass ------------------------------------------------
+  const events = DATA.events || [];
+  let played = 0;
+  const known = { s: new Map(), k: [new Map()], n: 1 }; // the values so far, for typed answers
+  function showPlay() {
+    document.querySelectorAll("#graph .value, #graph .grad, #graph .adjoint").forEach((t) => { t.textContent = ""; });
+    document.querySelectorAll("#graph .current, #graph .lit").forEach((g) => g.classList.remove("current", "lit"));
+    const log = $("play-log").tBodies[0];
+    log.replaceChildren();
+    known.s.clear();
+    events.slice(0, played).forEach((ev, k) => {
+      const node = $(ev.node);
+      if (ev.pass === "forward") {
+        node.querySelector(".value").textContent = ev.shown;
+        known.s.set(ev.var, ev.value);
+      } else {
+        node.querySelector(".grad").textContent = ev.shown;
+        for (const t of ev.edges) { const e = $(t.edge); e.querySelector(".adjoint").textContent = t.text; if (k === played - 1) e.classList.add("lit"); }
+      }
+      if (k === played - 1) node.classList.add("current");
+      const row = log.insertRow();
+      row.insertCell().textContent = ev.pass;
+      row.insertCell().textContent = ev.text;
+    });
+    const forward = events.filter((e) => e.pass === "forward").length;
+    $("play-status").textContent = played === 0 ? "Press Next to start the forward pass."
+      : played <= forward ? `Forward pass: ${played} of ${forward}`
+        : played < events.length ? `Backward pass: ${played - forward} of ${events.length - forward}` : "Done: every value and gradient is known.";
+    $("play-prev").disabled = played === 0;
+    $("play-next").disabled = $("play-all").disabled = played === events.length;
+    const next = events[played];
+    $("play-try").hidden = !next;
+    if (next) { $("play-what").textContent = next.name; $("play-answer").value = ""; show($("play-verdict"), null); }
+  }
+  function setPlay(k) { played = Math.max(0, Math.min(events.length, k)); store.play = played; save(); showPlay(); }
+  if (events.length) {
+    $("play-next").addEventListener("click", () => setPlay(played + 1));
+    $("play-prev").addEventListener("click", () => setPlay(played - 1));
+    $("play-all").addEventListener("click", () => setPlay(events.length));
+    const checkPlay = () => {
+      const ev = events[played];
+      const q = { value: ev.value, tolerance: 1e-3 * Math.max(1, Math.abs(ev.value)), point: known };
+      show($("play-verdict"), $("play-answer").value === "" ? null : judge(q, $("play-answer").value));
+    };
+    $("play-check").addEventListener("click", checkPlay);
+    $("play-answer").addEventListener("keydown", (e) => { if (e.key === "Enter") checkPlay(); });
+  }
+
+  // --- start, and reset -------------------------------------------------------------------------
+  function restore() {
+    load();
+    shown = Number.isInteger(store.steps) ? Math.min(store.steps, steps.length) : 0;
+    played = Number.isInteger(store.play) ? Math.min(store.play, events.length) : 0;
+    document.querySelectorAll(".solution").forEach((sol) => { sol.hidden = true; });
+    for (const box of boxes) {
+      const saved = store.answers[box.dataset.q];
+      const input = box.querySelector("input.answer");
+      input.value = saved && typeof saved.text === "string" ? saved.text : "";
+      attempt(box, input.value, false);
+    }
+    if (steps.length) showSteps();
+    if (events.length) showPlay();
+  }
+  const reset = $("reset");
+  if (reset) {
+    reset.addEventListener("click", () => {
+      try { window.localStorage.removeItem(DATA.key); } catch (e) { /* no storage */ }
+      store = { answers: {} };
+      restore();
+    });
+  }
+  restore();
+  document.documentElement.dataset.ready = "true";
+})();
