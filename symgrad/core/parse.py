@@ -271,10 +271,24 @@ class _Parser:
         # each character of the rewritten source came from, to report columns in the input.
         source, self.origin = "", []
         stripped, k = text.rstrip(" "), self.lead
-        while k < len(stripped):
+        closes: list[int] = []  # where a printed Σ's term ends: ")" goes there
+        while k <= len(stripped):
+            while closes and closes[-1] == k:
+                closes.pop()
+                source += ")"
+                self.origin.append(k)
+            if k == len(stripped):
+                break
             pair = stripped[k : k + 2]
+            if self.sums and pair[:1] == "Σ":  # Σᵢ a·b sums the whole product a·b
+                step = 2 if pair == "Σᵢ" else 1
+                closes.append(_term_end(stripped, k + step))
+                source += "sum("
+                self.origin += [k] * 4
+                k += step
+                continue
             if self.sums and pair in UNICODE:
-                piece, step = UNICODE[pair], 2
+                piece, step = UNICODE[pair], len(pair)
             elif self.sums and pair[:1] in UNICODE:
                 piece, step = UNICODE[pair[:1]], 1
             else:
@@ -487,6 +501,25 @@ class _Parser:
         if result.has(sp.I):
             raise self.fail("the expression is not real here", node.col_offset)
         return result
+
+
+def _term_end(text: str, start: int) -> int:
+    """Where the product that starts at ``start`` ends: at a + or - (a binary one) or an
+    unmatched closing parenthesis at its level, or at the end of the text."""
+    depth, operand = 0, False
+    for k in range(start, len(text)):
+        char = text[k]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            if depth == 0:
+                return k
+            depth -= 1
+        elif depth == 0 and char in "+-−" and operand:
+            return k
+        if not char.isspace():
+            operand = char not in "+-−*/·×^("
+    return len(text)
 
 
 # Unevaluated (typed) forms follow SymPy's own parse_expr(..., evaluate=False): a - b is
