@@ -197,7 +197,8 @@ def _definitions_graph(
             if later.line > d.line or (later.line == d.line and later.column > d.column):
                 raise _error(f"'{later.name}' is used before it is defined (on line "
                              f"{later.line})", d.source, d.line, _column(d, later.name))
-        if k < len(statements) - 1 and not any(order[k] in x.free_symbols for x in exprs[k + 1:]):
+    for k, d in enumerate(statements[:-1]):
+        if not any(order[k] in x.free_symbols for x in exprs[k + 1:]):
             raise _error(f"'{d.name}' is defined but never used", d.source, d.line,
                          d.name_column)
     for k, e in enumerate(exprs[:-1]):
