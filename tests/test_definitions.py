@@ -174,7 +174,7 @@ def test_typed_losses_over_samples_against_autograd_on_random_data(text, labels,
 
 
 def test_a_typed_loss_over_samples_has_the_catalogues_shape():
-    d = derive_expr(f"z = w*x + b; yhat = sigmoid(z); L = -mean(y*log(yhat) + (1-y)*log(1-yhat))",
+    d = derive_expr("z = w*x + b; yhat = sigmoid(z); L = -mean(y*log(yhat) + (1-y)*log(1-yhat))",
                     wrt=["w", "b"])
     defined = [str(s.lhs) for s in d.steps if s.kind is Kind.DEFINITION]
     assert defined == ["z_i", "yhat_i", "ell_i", "L"]
