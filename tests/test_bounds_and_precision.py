@@ -95,7 +95,7 @@ def test_the_reported_loss_at_z_700_is_right(capsys):
 def test_towers_beyond_the_maximum_are_refused_before_work(text, capsys):
     assert main(["derive", "--expr", text]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("symgrad: error: too costly to derive and check:")
+    assert err.startswith("symgrad: error: ") and "too costly to derive and check:" in err
     assert f"at most {MAX_TOWER}" in err and len(err.strip().splitlines()) <= 3
 
 

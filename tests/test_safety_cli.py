@@ -119,9 +119,13 @@ def test_an_error_is_one_line_whatever_the_input_holds(capsys, argv):
 
 
 def test_the_caret_points_at_the_escaped_character(capsys):
+    code, _, err = run(capsys, "derive", "--expr", "log(\x1b")
+    first, text, caret = err.splitlines()
+    assert text == "  log(\\x1b" and caret.index("^") == text.index("\\x1b")
+    # a line break separates definitions (z = w*x; L = z^2 on two lines): the error names line 1
     code, _, err = run(capsys, "derive", "--expr", "log(\n")
     first, text, caret = err.splitlines()
-    assert text == "  log(\\n" and caret.index("^") == text.index("\\n")
+    assert code == 2 and "line 1, column 4" in first and text == "  log("
 
 
 def test_no_traceback_from_a_subprocess():

@@ -26,6 +26,10 @@ EXAMPLES = """examples:
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3 --format html --interactive > page.html
+  symgrad derive --expr "z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))" \
+      --wrt w,b                       # lecture-style definitions: the names are yours
+  symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data data.csv
+      # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
 """
 
@@ -44,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "--expr",
         default=None,
         metavar="TEXT",
-        help='a typed expression instead, e.g. "3*(a + b*c)" (^ or ** for powers)',
+        help='a typed expression instead, e.g. "3*(a + b*c)" (^ or ** for powers), or '
+        'definitions "z = w*x + b; L = (z - y)^2" (--wrt names the parameters, the rest is data)',
     )
     p.add_argument(
         "--model",
@@ -81,6 +86,12 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         metavar="w,b",
         help="parameters (or variables of --expr) to differentiate by (default: all)",
     )
+    p.add_argument(
+        "--expr-file",
+        default=None,
+        metavar="FILE",
+        help="the typed definitions or expression from a file (one definition per line)",
+    )
     p.add_argument("--format", default="text", choices=DERIVE_FORMATS, help="output format")
     p.add_argument(
         "--standalone",
@@ -112,6 +123,10 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from symgrad.core.derive import derive
 
+    if args.expr_file is not None:
+        if args.expr is not None:
+            raise OptionError("give --expr or --expr-file, not both")
+        args.expr = _read_expr_file(args.expr_file)
     one_of_loss_or_expr(args.loss, args.expr)
     if args.interactive and args.format != "html":
         raise OptionError("--interactive is a kind of HTML page: add --format html")
@@ -191,9 +206,11 @@ def _run_expr(args: argparse.Namespace) -> int:
     from symgrad.core.derive import derive_expr
     from symgrad.core.graph import forward_backward
 
-    if args.data is not None:
-        raise OptionError("--data applies to catalogue losses, not to --expr")
     d = derive_expr(args.expr, wrt=args.wrt)
+    if d.graph.mean_over_samples:
+        return _run_sample_loss(d, args)
+    if args.data is not None:
+        raise OptionError("--data applies to losses over samples: mean(...) or sum(...)")
     vals = None if args.at is None else forward_backward(d.graph, args.at)
     if args.format == "json":
         from symgrad.render import json as json_render
@@ -217,6 +234,59 @@ def _run_expr(args: argparse.Namespace) -> int:
                 f"  {expr_text(n.symbol):<6} {expr_text(n.expr):<24} "
                 f"{_num(vals.value[n.symbol]):>10} {_num(vals.grad[n.symbol]):>10}"
             )
+    return 0
+
+
+#: The longest --expr-file read (each definition is also limited by the parser).
+MAX_FILE = 20_000
+
+
+def _read_expr_file(path: str) -> str:
+    """The text of --expr-file, or one OptionError line naming the file and the problem."""
+    from pathlib import Path
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise OptionError(f"--expr-file {path} is not UTF-8 text") from None
+    except OSError as e:
+        raise OptionError(f"cannot read --expr-file {path}: {e.strerror}") from None
+    if len(text) > MAX_FILE:
+        raise OptionError(f"--expr-file {path} is longer than {MAX_FILE} characters")
+    return text
+
+
+def _run_sample_loss(d: Any, args: argparse.Namespace) -> int:
+    """A typed loss over samples, evaluated with --at on --data (columns named like the data)."""
+    values = loss_value = None
+    if args.at is not None or args.data is not None:
+        from symgrad.numerics.compile import compile_gradient
+        from symgrad.numerics.data import load_data
+
+        need(args.at, "--at", "with --data")
+        need(args.data, "--data", "with --at")
+        g = d.graph
+        if g.penalty != 0 or len(g.labels) > 1:
+            raise OptionError("--data evaluates a typed loss with one label column and no "
+                              "penalty outside the sum")
+        columns = [str(s).removesuffix("_i") for s in g.features]
+        label = str(g.labels[0]).removesuffix("_i") if g.labels else None
+        ds = load_data(args.data, x=columns, y=label)
+        at = {k: float(v) for k, v in args.at.items()}
+        loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
+    if args.format == "json":
+        from symgrad.render import json as json_render
+
+        print(json_render.render(d, values, loss_value))
+        return 0
+    _print(d, args)
+    if values is not None and args.format == "text":
+        from symgrad.render.text import symbol_text
+
+        name = symbol_text(str(d.graph.result_symbol))
+        print(f"\nAt {args.at} on {args.data}: {name} = {loss_value:.6g}")
+        for p, v in values.items():
+            print(f"  ∂{name}/∂{symbol_text(p)} = {v:.6g}")
     return 0
 
 

@@ -252,7 +252,7 @@ class _Checker:
         for n in reversed(g.nodes):
             if n.symbol in downstream and n.symbol != var:
                 out = out.xreplace({n.symbol: expr_of[n.symbol]})
-        reference = sp.diff(elementary(out), var) / (N if g.mean_over_samples else 1)
+        reference = sp.diff(elementary(out), var) * (g.weight if g.mean_over_samples else 1)
         return (what, self.full(claimed), self.full(reference))
 
     def gradient(self, var: sp.Symbol, grad: Gradient, what: str) -> list[Claim]:
@@ -271,7 +271,7 @@ class _Checker:
         penalty = sp.diff(elementary(g.penalty), var)
         return [
             (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) / N),
+            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) * g.weight),
         ]
 
     def run(self, claims: list[Claim]) -> list[Check]:
@@ -322,11 +322,15 @@ def derive_graph(
         steps.append(Step(kind, rules, lhs, forms, None))
         return checked_by[len(steps) - 1]
 
-    # 1. define
+    # 1. define (first the functions recognised in typed text: 1/(1 + exp(-z)) is sigma(z))
+    for r in graph.recognized:
+        claim = (f"{r.name} recognised", elementary(r.found), r.typed.doit())
+        add(Kind.DEFINITION, (Rule.function(f"recognised: {r.name}"),), r.found, (r.typed,), claim)
     for n in graph.nodes:
         add(Kind.DEFINITION, (Rule.DEFINITION,), n.symbol, (n.expr,))
     if mean:
-        loss = sp.Mul(1 / N, sp.Sum(graph.output, (i, 1, N)), evaluate=False)
+        total = sp.Sum(graph.output, (i, 1, N))
+        loss = total if graph.summed else sp.Mul(1 / N, total, evaluate=False)
         if graph.penalty != 0:
             loss = sp.Add(loss, graph.penalty, evaluate=False)
         add(Kind.DEFINITION, (Rule.MEAN_OVER_SAMPLES,), result_sym, (loss,))
@@ -339,14 +343,15 @@ def derive_graph(
             d = tidy(in_named_terms(n.local(s), graph), graph)
             claim = check.local(n.expr, s, d, f"d{n.symbol}/d{s}")
             add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
+            steps[-1] = replace(steps[-1], note=_convention(n.expr))
             local[(n.symbol, s)] = d
 
     # 3. multiply along the chain, from the output back
-    adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: 1 / N if mean else sp.S.One}
+    adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: graph.weight if mean else sp.S.One}
     if mean:
-        claim = check.adjoint(graph.output, 1 / N, f"dL/d{graph.output}")
-        rules = (Rule.CONSTANT_MULTIPLE, Rule.SUM)
-        add(Kind.CHAIN, rules, Partial(result_sym, graph.output), (1 / N,), claim)
+        claim = check.adjoint(graph.output, graph.weight, f"dL/d{graph.output}")
+        rules = (Rule.SUM,) if graph.summed else (Rule.CONSTANT_MULTIPLE, Rule.SUM)
+        add(Kind.CHAIN, rules, Partial(result_sym, graph.output), (graph.weight,), claim)
 
     def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
         """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
@@ -414,10 +419,17 @@ def derive_graph(
             shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
             rules += (Rule.PENALTY,)
         term = graph.full(term_named)
+        # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = _substitute_helpers(term_named, graph)
+        sub_rules, sub_claims, grad_named_sub = _compact(
+            grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)")
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
         with sp.evaluate(False):  # keep 2 (w x + b - y) as written, not 2 w x + 2 b - 2 y
             shown_full = graph.full(term_named)
+        full_rules, full_claims, compact = _compact(
+            term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)")
+        if full_claims:
+            shown_full = compact
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
             display_sub = sp.Add(display_sub, extra, evaluate=False)
@@ -429,11 +441,11 @@ def derive_graph(
         by = check.gradient(p, grad, f"d{result_sym}/d{p}")
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
-            add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_BACK,), lhs, (display_sub,))
-            checked_by[len(steps) - 1] = ids
+            more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
+            checked_by[len(steps) - 1] = ids + more
         if display_full != display_sub:
-            add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_FULLY,), lhs, (display_full,))
-            checked_by[len(steps) - 1] = ids
+            more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
+            checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
     checks = check.run(claims)
     checked = [
@@ -443,20 +455,55 @@ def derive_graph(
     return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
 
 
+def _compact(
+    expr: sp.Expr, graph: Graph, rule: Rule, what: str
+) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
+    """A substitution step's rules, claims and form: ``expr``, or its :func:`tidy` form when
+    that is shorter (a claim checks it; "cancellation" when a factor of the denominator went)."""
+    compact = orient(tidy(expr, graph), {n.symbol for n in graph.nodes} | set(graph.params))
+    if sp.count_ops(compact) >= sp.count_ops(expr):
+        return (rule,), (), expr
+    rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
+    return rules, ((what, compact, expr),), compact
+
+
+def _convention(expr: sp.Expr) -> str:
+    """The kink conventions of the functions in ``expr``, as a step's note ('' when none)."""
+    from symgrad.core.recognize import CONVENTIONS
+
+    found = [text for cls, text in CONVENTIONS.items() if expr.has(cls)]
+    return "".join(f"; {text}" for text in found)
+
+
+def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
+    """True when a factor of a denominator in ``before`` is in no denominator of ``after``.
+
+    >>> v, q, y = sp.symbols("v q y", real=True)
+    >>> _really_cancels(sp.Mul((v - y) / (v * (1 - v)), v * (1 - v), evaluate=False), v - y)
+    True
+    >>> _really_cancels(v * (1 - v) * ((1 - y) / q - y / v), v * (1 - v) * ((1 - y) / q - y / v))
+    False
+    """
+
+    def factors(e: sp.Expr) -> set[sp.Expr]:
+        out: set[sp.Expr] = set()
+        for p in sp.preorder_traversal(e):
+            if isinstance(p, sp.Pow) and p.exp.is_negative:
+                out |= {f for f in sp.Mul.make_args(sp.factor(p.base)) if not f.is_number}
+        return {sp.expand(f) for f in out}
+
+    return bool(factors(before) - factors(after))
+
+
 def _chain_rule(users: Sequence) -> Rule:
     """The chain rule, or its multivariable form when a quantity feeds several nodes."""
     return Rule.CHAIN if len(users) == 1 else Rule.MULTIVARIABLE_CHAIN
 
 
 def _cancels(factors: Sequence[sp.Expr], result: sp.Expr, graph: Graph) -> bool:
-    """True when an intermediate in a denominator of the factors is gone from the result's."""
-    nodes = {n.symbol for n in graph.nodes}
-
-    def below(e: sp.Expr) -> set[sp.Symbol]:
-        return sp.denom(sp.together(e)).free_symbols & nodes
-
-    before = set().union(*[below(f) for p in factors for f in sp.Mul.make_args(p)])
-    return bool(before - below(result))
+    """True when a factor of a denominator of the factors is gone from the result: it cancelled
+    (not when the result merely looks different)."""
+    return _really_cancels(sp.Mul(*factors, evaluate=False), result)
 
 
 def _evaluated(e: sp.Expr) -> sp.Expr:
@@ -534,18 +581,25 @@ def derive_expr(
     >>> {name: g.named for name, g in d.gradients.items()}
     {'a': 3, 'b': 3*c, 'c': 3*b}
     """
-    from symgrad.core.graph import expression_graph
-    from symgrad.core.parse import parse
+    from symgrad.core.definitions import typed_graph
 
     text = expr if isinstance(expr, str) else str(expr)
-    tree = parse(expr, evaluate=False) if isinstance(expr, str) else expr
-    graph = expression_graph(tree)
+    if isinstance(expr, str):
+        graph = typed_graph(expr, wrt)
+    else:
+        from symgrad.core.graph import expression_graph
+
+        graph = expression_graph(expr)
     names = {str(p): p for p in graph.params}
     if not names:
         raise OptionError(f"{text!r} has no variables to differentiate by")
+    if graph.mean_over_samples and wrt is None:
+        raise OptionError("a loss over samples needs wrt: the parameters (the other names are "
+                          "data)", option="wrt")
     wrt = None if wrt is None else [str(n) for n in wrt]
     for name in wrt or ():
         if name not in names:
             raise OptionError(f"unknown variable {name!r}; choose from: {', '.join(names)}")
     chosen = None if wrt is None else [names[n] for n in wrt]
-    return derive_graph(graph, chosen, title=f"Gradient of {text}", expr=text)
+    title = f"Gradient of {text}" if "\n" not in text else "Gradient of the typed definitions"
+    return derive_graph(graph, chosen, title=title, expr=text)

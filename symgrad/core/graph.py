@@ -56,6 +56,10 @@ class Graph:
 
     ``features`` and ``labels`` are the per-sample data (x_i, y_i) of a loss over samples.
 
+    A loss over samples is ``L = (1/N) sum_i output_i + penalty``, or without the 1/N when
+    ``summed``; ``output_symbol`` names L (default ``L``). ``recognized`` lists the
+    :class:`~symgrad.core.recognize.Recognition`\\ s made in typed text, shown as steps.
+
     ``sum_to_one`` lists groups of data symbols known to sum to one (one-hot labels), which the
     engine uses to show the softmax + cross-entropy cancellation and the verification respects.
     """
@@ -68,6 +72,13 @@ class Graph:
     penalty: sp.Expr = sp.S.Zero
     sum_to_one: tuple[tuple[sp.Symbol, ...], ...] = ()
     output_symbol: sp.Symbol | None = field(default=None)
+    summed: bool = False
+    recognized: tuple[Any, ...] = ()
+
+    @property
+    def weight(self) -> sp.Expr:
+        """The factor of the sum over samples: 1/N for a mean, 1 for a plain sum (``summed``)."""
+        return sp.S.One if self.summed else 1 / N
 
     @property
     def data(self) -> tuple[sp.Symbol, ...]:
@@ -160,10 +171,15 @@ def _fresh_names(taken: set[str]):
         k += 1
 
 
-def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
+def expression_graph(
+    expr: sp.Expr, output: str = "j", params: tuple[sp.Symbol, ...] | None = None
+) -> Graph:
     """Split an expression into one node per operation, named u, v, ... as in the lecture.
 
-    The parameters are the expression's symbols; a repeated subexpression is one node used twice.
+    The parameters are ``params`` (default: the expression's symbols); the other symbols are data
+    (the graph's ``features``), and a part without parameters (1 - y) stays inside its parent:
+    nothing is differentiated with respect to data. A repeated subexpression is one node used
+    twice.
     Build the expression unevaluated (as :func:`symgrad.core.parse.parse` does) to keep the
     structure
     typed: SymPy itself would rewrite 3 (a + b c) as 3 a + 3 b c.
@@ -175,18 +191,29 @@ def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
     """
     symbols = sorted(expr.free_symbols, key=str)
     taken = {str(s) for s in symbols}
+    explicit = params is not None
+    if params is None:
+        params = tuple(symbols)
+    varying = set(params)
     out_name = output if output not in taken else next(_fresh_names(taken | {output}))
     taken.add(out_name)
     names = _fresh_names(taken)
     nodes: list[Node] = []
     made: dict[sp.Expr, sp.Symbol] = {}
 
+    def leaf(e: sp.Expr) -> bool:
+        if _is_leaf(e) or not e.free_symbols & varying:
+            return True
+        # with parameters named, a parameter times data (w x) is a leaf too, as in w x + b
+        product = explicit and isinstance(e, sp.Mul) and all(a.is_Atom for a in e.args)
+        return product and len(e.free_symbols & varying) == 1
+
     def visit(e: sp.Expr, top: bool = False) -> sp.Expr:
-        if _is_leaf(e) and not top:
+        if leaf(e) and not top:
             return e
         if e in made:
             return made[e]
-        args = [visit(a) for a in e.args] if not _is_leaf(e) else list(e.args)
+        args = [visit(a) for a in e.args] if not leaf(e) else list(e.args)
         if e.is_Atom:  # the whole expression is one symbol: j = a
             body = e
         elif isinstance(e, sp.Add | sp.Mul | sp.Pow):
@@ -194,12 +221,14 @@ def expression_graph(expr: sp.Expr, output: str = "j") -> Graph:
         else:
             body = e.func(*args)
         sym = sp.Symbol(out_name if top else next(names), real=True)
-        nodes.append(Node(sym, body))
+        # with parameters named, the results are written without the generated names u, v, ...
+        nodes.append(Node(sym, body, keep=top or not explicit))
         made[e] = sym
         return sym
 
     visit(expr, top=True)
-    return Graph(tuple(nodes), tuple(symbols))
+    data = tuple(s for s in symbols if s not in varying)
+    return Graph(tuple(nodes), tuple(params), features=data)
 
 
 @dataclass(frozen=True)
@@ -228,11 +257,12 @@ def forward_backward(graph: Graph, point: Mapping[str | sp.Symbol, Any]) -> Valu
     from symgrad.core.errors import DomainError, OptionError
 
     point = {str(k): v for k, v in point.items()}
-    missing = [str(s) for s in graph.params if str(s) not in point]
+    inputs = (*graph.params, *graph.data)
+    missing = [str(s) for s in inputs if str(s) not in point]
     if missing:
         raise OptionError(f"no value given for {', '.join(missing)} (give it in the point)",
                           option="point")
-    value = {s: sp.sympify(point[str(s)]) for s in graph.params}
+    value = {s: sp.sympify(point[str(s)]) for s in inputs}
     for n in graph.nodes:
         v = n.expr.xreplace(value).doit()  # doit evaluates the unevaluated (typed) structure
         if not v.is_number or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or v.is_real is False:

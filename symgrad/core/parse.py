@@ -10,7 +10,8 @@ lambda/10 + log(1 - yhat)
 ``^`` and ``**`` both mean power. Decimals are exact (``0.1`` is ``1/10``). Every name becomes
 ``Symbol(name, real=True)``, with three spellings rewritten so SymPy prints them nicely:
 
-* ``y_hat`` and ``yhat`` are both ``yhat`` (printed as y with a hat); ``<name>_hat`` likewise;
+* ``y_hat`` and ``yhat`` are both ``yhat`` (printed as y with a hat); ``<name>_hat`` likewise,
+  also with a subscript (``y_hat_i`` is ``yhat_i``);
 * ``lambda`` is a Python keyword, so write ``lam`` or ``lambda_``: both become ``lambda`` (λ);
 * Greek names (``alpha``, ``beta``, ``sigma``, ...) and subscripts (``x_1``) stay as typed.
 
@@ -72,6 +73,15 @@ _FUNCTIONS: dict[str, Function] = {
 KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
 #: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
 SUM = "sum"
+#: ``mean(expr)``: (1/N) sum(expr), the mean over the samples.
+MEAN = "mean"
+
+#: What symgrad prints, read back as typed text (one character or pair at a time; columns are
+#: reported in the text as given): Σ and Σᵢ are sum, ŷ is yhat, ᵢ is _i, σ is sigmoid, · × −.
+UNICODE = {
+    "Σᵢ": "sum", "Σ": "sum", "ŷ": "yhat", "ᵢ": "_i", "σ": "sigmoid", "·": "*", "×": "*",
+    "−": "-", "²": "**2", "λ": "lambda_", "η": "eta",
+}
 
 _RENAMES = {"lam": "lambda", "lambda_": "lambda"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -210,7 +220,7 @@ def _split(text: str, what: str) -> list[tuple[str, int]]:
 
 def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
     """The real symbol for an identifier, after the renames described in the module docstring."""
-    if name in _FUNCTIONS or name == SUM:
+    if name in _FUNCTIONS or name in (SUM, MEAN):
         raise ParseError(f"'{name}' is a function; call it like {name}(x)", text, column)
     if not _NAME.fullmatch(name):
         raise ParseError(
@@ -218,9 +228,10 @@ def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
             text,
             column,
         )
-    hat = name.endswith("_hat")
-    base = name.removesuffix("_hat")
-    return sp.Symbol(_RENAMES.get(base, base) + ("hat" if hat else ""), real=True)
+    base, hat, rest = name.partition("_hat")
+    if hat and rest and not rest.startswith("_"):  # y_hatch is a name of its own
+        base, hat, rest = name, "", ""
+    return sp.Symbol(_RENAMES.get(base, base) + ("hat" if hat else "") + rest, real=True)
 
 
 def _bits(number: sp.Rational) -> int:
@@ -255,7 +266,8 @@ class _Parser:
             raise ParseError("empty expression", text=text)
         depth = 0
         for i, char in enumerate(text):
-            if not " " <= char <= "~" or char in "#\\":
+            printed = self.sums and char in "".join(UNICODE)
+            if not (" " <= char <= "~" or printed) or char in "#\\":
                 raise ParseError(f"the character {char!r} is not allowed", text, i + 1)
             depth += (char in "([{") - (char in ")]}")
             if depth > MAX_DEPTH:
@@ -263,10 +275,32 @@ class _Parser:
         # Python's ^ is xor with the wrong precedence: rewrite it as ** and remember where
         # each character of the rewritten source came from, to report columns in the input.
         source, self.origin = "", []
-        for i, char in enumerate(text.rstrip(" ")[self.lead :], start=self.lead):
-            piece = "**" if char == "^" else char
+        stripped, k = text.rstrip(" "), self.lead
+        closes: list[int] = []  # where a printed Σ's term ends: ")" goes there
+        while k <= len(stripped):
+            while closes and closes[-1] == k:
+                closes.pop()
+                source += ")"
+                self.origin.append(k)
+            if k == len(stripped):
+                break
+            pair = stripped[k : k + 2]
+            if self.sums and pair[:1] == "Σ":  # Σᵢ a·b sums the whole product a·b
+                step = 2 if pair == "Σᵢ" else 1
+                closes.append(_term_end(stripped, k + step))
+                source += "sum("
+                self.origin += [k] * 4
+                k += step
+                continue
+            if self.sums and pair in UNICODE:
+                piece, step = UNICODE[pair], len(pair)
+            elif self.sums and pair[:1] in UNICODE:
+                piece, step = UNICODE[pair[:1]], 1
+            else:
+                piece, step = ("**" if pair[:1] == "^" else pair[:1]), 1
             source += piece
-            self.origin += [i] * len(piece)
+            self.origin += [k] * len(piece)
+            k += step
         self.origin.append(len(text.rstrip(" ")))
         self.source = source
         try:
@@ -389,12 +423,12 @@ class _Parser:
         if not isinstance(node.func, ast.Name):
             raise self.fail("calling anything but a known function is not allowed", node.col_offset)
         name = node.func.id
-        if name == SUM:
+        if name in (SUM, MEAN):
             return self.sample_sum(node)
         if name not in _FUNCTIONS:
             raise self.fail(
                 f"unknown function '{name}'; known functions: {', '.join(KNOWN_FUNCTIONS)}"
-                f" (and sum(expr, i) over the samples)",
+                f" (and sum(expr, i), mean(expr) over the samples)",
                 node.col_offset,
             )
         if node.keywords:
@@ -432,13 +466,18 @@ class _Parser:
         return _Node(value, typed, self.checked(cost, node))
 
     def sample_sum(self, node: ast.Call) -> _Node:
-        """``sum(expr)`` or ``sum(expr, i)``: Sum(expr, (i, 1, N)); not nested, index always i."""
+        """``sum(expr)`` or ``sum(expr, i)``: Sum(expr, (i, 1, N)); ``mean(expr)``: that over N;
+        not nested, index always i."""
+        name = node.func.id
         if not self.sums:
-            raise self.fail("sum(...) over the samples is not allowed here", node.col_offset)
+            message = f"{name}(...) over the samples is not allowed here"
+            raise self.fail(message, node.col_offset)
         if node.keywords:
-            raise self.fail("a keyword argument is not allowed in sum(...)", node.col_offset)
-        if not 1 <= len(node.args) <= 2:
-            message = f"sum() takes 1 or 2 arguments (expr, i), got {len(node.args)}"
+            raise self.fail(f"a keyword argument is not allowed in {name}(...)", node.col_offset)
+        most = 2 if name == SUM else 1
+        if not 1 <= len(node.args) <= most:
+            expected = "1 or 2 arguments (expr, i)" if most == 2 else "1 argument"
+            message = f"{name}() takes {expected}, got {len(node.args)}"
             raise self.fail(message, node.col_offset)
         if len(node.args) == 2:
             index = node.args[1]
@@ -446,11 +485,15 @@ class _Parser:
                 raise self.fail("the index of sum(expr, i) must be i", index.col_offset)
         for inner in ast.walk(node.args[0]):
             nested = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
-            if nested and inner.func.id == SUM:
+            if nested and inner.func.id in (SUM, MEAN):
                 raise self.fail("sums over the samples do not nest", inner.col_offset)
         body = self.build(node.args[0])
         value = sp.Sum(body.value, (INDEX, 1, SAMPLES))
         typed = value if self.evaluate else sp.Sum(body.typed, (INDEX, 1, SAMPLES))
+        if name == MEAN:
+            value = value / SAMPLES
+            mean = sp.Mul(sp.Pow(SAMPLES, -1, evaluate=False), typed, evaluate=False)
+            typed = value if self.evaluate else mean
         return _Node(value, typed, self.checked(body.cost + 1, node))
 
     def sympy(self, function: Callable[..., sp.Expr], args: list[sp.Expr], node: ast.expr):
@@ -467,6 +510,25 @@ class _Parser:
         if result.has(sp.I):
             raise self.fail("the expression is not real here", node.col_offset)
         return result
+
+
+def _term_end(text: str, start: int) -> int:
+    """Where the product that starts at ``start`` ends: at a + or - (a binary one) or an
+    unmatched closing parenthesis at its level, or at the end of the text."""
+    depth, operand = 0, False
+    for k in range(start, len(text)):
+        char = text[k]
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            if depth == 0:
+                return k
+            depth -= 1
+        elif depth == 0 and char in "+-−" and operand:
+            return k
+        if not char.isspace():
+            operand = char not in "+-−*/·×^("
+    return len(text)
 
 
 # Unevaluated (typed) forms follow SymPy's own parse_expr(..., evaluate=False): a - b is

@@ -150,6 +150,8 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
     if vector is None:
         vector = _per_sample_path(d)
         strategy = "per-sample terms"
+    if g.summed:  # a typed sum(...) without 1/N: the paths compute means
+        vector = _times_samples(vector)
     vector = _with_penalty(vector, _penalty(g, l2))
     return CompiledGradient(
         names=tuple(str(p) for p in g.params),
@@ -160,6 +162,16 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
         _vector=vector,
         classes=bool(g.sum_to_one),
     )
+
+
+def _times_samples(vector: Callable[..., tuple[float, np.ndarray]]) -> Callable:
+    """The loss and gradient of a sum over the samples from those of their mean."""
+
+    def summed(theta: np.ndarray, X: np.ndarray, Y: np.ndarray, want_loss: bool = True):
+        loss, grad = vector(theta, X, Y, want_loss)
+        return loss * len(X), grad * len(X)
+
+    return summed
 
 
 def _penalty(g: Graph, l2: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:

@@ -86,6 +86,7 @@ import mpmath
 import sympy as sp
 
 from symgrad.core import budget
+from symgrad.core.definitions import split_definitions, typed_graph
 from symgrad.core.derive import (
     Derivation,
     Partial,
@@ -97,7 +98,7 @@ from symgrad.core.derive import (
 )
 from symgrad.core.errors import OptionError, SymgradError, VerificationError
 from symgrad.core.functions import FUNCTIONS, by_class, elementary, sigmoid
-from symgrad.core.graph import Graph, N, expression_graph, i
+from symgrad.core.graph import Graph, N, i
 from symgrad.core.parse import parse
 from symgrad.core.steps import Kind
 from symgrad.core.verify import Decision, close, equivalent, value
@@ -258,8 +259,7 @@ def problem(
     if (loss is None) == (expr is None):
         raise OptionError("give a catalogue loss (mse, bce, cross_entropy) or an expression")
     if expr is not None:
-        tree = parse(expr, evaluate=False)
-        graph = expression_graph(tree)
+        graph = typed_graph(expr)  # one expression, or the user's own definitions
         names = {str(p): p for p in graph.params}
         if wrt not in names:
             raise OptionError(f"unknown variable {wrt!r}; choose from: {', '.join(names)}")
@@ -268,7 +268,8 @@ def problem(
                 "per_sample=True applies to catalogue losses over samples, not to expr",
                 option="per_sample",
             )
-        d = derive_graph(graph, [names[wrt]], title=f"Gradient of {expr}", expr=expr)
+        named = len(split_definitions(expr)) > 1 or "=" in expr
+        d = derive_graph(graph, [names[wrt]], title=f"Gradient of {expr}", expr=expr, named=named)
     else:
         d = derive(loss, model, features=features, classes=classes, l2=l2, wrt=[wrt])
     return Problem(d, d.gradients[wrt].wrt, per_sample, update)
@@ -285,7 +286,9 @@ def answer_names(p: Problem) -> dict[str, sp.Symbol]:
     """
     g = p.graph
     out: dict[str, sp.Symbol] = {}
-    nodes = [n.symbol for n in g.nodes] if g.mean_over_samples else []  # not u, v of --expr
+    # the nodes' names: a catalogue's, or the user's own definitions (not u, v of --expr)
+    named = g.mean_over_samples or p.derivation.meta.get("named")
+    nodes = [n.symbol for n in g.nodes] if named else []
     for s in (*g.params, *g.data, *nodes, *g.penalty.free_symbols):
         name = str(s)
         out.setdefault(name, s)
@@ -296,6 +299,7 @@ def answer_names(p: Problem) -> dict[str, sp.Symbol]:
         out.setdefault(f"{s}_old", s)
     if g.mean_over_samples:
         out.setdefault("N", N)
+        out.setdefault("n", N)  # (1/n) sum(...), as some slides write it
     if p.update:
         for name in _LR_NAMES:
             out.setdefault(name, LR)

@@ -1,0 +1,301 @@
+r"""Typed definitions, as a lecture writes a graph: ``z = w*x + b; yhat = sigmoid(z); L = ...``.
+
+:func:`typed_graph` turns typed text into the :class:`~symgrad.core.graph.Graph` the engine
+differentiates:
+
+* **definitions**, one per line or separated by ``;``, each ``name = expression``: the names are
+  the graph's intermediates and its output, exactly as typed (the last definition is the output);
+  ``#`` starts a comment that runs to the end of the line;
+* **one expression** (no ``=``): split into one node per operation, u, v, ... as before;
+* **parameters and data**: ``wrt`` names the parameters; every other free symbol is data or a
+  constant, and nothing is differentiated with respect to it (a part without parameters, such as
+  ``1 - y``, stays inside its node);
+* **losses over samples**: an output ``mean(...)``, ``(1/N)*sum(...)``, ``(1/n)*sum(...)`` or
+  ``sum(...)`` (plus a penalty in the parameters) is a loss over the samples, with the
+  catalogue's shape: the data and the intermediates carry the sample index (``x_i``, ``z_i``)
+  and the loss is ``L = (1/N) sum_i ell_i``; such a loss needs ``wrt``;
+* **recognition**: known functions written by their formulas become the functions
+  (:mod:`symgrad.core.recognize`), each rewrite listed in the graph and shown as a checked step.
+
+Bad input is a :class:`~symgrad.core.errors.ParseError` naming the problem with its line and
+column: a name used before it is defined, a definition that refers to itself, a name defined
+twice or a parameter redefined, an unused definition, a ``wrt`` name that does not occur.
+
+>>> g = typed_graph("z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))",
+...                 wrt=["w", "b"])
+>>> [(str(n.symbol), str(n.expr)) for n in g.nodes]
+[('z', 'b + w*x'), ('yhat', 'sigmoid(z)'), ('L', '-(y*log(yhat) + (1 - y)*log(1 - yhat))')]
+>>> g.params, g.data
+((w, b), (x, y))
+>>> g = typed_graph("L = mean((w*x + b - y)^2)", wrt=["w", "b"])
+>>> [(str(n.symbol), str(n.expr)) for n in g.nodes], g.result_symbol, g.weight
+([('u_i', 'b + w*x_i - y_i'), ('ell_i', 'u_i**2')], L, 1/N)
+>>> try:
+...     typed_graph("z = w*x + b\nL = (yhat - y)^2\nyhat = z", wrt=["w", "b"])
+... except ParseError as e:
+...     print(e)
+line 2, column 6: 'yhat' is used before it is defined (on line 3)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symgrad.core.errors import OptionError, ParseError
+from symgrad.core.graph import Graph, N, Node, expression_graph
+from symgrad.core.parse import parse, parse_names
+from symgrad.core.recognize import Recognition, recognize
+
+__all__ = ["Definition", "split_definitions", "typed_graph"]
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """``name = text`` on ``line`` (1-based), the text starting at ``column`` (1-based)."""
+
+    name: str | None
+    text: str
+    line: int
+    column: int
+    source: str  # the whole line, to show with a caret
+    name_column: int = 0
+
+
+def split_definitions(text: str) -> list[Definition]:
+    r"""The statements of ``text``: one per line or per ``;``, comments and blanks dropped.
+
+    >>> [(d.name, d.text, d.line, d.column) for d in split_definitions("u = b*c; v = a + u\nj=3*v")]
+    [('u', 'b*c', 1, 5), ('v', 'a + u', 1, 14), ('j', '3*v', 2, 3)]
+    """
+    out: list[Definition] = []
+    for number, raw in enumerate(text.splitlines() or [""], start=1):
+        line = raw.split("#", 1)[0]
+        start = 0
+        for part in line.split(";"):
+            offset = start
+            start += len(part) + 1
+            if not part.strip():
+                continue
+            m = _ASSIGN.match(part)
+            if m is None:
+                if "=" in part.replace("==", ""):
+                    column = offset + part.index("=") + 1
+                    raise _error("a definition is name = expression", raw, number, column)
+                lead = len(part) - len(part.lstrip())
+                out.append(Definition(None, part.strip(), number, offset + lead + 1, raw))
+                continue
+            rhs = part[m.end():]
+            lead = len(rhs) - len(rhs.lstrip())
+            column = offset + m.end() + lead + 1
+            name_column = offset + m.start(1) + 1
+            out.append(Definition(m.group(1), rhs.strip(), number, column, raw, name_column))
+    return out
+
+
+def _error(message: str, source: str, line: int, column: int | None) -> ParseError:
+    where = f"line {line}" + (f", column {column}" if column is not None else "")
+    return ParseError(f"{where}: {message}", text=source, column=column)
+
+
+def _column(d: Definition, name: str) -> int:
+    """The column of the first use of ``name`` in the definition's text (or of the text)."""
+    m = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", d.text)
+    return d.column + (m.start() if m else 0)
+
+
+def _parse(d: Definition) -> sp.Expr:
+    try:
+        return parse(d.text, evaluate=False, sums=True)
+    except ParseError as e:
+        column = None if e.column is None else d.column + e.column - 1
+        message = re.sub(r"^(invalid syntax) at column \d+", r"\1", str(e))
+        raise _error(message, d.source, d.line, column) from None
+
+
+def typed_graph(text: str, wrt: Sequence[str | sp.Symbol] | None = None) -> Graph:
+    """The graph of typed definitions or of one typed expression (see the module docstring)."""
+    statements = split_definitions(text)
+    if not statements:
+        raise ParseError("empty expression", text=text)
+    for d in statements[:-1]:
+        if d.name is None:
+            raise _error("only the last line may be an expression without a name",
+                         d.source, d.line, d.column)
+    exprs = [_parse(d) for d in statements]
+    params = _wrt(wrt, text)
+    found: list[Recognition] = []
+    recognized = []
+    for e in exprs:
+        new, rec = recognize(e)
+        recognized.append(new)
+        found += [r for r in rec if all(r.typed != f.typed for f in found)]
+    if len(statements) == 1 and statements[0].name is None and not exprs[0].has(sp.Sum):
+        graph = expression_graph(recognized[0], params=params)
+        _check_wrt(params, graph, text, statements)
+        return _with(graph, recognized=tuple(found))
+    return _definitions_graph(statements, recognized, params, tuple(found), text)
+
+
+def _wrt(wrt: Sequence[str | sp.Symbol] | None, text: str) -> tuple[sp.Symbol, ...] | None:
+    if wrt is None:
+        return None
+    return tuple(parse_names(",".join(str(w) for w in wrt)))
+
+
+def _check_wrt(params, graph: Graph, text: str, statements: list[Definition]) -> None:
+    """Every ``wrt`` name occurs in the text (with or without the sample index)."""
+    if params is None:
+        return
+    free = set().union(*[n.expr.free_symbols for n in graph.nodes]) | graph.penalty.free_symbols
+    free -= {n.symbol for n in graph.nodes} | {N}
+    typed = {str(s).removesuffix("_i") for s in free} | {str(s) for s in free}
+    for p in params:
+        if str(p) not in typed:
+            names = ", ".join(sorted(typed - {str(s) + "_i" for s in typed}))
+            raise OptionError(f"unknown variable {str(p)!r}; choose from: {names}", option="wrt")
+
+
+def _with(graph: Graph, **changes) -> Graph:
+    from dataclasses import replace
+
+    return replace(graph, **changes)
+
+
+def _definitions_graph(
+    statements: list[Definition],
+    exprs: list[sp.Expr],
+    params: tuple[sp.Symbol, ...] | None,
+    found: tuple[Recognition, ...],
+    text: str,
+) -> Graph:
+    names: dict[sp.Symbol, Definition] = {}
+    for d in statements:
+        if d.name is None:
+            continue
+        symbol = parse_names(d.name)[0]
+        if symbol in names:
+            first = names[symbol]
+            raise _error(f"'{d.name}' is defined twice (first on line {first.line})",
+                         d.source, d.line, d.name_column)
+        if params is not None and symbol in params:
+            raise _error(f"'{d.name}' is a parameter (wrt) and cannot be defined",
+                         d.source, d.line, d.name_column)
+        names[symbol] = d
+    order = [parse_names(d.name)[0] if d.name else None for d in statements]
+    for k, (d, e) in enumerate(zip(statements, exprs, strict=True)):
+        free = e.free_symbols
+        if order[k] is not None and order[k] in free:
+            raise _error(f"'{d.name}' refers to itself", d.source, d.line, _column(d, d.name))
+        for s in sorted(free & set(names), key=str):
+            later = names[s]
+            if later.line > d.line or (later.line == d.line and later.column > d.column):
+                raise _error(f"'{later.name}' is used before it is defined (on line "
+                             f"{later.line})", d.source, d.line, _column(d, later.name))
+    for k, d in enumerate(statements[:-1]):
+        if not any(order[k] in x.free_symbols for x in exprs[k + 1:]):
+            raise _error(f"'{d.name}' is defined but never used", d.source, d.line,
+                         d.name_column)
+    for k, e in enumerate(exprs[:-1]):
+        if e.has(sp.Sum):
+            d = statements[k]
+            raise _error("a sum or mean over the samples belongs in the last definition (the "
+                         "loss)", d.source, d.line, d.column)
+    defined = set(names)
+    free = set().union(*[e.free_symbols for e in exprs]) - defined
+    if params is None:
+        params = tuple(sorted(free - {N}, key=str))
+    out_name = statements[-1].name
+    if exprs[-1].has(sp.Sum):
+        graph = _sample_graph(statements, exprs, order, params, defined, out_name)
+    else:
+        nodes = [Node(s, e) for s, e in zip(order[:-1], exprs[:-1], strict=True)]
+        nodes.append(Node(order[-1] or sp.Symbol("j", real=True), exprs[-1]))
+        graph = _inline_data(Graph(tuple(nodes), params,
+                                   features=tuple(sorted(free - set(params), key=str))))
+    _check_wrt(params, graph, text, statements)
+    return _with(graph, recognized=found)
+
+
+def _inline_data(graph: Graph) -> Graph:
+    """Put definitions without parameters (t = 2 y - 1) into their users: they are data."""
+    params = set(graph.params)
+    fixed: dict[sp.Symbol, sp.Expr] = {}
+    nodes = []
+    for n in graph.nodes:
+        expr = n.expr.xreplace(fixed)
+        varying = params | {m.symbol for m in nodes}
+        if n is not graph.nodes[-1] and not expr.free_symbols & varying:
+            fixed[n.symbol] = expr
+            continue
+        nodes.append(Node(n.symbol, expr, n.keep, n.label))
+    return _with(graph, nodes=tuple(nodes))
+
+
+def _per_sample(symbol: sp.Symbol) -> sp.Symbol:
+    name = str(symbol)
+    return symbol if name.endswith("_i") else sp.Symbol(name + "_i", real=True)
+
+
+def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
+    """A loss over samples: the last definition is scale * sum(ell) + penalty."""
+    d = statements[-1]
+    loss = _outside_sums(exprs[-1].xreplace(
+        {sp.Symbol("N", real=True): N, sp.Symbol("n", real=True): N}))
+    terms = sp.Add.make_args(loss)
+    summed = [t for t in terms if t.has(sp.Sum)]
+    shape = ("a loss over samples is mean(...), (1/N)*sum(...) or sum(...), plus a penalty in "
+             "the parameters")
+    sums = [f for f in sp.Mul.make_args(summed[0]) if isinstance(f, sp.Sum)] if summed else []
+    if len(summed) != 1 or len(sums) != 1:
+        raise _error(shape, d.source, d.line, d.column)
+    scale = sp.Mul(*[f for f in sp.Mul.make_args(summed[0]) if f is not sums[0]])
+    mean = (scale * N).is_number
+    factor = scale * N if mean else scale
+    if not factor.is_number:
+        raise _error(shape + f" (the factor {scale} is not a number, nor a number over N)",
+                     d.source, d.line, d.column)
+    penalty = sp.Add(*[t for t in terms if t is not summed[0]])
+    bad = penalty.free_symbols & (defined | (sums[0].function.free_symbols - set(params)))
+    if bad:
+        raise _error("the penalty outside the sum may use only parameters and constants, not "
+                     + ", ".join(sorted(str(s) for s in bad)), d.source, d.line, d.column)
+    body = sums[0].function
+    if factor != 1:
+        body = _negate(body) if factor == -1 else sp.Mul(factor, body, evaluate=False)
+    nodes = [Node(s, e) for s, e in zip(order[:-1], exprs[:-1], strict=True)]
+    ell = sp.Symbol("ell", real=True)
+    if nodes and body == nodes[-1].symbol:
+        pass
+    elif nodes:
+        nodes.append(Node(ell, body, label="loss"))
+    else:  # one typed loss: split its term into operations, as a typed expression
+        g = expression_graph(body, output="ell", params=params)
+        nodes = list(g.nodes)
+    graph = _inline_data(Graph(tuple(nodes), params))
+    free = set().union(*[n.expr.free_symbols for n in graph.nodes])
+    data = sorted(free - set(params) - {n.symbol for n in graph.nodes} - {N}, key=str)
+    rename = {s: _per_sample(s) for s in [*data, *(n.symbol for n in graph.nodes)]}
+    nodes = [Node(rename[n.symbol], n.expr.xreplace(rename), n.keep, n.label) for n in graph.nodes]
+    labels = tuple(rename[s] for s in data if str(s).startswith("y"))
+    features = tuple(rename[s] for s in data if not str(s).startswith("y"))
+    return Graph(tuple(nodes), params, features, labels, True, penalty,
+                 output_symbol=sp.Symbol(out_name or "L", real=True), summed=not mean)
+
+
+def _outside_sums(e: sp.Expr) -> sp.Expr:
+    """``e`` evaluated around its sums over samples, which stay as typed: -(1/N) sum(...)."""
+    if e.is_Atom or isinstance(e, sp.Sum):
+        return e
+    return e.func(*[_outside_sums(a) for a in e.args])
+
+
+def _negate(e: sp.Expr) -> sp.Expr:
+    if isinstance(e, sp.Mul) and e.args[0] == -1 and len(e.args) == 2:
+        return e.args[1]
+    return sp.Mul(-1, e, evaluate=False)

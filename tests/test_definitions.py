@@ -1,0 +1,237 @@
+"""Typed derivations as good as the catalogue: definitions, losses over samples, recognition,
+compact results; every gradient against autograd (an independent autodiff library)."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+import sympy as sp
+from autograd import grad
+
+from symgrad.cli import main
+from symgrad.core.derive import derive, derive_expr
+from symgrad.core.functions import sigmoid
+from symgrad.core.steps import Kind, Partial, Rule
+from symgrad.numerics.compile import compile_gradient
+from symgrad.render.text import expr_text
+from symgrad.teaching.check import check_answer
+
+w, b, x, y, z = sp.symbols("w b x y z", real=True)
+RNG = np.random.default_rng(13)
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _ag_sigmoid(t):
+    return 1 / (1 + anp.exp(-t))
+
+
+BCE = "-(y*log(yhat) + (1-y)*log(1-yhat))"
+SPELLINGS = [
+    f"z = w*x + b; yhat = sigmoid(z); L = {BCE}",
+    f"z = w*x + b\nyhat = 1/(1 + exp(-z))\nL = {BCE}",
+    "-(y*log(sigmoid(w*x+b)) + (1-y)*log(1-sigmoid(w*x+b)))",
+    "-(y*log(1/(1+exp(-(w*x+b)))) + (1-y)*log(1-1/(1+exp(-(w*x+b)))))",
+]
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_typed_bce_reaches_the_compact_form_with_the_cancellation_shown(text):
+    d = derive_expr(text, wrt=["w", "b"])
+    for name, factor in (("w", x), ("b", 1)):
+        target = (sigmoid(w * x + b) - y) * factor
+        last = [s for s in d.steps if s.lhs == Partial(d.graph.result_symbol, sp.Symbol(
+            name, real=True))][-1]
+        assert sp.expand(last.result.doit() - target) == 0
+        assert last.result.doit() == target  # as a lecturer writes it, not expanded
+        shown = [s for s in d.steps if Rule.CANCELLATION in s.rules]
+        assert shown and d.verified
+    # against autograd at random points
+    def bce(wv, bv, xv, yv):
+        p = _ag_sigmoid(wv * xv + bv)
+        return -(yv * anp.log(p) + (1 - yv) * anp.log(1 - p))
+
+    for _ in range(5):
+        wv, bv, xv, yv = RNG.normal(size=4)
+        at = {w: wv, b: bv, x: xv, y: yv}
+        for k, name in ((0, "w"), (1, "b")):
+            expected = grad(bce, k)(wv, bv, xv, yv)
+            got = float(d.gradients[name].term.subs(at))
+            assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_the_definitions_are_the_derivations_names_and_data_is_never_differentiated():
+    d = derive_expr(SPELLINGS[0], wrt=["w", "b"])
+    defined = [str(s.lhs) for s in d.steps if s.kind is Kind.DEFINITION]
+    assert defined == ["z", "yhat", "L"]
+    assert d.gradients["w"].named == (sp.Symbol("yhat", real=True) - y) * x
+    data = set(d.graph.data)
+    assert data == {x, y}
+    for s in d.steps:
+        for p in sp.preorder_traversal(s.lhs):
+            assert not (isinstance(p, Partial) and p.wrt in data)
+    # a typed expression with --wrt: no node for 1 - y, no d/dy anywhere
+    e = derive_expr(SPELLINGS[2], wrt=["w", "b"])
+    assert all(n.expr.free_symbols & {w, b} or any(m.symbol in n.expr.free_symbols
+               for m in e.graph.nodes) for n in e.graph.nodes)
+    assert not any(isinstance(p, Partial) and p.wrt in {x, y}
+                   for s in e.steps for p in sp.preorder_traversal(s.lhs))
+
+
+def test_cancellation_is_named_only_where_a_factor_cancels():
+    d = derive_expr(SPELLINGS[2], wrt=["w", "b"])
+    for s in d.steps:
+        if Rule.CANCELLATION in s.rules:
+            before, after = s.forms[-2] if len(s.forms) > 1 else None, s.forms[-1]
+            assert sp.denom(sp.together(after.doit())) == 1 or before is not None
+    chain = [s for s in d.steps if s.kind is Kind.CHAIN and Rule.CANCELLATION in s.rules]
+    assert chain == []  # in u, v, ... names nothing cancels: only once sigma is substituted
+
+
+@pytest.mark.parametrize(
+    ("typed", "name", "function"),
+    [
+        ("1/(1 + exp(-z))", "sigmoid", lambda t: _ag_sigmoid(t)),
+        ("log(1 + exp(z))", "softplus", lambda t: anp.log(1 + anp.exp(t))),
+        ("(exp(z) - exp(-z))/(exp(z) + exp(-z))", "tanh", lambda t: anp.tanh(t)),
+        ("max(0, z)", "relu", lambda t: anp.maximum(0.0, t)),
+    ],
+)
+def test_known_functions_are_recognised_with_a_checked_step(typed, name, function):
+    d = derive_expr(typed)
+    rec = [s for s in d.steps if any(r.text == f"recognised: {name}" for r in s.rules)]
+    assert len(rec) == 1 and rec[0].check is not None and rec[0].check.passed
+    assert len(d.graph.nodes) == 1  # one node, the function itself
+    for zv in (-1.3, 0.4, 2.2):
+        got = float(d.gradients["z"].term.subs(z, zv))
+        assert got == pytest.approx(float(grad(function)(zv)), rel=1e-12)
+
+
+def test_max_and_relu_take_the_same_convention_at_the_kink_and_say_so(capsys):
+    terms = [derive_expr(t).gradients["z"].term for t in ("max(0, z)", "relu(z)", "max(z, 0)")]
+    assert [t.subs(z, 0) for t in terms] == [0, 0, 0]
+    assert [t.subs(z, 1) for t in terms] == [1, 1, 1]
+    code, out, _ = run(capsys, "derive", "--expr", "max(0, z)")
+    assert code == 0 and "ReLU'(0) = 0" in out and "recognised: relu" in out
+
+
+def _samples(n=7, labels="binary"):
+    X = RNG.normal(size=n)
+    if labels == "binary":
+        Y = (RNG.random(n) < 0.5).astype(float)
+    elif labels == "signs":
+        Y = np.where(RNG.random(n) < 0.5, -1.0, 1.0)
+    else:
+        Y = RNG.normal(size=n)
+    return X, Y
+
+
+LOSSES = [
+    ("L = mean((w*x + b - y)^2)", "real", lambda r, yv, s: r**2, anp.mean),
+    ("(1/N)*sum((w*x + b - y)^2)", "real", lambda r, yv, s: r**2, anp.mean),
+    ("sum((w*x + b - y)^2)", "real", lambda r, yv, s: r**2, anp.sum),
+    (f"z = w*x + b; yhat = sigmoid(z); L = mean({BCE})", "binary",
+     lambda r, yv, s: -(yv * anp.log(_ag_sigmoid(s)) + (1 - yv) * anp.log(1 - _ag_sigmoid(s))),
+     anp.mean),
+    # the three losses new to typed text: hinge, MAE and Huber (delta = 1), away from kinks
+    ("(1/n)*sum(max(0, 1 - y*(w*x + b)))", "signs",
+     lambda r, yv, s: anp.maximum(0.0, 1 - yv * s), anp.mean),
+    ("z = w*x + b; L = mean(abs(z - y))", "real", lambda r, yv, s: anp.abs(r), anp.mean),
+    ("r = w*x + b - y; m = min(abs(r), 1); L = mean(m^2/2 + (abs(r) - m))", "real",
+     lambda r, yv, s: anp.where(anp.abs(r) <= 1, r**2 / 2, anp.abs(r) - 0.5), anp.mean),
+]
+
+
+@pytest.mark.parametrize(("text", "labels", "per_sample", "reduce"), LOSSES)
+def test_typed_losses_over_samples_against_autograd_on_random_data(text, labels, per_sample,
+                                                                  reduce):
+    d = derive_expr(text, wrt=["w", "b"])
+    assert d.graph.mean_over_samples and d.verified
+    f = compile_gradient(d)
+
+    def loss(params, X, Y):
+        s = params[0] * X + params[1]
+        return reduce(per_sample(s - Y, Y, s))
+
+    for _ in range(4):
+        X, Y = _samples(labels=labels)
+        theta = RNG.normal(size=2)
+        kinks = np.concatenate([1 - Y * (theta[0] * X + theta[1]), theta[0] * X + theta[1] - Y])
+        if np.min(np.abs(np.concatenate([kinks, np.abs(kinks) - 1]))) < 1e-6:
+            continue  # away from the kinks
+        value, g = f({"w": theta[0], "b": theta[1]}, X, Y)
+        assert value == pytest.approx(float(loss(theta, X, Y)), rel=1e-9)
+        expected = grad(loss)(theta, X, Y)
+        assert [g["w"], g["b"]] == pytest.approx(list(expected), rel=1e-9, abs=1e-12)
+
+
+def test_a_typed_loss_over_samples_has_the_catalogues_shape():
+    d = derive_expr("z = w*x + b; yhat = sigmoid(z); L = -mean(y*log(yhat) + (1-y)*log(1-yhat))",
+                    wrt=["w", "b"])
+    defined = [str(s.lhs) for s in d.steps if s.kind is Kind.DEFINITION]
+    assert defined == ["z_i", "yhat_i", "ell_i", "L"]
+    catalogue = derive("bce", "logistic")
+    for name in ("w", "b"):
+        assert expr_text(d.gradients[name].named) == expr_text(catalogue.gradients[name].named)
+    late = frozenset(d.graph.features)
+    assert expr_text(d.gradients["w"].named, late) == "(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ"
+
+
+def test_derive_evaluates_a_typed_loss_on_a_data_file(capsys, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,0\n2,1\n-1,0\n0.5,1\n")
+    spec = tmp_path / "loss.txt"
+    spec.write_text(f"# the slide\nz = w*x + b\nyhat = sigmoid(z)\nL = mean({BCE})\n")
+    typed = run(capsys, "derive", "--expr-file", str(spec), "--wrt", "w,b", "--at", "w=0.5,b=-1",
+                "--data", str(data))
+    cat = run(capsys, "derive", "bce", "--model", "logistic", "--at", "w=0.5,b=-1",
+              "--data", str(data))
+    assert typed[0] == cat[0] == 0
+    assert typed[1].splitlines()[-3:] == cat[1].splitlines()[-3:]
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "message"),
+    [
+        ("z = w*x + b\nL = (yhat - y)^2\nyhat = z", "w,b",
+         "line 2, column 6: 'yhat' is used before it is defined (on line 3)"),
+        ("z = w*x + b; z2 = z2*w; L = z2^2", "w,b", "line 1, column 19: 'z2' refers to itself"),
+        ("w = 2\nL = w*x", "w", "line 1, column 1: 'w' is a parameter (wrt) and cannot be defined"),
+        ("z = w*x; z = 2*w; L = z^2", "w", "line 1, column 10: 'z' is defined twice"),
+        ("z = w*x\nq = 3*x\nL = z^2", "w", "line 2, column 1: 'q' is defined but never used"),
+        ("z = w*x; L = z^2", "w,q", "unknown variable 'q'; choose from: w, x"),
+        ("z = w*x +; L = z^2", "w", "line 1, column 10: invalid syntax"),
+    ],
+)
+def test_bad_definitions_exit_2_with_one_line_naming_line_and_column(capsys, text, wrt, message):
+    code, out, err = run(capsys, "derive", "--expr", text, "--wrt", wrt)
+    assert code == 2 and out == ""
+    first = err.splitlines()[0]
+    assert first.startswith("symgrad: error: ") and message in first, err
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "(1/N)·Σᵢ (ŷᵢ − yᵢ)·xᵢ",
+        "mean((y_hat_i - y_i)*x_i)",
+        "(1/n)*sum((yhat - y)*x)",
+        "(1/N)*Σ((ŷ - y)*x)",
+    ],
+)
+def test_check_reads_what_symgrad_prints(answer):
+    assert check_answer(answer, "bce", "logistic", wrt="w").correct
+
+
+def test_check_reads_the_users_definition_names():
+    r = check_answer("(yhat - y)*x", expr=SPELLINGS[0], wrt="w")
+    assert r.correct
+    assert not check_answer("yhat*(1 - yhat)*x", expr=SPELLINGS[0], wrt="w").correct
