@@ -27,6 +27,7 @@ import importlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from symgrad.teaching.worksheets.model import Exercise
@@ -75,6 +76,9 @@ class Kind:
     summary: ClassVar[str] = ""
     fields: ClassVar[dict[str, Field]] = {}
     graph_figure: ClassVar[bool] = False
+    #: The kind's zero answers are its lesson (ReLU is flat left of 0), not a degenerate draw:
+    #: :func:`check_zeros` leaves it to the kind.
+    zeros_teach: ClassVar[bool] = False
 
     def validate(self, es: ExerciseSpec) -> None:
         """Raise :class:`SpecError` for a missing, unknown or malformed field."""
@@ -107,6 +111,30 @@ class Kind:
         """Default options for a ``plot_kind`` figure of this exercise, from what the variant drew
         (``Exercise.drawn``); ``options`` are the spec's, which win. The base kind has none."""
         return {}
+
+
+#: At most this share of an exercise's numerical answers may be 0.
+ZERO_SHARE = Fraction(1, 4)
+
+
+def check_zeros(ex: Exercise) -> None:
+    """Raise :class:`Degenerate` when zeros make more than :data:`ZERO_SHARE` of the exercise's
+    numerical answers (zero weights or inputs, dead units: nothing left to compute), unless its
+    kind's zeros are the lesson (:attr:`Kind.zeros_teach`).
+
+    >>> from dataclasses import replace
+    >>> from symgrad.teaching.worksheets.model import Answer
+    >>> zero = Answer("1.a", "derive", "", {}, "", "", 0.0)
+    >>> ex = Exercise(1, "derive", "", 1.0, [], [], [zero, replace(zero, value=2.0)])
+    >>> check_zeros(ex)
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.kinds.Degenerate: 1 of 2 answers are 0
+    """
+    values = [a.value for a in ex.answers if isinstance(a.value, float)]
+    zeros = sum(v == 0 for v in values)
+    if not KINDS[ex.kind].zeros_teach and zeros > ZERO_SHARE * len(values):
+        raise Degenerate(f"{zeros} of {len(values)} answers are 0")
 
 
 def _check_field(value: Any, f: Field, where: str) -> None:

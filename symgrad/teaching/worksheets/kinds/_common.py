@@ -13,6 +13,7 @@ r"""Helpers the kinds share: exact numbers as a lecturer writes them, data, grad
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import random
 from fractions import Fraction
@@ -27,7 +28,14 @@ from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text, symbol_text
-from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, draw, exact
+from symgrad.teaching.worksheets.spec import (
+    ExerciseSpec,
+    SpecError,
+    draw,
+    exact,
+    pool_of,
+    spread,
+)
 
 Value = Fraction | sp.Expr
 
@@ -100,10 +108,28 @@ def draw_data(spec: dict[str, Any], rng: random.Random, where: str) -> tuple[lis
         scale = exact(spec.get("x_scale", 1), where)
         xs = [Fraction(rows[k][0]) * scale for k in chosen]
         ys = [Fraction(rows[k][1]) for k in chosen]
+        everyone = [Fraction(r[0]) for r in rows], [Fraction(r[1]) for r in rows]
+        if trend(xs, ys) != trend(*everyone):
+            from symgrad.teaching.worksheets.kinds import Degenerate
+
+            raise Degenerate("the rows do not keep the data set's trend")
         return xs, ys, spec["dataset"]
     xs = draw(spec["x"], rng, where + ".x")
     ys = draw(spec["y"], rng, where + ".y")
     return list(xs), list(ys), "drawn"
+
+
+def trend(xs: list, ys: list) -> int:
+    """The sign of the least-squares slope of ``ys`` on ``xs`` (of their covariance): a few rows
+    of a data set tell its story (GPA grows with SAT) only when they have its sign.
+
+    >>> trend([1, 2, 3], [2, 3, 5]), trend([1, 2, 3], [5, 3, 2]), trend([1, 2], [3, 3])
+    (1, -1, 0)
+    """
+    n = len(xs)
+    cov = sum(Fraction(x) * Fraction(y) for x, y in zip(xs, ys, strict=True)) * n - \
+        sum(map(Fraction, xs)) * sum(map(Fraction, ys))
+    return (cov > 0) - (cov < 0)
 
 
 def check_labels(loss: str, ys: list, where: str) -> None:
@@ -119,7 +145,24 @@ def check_labels(loss: str, ys: list, where: str) -> None:
         raise Degenerate("every label the same")
 
 
+#: The most points a spread point is chosen from (a larger grid is drawn as usual).
+MAX_POINTS = 100_000
+
+
 def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str, Fraction]:
+    """A value for every name in ``spec`` (``at``, ``start``): with the variant's generator, one
+    point of the grid of all of them spread over the seeds (:func:`~symgrad.teaching.worksheets
+    .spec.spread`), so the variants of a build evaluate at different points (as many as the grid
+    has).
+
+    >>> from symgrad.teaching.worksheets.spec import VariantRandom
+    >>> at = {"w": {"range": [-1, 1]}, "b": {"choice": [0, 1]}}
+    >>> len({tuple(draw_point(at, VariantRandom(s, 1), "at").values()) for s in range(6)})
+    6
+    """
+    pools = [pool_of(v, f"{where}.{k}") for k, v in spec.items()]
+    if all(p is not None for p in pools) and math.prod(map(len, pools)) <= MAX_POINTS:
+        return dict(zip(spec, spread(list(itertools.product(*pools)), rng), strict=True))
     return {k: draw(v, rng, f"{where}.{k}") for k, v in spec.items()}
 
 

@@ -3,7 +3,9 @@ r"""``activation``: an activation function and its derivative, from the engine, 
 Fields: ``activation`` (an activation of the function registry but identity: sigmoid, tanh, relu,
 leaky_relu, ..., or a choice), ``z`` (a number, a list, or a draw with ``count``). The derivative
 comes from ``derive_graph(activation_graph(name))``. A draw at an activation's kink (z = 0 for
-relu and leaky_relu) is rejected (the derivative is a convention there).
+relu and leaky_relu) is rejected (the derivative is a convention there), and so are points all on
+one side of it (both pieces are the lesson). Its zeros (ReLU left of 0) are the lesson, not a
+degenerate draw (``zeros_teach``).
 
 >>> import random
 >>> from fractions import Fraction
@@ -47,6 +49,7 @@ def _value(e: sp.Expr) -> sp.Expr:
 class ActivationKind(Kind):
     name = "activation"
     summary = "an activation function and its derivative (from the engine) at a few points"
+    zeros_teach = True
     fields = {
         "activation": Field("name", required=True, choices=NAMES,
                             help=", ".join(NAMES)),
@@ -62,6 +65,9 @@ class ActivationKind(Kind):
             raise Degenerate(f"z = {num(KINKS[name])} is the kink")
         if len(set(zs)) < len(zs):
             raise Degenerate("a repeated point")
+        kink = KINKS[name]
+        if kink is not None and len(zs) > 1 and len({float(z) > kink for z in zs}) < 2:
+            raise Degenerate("every point on one side of the kink")
         d = derive_graph(activation_graph(name), title=f"The derivative of {name}")
         g = d.gradients["z"]
         zsym = d.graph.params[0]

@@ -226,8 +226,7 @@ class GDStepsKind(Kind):
                     rf"\({expr_latex(sp.Symbol(n))}_{{{t}}}\) after {t} step{'s' if t > 1 else ''}",
                     {**given, "wrt": n, "t": t},
                     rf"{expr_latex(sp.Symbol(n))}_{{{t}}} {approx(v)}",
-                    f"{symbol_text(n)}{t} = {num(v)}".translate(str.maketrans("0123456789",
-                                                                            "₀₁₂₃₄₅₆₇₈₉")),
+                    f"{symbol_text(f'{n}_{t}')} = {num(v)}",
                     float(v), tolerance(float(v), es)))
 
         drawn: dict[str, Any] = {"data": (xs, ys), "loss": loss, "model": model, "start": start,
