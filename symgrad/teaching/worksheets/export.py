@@ -31,6 +31,7 @@ from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
 from symgrad.teaching.worksheets.model import (
     Block,
+    Code,
     Exercise,
     Figure,
     Math,
@@ -119,6 +120,8 @@ def _tex_block(b: Block) -> str:
         return tex_prose(b.text) + "\n"
     if isinstance(b, Math):
         return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
+    if isinstance(b, Code):
+        return "\\begin{verbatim}\n" + b.text + "\n\\end{verbatim}\n"
     if isinstance(b, Steps):
         return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
     if isinstance(b, Space):
@@ -156,6 +159,7 @@ def to_tex(v: Variant, edition: str) -> str:
     doc = render_latex.document("\n".join(body), tex_prose(v.title))
     return doc.replace("\\usepackage{amsmath,amssymb}",
                        "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
+                       "\n\\usepackage{upquote}"
                        "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
@@ -249,6 +253,8 @@ def _md_block(b: Block) -> str:
         inner = b.rows[0] if len(b.rows) == 1 else \
             "\\begin{gathered}\n" + " \\\\\n".join(b.rows) + "\n\\end{gathered}"
         return render_md.display(inner)
+    if isinstance(b, Code):
+        return f"```\n{b.text}\n```"
     if isinstance(b, Steps):
         return render_md.render(b.derivation).rstrip("\n")
     if isinstance(b, Space):
@@ -298,6 +304,8 @@ def _html_block(b: Block) -> str:
         return "".join(f'<p class="display">{render_html.mathml(r, True)}</p>' for r in b.rows)
     if isinstance(b, Steps):
         return render_html.render(b.derivation)
+    if isinstance(b, Code):
+        return f'<pre class="command"><code>{htmlmod.escape(b.text)}</code></pre>'
     if isinstance(b, Space):
         return f'<div class="space" style="height:{b.lines * 1.5:.1f}em"></div>'
     if isinstance(b, Figure):
@@ -368,6 +376,8 @@ def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
             out.append(f"<p>{htmlmod.escape(b.text, quote=False)}</p>")
         elif isinstance(b, Math):
             out += [f"<p>\\[{htmlmod.escape(r, quote=False)}\\]</p>" for r in b.rows]
+        elif isinstance(b, Code):
+            out.append(f"<pre><code>{htmlmod.escape(b.text, quote=False)}</code></pre>")
         elif isinstance(b, Table) and all(all(c for c in row) for row in b.rows):
             head = "".join(f"<th>{htmlmod.escape(h, quote=False)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(f"<td>{htmlmod.escape(c, quote=False)}</td>"

@@ -41,6 +41,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     pick,
     point_latex,
     point_plain,
+    sample_working,
     tolerance,
 )
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Steps, Table, Text
@@ -111,8 +112,7 @@ class DeriveKind(Kind):
             header, rows = data_table(xs, ys)
             prompt += [Text(rf"Then evaluate them at \({point_latex(point)}\) on the data "
                             f"(N = {len(xs)}):"), Table(header, rows)]
-            solution += [Text(rf"At \({point_latex(point)}\) on the {len(xs)} samples:"),
-                         Math(tuple(rf"{partial_latex(d, n)} {approx(values[n])}" for n in names))]
+            solution += sample_working(d, names, point, xs, ys, values)
             given.update(point=point_plain(point), data={"x": [float(x) for x in xs],
                                                          "y": [float(y) for y in ys]},
                          source=source)
