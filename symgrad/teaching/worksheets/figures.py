@@ -265,6 +265,8 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
         return
     options = {**KINDS[es.kind].figure_defaults(kind, options, ex.drawn), **options}
     caption = _CAPTIONS[kind]
+    if kind == "lr-comparison":
+        caption = _one_parameter_caption(options)
     if kind == "activations" and options.get("names"):
         names = list(options["names"])
         caption = (f"The activation {names[0]} and its derivative." if len(names) == 1 else
@@ -275,6 +277,23 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
         ex.solution.append(fig)
     else:
         _to_prompt(ex, fig)
+
+
+def _one_parameter_caption(options: Mapping[str, Any]) -> str:
+    """An ``lr-comparison`` figure runs gradient descent on one parameter, the other held at its
+    best value: not the run of an exercise's table on both, and its caption says so.
+
+    >>> _one_parameter_caption({"param": "w", "lr": [0.001, 0.1, 0.3]})  # doctest: +ELLIPSIS
+    'Gradient descent on w alone (b held at its best value) with learning rates 0.001, 0.1, ...'
+    """
+    param = options.get("param", "w")
+    other = [p for p in _PARAMS if p != param][0]
+    lrs = options.get("lr")
+    rates = ("with learning rates " + ", ".join(f"{float(r):g}" for r in lrs)
+             if isinstance(lrs, list) else "with learning rates chosen for it")
+    return (f"Gradient descent on {param} alone ({other} held at its best value) {rates}: a "
+            "one-parameter run, so its iteration counts are not those of a run on both "
+            "parameters.")
 
 
 def _to_prompt(ex: Exercise, fig: Figure) -> None:

@@ -109,7 +109,8 @@ class ClosedFormKind(Kind):
                   rf"\left(\sum x_{{i}}\right)^{{2}}}} {approx(w_star)}",
                   r"b^{*} = \frac{\sum y_{i} - w^{*} \sum x_{i}}{N} "
                   + approx(b_star))),
-            Text(rf"(b) Gradient descent converges (\(w_{{new}} = w_{{old}}\) within "
+            Text(rf"(b) By computer (symgrad's gradient descent: too many steps to do by hand), "
+                 rf"gradient descent converges (\(w_{{new}} = w_{{old}}\) within "
                  rf"{num(tol_exact)}) after {run.iterations} iterations at "
                  rf"\(w = {num(w_gd)}\), \(b = {num(b_gd)}\), within {num(gap)} "
                  "of the closed form."),

@@ -277,7 +277,9 @@ class GDStepsKind(Kind):
                 {**given, "lr": float(lrs[which]), "max_iter": max_iter, "tol": tol},
                 rf"\text{{{r.stopped_because}}}", r.stopped_because, r.stopped_because))
         solution += [
-            Text(f"(b) With at most {max_iter} iterations and tolerance {num(tol_exact)}:"),
+            Text(f"(b) By computer (symgrad's gradient descent on all {len(names)} parameters "
+                 f"at once; too many steps to do by hand), with at most {max_iter} iterations "
+                 f"and tolerance {num(tol_exact)}:"),
             Table(header, tuple(rows)),
             Text(f"Too small a learning rate creeps towards the minimum and is stopped by the "
                  f"iteration limit ({max_iter}); about the right one converges, the updates "

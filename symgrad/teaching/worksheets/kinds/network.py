@@ -469,8 +469,7 @@ class NetworkKind(Kind):
             Math(_forward_equations(net)),
             Text("with"),
             Math(_given_rows(net, params, x, y)),
-            Text("(a) Forward pass: fill in the table (to 4 decimal places where a value is not "
-                 "exact)."),
+            Text("(a) Forward pass: fill in the table."),
             Table(header, blank_fwd),
             *self._backward_prompt(es, layer_d, L),
             Table(header, blank_bwd),
