@@ -76,9 +76,6 @@ class Kind:
     summary: ClassVar[str] = ""
     fields: ClassVar[dict[str, Field]] = {}
     graph_figure: ClassVar[bool] = False
-    #: The kind's zero answers are its lesson (ReLU is flat left of 0), not a degenerate draw:
-    #: :func:`check_zeros` leaves it to the kind.
-    zeros_teach: ClassVar[bool] = False
 
     def validate(self, es: ExerciseSpec) -> None:
         """Raise :class:`SpecError` for a missing, unknown or malformed field."""
@@ -106,6 +103,11 @@ class Kind:
         """One exercise from a seeded generator; raise :class:`Degenerate` to be asked again."""
         raise NotImplementedError
 
+    def zeros_teach(self, ex: Exercise) -> bool:
+        """Whether this exercise's zero answers are its lesson (ReLU is flat left of 0), not a
+        degenerate draw: :func:`check_zeros` then leaves them to the kind. The base kind: no."""
+        return False
+
     def figure_defaults(self, plot_kind: str, options: Mapping[str, Any],
                         drawn: Mapping[str, Any]) -> dict[str, Any]:
         """Default options for a ``plot_kind`` figure of this exercise, from what the variant drew
@@ -119,8 +121,8 @@ ZERO_SHARE = Fraction(1, 4)
 
 def check_zeros(ex: Exercise) -> None:
     """Raise :class:`Degenerate` when zeros make more than :data:`ZERO_SHARE` of the exercise's
-    numerical answers (zero weights or inputs, dead units: nothing left to compute), unless its
-    kind's zeros are the lesson (:attr:`Kind.zeros_teach`).
+    numerical answers (zero weights or inputs, dead units: nothing left to compute), unless they
+    are the exercise's lesson (:meth:`Kind.zeros_teach`).
 
     >>> from dataclasses import replace
     >>> from symgrad.teaching.worksheets.model import Answer
@@ -133,7 +135,7 @@ def check_zeros(ex: Exercise) -> None:
     """
     values = [a.value for a in ex.answers if isinstance(a.value, float)]
     zeros = sum(v == 0 for v in values)
-    if not KINDS[ex.kind].zeros_teach and zeros > ZERO_SHARE * len(values):
+    if zeros > ZERO_SHARE * len(values) and not KINDS[ex.kind].zeros_teach(ex):
         raise Degenerate(f"{zeros} of {len(values)} answers are 0")
 
 

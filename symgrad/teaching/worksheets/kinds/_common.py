@@ -13,6 +13,7 @@ r"""Helpers the kinds share: exact numbers as a lecturer writes them, data, grad
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import math
 import random
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.derive import Derivation
+from symgrad.core.derive import Derivation, derive
 from symgrad.core.graph import N
 from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
@@ -199,6 +200,21 @@ def _plain(e: sp.Expr) -> Value:
     if e.is_Rational:
         return Fraction(int(e.p), int(e.q))
     return e
+
+
+@functools.lru_cache(maxsize=64)
+def _derive(loss: str, model: str, features: int, wrt: tuple[str, ...] | None) -> Derivation:
+    return derive(loss, model, features=features, wrt=None if wrt is None else list(wrt))
+
+
+def derived(loss: str, model: str, features: int = 1, wrt: list[str] | None = None) -> Derivation:
+    """:func:`symgrad.core.derive.derive`, once per spec: every variant (and every draw again)
+    reads the same derivation, which nothing changes.
+
+    >>> derived("mse", "linear") is derived("mse", "linear")
+    True
+    """
+    return _derive(loss, model, features, None if wrt is None else tuple(wrt))
 
 
 def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> dict[str, Value]:

@@ -5,7 +5,7 @@ leaky_relu, ..., or a choice), ``z`` (a number, a list, or a draw with ``count``
 comes from ``derive_graph(activation_graph(name))``. A draw at an activation's kink (z = 0 for
 relu and leaky_relu) is rejected (the derivative is a convention there), and so are points all on
 one side of it (both pieces are the lesson). Its zeros (ReLU left of 0) are the lesson, not a
-degenerate draw (``zeros_teach``).
+degenerate draw (:meth:`ActivationKind.zeros_teach`).
 
 >>> import random
 >>> from fractions import Fraction
@@ -49,7 +49,6 @@ def _value(e: sp.Expr) -> sp.Expr:
 class ActivationKind(Kind):
     name = "activation"
     summary = "an activation function and its derivative (from the engine) at a few points"
-    zeros_teach = True
     fields = {
         "activation": Field("name", required=True, choices=NAMES,
                             help=", ".join(NAMES)),
@@ -106,6 +105,10 @@ class ActivationKind(Kind):
         title = es.title or f"The {name.replace('_', ' ')} activation and its derivative"
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
                         drawn={"activation": name})
+
+    def zeros_teach(self, ex: Exercise) -> bool:
+        """A kinked activation's zeros (ReLU left of its kink) are the lesson."""
+        return KINKS[ex.drawn["activation"]] is not None
 
     def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
         """``activations``: this exercise's activation only."""

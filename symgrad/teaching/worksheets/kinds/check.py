@@ -19,11 +19,12 @@ diagnosed by :func:`symgrad.teaching.check.check_answer` as that mistake, or the
 
 from __future__ import annotations
 
+import functools
 import random
+from typing import Any
 
 import sympy as sp
 
-from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.graph import N
 from symgrad.core.names import LOSSES, MODELS
@@ -36,6 +37,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     approx,
     check_labels,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -108,6 +110,12 @@ def classmate(d, wrt: str, mistake: str) -> sp.Expr:
     return scale * total
 
 
+@functools.lru_cache(maxsize=64)
+def _verdict(typed: str, loss: str, model: str, wrt: str) -> Any:
+    """What ``symgrad check`` says of the classmate's answer (the same for every variant)."""
+    return check_answer(typed, loss, model, wrt=wrt)
+
+
 @register
 class CheckKind(Kind):
     name = "check"
@@ -142,14 +150,14 @@ class CheckKind(Kind):
         wrt = pick(self.get(es, "wrt"), rng, es.at("wrt"))
         mistake = pick(self.get(es, "mistake"), rng, es.at("mistake"))
         try:
-            d = derive(loss, model, wrt=[wrt])
+            d = derived(loss, model, wrt=[wrt])
         except SymgradError as err:
             raise SpecError(f"{es.where}: {err}") from None
         late = frozenset(d.graph.features)
         g = d.gradients[wrt]
         wrong = classmate(d, wrt, mistake)
         typed = _typed(wrong)
-        verdict = check_answer(typed, loss, model, wrt=wrt)
+        verdict = _verdict(typed, loss, model, wrt)
         if verdict.correct or verdict.mistakes != CLASSMATE[mistake][1]:
             raise Degenerate(f"symgrad check does not diagnose {typed} as {mistake}")
         command = f"symgrad check {loss} --model {model} --wrt {wrt} --answer"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.names import LOSSES, MODELS
 from symgrad.core.steps import Kind as StepKind
@@ -32,6 +31,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     check_labels,
     data_figure_defaults,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -84,7 +84,7 @@ class DeriveKind(Kind):
         loss = pick(self.get(es, "loss"), rng, es.at("loss"))
         model = pick(self.get(es, "model"), rng, es.at("model"))
         try:
-            d = derive(loss, model, features=self.get(es, "features"), wrt=self.get(es, "wrt"))
+            d = derived(loss, model, self.get(es, "features"), self.get(es, "wrt"))
         except SymgradError as err:
             raise SpecError(f"{es.where}: {err}") from None
         late = frozenset(d.graph.features)

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.derive import derive
 from symgrad.core.names import FIT_LOSSES, MODELS
 from symgrad.numerics.compile import compile_gradient
 from symgrad.numerics.train import batch_rows, gradient_descent
@@ -44,6 +43,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     check_labels,
     data_figure_defaults,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -147,7 +147,7 @@ class GDStepsKind(Kind):
 
     def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
         loss, model = self.get(es, "loss"), self.get(es, "model")
-        d = derive(loss, model)
+        d = derived(loss, model)
         names = [str(p) for p in d.graph.params]
         xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
         check_labels(loss, ys, es.at("data"))
