@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -261,18 +262,18 @@ def test_moodle_xml_structure(built, name):
             assert current.startswith("$course$/")
             per_category[current] = 0
             continue
-        assert q.get("type") == "numerical"
+        assert q.get("type") == "cloze"  # one question per exercise, a box per answer
         per_category[current] += 1
         assert q.findtext("name/text").strip()
         qt = q.find("questiontext")
         assert qt.get("format") == "html"
         text = qt.findtext("text")
         assert "\\(" in text and "<math" not in text and "$$" not in text
-        answer = q.find("answer")
-        assert answer.get("fraction") == "100"
-        value, tol = float(answer.findtext("text")), float(answer.findtext("tolerance"))
-        assert math.isfinite(value) and tol > 0
-        assert float(q.findtext("defaultgrade")) > 0
+        boxes = re.findall(r"\{1:NUMERICAL:=([^:}]+):([^}]+)\}", text)
+        assert boxes or "MULTICHOICE" in text
+        for value, tol in boxes:
+            assert math.isfinite(float(value)) and float(tol) > 0
+        assert len(re.findall(r"\d+ decimal places", text)) == 1  # stated once
     assert per_category and all(n == VARIANTS for n in per_category.values())
 
 

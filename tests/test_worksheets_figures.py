@@ -151,7 +151,7 @@ def test_html_embeds_the_png_and_renders_offline_in_chromium(built, tmp_path):
 def test_moodle_embeds_the_png_as_a_base64_file(built):
     root = etree.parse(str(built / "moodle.xml")).getroot()
     graph_qs = [q for q in root.iter("question")
-                if q.get("type") == "numerical" and " ex 1 " in q.findtext("name/text")]
+                if q.get("type") == "cloze" and " ex 1 " in q.findtext("name/text")]
     assert graph_qs
     for q in graph_qs:
         qt = q.find("questiontext")
@@ -162,7 +162,7 @@ def test_moodle_embeds_the_png_as_a_base64_file(built):
         assert 'src="@@PLUGINFILE@@/figure-1.png"' in qt.findtext("text")
     # a solutions-only figure is not in the questions
     gd_qs = [q for q in root.iter("question")
-             if q.get("type") == "numerical" and " ex 3 " in q.findtext("name/text")]
+             if q.get("type") == "cloze" and " ex 3 " in q.findtext("name/text")]
     assert gd_qs and all(not q.find("questiontext").findall("file") for q in gd_qs)
 
 

@@ -441,16 +441,18 @@ def _node_box(lines: list[tuple[str, str]], kind: str) -> AnnotationBbox:
 
 
 def draw_graph(
-    graph: Graph, values: Values | None = None, ax: Axes | None = None, *, math: bool = True
+    graph: Graph, values: Values | None = None, ax: Axes | None = None, *, math: bool = True,
+    local: bool = True,
 ) -> Axes:
     r"""Draw the graph left to right: a box per input and per node, an arrow per :class:`Edge`.
 
     Boxes show the node's name and operation (``u = b c``) and, with ``values``, its forward value
     (``= 6``, blue) and gradient (``∂j/∂u = 3``, red); inputs show ``a = 1`` and their gradient.
     Arrows are labelled with their local derivative (``∂u/∂b = c``), in the gap after the source's
-    column. Every text is mathtext made from :func:`~symgrad.render.latex.expr_latex` where
-    matplotlib can render it, else (or with ``math=False``) Unicode from
-    :func:`~symgrad.render.text.expr_text`.
+    column; with ``local=False`` the arrows are bare (an exercise sheet that leaves the local
+    derivatives to the student). Every text is mathtext made from
+    :func:`~symgrad.render.latex.expr_latex` where matplotlib can render it, else (or with
+    ``math=False``) Unicode from :func:`~symgrad.render.text.expr_text`.
 
     Positions come from :func:`layout`; the columns are as wide as their widest box and the gaps
     as wide as their widest label, so data units are inches. Without ``ax`` a new
@@ -468,12 +470,14 @@ def draw_graph(
     (['b = 2', '∂j/∂b = 9'], ['j = 3·v', '= 21', '∂j/∂j = 1'])
     >>> sorted(t.get_text() for t in ax.texts if t.get_gid().startswith("label:"))[:2]
     ['∂j/∂v = 3', '∂u/∂b = c']
+    >>> [t.get_gid() for t in draw_graph(g, local=False).texts if t.get_gid().startswith("label")]
+    []
     """
-    return _draw(graph, values, ax, math)[0]
+    return _draw(graph, values, ax, math, local)[0]
 
 
 def _draw(
-    graph: Graph, values: Values | None, ax: Axes | None, math: bool
+    graph: Graph, values: Values | None, ax: Axes | None, math: bool, local: bool = True
 ) -> tuple[Axes, dict[sp.Symbol, tuple[float, float]], dict[Edge, float]]:
     """:func:`draw_graph`, also returning the box centres and the labels' x (inches)."""
     pos = layout(graph)
@@ -496,7 +500,7 @@ def _draw(
     size = {s: box.get_window_extent() for s, box in boxes.items()}
     drawn = edges(graph)
     labels = {
-        e: _line(_edge_label(e, True), _edge_label(e, False), math) for e in drawn
+        e: _line(_edge_label(e, True), _edge_label(e, False), math) for e in drawn if local
     }
     ncol = int(max(x for x, _ in pos.values())) + 1
     col_w = [0.0] * ncol
@@ -505,7 +509,7 @@ def _draw(
     gap_w = [0.7] * ncol
     probe = ax.text(0, 0, "", fontsize=12, math_fontfamily="cm")
     label_size: dict[Edge, tuple[float, float]] = {}
-    for e in drawn:
+    for e in labels:
         probe.set_text(labels[e])
         ext = probe.get_window_extent()
         label_size[e] = (ext.width / dpi + 0.1, ext.height / dpi + 0.08)
@@ -538,7 +542,8 @@ def _draw(
         out_at = _spread(len(outgoing[e.source]))[outgoing[e.source].index(e)]
         in_at = _spread(len(incoming[e.target]))[incoming[e.target].index(e)]
         ends[e] = (out_at, in_at)
-    label_x = _place_labels(drawn, where, size, dpi, ends, label_size, col_x, col_w, gap_w, pos)
+    label_x = _place_labels(list(labels), where, size, dpi, ends, label_size, col_x, col_w, gap_w,
+                            pos)
     for e in drawn:
         out_at, in_at = ends[e]
         name = f"{e.source}->{e.target}"
@@ -557,6 +562,8 @@ def _draw(
             },
             zorder=2,
         ).set_gid(f"edge:{name}")
+        if not local:
+            continue
         ax.annotate(
             labels[e],
             xy=(0, 0),

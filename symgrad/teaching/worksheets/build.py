@@ -2,8 +2,10 @@
 
 Variant ``k`` of a build with seed ``S`` has seed ``S + k`` and is the same as variant 0 of a build
 with seed ``S + k``: every variant is labelled with its seed and reproducible from it alone.
-Exercise ``n`` of a variant draws from ``random.Random(f"{seed}:{n}")`` and draws again (up to
-:data:`ATTEMPTS` times) while the draw is degenerate.
+Exercise ``n`` of a variant draws from ``VariantRandom(seed, n)`` (``random.Random(f"{seed}:{n}")``
+that spreads evaluation points over the seeds) and draws again (up to :data:`ATTEMPTS` times)
+while the draw is degenerate (see :class:`~symgrad.teaching.worksheets.kinds.Degenerate` and
+:func:`~symgrad.teaching.worksheets.kinds.check_zeros`).
 
 Output layout of ``build(spec, out)``::
 
@@ -21,7 +23,6 @@ folders of a killed build (its process is gone) are removed by the next build of
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import sys
@@ -34,7 +35,7 @@ from pathlib import Path
 from symgrad.core.errors import OptionError, SymgradError
 from symgrad.core.names import WORKSHEET_FORMATS
 from symgrad.teaching.worksheets import export, figures
-from symgrad.teaching.worksheets.kinds import KINDS, Degenerate
+from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, check_zeros
 from symgrad.teaching.worksheets.load import load_spec
 from symgrad.teaching.worksheets.model import Variant
 from symgrad.teaching.worksheets.spec import (
@@ -42,6 +43,7 @@ from symgrad.teaching.worksheets.spec import (
     MAX_SEED,
     Spec,
     SpecError,
+    VariantRandom,
     check_name,
 )
 
@@ -63,10 +65,11 @@ def generate(spec: Spec, seed: int) -> Variant:
     """
     exercises = []
     for es in spec.exercises:
-        rng = random.Random(f"{seed}:{es.number}")
+        rng = VariantRandom(seed, es.number)
         for _ in range(ATTEMPTS):
             try:
                 ex = KINDS[es.kind].generate(es, rng)
+                check_zeros(ex)
             except Degenerate:
                 continue
             figures.attach(es, ex)

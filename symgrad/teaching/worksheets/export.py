@@ -31,7 +31,9 @@ from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
 from symgrad.teaching import interactive
 from symgrad.teaching.worksheets.model import (
+    Answer,
     Block,
+    Code,
     Exercise,
     Figure,
     Math,
@@ -120,6 +122,8 @@ def _tex_block(b: Block) -> str:
         return tex_prose(b.text) + "\n"
     if isinstance(b, Math):
         return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
+    if isinstance(b, Code):
+        return "\\begin{verbatim}\n" + b.text + "\n\\end{verbatim}\n"
     if isinstance(b, Steps):
         return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
     if isinstance(b, Space):
@@ -157,6 +161,7 @@ def to_tex(v: Variant, edition: str) -> str:
     doc = render_latex.document("\n".join(body), tex_prose(v.title))
     return doc.replace("\\usepackage{amsmath,amssymb}",
                        "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
+                       "\n\\usepackage{upquote}"
                        "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
@@ -250,6 +255,8 @@ def _md_block(b: Block) -> str:
         inner = b.rows[0] if len(b.rows) == 1 else \
             "\\begin{gathered}\n" + " \\\\\n".join(b.rows) + "\n\\end{gathered}"
         return render_md.display(inner)
+    if isinstance(b, Code):
+        return f"```\n{b.text}\n```"
     if isinstance(b, Steps):
         return render_md.render(b.derivation).rstrip("\n")
     if isinstance(b, Space):
@@ -299,6 +306,8 @@ def _html_block(b: Block) -> str:
         return "".join(f'<p class="display">{render_html.mathml(r, True)}</p>' for r in b.rows)
     if isinstance(b, Steps):
         return render_html.render(b.derivation)
+    if isinstance(b, Code):
+        return f'<pre class="command"><code>{htmlmod.escape(b.text)}</code></pre>'
     if isinstance(b, Space):
         return f'<div class="space" style="height:{b.lines * 1.5:.1f}em"></div>'
     if isinstance(b, Figure):
@@ -418,6 +427,8 @@ def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
             out.append(f"<p>{htmlmod.escape(b.text, quote=False)}</p>")
         elif isinstance(b, Math):
             out += [f"<p>\\[{htmlmod.escape(r, quote=False)}\\]</p>" for r in b.rows]
+        elif isinstance(b, Code):
+            out.append(f"<pre><code>{htmlmod.escape(b.text, quote=False)}</code></pre>")
         elif isinstance(b, Table) and all(all(c for c in row) for row in b.rows):
             head = "".join(f"<th>{htmlmod.escape(h, quote=False)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(f"<td>{htmlmod.escape(c, quote=False)}</td>"
@@ -426,54 +437,63 @@ def _moodle_prompt(ex: Exercise) -> tuple[str, list[str]]:
     return "\n".join(out), files
 
 
+#: How many decimal places a Moodle question asks for (stated once, above its answer boxes).
+MOODLE_DECIMALS = 4
+
+
+def _cloze(a: Answer, words: list[str]) -> str:
+    """One Cloze sub-question: ``{1:NUMERICAL:=value:tolerance}`` for a number, a drop-down
+    ``{1:MULTICHOICE:=right~other}`` of the exercise's words for a word."""
+    if isinstance(a.value, float):
+        return f"{{1:NUMERICAL:={a.value!r}:{a.tolerance!r}}}"
+    others = "".join(f"~{w}" for w in words if w != a.value)
+    return f"{{1:MULTICHOICE:={a.value}{others}}}"
+
+
 def to_moodle(variants: list[Variant], course: str, title: str) -> str:
-    r"""Moodle XML: a category per numerical answer of an exercise, holding one numerical
-    question per variant (tolerance from the answer), math in ``\( \)`` for Moodle's MathJax.
+    r"""Moodle XML: a category per exercise, holding one Cloze question per variant with a box
+    for every answer of the exercise (``{1:NUMERICAL:=value:tolerance}``, or a drop-down for a
+    word), the decimals asked for once above them; math in ``\( \)`` for Moodle's MathJax.
+    Formulas (no value) are left to the worksheet.
 
     >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
     >>> spec = load_spec(bundled_dir() / "activations.toml")
     >>> xml = to_moodle([generate(spec, 7), generate(spec, 8)], spec.course, spec.title)
-    >>> xml.count('<question type="category">'), xml.count('<question type="numerical">')
-    (16, 32)
+    >>> xml.count('<question type="category">'), xml.count('<question type="cloze">')
+    (3, 6)
+    >>> xml.count(":NUMERICAL:="), xml.count("decimal places")
+    (32, 6)
     """
     esc = htmlmod.escape
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     first = variants[0]
     for k, ex in enumerate(first.exercises):
-        for j, ans in enumerate(ex.answers):
-            if not isinstance(ans.value, float):
-                continue
-            category = f"$course$/symgrad/{title}/Exercise {ex.number} ({ans.id})"
-            out += ['  <question type="category">',
-                    f"    <category><text>{esc(category)}</text></category>", "  </question>"]
-            for v in variants:
-                a = v.exercises[k].answers[j]
-                grade = v.exercises[k].points / len(ex.answers)
-                prompt, files = _moodle_prompt(v.exercises[k])
-                text = prompt + f"<p>Give {esc(a.question, quote=False)} (to 3 decimal places).</p>"
-                feedback = f"<p>\\({esc(a.latex, quote=False)}\\)</p>"
-                out += [
-                    '  <question type="numerical">',
-                    f"    <name><text>{esc(title)} ex {ex.number} {esc(a.id)} seed {v.seed}"
-                    "</text></name>",
-                    f'    <questiontext format="html"><text>{_cdata(text)}</text>'
-                    + "".join(f"\n      {f}" for f in files) + "</questiontext>",
-                    f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text>'
-                    "</generalfeedback>",
-                    f"    <defaultgrade>{grade:.4g}</defaultgrade>",
-                    "    <penalty>0.3333333</penalty>",
-                    "    <hidden>0</hidden>",
-                    f"    <idnumber>{esc(v.name)}-{v.seed}-{esc(a.id)}</idnumber>",
-                    '    <answer fraction="100" format="moodle_auto_format">',
-                    f"      <text>{a.value!r}</text>",
-                    f"      <tolerance>{a.tolerance!r}</tolerance>",
-                    '      <feedback format="html"><text>Correct.</text></feedback>',
-                    "    </answer>",
-                    "    <unitgradingtype>0</unitgradingtype>",
-                    "    <unitpenalty>0.1000000</unitpenalty>",
-                    "    <showunits>3</showunits>",
-                    "    <unitsleft>0</unitsleft>",
-                    "  </question>",
-                ]
+        if not any(isinstance(a.value, float | str) for a in ex.answers):
+            continue
+        category = f"$course$/symgrad/{title}/Exercise {ex.number}"
+        out += ['  <question type="category">',
+                f"    <category><text>{esc(category)}</text></category>", "  </question>"]
+        for v in variants:
+            vex = v.exercises[k]
+            asked = [a for a in vex.answers if isinstance(a.value, float | str)]
+            words = sorted({a.value for a in asked if isinstance(a.value, str)})
+            prompt, files = _moodle_prompt(vex)
+            boxes = "".join(f"<li>{esc(a.question, quote=False)}: {_cloze(a, words)}</li>"
+                            for a in asked)
+            text = (prompt + f"<p>Give every number to {MOODLE_DECIMALS} decimal places.</p>"
+                    f"<ol>{boxes}</ol>")
+            feedback = "".join(f"<p>\\({esc(a.latex, quote=False)}\\)</p>" for a in asked)
+            out += [
+                '  <question type="cloze">',
+                f"    <name><text>{esc(title)} ex {ex.number} seed {v.seed}</text></name>",
+                f'    <questiontext format="html"><text>{_cdata(text)}</text>'
+                + "".join(f"\n      {f}" for f in files) + "</questiontext>",
+                f'    <generalfeedback format="html"><text>{_cdata(feedback)}</text>'
+                "</generalfeedback>",
+                "    <penalty>0.3333333</penalty>",
+                "    <hidden>0</hidden>",
+                f"    <idnumber>{esc(v.name)}-{v.seed}-{ex.number}</idnumber>",
+                "  </question>",
+            ]
     out.append("</quiz>")
     return "\n".join(out) + "\n"

@@ -5,6 +5,7 @@ An exercise may ask for one figure by kind, with options for :func:`symgrad.teac
     figure = { kind = "lr-comparison" }
     figure = { kind = "slope", param = "w", points = [-1, 0.44, 1] }
     figure = { kind = "graph" }            # graph exercises: the expression's computational graph
+    figure = { kind = "graph", show_local = true }   # ... with the local derivatives on its edges
     figure_in = "solutions"                # or "exercises", or "both" (the default)
 
 The fields are checked when the spec loads (:func:`check`): an unknown kind or option, or a value
@@ -17,7 +18,8 @@ point and learning rates); the spec's options win. :func:`attach` then adds
 :class:`~symgrad.teaching.worksheets.model.Figure` blocks: to the prompt (``both``: both editions;
 ``exercises``: the exercise sheet only) or to the solution (``solutions``). A ``graph`` figure has
 the node values and gradients only where the solution is: with ``both`` the prompt shows the bare
-graph and the solution the graph with its values.
+graph and the solution the graph with its values. The prompt's graph has bare arrows unless the
+spec asks for the local derivatives on them (``show_local = true``): they are part of the answer.
 
 :func:`render` writes a matplotlib figure as the same bytes every time (no dates, no software
 version, a fixed SVG hash salt), so two builds with one seed are byte-identical.
@@ -65,6 +67,8 @@ FIGURE_KINDS = (*plots.KINDS, "graph")
 FIGURE_IN = ("both", "exercises", "solutions")
 
 _PARAMS = ("w", "b")
+#: The options of a ``graph`` figure (the graph and its point are the exercise's).
+GRAPH_OPTIONS = ("show_local",)
 
 
 # --- checking the spec ---------------------------------------------------------------------------
@@ -111,9 +115,9 @@ def _check_option(key: str, v: Any, base: Path) -> Any:
     elif key in ("x", "y"):
         if not isinstance(v, str) or not v:
             raise ValueError(f"{key} must be a column name, got {v!r}")
-    elif key == "standardize":
+    elif key in ("standardize", "show_local"):
         if not isinstance(v, bool):
-            raise ValueError(f"standardize must be true or false, got {v!r}")
+            raise ValueError(f"{key} must be true or false, got {v!r}")
     elif key == "data":
         if not isinstance(v, str) or not v:
             raise ValueError(f"data must be a file name (CSV, .npz, .npy), got {v!r}")
@@ -181,7 +185,7 @@ def check(es: ExerciseSpec, base: Path | None = None) -> None:
         graphs = [k for k, v in KINDS.items() if v.graph_figure]
         raise SpecError(f"{where}: a 'graph' figure needs an exercise with an expression "
                         f"(kind {', '.join(graphs)}), not {es.kind}")
-    allowed = ("kind", *plots.KIND_OPTIONS.get(kind, ()))
+    allowed = ("kind", *(GRAPH_OPTIONS if kind == "graph" else plots.KIND_OPTIONS[kind]))
     checked: dict[str, Any] = {"kind": kind}
     for key, v in value.items():
         if key not in allowed:
@@ -219,11 +223,11 @@ def _plot(kind: str, options: Mapping[str, Any], where: str) -> Callable[[], Mpl
     return draw
 
 
-def _graph(drawn: Mapping[str, Any], values: bool) -> Callable[[], MplFigure]:
+def _graph(drawn: Mapping[str, Any], values: bool, local: bool) -> Callable[[], MplFigure]:
     def draw() -> MplFigure:
         from symgrad.teaching.graphdraw import draw_graph
 
-        ax = draw_graph(drawn["graph"], drawn["values"] if values else None)
+        ax = draw_graph(drawn["graph"], drawn["values"] if values else None, local=local)
         return ax.figure
 
     return draw
@@ -244,12 +248,16 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
         output = ex.drawn.get("output", "the output")
         if "graph" not in ex.drawn:
             raise SpecError(f"{where}: the {es.kind} kind has no computational graph to draw")
-        bare = Figure(name, "The computational graph.", _graph(ex.drawn, False),
+        local = bool(options.get("show_local", False))
+        bare = Figure(name, "The computational graph" + (
+            ", each edge with its local derivative." if local else "."),
+            _graph(ex.drawn, False, local),
                       only="exercises" if place == "exercises" else None)
         full = Figure(name + ("-solution" if place == "both" else ""),
                       f"The computational graph with every node's value and its gradient "
-                      f"(the derivative of {output} with respect to the node).",
-                      _graph(ex.drawn, True))
+                      f"(the derivative of {output} with respect to the node), and each edge's "
+                      "local derivative.",
+                      _graph(ex.drawn, True, True))
         if place in ("both", "exercises"):
             _to_prompt(ex, bare)
         if place in ("both", "solutions"):
@@ -257,6 +265,8 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
         return
     options = {**KINDS[es.kind].figure_defaults(kind, options, ex.drawn), **options}
     caption = _CAPTIONS[kind]
+    if kind == "lr-comparison":
+        caption = _one_parameter_caption(options)
     if kind == "activations" and options.get("names"):
         names = list(options["names"])
         caption = (f"The activation {names[0]} and its derivative." if len(names) == 1 else
@@ -267,6 +277,23 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
         ex.solution.append(fig)
     else:
         _to_prompt(ex, fig)
+
+
+def _one_parameter_caption(options: Mapping[str, Any]) -> str:
+    """An ``lr-comparison`` figure runs gradient descent on one parameter, the other held at its
+    best value: not the run of an exercise's table on both, and its caption says so.
+
+    >>> _one_parameter_caption({"param": "w", "lr": [0.001, 0.1, 0.3]})  # doctest: +ELLIPSIS
+    'Gradient descent on w alone (b held at its best value) with learning rates 0.001, 0.1, ...'
+    """
+    param = options.get("param", "w")
+    other = [p for p in _PARAMS if p != param][0]
+    lrs = options.get("lr")
+    rates = ("with learning rates " + ", ".join(f"{float(r):g}" for r in lrs)
+             if isinstance(lrs, list) else "with learning rates chosen for it")
+    return (f"Gradient descent on {param} alone ({other} held at its best value) {rates}: a "
+            "one-parameter run, so its iteration counts are not those of a run on both "
+            "parameters.")
 
 
 def _to_prompt(ex: Exercise, fig: Figure) -> None:

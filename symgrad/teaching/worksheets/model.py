@@ -46,6 +46,20 @@ class Math:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A command to type, set as a line of monospace the student can copy: real ``--`` and
+    straight quotes in every format.
+
+    >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    >>> ex = generate(load_spec(bundled_dir() / "check_your_gradient.toml"), seed=1).exercises[0]
+    >>> [b.text for b in ex.prompt if isinstance(b, Code)][0]
+    'symgrad check mse --model linear --wrt w --answer "..."'
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Steps:
     """A whole step-by-step derivation, printed by the format's renderer.
 
@@ -132,7 +146,7 @@ class Figure:
         return self._cache[fmt]
 
 
-Block = Text | Math | Steps | Table | Space | Figure
+Block = Text | Math | Code | Steps | Table | Space | Figure
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,62 @@ def draw(value: Any, rng: random.Random, where: str) -> Any:
     return [rng.choice(pool) for _ in range(value["count"])]
 
 
+class VariantRandom(random.Random):
+    """The generator of exercise ``number`` in the variant of ``seed``, seeded with
+    ``"seed:number"`` like ``random.Random``, that knows its seed: a point drawn with it is
+    spread over the seeds (see :func:`spread`), so neighbouring variants evaluate at different
+    points.
+
+    >>> rng = VariantRandom(8, 1)
+    >>> rng.variant_seed, rng.number, rng.random() == random.Random("8:1").random()
+    (8, 1, True)
+    """
+
+    def __init__(self, seed: int, number: int) -> None:
+        super().__init__(f"{seed}:{number}")
+        self.variant_seed, self.number, self.spread_calls = seed, number, 0
+
+
+#: How often a variant tries its own point (redrawing the rest) before it takes the next ones.
+OWN_POINT_TRIES = 20
+
+
+def spread(pool: list[Any], rng: random.Random) -> Any:
+    """One item of ``pool`` for this variant: with a :class:`VariantRandom`, the pool in a fixed
+    shuffled order (the same for every seed) indexed by the seed, so any ``len(pool)`` consecutive
+    seeds take different items; the first :data:`OWN_POINT_TRIES` calls return the seed's own
+    item (the rest of a degenerate draw is redrawn), later ones the next items. With another
+    generator, a plain random choice.
+
+    >>> pool = list(range(5))
+    >>> sorted(spread(pool, VariantRandom(s, 1)) for s in range(10, 15))
+    [0, 1, 2, 3, 4]
+    """
+    if not isinstance(rng, VariantRandom):
+        return rng.choice(pool)
+    order = list(pool)
+    random.Random(f"{rng.number}:spread:{len(pool)}").shuffle(order)
+    k = rng.spread_calls
+    rng.spread_calls += 1
+    return order[(rng.variant_seed + max(0, k - OWN_POINT_TRIES + 1)) % len(order)]
+
+
+def pool_of(value: Any, where: str) -> list[Any] | None:
+    """Every value a number field can take (a number, a ``range`` or ``choice`` without
+    ``count``), or None for a field that draws several.
+
+    >>> pool_of({"range": [0, 1], "step": 0.5}, "w"), pool_of(2, "w"), pool_of([1, 2], "w")
+    ([Fraction(0, 1), Fraction(1, 2), Fraction(1, 1)], [Fraction(2, 1)], None)
+    """
+    if isinstance(value, list) or (isinstance(value, dict) and "count" in value):
+        return None
+    if not isinstance(value, dict):
+        return [exact(value, where)]
+    if "choice" in value:
+        return [v if isinstance(v, str) else exact(v, where) for v in value["choice"]]
+    return _grid(value, where)
+
+
 @dataclass
 class ExerciseSpec:
     """One ``[[exercise]]`` table: its 1-based number, kind, points and the kind's fields."""

@@ -27,6 +27,7 @@ import importlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from symgrad.teaching.worksheets.model import Exercise
@@ -102,11 +103,40 @@ class Kind:
         """One exercise from a seeded generator; raise :class:`Degenerate` to be asked again."""
         raise NotImplementedError
 
+    def zeros_teach(self, ex: Exercise) -> bool:
+        """Whether this exercise's zero answers are its lesson (ReLU is flat left of 0), not a
+        degenerate draw: :func:`check_zeros` then leaves them to the kind. The base kind: no."""
+        return False
+
     def figure_defaults(self, plot_kind: str, options: Mapping[str, Any],
                         drawn: Mapping[str, Any]) -> dict[str, Any]:
         """Default options for a ``plot_kind`` figure of this exercise, from what the variant drew
         (``Exercise.drawn``); ``options`` are the spec's, which win. The base kind has none."""
         return {}
+
+
+#: At most this share of an exercise's numerical answers may be 0.
+ZERO_SHARE = Fraction(1, 4)
+
+
+def check_zeros(ex: Exercise) -> None:
+    """Raise :class:`Degenerate` when zeros make more than :data:`ZERO_SHARE` of the exercise's
+    numerical answers (zero weights or inputs, dead units: nothing left to compute), unless they
+    are the exercise's lesson (:meth:`Kind.zeros_teach`).
+
+    >>> from dataclasses import replace
+    >>> from symgrad.teaching.worksheets.model import Answer
+    >>> zero = Answer("1.a", "derive", "", {}, "", "", 0.0)
+    >>> ex = Exercise(1, "derive", "", 1.0, [], [], [zero, replace(zero, value=2.0)])
+    >>> check_zeros(ex)
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.kinds.Degenerate: 1 of 2 answers are 0
+    """
+    values = [a.value for a in ex.answers if isinstance(a.value, float)]
+    zeros = sum(v == 0 for v in values)
+    if zeros > ZERO_SHARE * len(values) and not KINDS[ex.kind].zeros_teach(ex):
+        raise Degenerate(f"{zeros} of {len(values)} answers are 0")
 
 
 def _check_field(value: Any, f: Field, where: str) -> None:

@@ -13,6 +13,8 @@ r"""Helpers the kinds share: exact numbers as a lecturer writes them, data, grad
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import math
 import random
 from fractions import Fraction
@@ -21,13 +23,20 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.derive import Derivation
+from symgrad.core.derive import Derivation, derive
 from symgrad.core.graph import N
 from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text, symbol_text
-from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, draw, exact
+from symgrad.teaching.worksheets.spec import (
+    ExerciseSpec,
+    SpecError,
+    draw,
+    exact,
+    pool_of,
+    spread,
+)
 
 Value = Fraction | sp.Expr
 
@@ -57,12 +66,28 @@ def num(x: Value | float, digits: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
+#: The largest denominator a solution shows as an exact fraction (by hand, with exact numbers).
+MAX_DENOMINATOR = 10_000
+
+
 def approx(x: Value | float) -> str:
-    r"""``= 0.75`` for an exact decimal, ``\approx 0.3333`` for a rounded one (LaTeX)."""
+    r"""``= 0.75`` for an exact decimal, ``= \frac{1}{3} \approx 0.3333`` for a fraction whose
+    decimal is rounded (the exact value a student working with fractions finds), ``\approx
+    0.7311`` for any other rounded value (LaTeX).
+
+    >>> approx(Fraction(3, 4)), approx(Fraction(-23, 15)), approx(0.73105857863)
+    ('= 0.75', '= -\\frac{23}{15} \\approx -1.5333', '\\approx 0.7311')
+    """
     shown = num(x)
     exactly = isinstance(x, Fraction) or (isinstance(x, sp.Basic) and x.is_Rational)
-    if exactly and Fraction(shown) == (x if isinstance(x, Fraction) else Fraction(str(x))):
+    if not exactly:
+        return r"\approx " + shown
+    q = x if isinstance(x, Fraction) else Fraction(int(x.p), int(x.q))
+    if Fraction(shown) == q:
         return "= " + shown
+    if q.denominator <= MAX_DENOMINATOR:
+        sign = "-" if q < 0 else ""
+        return rf"= {sign}\frac{{{abs(q.numerator)}}}{{{q.denominator}}} \approx {shown}"
     return r"\approx " + shown
 
 
@@ -100,10 +125,28 @@ def draw_data(spec: dict[str, Any], rng: random.Random, where: str) -> tuple[lis
         scale = exact(spec.get("x_scale", 1), where)
         xs = [Fraction(rows[k][0]) * scale for k in chosen]
         ys = [Fraction(rows[k][1]) for k in chosen]
+        everyone = [Fraction(r[0]) for r in rows], [Fraction(r[1]) for r in rows]
+        if trend(xs, ys) != trend(*everyone):
+            from symgrad.teaching.worksheets.kinds import Degenerate
+
+            raise Degenerate("the rows do not keep the data set's trend")
         return xs, ys, spec["dataset"]
     xs = draw(spec["x"], rng, where + ".x")
     ys = draw(spec["y"], rng, where + ".y")
     return list(xs), list(ys), "drawn"
+
+
+def trend(xs: list, ys: list) -> int:
+    """The sign of the least-squares slope of ``ys`` on ``xs`` (of their covariance): a few rows
+    of a data set tell its story (GPA grows with SAT) only when they have its sign.
+
+    >>> trend([1, 2, 3], [2, 3, 5]), trend([1, 2, 3], [5, 3, 2]), trend([1, 2], [3, 3])
+    (1, -1, 0)
+    """
+    n = len(xs)
+    cov = sum(Fraction(x) * Fraction(y) for x, y in zip(xs, ys, strict=True)) * n - \
+        sum(map(Fraction, xs)) * sum(map(Fraction, ys))
+    return (cov > 0) - (cov < 0)
 
 
 def check_labels(loss: str, ys: list, where: str) -> None:
@@ -119,7 +162,24 @@ def check_labels(loss: str, ys: list, where: str) -> None:
         raise Degenerate("every label the same")
 
 
+#: The most points a spread point is chosen from (a larger grid is drawn as usual).
+MAX_POINTS = 100_000
+
+
 def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str, Fraction]:
+    """A value for every name in ``spec`` (``at``, ``start``): with the variant's generator, one
+    point of the grid of all of them spread over the seeds (:func:`~symgrad.teaching.worksheets
+    .spec.spread`), so the variants of a build evaluate at different points (as many as the grid
+    has).
+
+    >>> from symgrad.teaching.worksheets.spec import VariantRandom
+    >>> at = {"w": {"range": [-1, 1]}, "b": {"choice": [0, 1]}}
+    >>> len({tuple(draw_point(at, VariantRandom(s, 1), "at").values()) for s in range(6)})
+    6
+    """
+    pools = [pool_of(v, f"{where}.{k}") for k, v in spec.items()]
+    if all(p is not None for p in pools) and math.prod(map(len, pools)) <= MAX_POINTS:
+        return dict(zip(spec, spread(list(itertools.product(*pools)), rng), strict=True))
     return {k: draw(v, rng, f"{where}.{k}") for k, v in spec.items()}
 
 
@@ -142,6 +202,21 @@ def _plain(e: sp.Expr) -> Value:
     return e
 
 
+@functools.lru_cache(maxsize=64)
+def _derive(loss: str, model: str, features: int, wrt: tuple[str, ...] | None) -> Derivation:
+    return derive(loss, model, features=features, wrt=None if wrt is None else list(wrt))
+
+
+def derived(loss: str, model: str, features: int = 1, wrt: list[str] | None = None) -> Derivation:
+    """:func:`symgrad.core.derive.derive`, once per spec: every variant (and every draw again)
+    reads the same derivation, which nothing changes.
+
+    >>> derived("mse", "linear") is derived("mse", "linear")
+    True
+    """
+    return _derive(loss, model, features, None if wrt is None else tuple(wrt))
+
+
 def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> dict[str, Value]:
     """Each gradient at ``point`` on the data, exactly: ``scale * sum_i term + extra``.
 
@@ -161,6 +236,65 @@ def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> d
             raise AssertionError(f"exact and compiled gradients differ for {name}: "
                                  f"{float(value)} vs {fast[name]}")
     return out
+
+
+def _signed(x: Value) -> str:
+    """A number inside a sum: negative ones in parentheses."""
+    text = num(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def sample_working(d: Derivation, names: list[str], point: dict[str, Value], xs: list, ys: list,
+                   values: dict[str, Value], part: str = "") -> list[Any]:
+    r"""The solution's working for gradients at a point on data, as a lecturer writes it: a table
+    of every sample's intermediates and terms, then each gradient as the scaled sum of its terms.
+
+    >>> from symgrad.core.derive import derive
+    >>> d = derive("mse", "linear")
+    >>> point, xs, ys = {"w": Fraction(1), "b": Fraction(0)}, [Fraction(1), Fraction(2)], \
+    ...     [Fraction(1), Fraction(3)]
+    >>> text, table, sums = sample_working(d, ["w", "b"], point, xs, ys,
+    ...                                    gradient_at(d, point, xs, ys))
+    >>> table.header[3:], table.rows[1]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    (('\\(\\hat{y}_{i}\\)', '\\(u_{i}\\)', '\\(\\left(\\hat{y}_{i} - y_{i}\\right) x_{i}\\)',
+      '\\(\\hat{y}_{i} - y_{i}\\)'), ('2', '2', '3', '2', '-1', '-2', '-1'))
+    >>> sums.rows[0]
+    '\\frac{\\partial L}{\\partial w} = \\frac{2}{2} \\left(0 + (-2)\\right) = -2'
+    """
+    from symgrad.teaching.worksheets.model import Math, Table, Text
+
+    g = d.graph
+    late = frozenset(g.features)
+    inner = [n for n in g.nodes if n.symbol != g.output]
+    summands = {}
+    for n in names:
+        sums = d.gradients[n].named.atoms(sp.Sum)
+        summands[n] = next(iter(sums)).function if len(sums) == 1 else d.gradients[n].term
+    header, _ = data_table(xs, ys)
+    header = (*header, *[rf"\({expr_latex(n.symbol, late)}\)" for n in inner],
+              *[rf"\({expr_latex(summands[n], late)}\)" for n in names])
+    rows, terms = [], {n: [] for n in names}
+    for k, (x, y) in enumerate(zip(xs, ys, strict=True), 1):
+        subs = _subs(d, point, x, y)
+        cells = [num(x), num(y)] + [num(_plain(g.full(n.symbol).xreplace(subs))) for n in inner]
+        for n in names:
+            terms[n].append(_plain(d.gradients[n].term.xreplace(subs)))
+            cells.append(num(terms[n][-1]))
+        rows.append((str(k), *cells))
+    lines = []
+    for n in names:
+        gr = d.gradients[n]
+        top, bottom = (expr_latex(sp.sympify(e).subs(N, len(xs)))
+                       for e in sp.fraction(sp.sympify(gr.scale)))
+        scale = top if bottom == "1" else rf"\frac{{{top}}}{{{bottom}}}"
+        total = " + ".join([num(terms[n][0]), *map(_signed, terms[n][1:])])
+        penalty = _plain(sp.sympify(gr.extra).xreplace(_subs(d, point, xs[0], ys[0])))
+        extra = "" if gr.extra == 0 else f" + {_signed(penalty)}"
+        lines.append(rf"{partial_latex(d, n)} = {scale} \left({total}\right){extra} "
+                     f"{approx(values[n])}")
+    return [Text(rf"{part}At \({point_latex(point)}\), sample by sample (the last columns are "
+                 "the terms of the sums):"), Table(header, tuple(rows)), Math(tuple(lines))]
 
 
 def loss_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> Value:

@@ -3,7 +3,9 @@ r"""``activation``: an activation function and its derivative, from the engine, 
 Fields: ``activation`` (an activation of the function registry but identity: sigmoid, tanh, relu,
 leaky_relu, ..., or a choice), ``z`` (a number, a list, or a draw with ``count``). The derivative
 comes from ``derive_graph(activation_graph(name))``. A draw at an activation's kink (z = 0 for
-relu and leaky_relu) is rejected (the derivative is a convention there).
+relu and leaky_relu) is rejected (the derivative is a convention there), and so are points all on
+one side of it (both pieces are the lesson). Its zeros (ReLU left of 0) are the lesson, not a
+degenerate draw (:meth:`ActivationKind.zeros_teach`).
 
 >>> import random
 >>> from fractions import Fraction
@@ -62,6 +64,9 @@ class ActivationKind(Kind):
             raise Degenerate(f"z = {num(KINKS[name])} is the kink")
         if len(set(zs)) < len(zs):
             raise Degenerate("a repeated point")
+        kink = KINKS[name]
+        if kink is not None and len(zs) > 1 and len({float(z) > kink for z in zs}) < 2:
+            raise Degenerate("every point on one side of the kink")
         d = derive_graph(activation_graph(name), title=f"The derivative of {name}")
         g = d.gradients["z"]
         zsym = d.graph.params[0]
@@ -100,6 +105,10 @@ class ActivationKind(Kind):
         title = es.title or f"The {name.replace('_', ' ')} activation and its derivative"
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
                         drawn={"activation": name})
+
+    def zeros_teach(self, ex: Exercise) -> bool:
+        """A kinked activation's zeros (ReLU left of its kink) are the lesson."""
+        return KINKS[ex.drawn["activation"]] is not None
 
     def figure_defaults(self, plot_kind: str, options: Any, drawn: Any) -> dict[str, Any]:
         """``activations``: this exercise's activation only."""

@@ -19,11 +19,12 @@ diagnosed by :func:`symgrad.teaching.check.check_answer` as that mistake, or the
 
 from __future__ import annotations
 
+import functools
 import random
+from typing import Any
 
 import sympy as sp
 
-from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.graph import N
 from symgrad.core.names import LOSSES, MODELS
@@ -36,6 +37,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     approx,
     check_labels,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -45,10 +47,20 @@ from symgrad.teaching.worksheets.kinds._common import (
     pick,
     point_latex,
     point_plain,
+    sample_working,
     tolerance,
 )
 from symgrad.teaching.worksheets.kinds.derive import definitions
-from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Steps, Table, Text
+from symgrad.teaching.worksheets.model import (
+    Answer,
+    Code,
+    Exercise,
+    Math,
+    Space,
+    Steps,
+    Table,
+    Text,
+)
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError
 
 __all__ = ["CheckKind", "KINDS"]
@@ -62,6 +74,10 @@ CLASSMATE = {
     "factor_2": ("the 2 dropped", ("factor_2",)),
     "missing_chain_factor": ("the inner factor dropped", ("missing_chain_factor",)),
 }
+
+
+#: Lines of room for the classmate part (the derivation's room is the spec's ``space``).
+CLASSMATE_SPACE = 4
 
 
 def _typed(e: sp.Expr) -> str:
@@ -92,6 +108,12 @@ def classmate(d, wrt: str, mistake: str) -> sp.Expr:
     if mistake in ("missing_1_over_N", "missing_mean_and_sum"):
         scale = scale * N
     return scale * total
+
+
+@functools.lru_cache(maxsize=64)
+def _verdict(typed: str, loss: str, model: str, wrt: str) -> Any:
+    """What ``symgrad check`` says of the classmate's answer (the same for every variant)."""
+    return check_answer(typed, loss, model, wrt=wrt)
 
 
 @register
@@ -128,34 +150,26 @@ class CheckKind(Kind):
         wrt = pick(self.get(es, "wrt"), rng, es.at("wrt"))
         mistake = pick(self.get(es, "mistake"), rng, es.at("mistake"))
         try:
-            d = derive(loss, model, wrt=[wrt])
+            d = derived(loss, model, wrt=[wrt])
         except SymgradError as err:
             raise SpecError(f"{es.where}: {err}") from None
         late = frozenset(d.graph.features)
         g = d.gradients[wrt]
         wrong = classmate(d, wrt, mistake)
         typed = _typed(wrong)
-        verdict = check_answer(typed, loss, model, wrt=wrt)
+        verdict = _verdict(typed, loss, model, wrt)
         if verdict.correct or verdict.mistakes != CLASSMATE[mistake][1]:
             raise Degenerate(f"symgrad check does not diagnose {typed} as {mistake}")
-        command = f'symgrad check {loss} --model {model} --wrt {wrt} --answer "..."'
+        command = f"symgrad check {loss} --model {model} --wrt {wrt} --answer"
         ask = rf"\({partial_latex(d, wrt)}\)"
         prompt = [
             Text("The loss and the model are defined by:"), Math(definitions(d)),
-            Text(f"(a) Derive {ask} step by step with the chain rule. (b) Check your answer "
-                 f"with the command {command}, typing sums over the samples as sum(..., i) "
-                 "(exit status 0 means correct). (c) A classmate wrote"),
-            Math((rf"{partial_latex(d, wrt)} = {expr_latex(wrong, late)}",)),
-            Text(f"Run symgrad check on it (--answer \"{typed}\"): which mistake does it "
-                 "report, and at which step of your derivation does the classmate go wrong?"),
+            Text(f"(a) Derive {ask} step by step with the chain rule."),
+            Text("(b) Check your answer with symgrad check, typing your answer between the "
+                 "quotes and sums over the samples as sum(..., i) (exit status 0 means correct):"),
+            Code(f'{command} "..."'),
         ]
-        solution = [Steps(d), Text("symgrad check exits with status 1 and reports: "
-                                   + ", ".join(verdict.mistakes) + ".")]
-        if verdict.departs_at is not None:
-            step = verdict.steps[verdict.departs_at]
-            solution.append(Text(
-                rf"The classmate departs from the derivation at \({expr_latex(step.lhs, late)} = "
-                rf"{expr_latex(step.result, late)}\) ({rule_text(step)})."))
+        solution = [Steps(d)]
         given = {"expr": expr_text(d.graph.full(d.graph.output), late), "loss": loss,
                  "model": model, "wrt": wrt, "classmate": typed,
                  "mistakes": list(verdict.mistakes)}
@@ -169,13 +183,31 @@ class CheckKind(Kind):
                 raise Degenerate("a zero gradient")
             value = values[wrt]
             header, rows = data_table(xs, ys)
-            prompt += [Text(rf"(d) Evaluate {ask} at \({point_latex(point)}\) on the data "
+            prompt += [Text(rf"(c) Evaluate {ask} at \({point_latex(point)}\) on the data "
                             f"(N = {len(xs)}):"), Table(header, rows)]
-            solution.append(Math((rf"{partial_latex(d, wrt)} {approx(value)}",)))
+            solution += sample_working(d, [wrt], point, xs, ys, values, "(c) ")
             given.update(point=point_plain(point), data={"x": [float(x) for x in xs],
                                                          "y": [float(y) for y in ys]},
                          source=source)
-        prompt.append(Space(self.get(es, "space")))
+        # the classmate's answer comes after the student's own work, so it cannot steer it
+        part = "(d)" if value is not None else "(c)"
+        prompt += [
+            Space(self.get(es, "space")),
+            Text(f"{part} A classmate wrote"),
+            Math((rf"{partial_latex(d, wrt)} = {expr_latex(wrong, late)}",)),
+            Text("Run symgrad check on it:"),
+            Code(f'{command} "{typed}"'),
+            Text("Which mistake does it report, and at which step of your derivation does the "
+                 "classmate go wrong?"),
+        ]
+        solution.append(Text(f"{part} symgrad check exits with status 1 and reports: "
+                             + ", ".join(verdict.mistakes) + "."))
+        if verdict.departs_at is not None:
+            step = verdict.steps[verdict.departs_at]
+            solution.append(Text(
+                rf"The classmate departs from the derivation at \({expr_latex(step.lhs, late)} = "
+                rf"{expr_latex(step.result, late)}\) ({rule_text(step)})."))
+        prompt.append(Space(CLASSMATE_SPACE))
         answer = Answer(
             id=f"{es.number}.{wrt}", kind=self.name, question=ask, given=given,
             latex=rf"{partial_latex(d, wrt)} = {expr_latex(g.named, late)}"

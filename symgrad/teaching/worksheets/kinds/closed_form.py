@@ -22,13 +22,13 @@ from typing import Any
 
 import sympy as sp
 
-from symgrad.core.derive import derive
 from symgrad.render.latex import expr_latex
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
 from symgrad.teaching.worksheets.kinds._common import (
     approx,
     data_figure_defaults,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -57,7 +57,7 @@ class ClosedFormKind(Kind):
     }
 
     def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
-        d = derive("mse", "linear")
+        d = derived("mse", "linear")
         xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
         n = len(xs)
         sx, sy = sum(xs), sum(ys)
@@ -109,7 +109,8 @@ class ClosedFormKind(Kind):
                   rf"\left(\sum x_{{i}}\right)^{{2}}}} {approx(w_star)}",
                   r"b^{*} = \frac{\sum y_{i} - w^{*} \sum x_{i}}{N} "
                   + approx(b_star))),
-            Text(rf"(b) Gradient descent converges (\(w_{{new}} = w_{{old}}\) within "
+            Text(rf"(b) By computer (symgrad's gradient descent: too many steps to do by hand), "
+                 rf"gradient descent converges (\(w_{{new}} = w_{{old}}\) within "
                  rf"{num(tol_exact)}) after {run.iterations} iterations at "
                  rf"\(w = {num(w_gd)}\), \(b = {num(b_gd)}\), within {num(gap)} "
                  "of the closed form."),

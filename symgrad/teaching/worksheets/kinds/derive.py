@@ -20,7 +20,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from symgrad.core.derive import derive
 from symgrad.core.errors import SymgradError
 from symgrad.core.names import LOSSES, MODELS
 from symgrad.core.steps import Kind as StepKind
@@ -32,6 +31,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     check_labels,
     data_figure_defaults,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -41,6 +41,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     pick,
     point_latex,
     point_plain,
+    sample_working,
     tolerance,
 )
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Steps, Table, Text
@@ -83,7 +84,7 @@ class DeriveKind(Kind):
         loss = pick(self.get(es, "loss"), rng, es.at("loss"))
         model = pick(self.get(es, "model"), rng, es.at("model"))
         try:
-            d = derive(loss, model, features=self.get(es, "features"), wrt=self.get(es, "wrt"))
+            d = derived(loss, model, self.get(es, "features"), self.get(es, "wrt"))
         except SymgradError as err:
             raise SpecError(f"{es.where}: {err}") from None
         late = frozenset(d.graph.features)
@@ -111,8 +112,7 @@ class DeriveKind(Kind):
             header, rows = data_table(xs, ys)
             prompt += [Text(rf"Then evaluate them at \({point_latex(point)}\) on the data "
                             f"(N = {len(xs)}):"), Table(header, rows)]
-            solution += [Text(rf"At \({point_latex(point)}\) on the {len(xs)} samples:"),
-                         Math(tuple(rf"{partial_latex(d, n)} {approx(values[n])}" for n in names))]
+            solution += sample_working(d, names, point, xs, ys, values)
             given.update(point=point_plain(point), data={"x": [float(x) for x in xs],
                                                          "y": [float(y) for y in ys]},
                          source=source)

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.derive import derive
 from symgrad.core.names import FIT_LOSSES, MODELS
 from symgrad.numerics.compile import compile_gradient
 from symgrad.numerics.train import batch_rows, gradient_descent
@@ -44,6 +43,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     check_labels,
     data_figure_defaults,
     data_table,
+    derived,
     draw_data,
     draw_point,
     gradient_at,
@@ -147,7 +147,7 @@ class GDStepsKind(Kind):
 
     def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
         loss, model = self.get(es, "loss"), self.get(es, "model")
-        d = derive(loss, model)
+        d = derived(loss, model)
         names = [str(p) for p in d.graph.params]
         xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
         check_labels(loss, ys, es.at("data"))
@@ -226,8 +226,7 @@ class GDStepsKind(Kind):
                     rf"\({expr_latex(sp.Symbol(n))}_{{{t}}}\) after {t} step{'s' if t > 1 else ''}",
                     {**given, "wrt": n, "t": t},
                     rf"{expr_latex(sp.Symbol(n))}_{{{t}}} {approx(v)}",
-                    f"{symbol_text(n)}{t} = {num(v)}".translate(str.maketrans("0123456789",
-                                                                            "₀₁₂₃₄₅₆₇₈₉")),
+                    f"{symbol_text(f'{n}_{t}')} = {num(v)}",
                     float(v), tolerance(float(v), es)))
 
         drawn: dict[str, Any] = {"data": (xs, ys), "loss": loss, "model": model, "start": start,
@@ -278,7 +277,9 @@ class GDStepsKind(Kind):
                 {**given, "lr": float(lrs[which]), "max_iter": max_iter, "tol": tol},
                 rf"\text{{{r.stopped_because}}}", r.stopped_because, r.stopped_because))
         solution += [
-            Text(f"(b) With at most {max_iter} iterations and tolerance {num(tol_exact)}:"),
+            Text(f"(b) By computer (symgrad's gradient descent on all {len(names)} parameters "
+                 f"at once; too many steps to do by hand), with at most {max_iter} iterations "
+                 f"and tolerance {num(tol_exact)}:"),
             Table(header, tuple(rows)),
             Text(f"Too small a learning rate creeps towards the minimum and is stopped by the "
                  f"iteration limit ({max_iter}); about the right one converges, the updates "

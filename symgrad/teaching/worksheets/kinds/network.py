@@ -3,16 +3,18 @@ r"""``network``: forward and backward through a small layered network for one sa
 The lecture's network (L7) is ``z1 = W1 x + b1, a1 = ReLU(z1), z2 = W2 a1 + b2, y_hat = sigma(z2)``
 with binary cross-entropy. The exercise gives the weights, one sample ``x`` and its label ``y``,
 and asks for (a) the forward pass (every z, a, y_hat and the loss, a fill-in table) and (b) the
-backward pass (dZ, dW, db of every layer and dA of every hidden layer, a fill-in table) with the
-layer-level equations of :mod:`symgrad.models.network_layers` as the method. The solution prints the
-layer-level derivation (``net.derive()``), both tables with the arithmetic, and with
-``expanded = true`` the neuron-by-neuron derivation (``net.derive(expanded=True)``) as well.
+backward pass (dZ, dW, db of every layer and dA of every hidden layer, a fill-in table), with the
+layer-level equations of :mod:`symgrad.models.network_layers` as the method when asked. The
+solution prints the layer-level derivation (``net.derive()``), both tables with the arithmetic,
+and with ``expanded = true`` the neuron-by-neuron derivation (``net.derive(expanded=True)``).
 
 Fields: ``layers`` (the sizes [n0, ..., nL]: 2 to 4 sizes of 1 to 4 units, at most 30
 parameters), ``activations`` (one per layer after the input: sigmoid, tanh, relu, leaky_relu,
 identity, softmax on the last), ``loss`` (bce, mse, cross_entropy; a ``choice`` is allowed),
 ``weights`` (see below), ``x`` (n0 numbers or draws; default integers in [-2, 2]), ``y`` (bce: 0
-or 1; mse: one number per output; cross_entropy: the class 1..K), ``expanded`` (false).
+or 1; mse: one number per output; cross_entropy: the class 1..K), ``expanded`` (false: the
+neuron-by-neuron derivation in the solution too), ``show_method`` (false: the layer-level backward
+equations in the prompt, which give half the answer away).
 
 ``weights`` is one number or draw for every entry of every W and b, or a table with a key per
 parameter (``W1``, ``b2``, ...) or per kind (``W``, ``b``: every weight matrix / bias vector); each
@@ -327,6 +329,7 @@ class NetworkKind(Kind):
         "x": Field("values", help="one sample: n0 numbers or draws"),
         "y": Field("values", help="its label"),
         "expanded": Field("bool", default=False),
+        "show_method": Field("bool", default=False),
         "tolerance": Field("number"),
     }
 
@@ -466,15 +469,9 @@ class NetworkKind(Kind):
             Math(_forward_equations(net)),
             Text("with"),
             Math(_given_rows(net, params, x, y)),
-            Text("(a) Forward pass: fill in the table (to 4 decimal places where a value is not "
-                 "exact)."),
+            Text("(a) Forward pass: fill in the table."),
             Table(header, blank_fwd),
-            Text(r"(b) Backward pass with the layer-level equations below (one sample: "
-                 rf"\(m = 1\), \(A^{{[0]}} = x\), \(Z^{{[l]}} = z^{{[l]}}\), "
-                 rf"\(A^{{[{L}]}} = \hat{{y}}\), \(Y = y\), and the sums over samples "
-                 r"have one term). Fill in the table; \(\mathrm{d}W^{[l]}\) stands for "
-                 r"\(\partial L/\partial W^{[l]}\), and likewise for b, z and a."),
-            Math(_method(layer_d)),
+            *self._backward_prompt(es, layer_d, L),
             Table(header, blank_bwd),
         ]
         solution: list[Any] = [
@@ -493,6 +490,20 @@ class NetworkKind(Kind):
         title = es.title or (f"Forward and backward through a {'-'.join(map(str, sizes))} "
                              "network")
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers)
+
+    def _backward_prompt(self, es: ExerciseSpec, layer_d: Any, L: int) -> list[Any]:
+        """Part (b)'s text, with the layer-level equations only when the spec asks for them
+        (``show_method = true``): they are half of the answer."""
+        names = (r"Fill in the table; \(\mathrm{d}W^{[l]}\) stands for "
+                 r"\(\partial L/\partial W^{[l]}\), and likewise for b, z and a.")
+        if not self.get(es, "show_method"):
+            return [Text(r"(b) Backward pass: apply the chain rule layer by layer, from the loss "
+                         r"back to \(W^{[1]}\), for this one sample. " + names)]
+        return [Text(r"(b) Backward pass with the layer-level equations below (one sample: "
+                     rf"\(m = 1\), \(A^{{[0]}} = x\), \(Z^{{[l]}} = z^{{[l]}}\), "
+                     rf"\(A^{{[{L}]}} = \hat{{y}}\), \(Y = y\), and the sums over samples "
+                     r"have one term). " + names),
+                Math(_method(layer_d))]
 
     def _draw_label(self, es: ExerciseSpec, net: Network, rng: random.Random) -> sp.Matrix:
         nL, where = net.sizes[-1], es.at("y")
