@@ -48,6 +48,12 @@ FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
 #: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
 RULE_WIDTH = "4.5cm"
 
+#: A table column with a cell longer than this (characters, math as 4) wraps instead of widening the table.
+WRAP_CELL = 30
+
+#: A table cell that is a number: printed with a real minus sign (−, not a hyphen).
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")
+
 EDITIONS = ("exercises", "solutions")
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -126,13 +132,25 @@ def _tex_block(b: Block) -> str:
     if isinstance(b, Figure):
         return (f"\\begin{{center}}\\includegraphics[{FIGURE_SIZE}]{{{b.filename('pdf')}}}\\\\\n"
                 f"{{\\small {tex_prose(b.caption)}}}\\end{{center}}\n")
-    cols = "|" + "c|" * len(b.header)
-    lines = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\hline",
+    return _tex_table(b)
+
+
+def _tex_table(b: Table) -> str:
+    r"""A table with rules; a column of long prose wraps (``tabularx`` at the line's width), so
+    the table fits the page; numbers get a real minus sign."""
+    wide = [max(len(MATH.sub("xxxx", c)) for c in col) > WRAP_CELL for col in zip(b.header, *b.rows, strict=True)]
+    cols = "|" + "".join(r">{\raggedright\arraybackslash}X|" if w else "c|" for w in wide)
+    env, width = ("tabularx", r"{\linewidth}") if any(wide) else ("tabular", "")
+    lines = [f"\\begin{{center}}\\begin{{{env}}}{width}{{{cols}}}\\hline",
              " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
     for row in b.rows:
-        cells = [tex_prose(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
+        cells = [_tex_cell(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
         lines.append(" & ".join(cells) + r" \\ \hline")
-    return "\n".join(lines) + "\n\\end{tabular}\\end{center}\n"
+    return "\n".join(lines) + f"\n\\end{{{env}}}\\end{{center}}\n"
+
+
+def _tex_cell(c: str) -> str:
+    return rf"\({c}\)" if NUMBER.fullmatch(c) else tex_prose(c)
 
 
 def to_tex(v: Variant, edition: str) -> str:
@@ -155,7 +173,7 @@ def to_tex(v: Variant, edition: str) -> str:
         body += [_tex_block(b) for b in _blocks(ex, edition)]
     doc = render_latex.document("\n".join(body), tex_prose(v.title))
     return doc.replace("\\usepackage{amsmath,amssymb}",
-                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
+                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}\n\\usepackage{tabularx}"
                        "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
@@ -238,8 +256,13 @@ def md_prose(text: str, cell: bool = False) -> str:
     return "".join(out)
 
 
+def _minus(c: str) -> str:
+    """A number cell with a real minus sign (−); any other cell as it is."""
+    return c.replace("-", "\u2212", 1) if NUMBER.fullmatch(c) else c
+
+
 def _md_cell(c: str) -> str:
-    return md_prose(c, cell=True) if c else " "
+    return md_prose(_minus(c), cell=True) if c else " "
 
 
 def _md_block(b: Block) -> str:
@@ -276,7 +299,7 @@ def to_md(v: Variant, edition: str) -> str:
     >>> print("\n".join(lines[12:15]))  # exercise 1's table, blank for the student
     | $z$ | $a = \sigma(z)$ | $\frac{\partial a}{\partial z}$ |
     |---|---|---|
-    | -2.5 |   |   |
+    | −2.5 |   |   |
     """
     course = f"*{md_prose(v.course)}* · " if v.course else ""
     parts = [f"{course}{_label(v, edition)} · total {_points(v.points)}"]
@@ -306,7 +329,7 @@ def _html_block(b: Block) -> str:
                 f'alt="{cap}" style="max-width:100%;height:auto"><figcaption>{cap}</figcaption>'
                 "</figure>")
     head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
-    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(c)}</td>" for c in row) + "</tr>"
+    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(_minus(c))}</td>" for c in row) + "</tr>"
                    for row in b.rows)
     return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
