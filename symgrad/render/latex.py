@@ -103,7 +103,7 @@ def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:
 def step_latex(step: Step, late: frozenset = frozenset()) -> str:
     r"""``lhs &= form = form && \text{rule}``."""
     rhs = " = ".join(expr_latex(f, late) for f in step.forms)
-    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{rule_text(step)}}}"
+    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{prose(rule_text(step))}}}"
 
 
 #: Width of the text of :func:`document`'s page in em (11pt, 2 cm margins on letter paper).
@@ -125,7 +125,7 @@ def step_rows(
     width inside the ``\text{}``. With ``budget`` (em) a form wider than that breaks into rows
     ``&\quad + ...`` (:func:`break_rows`).
     """
-    rule = rule_text(step)
+    rule = prose(rule_text(step))
     if rule_width is not None:
         rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
     rows: list[str] = []
@@ -158,12 +158,34 @@ def render(d: Derivation, rule_width: str | None = RULE_WIDTH, width: float = TE
     return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
 
 
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "λ": r"\(\lambda\)",
+            "−": r"\textminus{}"}
+_MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+
+
+def prose(text: str) -> str:
+    r"""Escape text for LaTeX, keeping its ``\( \)`` and ``\[ \]`` math as it is.
+
+    >>> prose(r"50% of \(x_{i}\) & more")
+    '50\\% of \\(x_{i}\\) \\& more'
+    >>> prose("Gradient of x_1*w_1")
+    'Gradient of x\\_1*w\\_1'
+    """
+    parts = _MATH.split(text)
+    return "".join(p if k % 2 else "".join(_SPECIAL.get(c, c) for c in p)
+                   for k, p in enumerate(parts))
+
+
 def document(body: str, title: str = "") -> str:
-    """A standalone document around a LaTeX body, compilable with pdflatex."""
-    head = rf"\section*{{{title}}}" + "\n" if title else ""
+    """A standalone document around a LaTeX body, compilable with pdflatex; the ``title`` is text
+    (escaped: ``cross_entropy`` prints as it reads)."""
+    head = rf"\section*{{{prose(title)}}}" + "\n" if title else ""
     return (
         "\\documentclass[11pt]{article}\n\\usepackage[margin=2cm]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n"
+        "\\usepackage{amsmath,amssymb}\n\\usepackage{textcomp}\n\\allowdisplaybreaks\n"
+        "\\begin{document}\n"
         f"{head}{body}\n\\end{{document}}\n"
     )
 

@@ -48,19 +48,14 @@ FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
 #: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
 RULE_WIDTH = "4.5cm"
 
-#: A table column with a cell longer than this (characters, math as 4) wraps instead of widening the table.
+#: A table column with a cell longer than this (characters, math as 4) wraps instead of widening
+#: the table.
 WRAP_CELL = 30
 
 #: A table cell that is a number: printed with a real minus sign (−, not a hyphen).
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")
 
 EDITIONS = ("exercises", "solutions")
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}", "<": r"\textless{}", ">": r"\textgreater{}",
-                "|": r"\textbar{}"}
-
-
 class LatexError(SymgradError):
     r"""pdflatex failed; the message holds the TeX error lines, not the whole log.
 
@@ -109,20 +104,9 @@ def _label(v: Variant, edition: str) -> str:
 # --- LaTeX ---------------------------------------------------------------------------------------
 
 
-def tex_prose(text: str) -> str:
-    r"""Escape prose for LaTeX, keeping ``\( \)`` and ``\[ \]`` math as it is.
-
-    >>> tex_prose(r"50% of \(x_{i}\) & more")
-    '50\\% of \\(x_{i}\\) \\& more'
-    """
-    parts = MATH.split(text)
-    return "".join(p if k % 2 else "".join(_TEX_SPECIAL.get(c, c) for c in p)
-                   for k, p in enumerate(parts))
-
-
 def _tex_block(b: Block) -> str:
     if isinstance(b, Text):
-        return tex_prose(b.text) + "\n"
+        return render_latex.prose(b.text) + "\n"
     if isinstance(b, Math):
         return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
     if isinstance(b, Steps):
@@ -131,18 +115,19 @@ def _tex_block(b: Block) -> str:
         return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
     if isinstance(b, Figure):
         return (f"\\begin{{center}}\\includegraphics[{FIGURE_SIZE}]{{{b.filename('pdf')}}}\\\\\n"
-                f"{{\\small {tex_prose(b.caption)}}}\\end{{center}}\n")
+                f"{{\\small {render_latex.prose(b.caption)}}}\\end{{center}}\n")
     return _tex_table(b)
 
 
 def _tex_table(b: Table) -> str:
     r"""A table with rules; a column of long prose wraps (``tabularx`` at the line's width), so
     the table fits the page; numbers get a real minus sign."""
-    wide = [max(len(MATH.sub("xxxx", c)) for c in col) > WRAP_CELL for col in zip(b.header, *b.rows, strict=True)]
+    columns = zip(b.header, *b.rows, strict=True)
+    wide = [max(len(MATH.sub("xxxx", c)) for c in col) > WRAP_CELL for col in columns]
     cols = "|" + "".join(r">{\raggedright\arraybackslash}X|" if w else "c|" for w in wide)
     env, width = ("tabularx", r"{\linewidth}") if any(wide) else ("tabular", "")
     lines = [f"\\begin{{center}}\\begin{{{env}}}{width}{{{cols}}}\\hline",
-             " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
+             " & ".join(render_latex.prose(h) for h in b.header) + r" \\ \hline"]
     for row in b.rows:
         cells = [_tex_cell(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
         lines.append(" & ".join(cells) + r" \\ \hline")
@@ -150,7 +135,7 @@ def _tex_table(b: Table) -> str:
 
 
 def _tex_cell(c: str) -> str:
-    return rf"\({c}\)" if NUMBER.fullmatch(c) else tex_prose(c)
+    return rf"\({c}\)" if NUMBER.fullmatch(c) else render_latex.prose(c)
 
 
 def to_tex(v: Variant, edition: str) -> str:
@@ -163,15 +148,15 @@ def to_tex(v: Variant, edition: str) -> str:
     ('\\documentclass[11pt]{article}', 3, True)
     """
     label = _label(v, edition).replace(" · ", ", ")
-    body = [rf"\noindent {tex_prose(v.course)} \hfill {tex_prose(label)}\par",
+    body = [rf"\noindent {render_latex.prose(v.course)} \hfill {render_latex.prose(label)}\par",
             rf"\noindent Total: {_points(v.points)}\par\medskip"]
     if v.instructions:
-        body.append(tex_prose(v.instructions) + "\n")
+        body.append(render_latex.prose(v.instructions) + "\n")
     for ex in v.exercises:
-        body.append(rf"\subsection*{{Exercise {ex.number}: {tex_prose(ex.title)} "
+        body.append(rf"\subsection*{{Exercise {ex.number}: {render_latex.prose(ex.title)} "
                     rf"\hfill\normalfont\small ({_points(ex.points)})}}")
         body += [_tex_block(b) for b in _blocks(ex, edition)]
-    doc = render_latex.document("\n".join(body), tex_prose(v.title))
+    doc = render_latex.document("\n".join(body), v.title)
     return doc.replace("\\usepackage{amsmath,amssymb}",
                        "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}\n\\usepackage{tabularx}"
                        "\n\\setlength{\\parindent}{0pt}"
@@ -295,7 +280,7 @@ def to_md(v: Variant, edition: str) -> str:
     # Activation functions and their derivatives
     ## Exercise 1: The sigmoid activation and its derivative (4 points)
     ## Exercise 2: The tanh activation and its derivative (3 points)
-    ## Exercise 3: The relu activation and its derivative (2 points)
+    ## Exercise 3: The ReLU activation and its derivative (2 points)
     >>> print("\n".join(lines[12:15]))  # exercise 1's table, blank for the student
     | $z$ | $a = \sigma(z)$ | $\frac{\partial a}{\partial z}$ |
     |---|---|---|
@@ -329,8 +314,8 @@ def _html_block(b: Block) -> str:
                 f'alt="{cap}" style="max-width:100%;height:auto"><figcaption>{cap}</figcaption>'
                 "</figure>")
     head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
-    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(_minus(c))}</td>" for c in row) + "</tr>"
-                   for row in b.rows)
+    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(_minus(c))}</td>" for c in row)
+                   + "</tr>" for row in b.rows)
     return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
