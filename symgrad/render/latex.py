@@ -96,8 +96,9 @@ for _cls, _record in by_class().items():
 
 
 def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:
-    """One expression as LaTeX in lecture order (``late`` symbols go last in products)."""
-    return _Printer(frozenset(late)).doprint(expr)
+    """One expression as LaTeX in lecture order (``late`` symbols go last in products); a term
+    with a minus sign is subtracted (``a - b``, never ``a + -b``)."""
+    return _Printer(frozenset(late)).doprint(expr).replace(" + - ", " - ")
 
 
 def step_latex(step: Step, late: frozenset = frozenset()) -> str:
@@ -184,7 +185,7 @@ def document(body: str, title: str = "") -> str:
     head = rf"\section*{{{prose(title)}}}" + "\n" if title else ""
     return (
         "\\documentclass[11pt]{article}\n\\usepackage[margin=2cm]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\usepackage{textcomp}\n\\allowdisplaybreaks\n"
+        "\\usepackage{amsmath,amssymb,mathtools}\n\\usepackage{textcomp}\n\\allowdisplaybreaks\n"
         "\\begin{document}\n"
         f"{head}{body}\n\\end{{document}}\n"
     )
@@ -218,10 +219,12 @@ def len_em(s: str, scale: float = 1.0) -> float:
     w, i, n = 0.0, 0, len(s)
     while i < n:
         c = s[i]
-        if s.startswith("\\frac", i):
-            a = _group(s, i + 5)
+        if s.startswith(("\\frac{", "\\splitfrac{"), i):
+            j = s.index("{", i)
+            a = _group(s, j)
             b = _group(s, a)
-            w += max(len_em(s[i + 6:a - 1], scale), len_em(s[a + 1:b - 1], scale)) + 0.3 * scale
+            w += max(len_em(s[j + 1:a - 1], scale), len_em(s[a + 1:b - 1], scale)) + 0.3 * scale
+            w += 1.2 * scale if s[i + 1] == "s" else 0.0  # \splitfrac indents its rows by \quad
             i = b
         elif s.startswith("\\begin{cases}", i):
             end = s.find("\\end{cases}", i)
@@ -360,6 +363,7 @@ def break_rows(s: str, budget: float) -> list[str]:
         return [s]
     if s.count(r"\begin{cases}") == 1:
         return [_break_cases(s, budget)]
+    s = _split_fractions(s, budget)
     cuts = _breaks(s)
     best: list[str] = [s]
     for depth in sorted({d for _, d in cuts}):
@@ -408,3 +412,22 @@ def _break_cases(s: str, budget: float) -> str:
         rows += [parts[0]] + [rf"\quad {p}" for p in parts[1:]]
         rows[-1] += rf"\quad {cond.strip()}" if len(parts) == 1 else rf", \\ \quad {cond.strip()}"
     return s[:start] + "\\begin{cases} " + r" \\ ".join(rows) + " " + s[end:]
+
+
+def _split_fractions(s: str, budget: float) -> str:
+    r"""Every ``\frac`` wider than ``budget`` with its numerator and denominator broken into rows
+    stacked by ``\splitfrac`` (mathtools), as a fraction with a long sum below is written."""
+    out, i = [], 0
+    while (j := s.find("\\frac{", i)) >= 0:
+        a = _group(s, j + 5)
+        b = _group(s, a)
+        num, den = s[j + 6:a - 1], s[a + 1:b - 1]
+        if len_em(s[j:b]) > budget:
+            num, den = (_stack(break_rows(part, budget - 2.5)) for part in (num, den))
+        out.append(s[i:j] + rf"\frac{{{num}}}{{{den}}}")
+        i = b
+    return "".join(out) + s[i:]
+
+
+def _stack(rows: list[str]) -> str:
+    return rows[0] if len(rows) == 1 else rf"\splitfrac{{{rows[0]}}}{{{_stack(rows[1:])}}}"

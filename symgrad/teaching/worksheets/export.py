@@ -157,8 +157,8 @@ def to_tex(v: Variant, edition: str) -> str:
                     rf"\hfill\normalfont\small ({_points(ex.points)})}}")
         body += [_tex_block(b) for b in _blocks(ex, edition)]
     doc = render_latex.document("\n".join(body), v.title)
-    return doc.replace("\\usepackage{amsmath,amssymb}",
-                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}\n\\usepackage{tabularx}"
+    return doc.replace("\\usepackage{amsmath,amssymb,mathtools}",
+                       "\\usepackage{amsmath,amssymb,mathtools}\n\\usepackage{graphicx}\n\\usepackage{tabularx}"
                        "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
