@@ -167,19 +167,19 @@ class Derivation:
         return all(s.verified for s in self.steps)
 
     def _repr_latex_(self) -> str:
-        return "$$" + display(self, "latex") + "$$"
+        return display(self, "latex", "notebook")
 
     def _repr_html_(self) -> str:
-        return display(self, "html")
+        return display(self, "html", "notebook")
 
     def __str__(self) -> str:
         return display(self, "text")
 
 
-def display(d: Derivation, fmt: str) -> str:
-    """``symgrad.render.<fmt>.render(d)``: the one lazy hook from the core up to the printers.
+def display(d: Derivation, fmt: str, how: str = "render") -> str:
+    """``symgrad.render.<fmt>.<how>(d)``: the one lazy hook from the core up to the printers.
 
     Jupyter and ``print`` call it; the printer module is imported by name at call time, so the
     core does not depend on the printers (see docs/architecture.md, "The one lazy hook").
     """
-    return importlib.import_module(f"symgrad.render.{fmt}").render(d)
+    return getattr(importlib.import_module(f"symgrad.render.{fmt}"), how)(d)

@@ -179,6 +179,23 @@ def prose(text: str) -> str:
                    for k, p in enumerate(parts))
 
 
+def notebook(d: Derivation) -> str:
+    r"""The derivation for a notebook's MathJax: one ``aligned`` block in ``$$``, the title and
+    section headings as ``\text`` rows (MathJax has no ``\intertext`` or ``\parbox``).
+
+    >>> from symgrad.core.derive import derive
+    >>> out = notebook(derive("mse", "linear"))
+    >>> out.startswith("$$\\begin{aligned}"), "intertext" in out, "parbox" in out
+    (True, False, False)
+    """
+    late = frozenset(d.graph.features)
+    rows = [rf"&\textbf{{{prose(d.title)}}}"] if d.title else []
+    for heading, steps in sections(d.steps):
+        rows.append(rf"&\text{{{heading}:}}")
+        rows += [step_latex(step, late) for step in steps]
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
+
+
 def document(body: str, title: str = "") -> str:
     """A standalone document around a LaTeX body, compilable with pdflatex; the ``title`` is text
     (escaped: ``cross_entropy`` prints as it reads)."""
