@@ -27,7 +27,7 @@ def test_latex_output_is_an_align_block_with_rules_in_text(capsys):
     code, out, _ = run(capsys, "derive", "bce", "--model", "logistic", "--format", "latex")
     assert code == 0
     assert out.strip().startswith(r"\begin{align*}") and out.strip().endswith(r"\end{align*}")
-    assert r"\text{sigmoid identity}" in out
+    assert r"\text{\parbox[t]{4.5cm}{\raggedright\footnotesize sigmoid identity}}" in out
     assert r"\frac{1}{N} \sum_{i=1}^{N} \left(\hat{y}_{i} - y_{i}\right) x_{i}" in out
 
 

@@ -106,7 +106,7 @@ def test_text_table_and_latex(capsys):
         "j": ["21", "1"],
     }
     code, out, _ = run(capsys, "derive", "--expr", "3*(a + b*c)", "--format", "latex")
-    assert r"\frac{\partial j}{\partial b}" in out and r"\text{chain rule}" in out
+    assert r"\frac{\partial j}{\partial b}" in out and r"\footnotesize chain rule}}" in out
 
 
 def test_a_reused_node_sums_over_paths():

@@ -66,8 +66,12 @@ def test_every_derivation_renders_as_mathml(derivations):
 
 def test_repr_html_delegates_to_the_renderer():
     d = symgrad.derive("mse", "linear")
-    assert d._repr_html_() == html.render(d)
-    assert d._repr_latex_().startswith("$$")
+    assert d._repr_html_() == html.notebook(d)
+    assert d._repr_html_().count("<math") == html.render(d).count("<math") > 10
+    assert 'style="text-align:left' in d._repr_html_().split("<td", 1)[1][:40]
+    assert d._repr_html_().startswith('<div style="text-align:left') and d.title in d._repr_html_()
+    assert d._repr_latex_().startswith("$$") and d._repr_latex_().endswith("$$")
+    assert "\\intertext" not in d._repr_latex_() and "\\parbox" not in d._repr_latex_()
 
 
 def test_markdown_uses_display_math_without_intertext(derivations):

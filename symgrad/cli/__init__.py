@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``argv`` defaults to ``sys.argv[1:]``. The output goes to stdout, error messages to stderr.
 
     >>> main(["derive", "mse", "--wrt", "b"])  # doctest: +ELLIPSIS
-    Gradient of mse with the linear model
+    Gradient of the mean squared error with the linear model
     ...
     Result (every step checked against sympy.diff: ... as symbolic identities):
       ∂L/∂b = (2/N)·Σᵢ (ŷᵢ − yᵢ)

@@ -37,6 +37,7 @@ from symgrad.core import budget
 from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import by_class, elementary
 from symgrad.core.graph import Graph, N, i
+from symgrad.core.names import display_name
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
 from symgrad.core.verify import Check, combined, expanded_terms, same_all
 
@@ -331,9 +332,13 @@ def derive_graph(
     if mean:
         total = sp.Sum(graph.output, (i, 1, N))
         loss = total if graph.summed else sp.Mul(1 / N, total, evaluate=False)
+        rules: tuple = (Rule.SUM,) if graph.summed else (Rule.MEAN_OVER_SAMPLES,)
         if graph.penalty != 0:
             loss = sp.Add(loss, graph.penalty, evaluate=False)
-        add(Kind.DEFINITION, (Rule.MEAN_OVER_SAMPLES,), result_sym, (loss,))
+            rules += (Rule.PENALTY,)
+        add(Kind.DEFINITION, rules, result_sym, (loss,))
+        if "l2" in meta:  # the penalty's strength, as the lecture states it
+            steps[-1] = replace(steps[-1], note=f", λ = {meta['l2']:g}")
 
     # 2. differentiate locally
     local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
@@ -564,7 +569,9 @@ def derive(
         meta["classes"] = classes
     if l2 is not None:
         meta["l2"] = l2
-    title = f"Gradient of {loss} with the {model} model"
+    title = f"Gradient of the {display_name(loss)} with the {model} model"
+    if l2 is not None:
+        title += f" and an L2 penalty (λ = {l2:g})"
     return derive_graph(graph, chosen, title=title, **meta)
 
 

@@ -10,6 +10,8 @@ Activation names belong to the function registry (:mod:`symgrad.core.functions`)
 'bce'
 >>> set(FIT_LOSSES) <= set(LOSSES) and set(PLOT_LOSSES) <= set(LOSSES)
 True
+>>> display_name("bce"), display_name("relu"), display_name("w_1")
+('binary cross-entropy', 'ReLU', 'w_1')
 """
 
 LOSSES = ("mse", "bce", "cross_entropy")
@@ -47,3 +49,30 @@ WORKSHEET_FORMATS = ("tex", "pdf", "html", "md", "interactive", "moodle")
 
 GRAPH_FORMATS = ("png", "svg", "pdf", "tex")
 """File formats a computational graph is drawn in."""
+
+
+DISPLAY_NAMES = {
+    "mse": "mean squared error",
+    "bce": "binary cross-entropy",
+    "cross_entropy": "cross-entropy",
+    "linear": "linear",
+    "logistic": "logistic",
+    "mlp": "network",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+    "softplus": "softplus",
+    "elu": "ELU",
+    "silu": "SiLU",
+    "gelu": "GELU",
+    "softmax": "softmax",
+    "identity": "identity",
+}
+"""The names of losses, models and activations in titles and prose ("binary cross-entropy",
+"ReLU"): the one table every title and sentence reads."""
+
+
+def display_name(name: str) -> str:
+    """The name in titles and prose (:data:`DISPLAY_NAMES`); any other name as it is."""
+    return DISPLAY_NAMES.get(name, name)

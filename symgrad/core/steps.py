@@ -167,10 +167,10 @@ class Derivation:
         return all(s.verified for s in self.steps)
 
     def _repr_latex_(self) -> str:
-        return "$$" + display(self, "latex") + "$$"
+        return display(self, "latex", "notebook")
 
     def _repr_html_(self) -> str:
-        return display(self, "html")
+        return display(self, "html", "notebook")
 
     def __str__(self) -> str:
         return display(self, "text")

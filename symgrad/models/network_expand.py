@@ -27,6 +27,7 @@ from symgrad.core.catalogue import ACTIVATIONS
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import OptionError
 from symgrad.core.graph import Graph, Node
+from symgrad.core.names import display_name
 from symgrad.models.network_names import UNIT_NAME, Unit
 from symgrad.models.network_spec import NetworkSpec
 
@@ -144,8 +145,9 @@ def derive_expanded(net: NetworkSpec, max_seconds: float = MAX_SECONDS) -> Deriv
             option="expanded",
         )
     graph = expanded_graph(net)
+    acts = ", ".join(map(display_name, net.activations))
     title = (f"Backpropagation for the {'-'.join(map(str, net.sizes))} network "
-             f"({', '.join(net.activations)}; {net.loss_name}), one weight at a time")
+             f"({acts}; {display_name(net.loss_name)}), one weight at a time")
     meta = {"model": "mlp", "loss": net.loss_name, "layers": ",".join(map(str, net.sizes)),
             "activations": ",".join(net.activations), "form": "expanded"}
     return derive_graph(graph, title=title, **meta)

@@ -32,6 +32,7 @@ import sympy as sp
 from symgrad.core.derive import derive_graph
 from symgrad.core.errors import VerificationError
 from symgrad.core.graph import Graph, Node, i
+from symgrad.core.names import display_name
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step
 from symgrad.core.verify import Check, Method
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul
@@ -189,7 +190,8 @@ def derive_layers(net: LayeredNetwork) -> Derivation:
     graph = Graph(tuple(nodes), tuple(p for ell in range(1, L + 1) for p in (W[ell], b[ell])),
                   (X,), (Y,), output_symbol=LOSS)
     title = (f"Backpropagation for the {'-'.join(map(str, sizes))} network "
-             f"({', '.join(acts)}; {loss_name}), samples as columns")
+             f"({', '.join(map(display_name, acts))}; {display_name(loss_name)}), "
+             "samples as columns")
     meta = {"model": "mlp", "loss": loss_name, "layers": ",".join(map(str, sizes)),
             "activations": ",".join(acts), "layout": "samples as columns", "form": "layer",
             "checked_against": "sympy.diff (scalar steps) and central differences (matrix steps)"}

@@ -115,6 +115,24 @@ def render(d: Derivation) -> str:
             f"<p>Result ({html.escape(checks_text(d))}):</p><ul>{results}</ul>")
 
 
+def notebook(d: Derivation) -> str:
+    """The derivation for Jupyter: its title, then the table, left-aligned at body-text size with
+    fractions in display style (inline styles: a notebook's own CSS centres tables and
+    right-aligns cells).
+
+    >>> from symgrad.core.derive import derive
+    >>> out = notebook(derive("mse", "linear"))
+    >>> out.startswith('<div style="text-align:left') and "<strong>Gradient of the" in out
+    True
+    """
+    body = (render(d).replace('<table class="derivation">',
+                              '<table class="derivation" style="margin-left:0;font-size:1em">')
+            .replace("<td", '<td style="text-align:left;padding:0.2em 0.6em"')
+            .replace("<math ", '<math displaystyle="true" '))
+    title = f"<p><strong>{html.escape(d.title)}</strong></p>" if d.title else ""
+    return f'<div style="text-align:left;font-size:1em">{title}{body}</div>'
+
+
 def document(body: str, title: str = "") -> str:
     """A standalone HTML page (inline CSS, no scripts, no external resources) around ``body``."""
     head = f"<h1>{html.escape(title)}</h1>\n" if title else ""

@@ -8,6 +8,8 @@ r"""LaTeX: an ``align*`` block with each step's rule in ``\text{}``, or a standa
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
@@ -94,51 +96,355 @@ for _cls, _record in by_class().items():
 
 
 def expr_latex(expr: sp.Expr, late: frozenset | set = frozenset()) -> str:
-    """One expression as LaTeX in lecture order (``late`` symbols go last in products)."""
-    return _Printer(frozenset(late)).doprint(expr)
+    """One expression as LaTeX in lecture order (``late`` symbols go last in products); a term
+    with a minus sign is subtracted (``a - b``, never ``a + -b``)."""
+    return _Printer(frozenset(late)).doprint(expr).replace(" + - ", " - ")
 
 
 def step_latex(step: Step, late: frozenset = frozenset()) -> str:
     r"""``lhs &= form = form && \text{rule}``."""
     rhs = " = ".join(expr_latex(f, late) for f in step.forms)
-    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{rule_text(step)}}}"
+    return rf"{expr_latex(step.lhs, late)} &= {rhs} && \text{{{prose(rule_text(step))}}}"
+
+
+#: Width of the text of :func:`document`'s page in em (11pt, 2 cm margins on letter paper).
+TEXT_WIDTH = 44.0
+
+#: Width of the rule column in documents: long rules wrap instead of running off the page.
+RULE_WIDTH = "4.5cm"
+
+_CM_PER_EM = 0.3866  # 1 em at 11pt
 
 
 def step_rows(
-    step: Step, late: frozenset = frozenset(), rule_width: str | None = None
+    step: Step, late: frozenset = frozenset(), rule_width: str | None = None,
+    budget: float | None = None,
 ) -> list[str]:
     r"""A step as ``align*`` rows: ``lhs &= form && \text{rule}``, then one ``&= form`` per row.
 
     With ``rule_width`` (e.g. ``"5cm"``, for documents) the rule wraps in a ``\parbox`` of that
-    width inside the ``\text{}``.
+    width inside the ``\text{}``. With ``budget`` (em) a form wider than that breaks into rows
+    ``&\quad + ...`` (:func:`break_rows`).
     """
-    forms = [expr_latex(f, late) for f in step.forms]
-    rule = rule_text(step)
+    rule = prose(rule_text(step))
     if rule_width is not None:
         rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
-    rows = [rf"{expr_latex(step.lhs, late)} &= {forms[0]} && \text{{{rule}}}"]
-    return rows + [rf"&= {f}" for f in forms[1:]]
+    rows: list[str] = []
+    for k, f in enumerate(step.forms):
+        form = expr_latex(f, late)
+        parts = [form] if budget is None else break_rows(form, budget)
+        rows.append(("" if k else expr_latex(step.lhs, late) + " ") + f"&= {parts[0]}"
+                    + ("" if k else rf" && \text{{{rule}}}"))
+        rows += [rf"&\quad {p}" for p in parts[1:]]
+    return rows
 
 
-def render(d: Derivation, rule_width: str | None = None) -> str:
+def render(d: Derivation, rule_width: str | None = RULE_WIDTH, width: float = TEXT_WIDTH) -> str:
     r"""The derivation as one ``align*`` block, sections as ``\intertext``.
 
-    A step with several right-hand sides puts each on its own row, so long chains fit the page.
+    A step with several right-hand sides puts each on its own row, and a form too wide for the
+    page (``width`` em, less the widest left-hand side and the rule column) breaks into rows at
+    its + and − and between factors, so nothing runs off the page.
     """
     late = frozenset(d.graph.features)
+    lhs = max((len_em(expr_latex(s.lhs, late)) for s in d.steps), default=0.0)
+    rule = float(rule_width.removesuffix("cm")) / _CM_PER_EM if rule_width else 12.0
+    budget = width - lhs - rule - 4.0
     rows: list[str] = []
     for heading, steps in sections(d.steps):
         rows.append(rf"\intertext{{{heading}}}")
-        rows += [row + r" \\" for step in steps for row in step_rows(step, late, rule_width)]
+        rows += [row + r" \\" for step in steps
+                 for row in step_rows(step, late, rule_width, budget)]
     rows[-1] = rows[-1].removesuffix(r" \\")
     return "\\begin{align*}\n" + "\n".join(rows) + "\n\\end{align*}"
 
 
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+            "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "λ": r"\(\lambda\)",
+            "−": r"\textminus{}"}
+_MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+
+
+def prose(text: str) -> str:
+    r"""Escape text for LaTeX, keeping its ``\( \)`` and ``\[ \]`` math as it is.
+
+    >>> prose(r"50% of \(x_{i}\) & more")
+    '50\\% of \\(x_{i}\\) \\& more'
+    >>> prose("Gradient of x_1*w_1")
+    'Gradient of x\\_1*w\\_1'
+    """
+    parts = _MATH.split(text)
+    return "".join(p if k % 2 else "".join(_SPECIAL.get(c, c) for c in p)
+                   for k, p in enumerate(parts))
+
+
+def notebook(d: Derivation) -> str:
+    r"""The derivation for a notebook's MathJax: one ``aligned`` block in ``$$``, the title and
+    section headings as ``\text`` rows (MathJax has no ``\intertext`` or ``\parbox``).
+
+    >>> from symgrad.core.derive import derive
+    >>> out = notebook(derive("mse", "linear"))
+    >>> out.startswith("$$\\begin{aligned}"), "intertext" in out, "parbox" in out
+    (True, False, False)
+    """
+    late = frozenset(d.graph.features)
+    rows = [rf"&\textbf{{{prose(d.title)}}}"] if d.title else []
+    for heading, steps in sections(d.steps):
+        rows.append(rf"&\text{{{heading}:}}")
+        rows += [step_latex(step, late) for step in steps]
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
+
+
 def document(body: str, title: str = "") -> str:
-    """A standalone document around a LaTeX body, compilable with pdflatex."""
-    head = rf"\section*{{{title}}}" + "\n" if title else ""
+    """A standalone document around a LaTeX body, compilable with pdflatex; the ``title`` is text
+    (escaped: ``cross_entropy`` prints as it reads)."""
+    head = rf"\section*{{{prose(title)}}}" + "\n" if title else ""
     return (
         "\\documentclass[11pt]{article}\n\\usepackage[margin=2cm]{geometry}\n"
-        "\\usepackage{amsmath,amssymb}\n\\allowdisplaybreaks\n\\begin{document}\n"
+        "\\usepackage{amsmath,amssymb,mathtools}\n\\usepackage{textcomp}\n\\allowdisplaybreaks\n"
+        "\\begin{document}\n"
         f"{head}{body}\n\\end{{document}}\n"
     )
+
+
+# --- line breaking -------------------------------------------------------------------------------
+
+_NAMED = {"tanh": 1.9, "log": 1.3, "exp": 1.4, "sin": 1.3, "cos": 1.4, "max": 1.6, "min": 1.5,
+          "sum": 1.3, "cdot": 0.8, "odot": 1.2, "quad": 1.0, "qquad": 2.0, "top": 0.7,
+          "partial": 0.55, "infty": 1.0}
+_SPACED = "+-=<>"
+
+
+def _group(s: str, i: int) -> int:
+    """Index after the brace group starting at s[i] == '{'."""
+    depth = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += (c == "{") - (c == "}")
+        i += 1
+        if depth == 0:
+            return i
+    return i
+
+
+def len_em(s: str, scale: float = 1.0) -> float:
+    """Estimated width of LaTeX math ``s`` in em (display style, 11pt Computer Modern)."""
+    w, i, n = 0.0, 0, len(s)
+    while i < n:
+        c = s[i]
+        if s.startswith(("\\frac{", "\\splitfrac{"), i):
+            j = s.index("{", i)
+            a = _group(s, j)
+            b = _group(s, a)
+            w += max(len_em(s[j + 1:a - 1], scale), len_em(s[a + 1:b - 1], scale)) + 0.3 * scale
+            w += 1.2 * scale if s[i + 1] == "s" else 0.0  # \splitfrac indents its rows by \quad
+            i = b
+        elif s.startswith("\\begin{cases}", i):
+            end = s.find("\\end{cases}", i)
+            rows = s[i + 13:end].split("\\\\")
+            w += 1.2 * scale + max(sum(len_em(p, scale) + 1 for p in r.split("&")) for r in rows)
+            i = end + 11
+        elif s.startswith(("\\operatorname{", "\\text{", "\\mathrm{"), i):
+            j = s.index("{", i)
+            k = _group(s, j)
+            w += 0.62 * scale * len(s[j + 1:k - 1].replace("\\", ""))
+            i = k
+        elif c in "_^":
+            j = i + 1
+            k = _group(s, j) if j < n and s[j] == "{" else j + 1
+            body = s[j + 1:k - 1] if s[j:j + 1] == "{" else s[j:k]
+            if s[max(0, i - 4):i] == "\\sum":  # limits under and over the sum
+                w += max(0.0, 0.7 * len_em(body, scale) - 1.3 * scale) / 2
+            else:
+                w += len_em(body, 0.7 * scale)
+            i = k
+        elif c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            name = m.group(1)
+            if name in ("left", "right"):
+                i += len(m.group(0))
+                d = re.match(r"\\[A-Za-z]+|\\.|.", s[i:]).group(0)
+                w += (0 if d in (".",) else 0.4 * scale)
+                i += len(d)
+                continue
+            if name in (",", ":", ";"):
+                w += 0.25 * scale
+            elif name == "!":
+                w -= 0.15 * scale
+            elif name in ("{", "}"):
+                w += 0.5 * scale
+            elif len(name) > 1:
+                w += _NAMED.get(name, 0.6) * scale
+            i += len(m.group(0))
+        elif c in "{} &":
+            i += 1
+        elif c in _SPACED:
+            w += (1.2 if scale == 1.0 else 0.8) * scale
+            i += 1
+        elif c in "()[],;|'":
+            w += 0.4 * scale
+            i += 1
+        elif c.isdigit():
+            w += 0.5 * scale
+            i += 1
+        else:
+            w += (0.75 if c.isupper() else 0.55) * scale
+            i += 1
+    return w
+
+
+def _unwrap(s: str) -> str:
+    r"""Drop SymPy's grouping braces around a function's argument, ``\tanh{\left(x\right)}`` →
+    ``\tanh\left(x\right)``, so the argument can break across lines like any other."""
+    out, i = [], 0
+    while True:
+        j = s.find("{\\left(", i)
+        if j < 0:
+            return "".join(out) + s[i:]
+        k = _group(s, j)
+        inner = s[j + 1:k - 1]
+        if inner.endswith("\\right)") and _closes_at_end(inner):
+            out.append(s[i:j] + inner.rstrip())
+        else:
+            out.append(s[i:j + 1])
+            k = j + 1
+        i = k
+
+
+def _closes_at_end(s: str) -> bool:
+    depth = 0
+    for m in re.finditer(r"\\left(?![A-Za-z])|\\right(?![A-Za-z])", s):
+        depth += 1 if m.group(0) == "\\left" else -1
+        if depth == 0 and m.end() < len(s) - 1:
+            return False
+    return depth == 0
+
+
+def _breaks(s: str) -> list[tuple[int, int]]:
+    r"""Where ``s`` may break: ``(position of a space, depth)``. Before a binary + or − (depth
+    2·n) and between the factors of a product after a closing ``\right)`` (depth 2·n + 1), where n
+    counts the ``\left``… ``\right`` pairs around; never inside braces or environments."""
+    out, i, brace, env, left = [], 0, 0, 0, 0
+    while i < len(s):
+        c = s[i]
+        if s.startswith("\\begin{", i):
+            env += 1
+            i = _group(s, i + 6)
+        elif s.startswith("\\end{", i):
+            env -= 1
+            i = _group(s, i + 4)
+        elif c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            left += (m.group(1) == "left") - (m.group(1) == "right")
+            i += len(m.group(0))
+        else:
+            brace += (c == "{") - (c == "}")
+            if c == " " and brace == 0 and env == 0:
+                if s[i + 1:i + 3] in ("+ ", "- "):
+                    out.append((i, 2 * left))
+                elif re.search(r"\\right[)\]]$", s[:i]) and s[i + 1:i + 2] not in "+-=":
+                    out.append((i, 2 * left + 1))
+            i += 1
+    return out
+
+
+def _depth_change(s: str) -> tuple[int, int]:
+    """(unmatched closers, unmatched openers) of ``\\left``/``\\right`` in ``s``."""
+    closers = openers = 0
+    for m in re.finditer(r"\\left(?![A-Za-z])|\\right(?![A-Za-z])", s):
+        if m.group(0) == "\\left":
+            openers += 1
+        elif openers:
+            openers -= 1
+        else:
+            closers += 1
+    return closers, openers
+
+
+def break_rows(s: str, budget: float) -> list[str]:
+    r"""``s`` cut into rows of at most ``budget`` em where it can break (:func:`_breaks`), the
+    shallowest breaks first; a ``\left`` left open on a row is closed by ``\right.`` and reopened
+    by ``\left.`` on the next. A row that cannot be cut stays whole.
+
+    >>> break_rows(r"a + b", 10)
+    ['a + b']
+    >>> break_rows(r"\left(a + b\right) \left(c + d\right)", 4)
+    ['\\left(a + b\\right)', '\\cdot \\left(c + d\\right)']
+    """
+    s = _unwrap(s)
+    if len_em(s) <= budget:
+        return [s]
+    if s.count(r"\begin{cases}") == 1:
+        return [_break_cases(s, budget)]
+    s = _split_fractions(s, budget)
+    cuts = _breaks(s)
+    best: list[str] = [s]
+    for depth in sorted({d for _, d in cuts}):
+        pieces, start = [], 0
+        for pos, d in cuts:
+            if d <= depth:
+                pieces.append(s[start:pos])
+                start = pos + 1
+        pieces.append(s[start:])
+        rows = _pack(pieces, budget)
+        best = rows
+        if all(len_em(r) <= budget for r in rows):
+            break
+    return _balance(best)
+
+
+def _pack(pieces: list[str], budget: float) -> list[str]:
+    rows = [pieces[0]]
+    for p in pieces[1:]:
+        if len_em(rows[-1] + " " + p) <= budget:
+            rows[-1] += " " + p
+        else:
+            rows.append(p if p[:1] in "+-" else r"\cdot " + p)
+    return rows
+
+
+def _balance(rows: list[str]) -> list[str]:
+    out, open_ = [], 0
+    for r in rows:
+        lead = "\\left. " * open_ + ("{} " if r[:1] in "+-" or open_ else "")
+        closers, openers = _depth_change(lead + r)
+        open_ = openers
+        out.append(lead + r + " \\right." * openers)
+    return out
+
+
+def _break_cases(s: str, budget: float) -> str:
+    r"""A ``cases`` block too wide for ``budget``: each value breaks into rows and its condition
+    follows on a row of its own (no second column to push the values apart)."""
+    start, end = s.index(r"\begin{cases}"), s.index(r"\end{cases}")
+    inner = budget - len_em(s[:start]) - len_em(s[end + 11:]) - 1.5
+    rows = []
+    for row in s[start + 13:end].split(r"\\"):
+        value, _, cond = row.partition("&")
+        parts = break_rows(value.strip(), inner)
+        rows += [parts[0]] + [rf"\quad {p}" for p in parts[1:]]
+        rows[-1] += rf"\quad {cond.strip()}" if len(parts) == 1 else rf", \\ \quad {cond.strip()}"
+    return s[:start] + "\\begin{cases} " + r" \\ ".join(rows) + " " + s[end:]
+
+
+def _split_fractions(s: str, budget: float) -> str:
+    r"""Every ``\frac`` wider than ``budget`` with its numerator and denominator broken into rows
+    stacked by ``\splitfrac`` (mathtools), as a fraction with a long sum below is written."""
+    out, i = [], 0
+    while (j := s.find("\\frac{", i)) >= 0:
+        a = _group(s, j + 5)
+        b = _group(s, a)
+        num, den = s[j + 6:a - 1], s[a + 1:b - 1]
+        if len_em(s[j:b]) > budget:
+            num, den = (_stack(break_rows(part, budget - 2.5)) for part in (num, den))
+        out.append(s[i:j] + rf"\frac{{{num}}}{{{den}}}")
+        i = b
+    return "".join(out) + s[i:]
+
+
+def _stack(rows: list[str]) -> str:
+    return rows[0] if len(rows) == 1 else rf"\splitfrac{{{rows[0]}}}{{{_stack(rows[1:])}}}"

@@ -51,13 +51,14 @@ FIGURE_SIZE = r"width=0.9\linewidth,height=0.3\textheight,keepaspectratio"
 #: Width of the rule column in the PDF editions: long rules wrap instead of running off the page.
 RULE_WIDTH = "4.5cm"
 
+#: A table column with a cell longer than this (characters, math as 4) wraps instead of widening
+#: the table.
+WRAP_CELL = 30
+
+#: A table cell that is a number: printed with a real minus sign (−, not a hyphen).
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")
+
 EDITIONS = ("exercises", "solutions")
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}", "<": r"\textless{}", ">": r"\textgreater{}",
-                "|": r"\textbar{}"}
-
-
 class LatexError(SymgradError):
     r"""pdflatex failed; the message holds the TeX error lines, not the whole log.
 
@@ -106,38 +107,42 @@ def _label(v: Variant, edition: str) -> str:
 # --- LaTeX ---------------------------------------------------------------------------------------
 
 
-def tex_prose(text: str) -> str:
-    r"""Escape prose for LaTeX, keeping ``\( \)`` and ``\[ \]`` math as it is.
-
-    >>> tex_prose(r"50% of \(x_{i}\) & more")
-    '50\\% of \\(x_{i}\\) \\& more'
-    """
-    parts = MATH.split(text)
-    return "".join(p if k % 2 else "".join(_TEX_SPECIAL.get(c, c) for c in p)
-                   for k, p in enumerate(parts))
-
-
 def _tex_block(b: Block) -> str:
     if isinstance(b, Text):
-        return tex_prose(b.text) + "\n"
+        return render_latex.prose(b.text) + "\n"
     if isinstance(b, Math):
         return "\\begin{gather*}\n" + " \\\\\n".join(b.rows) + "\n\\end{gather*}\n"
     if isinstance(b, Code):
-        return "\\begin{verbatim}\n" + b.text + "\n\\end{verbatim}\n"
+        # one copyable line: smaller type instead of a break (a newline would end the command)
+        return ("{\\footnotesize\n\\begin{verbatim}\n" + b.text
+                + "\n\\end{verbatim}\n}\n")
     if isinstance(b, Steps):
         return render_latex.render(b.derivation, rule_width=RULE_WIDTH) + "\n"
     if isinstance(b, Space):
         return f"\\vspace{{{b.lines * 0.6:.1f}cm}}\n"
     if isinstance(b, Figure):
         return (f"\\begin{{center}}\\includegraphics[{FIGURE_SIZE}]{{{b.filename('pdf')}}}\\\\\n"
-                f"{{\\small {tex_prose(b.caption)}}}\\end{{center}}\n")
-    cols = "|" + "c|" * len(b.header)
-    lines = [f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\hline",
-             " & ".join(tex_prose(h) for h in b.header) + r" \\ \hline"]
+                f"{{\\small {render_latex.prose(b.caption)}}}\\end{{center}}\n")
+    return _tex_table(b)
+
+
+def _tex_table(b: Table) -> str:
+    r"""A table with rules; a column of long prose wraps (``tabularx`` at the line's width), so
+    the table fits the page; numbers get a real minus sign."""
+    columns = zip(b.header, *b.rows, strict=True)
+    wide = [max(len(MATH.sub("xxxx", c)) for c in col) > WRAP_CELL for col in columns]
+    cols = "|" + "".join(r">{\raggedright\arraybackslash}X|" if w else "c|" for w in wide)
+    env, width = ("tabularx", r"{\linewidth}") if any(wide) else ("tabular", "")
+    lines = [f"\\begin{{center}}\\begin{{{env}}}{width}{{{cols}}}\\hline",
+             " & ".join(render_latex.prose(h) for h in b.header) + r" \\ \hline"]
     for row in b.rows:
-        cells = [tex_prose(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
+        cells = [_tex_cell(c) if c else r"\rule{0pt}{1.5em}\hspace{5em}" for c in row]
         lines.append(" & ".join(cells) + r" \\ \hline")
-    return "\n".join(lines) + "\n\\end{tabular}\\end{center}\n"
+    return "\n".join(lines) + f"\n\\end{{{env}}}\\end{{center}}\n"
+
+
+def _tex_cell(c: str) -> str:
+    return rf"\({c}\)" if NUMBER.fullmatch(c) else render_latex.prose(c)
 
 
 def to_tex(v: Variant, edition: str) -> str:
@@ -150,18 +155,18 @@ def to_tex(v: Variant, edition: str) -> str:
     ('\\documentclass[11pt]{article}', 3, True)
     """
     label = _label(v, edition).replace(" · ", ", ")
-    body = [rf"\noindent {tex_prose(v.course)} \hfill {tex_prose(label)}\par",
+    body = [rf"\noindent {render_latex.prose(v.course)} \hfill {render_latex.prose(label)}\par",
             rf"\noindent Total: {_points(v.points)}\par\medskip"]
     if v.instructions:
-        body.append(tex_prose(v.instructions) + "\n")
+        body.append(render_latex.prose(v.instructions) + "\n")
     for ex in v.exercises:
-        body.append(rf"\subsection*{{Exercise {ex.number}: {tex_prose(ex.title)} "
+        body.append(rf"\subsection*{{Exercise {ex.number}: {render_latex.prose(ex.title)} "
                     rf"\hfill\normalfont\small ({_points(ex.points)})}}")
         body += [_tex_block(b) for b in _blocks(ex, edition)]
-    doc = render_latex.document("\n".join(body), tex_prose(v.title))
-    return doc.replace("\\usepackage{amsmath,amssymb}",
-                       "\\usepackage{amsmath,amssymb}\n\\usepackage{graphicx}"
-                       "\n\\usepackage{upquote}"
+    doc = render_latex.document("\n".join(body), v.title)
+    return doc.replace("\\usepackage{amsmath,amssymb,mathtools}",
+                       "\\usepackage{amsmath,amssymb,mathtools}\n\\usepackage{graphicx}"
+                       "\n\\usepackage{tabularx}\n\\usepackage{upquote}"
                        "\n\\setlength{\\parindent}{0pt}"
                        "\n\\setlength{\\parskip}{0.5em}")
 
@@ -244,8 +249,13 @@ def md_prose(text: str, cell: bool = False) -> str:
     return "".join(out)
 
 
+def _minus(c: str) -> str:
+    """A number cell with a real minus sign (−); any other cell as it is."""
+    return c.replace("-", "\u2212", 1) if NUMBER.fullmatch(c) else c
+
+
 def _md_cell(c: str) -> str:
-    return md_prose(c, cell=True) if c else " "
+    return md_prose(_minus(c), cell=True) if c else " "
 
 
 def _md_block(b: Block) -> str:
@@ -280,11 +290,11 @@ def to_md(v: Variant, edition: str) -> str:
     # Activation functions and their derivatives
     ## Exercise 1: The sigmoid activation and its derivative (4 points)
     ## Exercise 2: The tanh activation and its derivative (3 points)
-    ## Exercise 3: The relu activation and its derivative (2 points)
+    ## Exercise 3: The ReLU activation and its derivative (2 points)
     >>> print("\n".join(lines[12:15]))  # exercise 1's table, blank for the student
     | $z$ | $a = \sigma(z)$ | $\frac{\partial a}{\partial z}$ |
     |---|---|---|
-    | -2.5 |   |   |
+    | −2.5 |   |   |
     """
     course = f"*{md_prose(v.course)}* · " if v.course else ""
     parts = [f"{course}{_label(v, edition)} · total {_points(v.points)}"]
@@ -316,8 +326,8 @@ def _html_block(b: Block) -> str:
                 f'alt="{cap}" style="max-width:100%;height:auto"><figcaption>{cap}</figcaption>'
                 "</figure>")
     head = "".join(f"<th>{render_html.prose(h)}</th>" for h in b.header)
-    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(c)}</td>" for c in row) + "</tr>"
-                   for row in b.rows)
+    rows = "".join("<tr>" + "".join(f"<td>{render_html.prose(_minus(c))}</td>" for c in row)
+                   + "</tr>" for row in b.rows)
     return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 

@@ -26,6 +26,7 @@ import sympy as sp
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import derive_graph
 from symgrad.core.functions import FUNCTIONS
+from symgrad.core.names import display_name
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
@@ -102,7 +103,7 @@ class ActivationKind(Kind):
         solution = [Steps(d),
                     Math((rf"\frac{{\partial a}}{{\partial z}} = {expr_latex(g.named)}",)),
                     Table(header, tuple(full_rows))]
-        title = es.title or f"The {name.replace('_', ' ')} activation and its derivative"
+        title = es.title or f"The {display_name(name)} activation and its derivative"
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
                         drawn={"activation": name})
 

@@ -21,7 +21,7 @@ import random
 from typing import Any
 
 from symgrad.core.errors import SymgradError
-from symgrad.core.names import LOSSES, MODELS
+from symgrad.core.names import LOSSES, MODELS, display_name
 from symgrad.core.steps import Kind as StepKind
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
@@ -134,7 +134,7 @@ class DeriveKind(Kind):
                 value=None if v is None else float(v),
                 tolerance=None if v is None else tolerance(float(v), es),
             ))
-        title = es.title or f"Gradient of {loss} with the {model} model"
+        title = es.title or f"Gradient of the {display_name(loss)} with the {model} model"
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
                         drawn=drawn)
 
