@@ -5,14 +5,14 @@ plots, worksheets, and the command line's argparse choices, which must load with
 Activation names belong to the function registry (:mod:`symgrad.core.functions`), not here.
 
 >>> LOSSES
-('mse', 'bce', 'cross_entropy')
+('mse', 'bce', 'cross_entropy', 'mae', 'huber', 'hinge')
 >>> DEFAULT_LOSS["logistic"]
 'bce'
 >>> set(FIT_LOSSES) <= set(LOSSES) and set(PLOT_LOSSES) <= set(LOSSES)
 True
 """
 
-LOSSES = ("mse", "bce", "cross_entropy")
+LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber", "hinge")
 """Catalogue losses (:func:`symgrad.core.derive.derive`)."""
 
 MODELS = ("linear", "logistic")
@@ -21,7 +21,7 @@ MODELS = ("linear", "logistic")
 NETWORK_MODEL = "mlp"
 """The layered network (:mod:`symgrad.models.network`), the model after the catalogue's."""
 
-FIT_LOSSES = ("mse", "bce")
+FIT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")
 """Losses :func:`symgrad.models.fit.fit` trains a catalogue model with."""
 
 DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
@@ -33,7 +33,7 @@ NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
 """The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
 
-PLOT_LOSSES = ("mse", "bce")
+PLOT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")
 """Losses the lecture's figures draw."""
 
 DERIVE_FORMATS = ("text", "latex", "json", "md", "html")

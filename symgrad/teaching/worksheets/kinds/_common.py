@@ -107,14 +107,16 @@ def draw_data(spec: dict[str, Any], rng: random.Random, where: str) -> tuple[lis
 
 
 def check_labels(loss: str, ys: list, where: str) -> None:
-    """BCE needs labels 0 or 1 (else :class:`SpecError`) and both of them (else Degenerate)."""
+    """BCE needs labels 0 or 1, hinge -1 or 1 (else :class:`SpecError`), and both of them (else
+    Degenerate)."""
     from symgrad.teaching.worksheets.kinds import Degenerate
 
-    if loss != "bce":
+    if loss not in ("bce", "hinge"):
         return
-    bad = [y for y in ys if y not in (0, 1)]
+    low = 0 if loss == "bce" else -1
+    bad = [y for y in ys if y not in (low, 1)]
     if bad:
-        raise SpecError(f"{where}: bce needs labels y = 0 or 1, got {num(bad[0])}")
+        raise SpecError(f"{where}: {loss} needs labels y = {low} or 1, got {num(bad[0])}")
     if len(set(ys)) < 2:
         raise Degenerate("every label the same")
 
