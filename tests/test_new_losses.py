@@ -151,3 +151,52 @@ def test_comparisons_only_inside_where():
                 "where(z > 0, z > 1, 0)", "where(z > 0, 1)"]:
         with pytest.raises(ParseError):
             parse(bad)
+
+
+SPEC = """
+title = "New losses"
+seed = 1
+variants = 1
+{exercises}
+"""
+EXERCISE = """
+[[exercise]]
+kind = "derive"
+title = "{loss}"
+loss = "{loss}"
+model = "linear"
+points = 4
+[exercise.at]
+w = {{ range = [1, 3], step = 0.5 }}
+b = {{ range = [-1, 1], step = 0.5 }}
+[exercise.data]
+x = [-2, 1, 2]
+y = {ys}
+"""
+
+
+def test_worksheet_derive_kind_accepts_the_new_losses(tmp_path):
+    import json
+
+    from symgrad.cli import main
+
+    exercises = "".join(EXERCISE.format(loss=loss, ys=ys) for loss, ys in
+                        [("mae", "[1, -1, 3]"), ("huber", "[1, -1, 3]"), ("hinge", "[1, -1, -1]")])
+    spec = tmp_path / "ws.toml"
+    spec.write_text(SPEC.format(exercises=exercises))
+    code = main(["worksheet", str(spec), "--out", str(tmp_path / "out"), "--formats", "md,html"])
+    assert code == 0
+    answers = json.loads(next((tmp_path / "out").rglob("answers.json")).read_text())
+    assert {a["given"]["loss"] for a in answers} == {"mae", "huber", "hinge"}
+    for a in answers:  # every value against autograd at the drawn point on the drawn data
+        given = a["given"]
+        X, y = np.array(given["data"]["x"]), np.array(given["data"]["y"])
+
+        def L(th, X=X, y=y, loss=given["loss"]):
+            z = th[0] * X + th[1]
+            return anp.mean(LOSSES[loss](z - y, z, y, 1.0))
+
+        g = grad(L)(np.array([given["point"]["w"], given["point"]["b"]]))
+        assert a["answer"]["value"] == pytest.approx(g["wb".index(given["wrt"])], rel=1e-12)
+    md = "".join(p.read_text() for p in (tmp_path / "out").rglob("solutions.md"))
+    assert "sign" in md and "Huber" in md and "ReLU" in md

@@ -165,6 +165,16 @@ def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> d
     return out
 
 
+def at_a_kink(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> bool:
+    """Whether a sample sits where a derivative is only a convention: |u| at u = 0 (mae) or
+    ReLU(m) at m = 0 (hinge's y z = 1); worksheets do not ask there."""
+    from symgrad.core.functions import relu
+
+    kinked = [k.args[0] for k in d.graph.full(d.graph.output).atoms(sp.Abs, relu)]
+    return any(sp.nsimplify(e.xreplace(_subs(d, point, x, y))) == 0
+               for x, y in zip(xs, ys, strict=True) for e in kinked)
+
+
 def loss_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> Value:
     """The loss ``(1/N) sum_i loss_i`` at ``point`` on the data, exactly where possible."""
     g = d.graph
