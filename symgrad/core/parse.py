@@ -70,7 +70,7 @@ _FUNCTIONS: dict[str, Function] = {
     if record.parse
     for name in (record.name, *record.aliases)
 }
-KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
+KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS, key=str.lower))
 #: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
 SUM = "sum"
 #: ``mean(expr)``: (1/N) sum(expr), the mean over the samples.

@@ -282,7 +282,7 @@ def answer_names(p: Problem) -> dict[str, sp.Symbol]:
     """Typed name -> the problem's symbol (per-sample names also without ``_i``).
 
     >>> sorted(answer_names(problem("mse", wrt="w")))[:6]
-    ['N', 'b', 'b_old', 'ell', 'ell_i', 'u']
+    ['N', 'b', 'b_old', 'ell', 'ell_i', 'n']
     """
     g = p.graph
     out: dict[str, sp.Symbol] = {}
