@@ -87,7 +87,7 @@ def test_json_values_equal_hand_numpy(capsys, data_csv):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["derive", "hinge"], "invalid choice: 'hinge'"),
+        (["derive", "svm"], "invalid choice: 'svm'"),
         (["derive", "mse", "--model", "svm"], "invalid choice: 'svm'"),
         (["derive", "mse", "--format", "pdf"], "invalid choice: 'pdf'"),
         (["derive", "mse", "--wrt", "v"], "unknown parameter 'v'; choose from: w, b"),
@@ -134,7 +134,8 @@ def test_bad_data_files_name_the_problem(capsys, tmp_path, content, message):
 def test_a_loss_or_an_expression_exactly_one(capsys, command):
     extra = ["--wrt", "w", "--answer", "w"] if command == "check" else []
     code, _, err = run_exit(capsys, [command, *extra])
-    assert code == 2 and "give a catalogue loss (mse, bce, cross_entropy) or --expr TEXT" in err
+    losses = "mse, bce, cross_entropy, mae, huber, hinge"
+    assert code == 2 and f"give a catalogue loss ({losses}) or --expr TEXT" in err
     code, _, err = run_exit(capsys, [command, "mse", "--expr", "w*x", *extra])
     assert code == 2 and "give a catalogue loss (mse) or --expr, not both" in err
 

@@ -178,8 +178,8 @@ def test_verification_detects_a_dropped_factor():
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(OptionError, match="unknown loss 'hinge'; choose one of: mse, bce"):
-        derive("hinge")
+    with pytest.raises(OptionError, match="unknown loss 'svm'; choose one of: mse, bce"):
+        derive("svm")
     with pytest.raises(OptionError, match="unknown parameter 'v'; choose from: w, b"):
         derive("mse", wrt=["v"])
     with pytest.raises(OptionError, match="bce needs"):

@@ -334,7 +334,7 @@ def test_lambda_keyword_gets_a_hint():
 
 def test_known_functions_all_parse():
     for name in KNOWN_FUNCTIONS:
-        args = "a, a + 1" if name in ("max", "min") else "a"
+        args = {"max": "a, a + 1", "min": "a, a + 1", "where": "a > 0, a, 1"}.get(name, "a")
         assert parse(f"{name}({args})").free_symbols == {a}
 
 

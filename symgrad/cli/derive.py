@@ -79,6 +79,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         metavar="LAMBDA",
         help="add the penalty LAMBDA * (sum of squared weights)",
     )
+    p.add_argument("--delta", type=positive("--delta"), default=None, metavar="DELTA",
+                   help="huber: quadratic for |residual| <= DELTA (default 1, as PyTorch)")
     p.add_argument(
         "--wrt",
         type=names("--wrt"),
@@ -143,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         classes=args.classes,
         l2=args.l2,
         wrt=args.wrt,
+        delta=args.delta,
     )
     values = loss_value = None
     if args.at is not None or args.data is not None:

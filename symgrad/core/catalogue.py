@@ -10,6 +10,15 @@ Losses (means over the N samples)
   * ``cross_entropy``: K linear scores z_ik = sum_j w_kj x_ij + b_k, p_ik = softmax(z_i)_k,
     L = -(1/N) sum_i sum_k y_ik log p_ik with one-hot labels (linear model only: the softmax is part
     of the loss).
+  * ``mae``: L = (1/N) sum_i |u_i| with u_i = y_hat_i - y_i (linear model). At the kink u_i = 0
+    the derivative is sign(0) = 0 (PyTorch's L1Loss): dL/du_i = sign(u_i)/N.
+  * ``huber``: L = (1/N) sum_i Huber_delta(u_i), Huber_delta(u) = u^2/2 for |u| <= delta and
+    delta (|u| - delta/2) otherwise, ``delta=1`` by default (PyTorch's HuberLoss; linear model).
+    Its derivative u for |u| <= delta, delta sign(u) otherwise, is continuous: no convention needed.
+  * ``hinge``: L = (1/N) sum_i max(0, m_i) with the margin m_i = 1 - y_i z_i, z_i = w x_i + b and
+    labels y_i in {-1, 1} (linear model: z_i is the score). max(0, m) is ReLU(m), whose derivative
+    at the kink m_i = 0 is 0 (PyTorch's relu): d/dz_i max(0, 1 - y_i z_i) = -y_i for
+    y_i z_i < 1 and 0 otherwise, 0 at y_i z_i = 1.
   * ``l2=lam`` adds the penalty lam * (sum of squared weights) to any loss (biases are not
   penalized).
 
@@ -31,7 +40,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from symgrad.core.errors import OptionError, choose
-from symgrad.core.functions import FUNCTIONS, activations, sigmoid
+from symgrad.core.functions import FUNCTIONS, activations, huber, relu, sigmoid
 from symgrad.core.graph import Graph, Node
 from symgrad.core.names import LOSSES, MODELS
 
@@ -66,8 +75,15 @@ def model_graph(
     features: int = 1,
     classes: int = 3,
     l2: float | None = None,
+    delta: float | None = None,
 ) -> Graph:
-    """The per-sample graph of ``loss`` with ``model``, as the engine differentiates it.
+    """The per-sample graph of ``loss`` with ``model``, as the engine differentiates it;
+    ``delta`` is huber's (1 when None).
+
+    >>> [str(n.expr) for n in model_graph("huber", delta=2).nodes][-1]
+    'huber(u_i, 2)'
+    >>> [str(n.expr) for n in model_graph("hinge").nodes]
+    ['b + w*x_i', '-y_i*z_i + 1', 'relu(m_i)']
 
     Raises :class:`~symgrad.core.errors.OptionError` for unknown names and invalid combinations.
     """
@@ -87,16 +103,30 @@ def model_graph(
             raise OptionError(f"classes must be between 2 and 9, got {classes}")
         return _softmax_graph(features, classes, l2)
 
+    if delta is not None and (loss != "huber" or not delta > 0):
+        raise OptionError(f"delta is huber's, and positive; got {delta} for {loss}")
     score, xs, params = _linear_score(features)
     nodes: list[Node] = []
-    if model == "linear":
+    if loss in ("mae", "huber", "hinge") and model != "linear":
+        raise OptionError(f"{loss} is a loss of the linear model's output", option="model")
+    if loss == "hinge":
+        z, m = real("z_i"), real("m_i")
+        nodes += [
+            Node(z, score, label="linear score"),
+            Node(m, 1 - y * z, keep=False, label="margin"),
+            Node(ell, relu(m), label="hinge loss, max(0, m_i)"),
+        ]
+    elif model == "linear":
         nodes.append(Node(yhat, score, label="prediction"))
     else:
         z = real("z_i")
         nodes += [Node(z, score, label="linear score"), Node(yhat, sigmoid(z), label="prediction")]
     if loss == "mse":
         nodes += [Node(u, yhat - y, keep=False, label="residual"), Node(ell, u**2, label="loss")]
-    else:
+    elif loss in ("mae", "huber"):
+        h = sp.Abs(u) if loss == "mae" else huber(u, sp.nsimplify(1 if delta is None else delta))
+        nodes += [Node(u, yhat - y, keep=False, label="residual"), Node(ell, h, label="loss")]
+    elif loss == "bce":
         if model != "logistic":
             raise OptionError(
                 "bce needs predictions in (0, 1): use the logistic model", option="model"

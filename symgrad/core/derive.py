@@ -542,8 +542,10 @@ def derive(
     classes: int = 3,
     l2: float | None = None,
     wrt: Sequence[str | sp.Symbol] | None = None,
+    delta: float | None = None,
 ) -> Derivation:
-    """Derive the gradient of a catalogue loss step by step (see :mod:`symgrad.core.catalogue`).
+    """Derive the gradient of a catalogue loss step by step (see :mod:`symgrad.core.catalogue`);
+    ``delta`` is huber's (1 when None).
 
     >>> d = derive("mse", "linear")
     >>> print(d.gradients["w"].named)
@@ -554,7 +556,7 @@ def derive(
     """
     from symgrad.core.catalogue import model_graph
 
-    graph = model_graph(loss, model, features=features, classes=classes, l2=l2)
+    graph = model_graph(loss, model, features=features, classes=classes, l2=l2, delta=delta)
     names = {str(p): p for p in graph.params}
     wrt = None if wrt is None else [str(n) for n in wrt]
     if wrt is not None:
@@ -569,6 +571,8 @@ def derive(
         meta["classes"] = classes
     if l2 is not None:
         meta["l2"] = l2
+    if delta is not None:
+        meta["delta"] = delta
     title = f"Gradient of the {display_name(loss)} with the {model} model"
     if l2 is not None:
         title += f" and an L2 penalty (λ = {l2:g})"

@@ -14,10 +14,10 @@ class SymgradError(Exception):
 
     >>> from symgrad.core.derive import derive
     >>> try:
-    ...     derive("hinge", "linear")
+    ...     derive("svm", "linear")
     ... except SymgradError as err:
     ...     print(f"symgrad: error: {err}")  # doctest: +ELLIPSIS
-    symgrad: error: unknown loss 'hinge'; choose one of: mse, ...
+    symgrad: error: unknown loss 'svm'; choose one of: mse, ...
 
     ``option`` names the API option (a keyword such as ``"point"`` or ``"standardize"``) the
     error is about, or None; the message speaks the API's words and the command line turns them

@@ -16,7 +16,13 @@ warning, finite at ``|z| = 1e4``) and import NumPy on first call, so the core st
 
 Conventions at a kink (the derivative's value there), the same as PyTorch: ``relu'(0) = 0``,
 ``leaky_relu'(0) = alpha``, ``abs'(0) = 0`` (sign), ``max``/``min`` split a tie evenly (1/2 each),
-``elu'(0) = alpha`` (the z <= 0 branch; continuous for the default alpha = 1).
+``elu'(0) = alpha`` (the z <= 0 branch; continuous for the default alpha = 1), the step
+``Heaviside(0) = 0`` (relu's derivative); ``huber`` (PyTorch's HuberLoss of a residual, with its
+delta) has a continuous derivative, ``u`` for ``|u| <= delta`` and ``delta sign(u)`` otherwise.
+
+What symgrad prints can be typed back: ``sign(z)``, ``Heaviside(z)`` (or ``step(z)``), and a
+piecewise value ``where(z > 0, 1, 0)``, whose first argument is a comparison (<, <=, >, >=; the
+only place the parser reads one).
 
 >>> import sympy as sp
 >>> z = sp.Symbol("z")
@@ -55,6 +61,7 @@ __all__ = [
     "elu",
     "silu",
     "gelu",
+    "huber",
 ]
 
 
@@ -112,6 +119,7 @@ class Function:
     print_defaults: bool = True
     aliases: tuple[str, ...] = ()
     parse: bool = True
+    condition: bool = False
     mistakes: tuple[Mistake, ...] = ()
     activation: Activation | None = None
 
@@ -220,6 +228,21 @@ def _erf_kernel(z: Any) -> Any:
     return _out(np.vectorize(math.erf, otypes=[np.float64])(_arr(z)))
 
 
+def _huber_kernel(u: Any, delta: float = 1.0) -> Any:
+    """u^2/2 for |u| <= delta, delta (|u| - delta/2) otherwise (PyTorch's HuberLoss, unreduced).
+
+    >>> _huber_kernel([-3.0, 0.5, 1e300], 1.0).tolist()
+    [2.5, 0.125, 1e+300]
+    """
+    import numpy as np
+
+    u = _arr(u)
+    a = np.abs(u)
+    with np.errstate(over="ignore"):
+        small = 0.5 * np.minimum(a, delta) ** 2
+    return _out(np.where(a <= delta, small, delta * (a - 0.5 * delta)))
+
+
 # --- SymPy functions made from their record
 
 
@@ -273,6 +296,20 @@ def _step(above: sp.Expr, below: sp.Expr, z: sp.Expr) -> sp.Expr:
     return sp.Piecewise((above, z > 0), (below, True))
 
 
+def _where(condition: sp.Basic, a: sp.Expr, b: sp.Expr, evaluate: bool = True) -> sp.Expr:
+    """``a`` where ``condition`` holds, ``b`` otherwise: what symgrad prints as {a if ...}."""
+    return sp.Piecewise((a, condition), (b, True), evaluate=evaluate)
+
+
+def _huber_prime(u: sp.Expr, delta: sp.Expr) -> sp.Expr:
+    """huber'(u) = u for |u| <= delta, delta sign(u) otherwise (u clipped to [-delta, delta])."""
+    return sp.Piecewise((u, sp.Abs(u) <= delta), (delta * sp.sign(u), True))
+
+
+def _huber_elementary(u: sp.Expr, delta: sp.Expr) -> sp.Expr:
+    return sp.Piecewise((u**2 / 2, sp.Abs(u) <= delta), (delta * (sp.Abs(u) - delta / 2), True))
+
+
 sigmoid = _sympy_function(
     "sigmoid",
     1,
@@ -296,6 +333,13 @@ leaky_relu = _sympy_function(
 )
 softplus = _sympy_function(
     "softplus", 1, doc="log(1 + exp(z)); its derivative is sigmoid(z)."
+)
+huber = _sympy_function(
+    "huber",
+    2,
+    evaluate=lambda u, delta: sp.S.Zero if u.is_zero else None,
+    doc="PyTorch's Huber loss of a residual u: u^2/2 for |u| <= delta, delta (|u| - delta/2) "
+    "otherwise; its derivative is u for |u| <= delta and delta sign(u) otherwise (continuous).",
 )
 
 
@@ -387,6 +431,20 @@ FUNCTIONS: Mapping[str, Function] = _records(
         derivative=lambda z: 2 * sp.exp(-(z**2)) / sp.sqrt(sp.pi),
         kernel=_erf_kernel,
     ),
+    Function("sign", sp.sign, "sign rule (piecewise)"),
+    Function(
+        "Heaviside",
+        sp.Heaviside,
+        "step rule (piecewise)",
+        elementary=lambda z, h0: sp.Piecewise((1, z > 0), (h0, sp.Eq(z, 0)), (0, True)),
+        text="step",
+        latex="H",
+        arity=(1, 2),
+        defaults=(sp.S.Zero,),
+        print_defaults=False,
+        aliases=("step",),
+    ),
+    Function("where", _where, "piecewise rule", arity=(3, 3), condition=True),
     Function("max", sp.Max, "max rule (piecewise)", arity=(2, None)),
     Function("min", sp.Min, "min rule (piecewise)", arity=(2, None)),
     Function(
@@ -521,6 +579,19 @@ FUNCTIONS: Mapping[str, Function] = _records(
             ),
         ),
         activation=Activation(init="he"),
+    ),
+    Function(
+        "huber",
+        huber,
+        "huber rule (piecewise)",
+        derivative=_huber_prime,
+        elementary=_huber_elementary,
+        kernel=_huber_kernel,
+        text="Huber",
+        latex=r"\operatorname{Huber}",
+        arity=(1, 2),
+        defaults=(sp.S.One,),
+        print_defaults=False,
     ),
     Function("identity", lambda z: z, "identity", derivative=lambda z: sp.S.One, parse=False,
              activation=Activation()),

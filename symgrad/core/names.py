@@ -5,7 +5,7 @@ plots, worksheets, and the command line's argparse choices, which must load with
 Activation names belong to the function registry (:mod:`symgrad.core.functions`), not here.
 
 >>> LOSSES
-('mse', 'bce', 'cross_entropy')
+('mse', 'bce', 'cross_entropy', 'mae', 'huber', 'hinge')
 >>> DEFAULT_LOSS["logistic"]
 'bce'
 >>> set(FIT_LOSSES) <= set(LOSSES) and set(PLOT_LOSSES) <= set(LOSSES)
@@ -14,7 +14,7 @@ True
 ('binary cross-entropy', 'ReLU', 'w_1')
 """
 
-LOSSES = ("mse", "bce", "cross_entropy")
+LOSSES = ("mse", "bce", "cross_entropy", "mae", "huber", "hinge")
 """Catalogue losses (:func:`symgrad.core.derive.derive`)."""
 
 MODELS = ("linear", "logistic")
@@ -23,7 +23,7 @@ MODELS = ("linear", "logistic")
 NETWORK_MODEL = "mlp"
 """The layered network (:mod:`symgrad.models.network`), the model after the catalogue's."""
 
-FIT_LOSSES = ("mse", "bce")
+FIT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")
 """Losses :func:`symgrad.models.fit.fit` trains a catalogue model with."""
 
 DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
@@ -35,7 +35,7 @@ NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
 """The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
 
-PLOT_LOSSES = ("mse", "bce")
+PLOT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")
 """Losses the lecture's figures draw."""
 
 DERIVE_FORMATS = ("text", "latex", "json", "md", "html")
@@ -55,6 +55,9 @@ DISPLAY_NAMES = {
     "mse": "mean squared error",
     "bce": "binary cross-entropy",
     "cross_entropy": "cross-entropy",
+    "mae": "mean absolute error",
+    "huber": "Huber loss",
+    "hinge": "hinge loss",
     "linear": "linear",
     "logistic": "logistic",
     "mlp": "network",

@@ -70,7 +70,7 @@ _FUNCTIONS: dict[str, Function] = {
     if record.parse
     for name in (record.name, *record.aliases)
 }
-KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS))
+KNOWN_FUNCTIONS: tuple[str, ...] = tuple(sorted(_FUNCTIONS, key=str.lower))
 #: ``sum(expr)`` / ``sum(expr, i)``: the sum over the samples i = 1..N (handled apart, see above).
 SUM = "sum"
 #: ``mean(expr)``: (1/N) sum(expr), the mean over the samples.
@@ -96,7 +96,7 @@ _NOT_ALLOWED: dict[type, str] = {
     ast.SetComp: "a comprehension",
     ast.DictComp: "a comprehension",
     ast.GeneratorExp: "a generator expression",
-    ast.Compare: "a comparison (<, ==, ...)",
+    ast.Compare: "a comparison (<, ==, ...) outside where(condition, a, b)",
     ast.BoolOp: "'and' / 'or'",
     ast.IfExp: "a conditional (a if b else c)",
     ast.NamedExpr: "assignment (:=)",
@@ -445,7 +445,9 @@ class _Parser:
             else:
                 expected = f"{least} or {most} arguments"
             raise self.fail(f"{name}() takes {expected}, got {len(node.args)}", node.col_offset)
-        args = [self.build(arg) for arg in node.args]
+        first = self.comparison(node.args[0]) if record.condition else None
+        args = [first or self.build(arg) for arg in node.args[:1]]
+        args += [self.build(arg) for arg in node.args[1:]]
         cost = sum(arg.cost for arg in args) + 1
         for arg, arg_node in zip(args, node.args, strict=True):
             # SymPy compares and evaluates constant arguments numerically, which can take
@@ -464,6 +466,21 @@ class _Parser:
         value = self.sympy(function, [arg.value for arg in args], node)
         typed = value if self.evaluate else function(*(a.typed for a in args), evaluate=False)
         return _Node(value, typed, self.checked(cost, node))
+
+    def comparison(self, node: ast.expr) -> _Node:
+        """``a < b`` (or <=, >, >=) as the condition of ``where``: one comparison of two terms."""
+        relations = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
+        if not isinstance(node, ast.Compare):
+            raise self.fail("the first argument of where() must be a comparison like z > 0",
+                            node.col_offset)
+        if len(node.ops) != 1 or type(node.ops[0]) not in relations:
+            raise self.fail("where() compares two terms with one of <, <=, >, >=",
+                            node.col_offset)
+        left, right = self.build(node.left), self.build(node.comparators[0])
+        relation = relations[type(node.ops[0])]
+        value = self.sympy(relation, [left.value, right.value], node)
+        typed = value if self.evaluate else relation(left.typed, right.typed, evaluate=False)
+        return _Node(value, typed, max(left.cost, right.cost))
 
     def sample_sum(self, node: ast.Call) -> _Node:
         """``sum(expr)`` or ``sum(expr, i)``: Sum(expr, (i, 1, N)); ``mean(expr)``: that over N;

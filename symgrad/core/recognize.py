@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad.core.functions import relu, sigmoid, softplus
+from symgrad.core.functions import huber, relu, sigmoid, softplus
 
 __all__ = ["CONVENTIONS", "Recognition", "recognize"]
 
@@ -39,6 +39,7 @@ __all__ = ["CONVENTIONS", "Recognition", "recognize"]
 CONVENTIONS: dict[type, str] = {
     relu: "ReLU'(0) = 0 (PyTorch's convention, also for max(0, z))",
     sp.Abs: "|z|' = sign(z), 0 at z = 0 (PyTorch's convention)",
+    huber: "Huber'(u) = u for |u| ≤ δ, δ·sign(u) otherwise: continuous, no kink (PyTorch's)",
     sp.Max: "at a tie max splits its derivative evenly (1/2 each)",
     sp.Min: "at a tie min splits its derivative evenly (1/2 each)",
 }

@@ -273,6 +273,8 @@ def fit(
     ds = dataset(data, x, y)
     if loss == "bce":
         check_binary_labels(ds)
+    if loss == "hinge":
+        check_binary_labels(ds, -1.0)
     k = ds.n_features
     X = ds.X
     mean = std = None

@@ -34,6 +34,7 @@ everything is NumPy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ import sympy as sp
 from symgrad.core.catalogue import LAMBDA
 from symgrad.core.derive import Derivation, Partial
 from symgrad.core.errors import DataError, OptionError
-from symgrad.core.functions import FUNCTIONS, sigmoid, softplus
+from symgrad.core.functions import FUNCTIONS, huber, relu, sigmoid, softplus
 from symgrad.core.graph import Graph, N
 from symgrad.core.steps import Kind
 from symgrad.core.verify import same
@@ -292,7 +293,7 @@ def _score_path(
         adj = _adjoint(d, z)
         if adj is None:
             return None
-        delta = sp.expand(g.substitute(adj, below) * N)
+        delta = sp.expand(sp.piecewise_fold(g.substitute(adj, below) * N))
         if N in delta.free_symbols:
             return None
         deltas.append(delta)
@@ -343,6 +344,8 @@ def _score_path(
             fused = kernels.bce_loss_grad
         elif _is_squared_residual(ell_stable, deltas[0], zs[0], labels[0]):
             fused = kernels.squared_error_loss_grad
+        else:
+            fused = _kinked_kernel(ell_stable, deltas[0], zs[0], labels[0])
 
     if K == 1 and not ps:
         z = zs[0]
@@ -428,6 +431,23 @@ def _is_bce_logit(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> b
 def _is_squared_residual(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> bool:
     """Whether the derived per-sample loss and delta are (z - y)^2 and 2 (z - y)."""
     return sp.expand(ell - (z - y) ** 2) == 0 and sp.expand(delta - 2 * (z - y)) == 0
+
+
+def _kinked_kernel(ell: sp.Expr, delta: sp.Expr, z: sp.Symbol, y: sp.Symbol) -> Callable | None:
+    """The kernel of MAE, Huber or hinge when the derived per-sample loss and delta are its loss
+    and gradient (checked by :func:`same`, with the kernel's convention at the kink)."""
+    r = z - y
+    forms = [(kernels.absolute_error_loss_grad, sp.Abs(r), sp.sign(r)),
+             (kernels.hinge_loss_grad, relu(1 - y * z), sp.Piecewise((-y, y * z < 1), (0, True)))]
+    for h in ell.atoms(huber):
+        d = h.args[1]
+        kernel = functools.partial(kernels.huber_loss_grad, delta=float(d))
+        clip = sp.Piecewise((r, sp.Abs(r) <= d), (d * sp.sign(r), True))
+        forms.append((kernel, huber(r, d), clip))
+    for kernel, loss_form, grad_form in forms:
+        if ell.has(type(loss_form)) and same(ell, loss_form) and same(delta, grad_form):
+            return kernel
+    return None
 
 
 # -------------------------------------------------------------------------------------------------

@@ -437,8 +437,9 @@ def _plain(a: np.ndarray) -> Any:
     return float(a) if a.ndim == 0 else a
 
 
-def check_binary_labels(ds: Dataset) -> None:
-    """Raise :class:`DataError` at the first target value that is not 0 or 1.
+def check_binary_labels(ds: Dataset, low: float = 0.0) -> None:
+    """Raise :class:`DataError` at the first target value that is not ``low`` (0, or -1 for the
+    hinge loss) or 1.
 
     >>> ds = Dataset(np.zeros((3, 1)), np.array([0.0, 1.0, 0.5]), ("x",), "y", "f.csv",
     ...              lines=np.array([2, 3, 5]))
@@ -447,13 +448,14 @@ def check_binary_labels(ds: Dataset) -> None:
     ... except DataError as e:
     ...     print(e)
     f.csv:5: column 'y': label 0.5 is not 0 or 1 (a binary classifier needs 0/1 labels)
+    >>> check_binary_labels(Dataset(np.zeros((2, 1)), np.array([-1.0, 1.0]), ("x",), "y", "f"), -1)
     """
-    bad = np.flatnonzero((ds.y != 0.0) & (ds.y != 1.0))
+    bad = np.flatnonzero((ds.y != low) & (ds.y != 1.0))
     if bad.size:
         i = int(bad[0])
         raise DataError(
-            f"{ds.where(i)}: column {ds.y_name!r}: label {ds.y[i]:g} is not 0 or 1 "
-            "(a binary classifier needs 0/1 labels)"
+            f"{ds.where(i)}: column {ds.y_name!r}: label {ds.y[i]:g} is not {low:g} or 1 "
+            f"(a binary classifier needs {low:g}/1 labels)"
         )
 
 

@@ -37,6 +37,9 @@ __all__ = [
     "bce_loss_grad",
     "cross_entropy_loss_grad",
     "squared_error_loss_grad",
+    "absolute_error_loss_grad",
+    "huber_loss_grad",
+    "hinge_loss_grad",
     "relu",
     "relu_grad",
     "leaky_relu",
@@ -183,6 +186,60 @@ def squared_error_loss_grad(
     loss = float(np.vdot(r, r)) / r.shape[-1] if want_loss else np.nan
     r *= 2.0
     return loss, r
+
+
+def absolute_error_loss_grad(
+    a: ArrayLike, y: ArrayLike, *, want_loss: bool = True, overwrite: bool = False
+) -> tuple[float, np.ndarray]:
+    """The absolute error (MAE) and its gradient sign(a - y), 0 at a tie (PyTorch's L1Loss).
+
+    >>> absolute_error_loss_grad([1.0, 3.0, 2.0], [0.0, 5.0, 2.0])
+    (1.0, array([ 1., -1.,  0.]))
+    """
+    r = _work(a, overwrite)
+    r -= _arr(y)
+    loss = float(np.abs(r).sum()) / r.shape[-1] if want_loss else np.nan
+    np.sign(r, out=r)
+    return loss, r
+
+
+def huber_loss_grad(
+    a: ArrayLike,
+    y: ArrayLike,
+    *,
+    delta: float = 1.0,
+    want_loss: bool = True,
+    overwrite: bool = False,
+) -> tuple[float, np.ndarray]:
+    """PyTorch's HuberLoss (r^2/2 for |r| <= delta, delta (|r| - delta/2) beyond, r = a - y) and
+    its gradient, r clipped to [-delta, delta] (continuous: no convention at |r| = delta).
+
+    >>> loss, g = huber_loss_grad([0.5, 3.0, -1e300], [0.0, 0.0, 0.0])
+    >>> loss == (0.125 + 2.5 + 1e300 - 0.5) / 3, g.tolist()
+    (True, [0.5, 1.0, -1.0])
+    """
+    r = _work(a, overwrite)
+    r -= _arr(y)
+    loss = float(np.sum(FUNCTIONS["huber"].kernel(r, delta))) / r.shape[-1] if want_loss else np.nan
+    np.clip(r, -delta, delta, out=r)
+    return loss, r
+
+
+def hinge_loss_grad(
+    z: ArrayLike, y: ArrayLike, *, want_loss: bool = True, overwrite: bool = False
+) -> tuple[float, np.ndarray]:
+    """The hinge loss max(0, 1 - y z) for labels in {-1, 1} and its gradient with respect to the
+    score z: -y where y z < 1, else 0 (0 at the kink y z = 1, as PyTorch's relu).
+
+    >>> hinge_loss_grad([2.0, 0.5, -1.0, 1.0], [1.0, 1.0, 1.0, 1.0])
+    (0.625, array([ 0., -1., -1.,  0.]))
+    """
+    y = _arr(y)
+    m = _work(z, overwrite)
+    m *= -y
+    m += 1.0
+    loss = float(np.maximum(m, 0.0).sum()) / m.shape[-1] if want_loss else np.nan
+    return loss, np.where(m > 0, -y, 0.0)
 
 
 def cross_entropy_loss_grad(

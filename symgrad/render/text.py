@@ -151,6 +151,19 @@ class TextPrinter(StrPrinter):
     def _print_exp(self, expr):
         return f"e^({self._print(expr.args[0])})"
 
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Max(self, expr):  # max(0, z) as typed, not SymPy's Max
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Relational(self, expr):
+        op = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
+
 
 def _function_printer(record: Function):
     """``_print_<Class>`` for a registry function: its text name applied, parameters as a

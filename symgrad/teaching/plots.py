@@ -120,7 +120,7 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 """The options :func:`figure` accepts for each kind (see :func:`figure` for their meaning)."""
 
-_LOSS_LABEL = {"mse": "MSE", "bce": "BCE"}
+_LOSS_LABEL = {"mse": "MSE", "bce": "BCE", "mae": "MAE", "huber": "Huber", "hinge": "hinge"}
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -209,11 +209,12 @@ class Problem:
         """The Hessian of the loss in (w, b) for linear + MSE, an upper bound for the others.
 
         Used only to choose default learning rates: ``2 AᵀA / N`` for MSE with a linear model,
-        a quarter of ``AᵀA / N`` for BCE (σ' ≤ 1/4), half of it for MSE with a logistic model.
+        a quarter of ``AᵀA / N`` for BCE (σ' ≤ 1/4), ``AᵀA / N`` for Huber, half of it for MSE with
+        a logistic model and for MAE and hinge (piecewise linear: no curvature but at the kinks).
         """
         A = np.column_stack([self.X[:, 0], np.ones(len(self.y))])
         H = A.T @ A / len(self.y)
-        factor = {("mse", "linear"): 2.0, ("bce", "logistic"): 0.25}.get(
+        factor = {("mse", "linear"): 2.0, ("bce", "logistic"): 0.25, ("huber", "linear"): 1.0}.get(
             (self.loss, self.model), 0.5
         )
         return factor * H
@@ -275,8 +276,9 @@ def make_problem(
     if model is None:
         model = "logistic" if loss == "bce" else "linear"
     if data is None:
-        if loss == "bce":
-            raise OptionError("bce needs 0/1 labels: give data", option="data")
+        if loss in ("bce", "hinge"):
+            labels = "0/1" if loss == "bce" else "-1/1"
+            raise OptionError(f"{loss} needs {labels} labels: give data", option="data")
         path: Any = bundled("sat_gpa")
         x = "sat" if x is None else x
         y = "gpa" if y is None else y
@@ -289,8 +291,8 @@ def make_problem(
             f"({', '.join(ds.x_names)}); choose one with x=",
             option="x",
         )
-    if loss == "bce":
-        check_binary_labels(ds)
+    if loss in ("bce", "hinge"):
+        check_binary_labels(ds, 0.0 if loss == "bce" else -1.0)
     grad = _compiled(loss, model)
     x_raw = ds.X[:, 0].copy()
     if standardize:

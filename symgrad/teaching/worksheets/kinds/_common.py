@@ -150,14 +150,16 @@ def trend(xs: list, ys: list) -> int:
 
 
 def check_labels(loss: str, ys: list, where: str) -> None:
-    """BCE needs labels 0 or 1 (else :class:`SpecError`) and both of them (else Degenerate)."""
+    """BCE needs labels 0 or 1, hinge -1 or 1 (else :class:`SpecError`), and both of them (else
+    Degenerate)."""
     from symgrad.teaching.worksheets.kinds import Degenerate
 
-    if loss != "bce":
+    if loss not in ("bce", "hinge"):
         return
-    bad = [y for y in ys if y not in (0, 1)]
+    low = 0 if loss == "bce" else -1
+    bad = [y for y in ys if y not in (low, 1)]
     if bad:
-        raise SpecError(f"{where}: bce needs labels y = 0 or 1, got {num(bad[0])}")
+        raise SpecError(f"{where}: {loss} needs labels y = {low} or 1, got {num(bad[0])}")
     if len(set(ys)) < 2:
         raise Degenerate("every label the same")
 
@@ -295,6 +297,16 @@ def sample_working(d: Derivation, names: list[str], point: dict[str, Value], xs:
                      f"{approx(values[n])}")
     return [Text(rf"{part}At \({point_latex(point)}\), sample by sample (the last columns are "
                  "the terms of the sums):"), Table(header, tuple(rows)), Math(tuple(lines))]
+
+
+def at_a_kink(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> bool:
+    """Whether a sample sits where a derivative is only a convention: |u| at u = 0 (mae) or
+    ReLU(m) at m = 0 (hinge's y z = 1); worksheets do not ask there."""
+    from symgrad.core.functions import relu
+
+    kinked = [k.args[0] for k in d.graph.full(d.graph.output).atoms(sp.Abs, relu)]
+    return any(sp.nsimplify(e.xreplace(_subs(d, point, x, y))) == 0
+               for x, y in zip(xs, ys, strict=True) for e in kinked)
 
 
 def loss_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> Value:

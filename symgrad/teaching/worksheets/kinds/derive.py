@@ -28,6 +28,7 @@ from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
 from symgrad.teaching.worksheets.kinds._common import (
     approx,
+    at_a_kink,
     check_labels,
     data_figure_defaults,
     data_table,
@@ -62,7 +63,8 @@ class DeriveKind(Kind):
     name = "derive"
     summary = "derive a catalogue gradient step by step (and evaluate it at a point on tiny data)"
     fields = {
-        "loss": Field("name", required=True, choices=LOSSES, help="mse, bce or cross_entropy"),
+        "loss": Field("name", required=True, choices=LOSSES,
+                      help="mse, bce, cross_entropy, mae, huber or hinge"),
         "model": Field("name", default="linear", choices=MODELS),
         "features": Field("int", default=1, low=1, high=5),
         "wrt": Field("names"),
@@ -106,6 +108,8 @@ class DeriveKind(Kind):
                 raise SpecError(f"{es.at('at')}: no value for parameter {missing[0]!r}")
             xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
             check_labels(loss, ys, es.at("data"))
+            if at_a_kink(d, point, xs, ys):
+                raise Degenerate("a sample at a kink")
             values = gradient_at(d, point, xs, ys)
             if any(v == 0 for v in values.values()):
                 raise Degenerate("a zero gradient")
