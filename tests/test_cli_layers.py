@@ -26,14 +26,18 @@ HEAVY = ("sympy", "numpy", "matplotlib")
 COMMANDS = ("derive", "check", "graph", "train", "gradcheck", "plot", "worksheet")
 FLAG = re.compile(r"(?<![-<])--[a-z]")  # a command-line flag (not the arrow "<--")
 
+# What symgrad imports, not what the interpreter's start-up had already imported (an editable
+# install's finder imports importlib from site, before any symgrad code runs).
 PROBE = """
 import sys
+before = set(sys.modules)
 from symgrad.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print("imported:" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+new = set(sys.modules) - before
+print("imported:" + ",".join(m for m in {heavy!r} if m in new), file=sys.stderr)
 """
 
 
