@@ -30,6 +30,12 @@ DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
 NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 """Losses a network trains with."""
 
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+"""Optimizers :mod:`symgrad.numerics.optim` trains with (``--optimizer``)."""
+
+SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse")
+"""Learning-rate schedules (``--schedule``)."""
+
 PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
 """The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
 
