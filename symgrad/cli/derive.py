@@ -10,7 +10,7 @@ import argparse
 
 from symgrad.cli.options import names, need, one_of_loss_or_expr, point, positive, whole
 from symgrad.core.errors import OptionError
-from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL
+from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL, OPTIMIZERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
@@ -81,6 +81,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         help="parameters (or variables of --expr) to differentiate by (default: all)",
     )
     p.add_argument("--format", default="text", choices=DERIVE_FORMATS, help="output format")
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
+                   help="also write out this optimizer's update rule per parameter")
     p.add_argument(
         "--standalone",
         action="store_true",
@@ -118,6 +120,11 @@ def run(args: argparse.Namespace) -> int:
         l2=args.l2,
         wrt=args.wrt,
     )
+    if args.optimizer is not None:
+        from symgrad.core.updates import with_updates
+        from symgrad.numerics import optim
+
+        d = with_updates(d, optim.describe(optim.optimizer(args.optimizer)))
     values = loss_value = None
     if args.at is not None or args.data is not None:
         from symgrad.numerics.compile import compile_gradient

@@ -34,6 +34,7 @@ class Kind(Enum):
     CHAIN = "chain"
     SUBSTITUTION = "substitution"
     REDUCTION = "reduction"
+    UPDATE = "update"
 
 
 class Rule(Enum):
@@ -59,6 +60,14 @@ class Rule(Enum):
     SUBSTITUTE_FULLY = "substitute fully"
     EXPAND_SUMS = "expand the sum over samples"
     NORMAL_EQUATIONS = "set the gradient to zero and solve (normal equations)"
+    GRADIENT_AT_T = "the gradient at the parameters of iteration t"
+    GRADIENT_STEP = "step against the gradient"
+    MOMENTUM = "momentum (heavy ball)"
+    NESTEROV = "Nesterov momentum"
+    ADAGRAD = "AdaGrad: sum of squared gradients"
+    RMSPROP = "RMSProp: running average of squared gradients"
+    ADAM = "Adam: running averages of the gradient and its square"
+    BIAS_CORRECTION = "bias correction"
 
     @property
     def text(self) -> str:
@@ -127,9 +136,10 @@ class Step:
 
     @property
     def verified(self) -> bool:
-        """True for a definition, otherwise when the step has a check and it passed."""
+        """True for a definition (of an intermediate, or an optimizer's update), otherwise when
+        the step has a check and it passed."""
         if self.check is None:
-            return self.kind is Kind.DEFINITION
+            return self.kind in (Kind.DEFINITION, Kind.UPDATE)
         return self.check.passed
 
 

@@ -65,6 +65,8 @@ def to_dict(
         }
         for s in d.steps
     ]
+    if "optimizer" in d.meta:  # symgrad.core.updates: the update steps' hyper-parameter values
+        out["optimizer"] = dict(d.meta["optimizer"])
     out["gradient"] = {}
     for name, g in d.gradients.items():
         entry: dict[str, Any] = {
