@@ -14,7 +14,7 @@ SymPy only).
 >>> d = with_updates(derive("mse", "linear"), {"name": "momentum", "momentum": 0.9,
 ...                                            "dampening": 0.0})
 >>> [str(s.lhs) for s in d.steps if s.kind is Kind.UPDATE][:3]
-['g_w(t)', 'b_w(t + 1)', 'w(t + 1)']
+['g_w(t)', 'V_w(t + 1)', 'w(t + 1)']
 """
 
 from __future__ import annotations
