@@ -30,8 +30,9 @@ DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
 NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 """Losses a network trains with."""
 
-OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-"""Optimizers :mod:`symgrad.numerics.optim` trains with (``--optimizer``)."""
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
+"""Optimizers :mod:`symgrad.numerics.optim` trains with (``--optimizer``); ``newton`` needs the
+Hessian (catalogue models: IRLS for logistic regression)."""
 
 SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse")
 """Learning-rate schedules (``--schedule``)."""

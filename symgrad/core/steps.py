@@ -35,6 +35,7 @@ class Kind(Enum):
     SUBSTITUTION = "substitution"
     REDUCTION = "reduction"
     UPDATE = "update"
+    HESSIAN = "hessian"
 
 
 class Rule(Enum):
@@ -68,6 +69,8 @@ class Rule(Enum):
     RMSPROP = "RMSProp: running average of squared gradients"
     ADAM = "Adam: running averages of the gradient and its square"
     BIAS_CORRECTION = "bias correction"
+    SECOND_DERIVATIVE = "differentiate the gradient again"
+    NEWTON_STEP = "Newton step: the gradient divided by the curvature"
 
     @property
     def text(self) -> str:
@@ -99,10 +102,18 @@ def as_rules(names: str) -> tuple[AnyRule, ...]:
 
 
 class Partial(sp.Expr):
-    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own."""
+    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own.
 
-    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol) -> Partial:
-        return sp.Expr.__new__(cls, of, wrt)
+    ``Partial(L, w, b)`` is the second derivative d/db (dL/dw), printed d^2 L / (db dw).
+    """
+
+    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol, *then: sp.Symbol) -> Partial:
+        return sp.Expr.__new__(cls, of, wrt, *then)
+
+    @property
+    def wrts(self) -> tuple[sp.Symbol, ...]:
+        """The variables in the order of differentiation (one for a first derivative)."""
+        return tuple(self.args[1:])
 
     @property
     def of(self) -> sp.Symbol:

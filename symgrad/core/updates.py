@@ -102,8 +102,16 @@ def with_updates(d: Derivation, optimizer: Mapping[str, Any]) -> Derivation:
         g_t = _at(f"g_{p}", t)
         steps.append(Step(Kind.UPDATE, (Rule.GRADIENT_AT_T,), g_t,
                           (Partial(d.graph.result_symbol, grad.wrt), grad.named), None))
-        for lhs, rhs, rules in _update(name, p, g_t, optimizer):
-            steps.append(Step(Kind.UPDATE, rules, lhs, (rhs,), None))
+        if name != "newton":
+            for lhs, rhs, rules in _update(name, p, g_t, optimizer):
+                steps.append(Step(Kind.UPDATE, rules, lhs, (rhs,), None))
+    if name == "newton":  # one step for the whole vector: theta(t+1) = theta(t) - eta H^-1 g
+        theta, g, H = (sp.Function(n, commutative=False) for n in ("theta", "g", "H"))
+        ps = ", ".join(d.gradients)
+        note = (f"; theta = ({ps}), g = ({', '.join(f'g_{p}' for p in d.gradients)}), H the "
+                "Hessian (symgrad derive --hessian) at theta(t)")
+        steps.append(Step(Kind.UPDATE, (Rule.NEWTON_STEP,), theta(t + 1),
+                          (theta(t) - lr * H(t) ** -1 * g(t),), None, note))
     title = f"{d.title}, trained with {name}" if d.title else f"trained with {name}"
     return dataclasses.replace(d, steps=(*d.steps, *steps), title=title,
                                meta={**d.meta, "optimizer": dict(optimizer)})

@@ -35,6 +35,7 @@ import numpy as np
 
 from symgrad.core.derive import Derivation, derive
 from symgrad.core.errors import OptionError
+from symgrad.core.hessian import with_hessian
 from symgrad.core.names import DEFAULT_LOSS, MODELS
 from symgrad.core.names import FIT_LOSSES as LOSSES
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, prepare
@@ -46,6 +47,7 @@ from symgrad.numerics.data import (
     standardize,
     unstandardize_linear,
 )
+from symgrad.numerics.hessian import CompiledHessian, compile_hessian, curvature
 from symgrad.numerics.optim import Optimizer, Schedule, stable_lr
 from symgrad.numerics.reduce import Reduction, reduce_derivation
 from symgrad.numerics.train import Progress, TrainResult, batch_rows, gradient_descent
@@ -177,6 +179,18 @@ def derived(
     return d, compile_gradient(d), reduce_derivation(d)
 
 
+@functools.lru_cache(maxsize=32)
+def second_order(loss: str, model: str, k: int, l2: float | None) -> CompiledHessian:
+    """The Hessian of ``loss`` for ``model`` with ``k`` features, derived step by step
+    (:func:`symgrad.core.hessian.with_hessian`) and compiled: Newton's method and the divergence
+    diagnosis read it.
+
+    >>> second_order("mse", "linear", 1, None).names
+    ('w', 'b')
+    """
+    return compile_hessian(with_hessian(derived(loss, model, k, l2)[0]))
+
+
 def dataset(data: Any, x: Any, y: str | None) -> Dataset:
     """``data`` (None: the bundled SAT->GPA set, a path, a Dataset or ``(X, y)``) as a Dataset.
 
@@ -289,6 +303,11 @@ def fit(
     names = compiled.names
     theta0 = initial(names, init)
     Xp, Yp = prepare(X, ds.y, k)
+    hess = second_order(loss, model, k, l2)
+
+    def hessian(p: dict[str, Any]) -> np.ndarray:
+        return hess.matrix(p["theta"], Xp, Yp)
+
     n = ds.n_samples
     full = batch_size is None or (isinstance(batch_size, int) and batch_size >= n)
 
@@ -321,6 +340,7 @@ def fit(
         progress=progress,
         optimizer=optimizer,
         schedule=schedule,
+        hessian=hessian,
     )
     theta = np.asarray(result.params["theta"])
     params = dict(zip(names, map(float, theta), strict=True))
@@ -334,7 +354,7 @@ def fit(
     why = None
     if result.stopped_because == "diverged":
         why = diagnose(ds, loss, model, names, float(lr), standardized=standardize,
-                       optimizer=result.optimizer)
+                       optimizer=result.optimizer, hessian=hessian({"theta": theta0}))
     return FitResult(
         loss=loss,
         model=model,
@@ -371,23 +391,24 @@ def _original(
 
 def diagnose(
     ds: Dataset, loss: str, model: str, names: tuple[str, ...], lr: float, standardized: bool,
-    optimizer: Mapping[str, Any] | None = None,
+    optimizer: Mapping[str, Any] | None = None, *, hessian: np.ndarray,
 ) -> str:
     """Why full-batch gradient descent diverged on these data, in one sentence.
 
-    The loss's curvature (its Hessian) is at most ``c X~^T X~ / N`` with ``X~ = [X, 1]`` (c = 2 for
-    MSE, 1/4 for BCE): gradient descent is stable only for ``lr < 2 / (largest curvature)`` (with
-    momentum a larger bound, :func:`symgrad.numerics.optim.stable_lr`), and features on a large
-    scale make that curvature, and the slope, huge. ``optimizer`` is the run's
-    :func:`~symgrad.numerics.optim.describe` (None: plain gradient descent).
+    ``hessian`` is the loss's Hessian at the initial parameters (``(2/N) X~^T X~`` for MSE with
+    ``X~ = [X, 1]``, ``(1/N) X~^T diag(y_hat (1 - y_hat)) X~`` for BCE): gradient descent is
+    stable only for ``lr < 2 / lambda_max`` (with momentum a larger bound,
+    :func:`symgrad.numerics.optim.stable_lr`), features on a large scale make ``lambda_max``, and
+    the slope, huge, and a large condition number ``lambda_max / lambda_min`` is why a stable lr
+    is then slow. ``optimizer`` is the run's :func:`~symgrad.numerics.optim.describe` (None:
+    plain gradient descent).
     """
     opt = dict(optimizer or {"name": "gd"})
     X = ds.X
     if standardized:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
-    A = np.column_stack([X, np.ones(len(X))])
-    curvature = (2.0 if loss == "mse" else 0.25) * float(np.linalg.eigvalsh(A.T @ A / len(X))[-1])
-    bound = stable_lr(opt, curvature)
+    curv = curvature(hessian)
+    bound = stable_lr(opt, curv.lambda_max)
     scales = np.abs(X).mean(axis=0)
     j = int(np.argmax(scales))
     wname = names[j]
@@ -398,6 +419,12 @@ def diagnose(
     if bound != bound:  # adaptive: no fixed bound
         rate = (f"{method} moves every parameter by up to about lr = {lr:g} per step, which is "
                 "too far here")
+    else:
+        rate += f" (from the Hessian: λ_max = {curv.lambda_max:.3g}"
+        if curv.condition_number > 100:
+            rate += (f", condition number λ_max/λ_min = {curv.condition_number:.2g}, so even "
+                     "a stable lr is slow")
+        rate += ")"
     if scales[j] >= 10:
         mag = 10 ** math.floor(math.log10(scales[j]))
         return (

@@ -17,6 +17,10 @@ the algorithms as PyTorch's ``torch.optim`` documents them (weight decay, ``maxi
   ``v = beta2 v + (1 - beta2) g^2``, ``p -= lr m_hat / (sqrt(v_hat) + eps)`` with the bias
   corrections ``m_hat = m / (1 - beta1^t)`` and ``v_hat = v / (1 - beta2^t)``.
 
+``Newton()`` is the second-order step ``p -= lr H^-1 g`` (``lr = 1``: Newton's method; for
+logistic regression with BCE it is IRLS, iteratively reweighted least squares): the training
+loop solves ``H d = g`` with the Hessian and hands ``d`` to ``step`` in place of ``g``.
+
 A schedule is a record with ``lr(lr0, t)``: the learning rate of update ``t = 0, 1, ...`` (one
 update per iteration, whatever the batch size), as ``torch.optim.lr_scheduler`` computes it when
 stepped once per update: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR`` (its closed form) and
@@ -44,7 +48,7 @@ from symgrad.core.errors import OptionError
 from symgrad.core.names import OPTIMIZERS, SCHEDULES
 
 __all__ = [
-    "SGD", "Adagrad", "RMSprop", "Adam", "Optimizer", "optimizer",
+    "SGD", "Adagrad", "RMSprop", "Adam", "Newton", "newton_direction", "Optimizer", "optimizer",
     "Constant", "StepLR", "ExponentialLR", "CosineAnnealingLR", "InverseTime", "Schedule",
     "schedule", "describe", "hyper_parameters", "schedule_parameters", "stable_lr",
 ]
@@ -213,7 +217,45 @@ class Adam:
         return p - step_size * (m / denom), (m, v)
 
 
-Optimizer = SGD | Adagrad | RMSprop | Adam
+@dataclass(frozen=True)
+class Newton:
+    """Newton's method: a gradient step on the Newton direction ``d = H^-1 g``.
+
+    The training loop computes ``d`` (:func:`newton_direction`) and passes it as ``g``; with
+    ``lr = 1`` a quadratic loss (MSE with a linear model) is minimized in one step.
+
+    >>> H, g = np.array([[2.0, 0.0], [0.0, 8.0]]), np.array([2.0, 8.0])
+    >>> Newton().step(np.array([1.0, 1.0]), newton_direction(H, g), None, 1.0, 1)[0].tolist()
+    [0.0, 0.0]
+    """
+
+    name = "newton"
+    second_order = True
+
+    def init(self, p: Any) -> State:
+        return None
+
+    def step(self, p: Any, d: Any, state: State, lr: float, t: int) -> tuple[Any, State]:
+        return p - lr * d, None
+
+
+def newton_direction(H: Any, g: Any) -> Any:
+    """``H^-1 g`` (least squares, the minimum-norm solution, when ``H`` is singular).
+
+    >>> newton_direction(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 2.0])).tolist()
+    [1.0, 1.0]
+    """
+    H = np.atleast_2d(np.asarray(H, dtype=np.float64))
+    g = np.asarray(g, dtype=np.float64)
+    try:
+        if np.linalg.cond(H) < 1e12:
+            return np.linalg.solve(H, np.ravel(g)).reshape(np.shape(g))
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.lstsq(H, np.ravel(g), rcond=None)[0].reshape(np.shape(g))
+
+
+Optimizer = SGD | Adagrad | RMSprop | Adam | Newton
 
 #: ``--optimizer`` name -> (record, the hyper-parameters it fixes).
 _OPTIMIZERS: dict[str, tuple[type, dict[str, Any]]] = {
@@ -223,6 +265,7 @@ _OPTIMIZERS: dict[str, tuple[type, dict[str, Any]]] = {
     "adagrad": (Adagrad, {}),
     "rmsprop": (RMSprop, {}),
     "adam": (Adam, {}),
+    "newton": (Newton, {}),
 }
 assert tuple(_OPTIMIZERS) == OPTIMIZERS
 
@@ -260,7 +303,7 @@ def optimizer(name: str | Optimizer = "gd", **hyper: Any) -> Optimizer:
     symgrad.core.errors.OptionError: adam takes no momentum; its hyper-parameters are beta1, ...
     """
     given = {k: v for k, v in hyper.items() if v is not None}
-    if isinstance(name, SGD | Adagrad | RMSprop | Adam):
+    if isinstance(name, SGD | Adagrad | RMSprop | Adam | Newton):
         if given:
             raise OptionError("give hyper-parameters by name with an optimizer's name, or pass a "
                               "ready optimizer record, not both", option="optimizer")
@@ -440,7 +483,8 @@ def stable_lr(opt: dict[str, Any], curvature: float) -> float:
 
     Gradient descent: ``2 / lambda_max``; heavy-ball momentum ``mu``: ``2 (1 + mu) / lambda_max``;
     Nesterov: ``2 (1 + mu) / ((1 + 2 mu) lambda_max)`` (with dampening ``d`` the gradient is
-    scaled by ``1 - d``). The adaptive optimizers have no such bound: nan. ``opt`` is
+    scaled by ``1 - d``); Newton's method: 2 (its step is scaled by ``H^-1``, whatever the
+    curvature). The adaptive optimizers have no such bound: nan. ``opt`` is
     :func:`describe`'s record.
 
     >>> stable_lr({"name": "gd"}, 4.0), stable_lr({"name": "momentum", "momentum": 0.5}, 4.0)
@@ -449,6 +493,8 @@ def stable_lr(opt: dict[str, Any], curvature: float) -> float:
     name = opt["name"]
     if name == "gd":
         return 2.0 / curvature
+    if name == "newton":
+        return 2.0
     if name not in ("momentum", "nesterov"):
         return math.nan
     mu = float(opt["momentum"])

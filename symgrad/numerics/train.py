@@ -250,6 +250,7 @@ def gradient_descent(
     progress: Progress | None = None,
     optimizer: str | Optimizer = "gd",
     schedule: str | Schedule | None = None,
+    hessian: Callable[[dict[str, Any]], np.ndarray] | None = None,
 ) -> TrainResult:
     """Minimize a loss by (full-batch, mini-batch or stochastic) gradient descent.
 
@@ -277,6 +278,9 @@ def gradient_descent(
       defaults, or a record such as ``Adam(beta1=0.8)``); ``schedule``: the learning rate of each
       update, ``schedule.lr(lr, t)`` for update ``t = 0, 1, ...`` (None: ``lr`` throughout). The
       stopping rules and the divergence rule are the same for every optimizer.
+    * ``hessian(params)``: the full-data Hessian of the loss at ``params`` (one parameter, a
+      scalar or a vector), which ``optimizer="newton"`` needs (full batch only): each update
+      then moves by ``lr H^-1 g``.
 
     Raises :class:`OptionError` for ``lr <= 0`` or non-finite, ``max_iter < 1``, ``tol < 0``,
     ``batch_size`` outside ``1..n_samples``, a non-finite initial parameter, or a loss that is
@@ -295,6 +299,14 @@ def gradient_descent(
     opt = optim.optimizer(optimizer)
     sched = optim.schedule(schedule)
     names = list(params0)
+    second = getattr(opt, "second_order", False)
+    if second and (hessian is None or len(names) != 1):
+        raise OptionError("newton needs the loss's Hessian over one parameter vector: symgrad "
+                          "derives it for the catalogue models (fit), not for networks",
+                          option="optimizer")
+    if second and batch_size is not None and batch_size < n:
+        raise OptionError("newton uses the full-data Hessian: it trains full batch only",
+                          option="batch_size")
     params: dict[str, Any] = {k: _initial(k, v) for k, v in params0.items()}
     states = {k: opt.init(params[k]) for k in names}
     scalar = [isinstance(params[k], float) for k in names]
@@ -383,6 +395,9 @@ def gradient_descent(
             small = True
             finite = True
             lr_t = sched.lr(lr, t)
+            if second:  # Newton: the direction H^-1 g in place of the gradient
+                grads = {names[0]: optim.newton_direction(hessian(params),  # type: ignore[misc]
+                                                          grads[names[0]])}
             for k, is_scalar in zip(names, scalar, strict=True):
                 old = params[k]
                 if is_scalar:

@@ -25,6 +25,7 @@ SECTIONS = {
     Kind.SUBSTITUTION: "Substitute back",
     Kind.REDUCTION: "Expand the sums over samples (the data enter through statistics)",
     Kind.UPDATE: "Update the parameters (the optimizer, iteration t to t + 1)",
+    Kind.HESSIAN: "Differentiate the gradient again (the Hessian)",
 }
 
 
