@@ -242,7 +242,8 @@ class Newton:
 def newton_direction(H: Any, g: Any) -> Any:
     """``H^-1 g`` (least squares, the minimum-norm solution, when ``H`` is singular).
 
-    >>> newton_direction(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 2.0])).tolist()
+    >>> d = newton_direction(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([2.0, 2.0]))
+    >>> np.round(d, 12).tolist()
     [1.0, 1.0]
     """
     H = np.atleast_2d(np.asarray(H, dtype=np.float64))
