@@ -203,3 +203,37 @@ def test_cli_trains_with_newton(capsys):
     assert "newton" in capsys.readouterr().out
     assert main(["train", "--optimizer", "newton", "--momentum", "0.5"]) == 2
     assert "--momentum does not apply to --optimizer newton" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------------
+# figures
+
+
+def test_optimizer_paths_are_the_trained_iterates():
+    from symgrad.teaching import plots
+
+    problem = plots.valley_problem()
+    runs = plots.optimizer_runs(problem, max_iter=30)
+    ax = plots.plot_optimizer_paths(problem, max_iter=30)
+    for name, (lr, _) in runs.items():
+        line = next(ln for ln in ax.get_lines() if ln.get_gid() == f"path-{name}")
+        ref = gradient_descent(problem.loss_and_grad, plots.OPTIMIZER_START, len(problem.y),
+                               lr=lr, max_iter=30, tol=1e-9, optimizer=name) \
+            if name != "newton" else None
+        if ref is not None:
+            np.testing.assert_allclose(line.get_xdata(), [r["w"] for r in ref.param_history])
+    newton = runs["newton"][1]
+    cf = problem.closed_form()
+    assert newton.param_history[1]["w"] == pytest.approx(cf["w"], rel=1e-9)  # one step
+
+
+def test_schedule_and_vanishing_gradient_figures():
+    from symgrad.teaching import plots
+
+    ax = plots.plot_schedules(lr=0.2, max_iter=40)
+    cosine = next(ln for ln in ax.get_lines() if ln.get_gid() == "schedule-cosine")
+    assert cosine.get_ydata()[0] == pytest.approx(0.2) and cosine.get_ydata()[-1] == 0
+    it, sig = plots.layer_gradient_norms("sigmoid", max_iter=2)
+    _, relu = plots.layer_gradient_norms("relu", max_iter=2)
+    assert np.all(np.diff(sig[0]) > 0)  # smaller and smaller towards the first layer
+    assert sig[0, 0] / sig[0, -1] < 1e-3 < relu[0, 0] / relu[0, -1]

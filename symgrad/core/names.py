@@ -37,7 +37,8 @@ Hessian (catalogue models: IRLS for logistic regression)."""
 SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse")
 """Learning-rate schedules (``--schedule``)."""
 
-PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph",
+              "optimizers", "optimizer-losses", "schedules", "vanishing-gradients")
 """The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
 
 PLOT_LOSSES = ("mse", "bce")
