@@ -10,7 +10,7 @@ import argparse
 
 from symgrad.cli.options import names, need, one_of_loss_or_expr, point, positive, whole
 from symgrad.core.errors import OptionError
-from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL
+from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL, OPTIMIZERS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
@@ -95,6 +95,10 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         help="the typed definitions or expression from a file (one definition per line)",
     )
     p.add_argument("--format", default="text", choices=DERIVE_FORMATS, help="output format")
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
+                   help="also write out this optimizer's update rule per parameter")
+    p.add_argument("--hessian", action="store_true",
+                   help="also differentiate every gradient again: the Hessian, step by step")
     p.add_argument(
         "--standalone",
         action="store_true",
@@ -147,7 +151,16 @@ def run(args: argparse.Namespace) -> int:
         wrt=args.wrt,
         delta=args.delta,
     )
-    values = loss_value = None
+    if args.hessian:
+        from symgrad.core.hessian import with_hessian
+
+        d = with_hessian(d)
+    if args.optimizer is not None:
+        from symgrad.core.updates import with_updates
+        from symgrad.numerics import optim
+
+        d = with_updates(d, optim.describe(optim.optimizer(args.optimizer)))
+    values = loss_value = hessian = curv = None
     if args.at is not None or args.data is not None:
         from symgrad.numerics.compile import compile_gradient
         from symgrad.numerics.data import load_classes, load_data
@@ -160,11 +173,21 @@ def run(args: argparse.Namespace) -> int:
         else:
             ds = load_data(args.data)
             Y = ds.y
-        loss_value, values = compile_gradient(d)(at, ds.X, Y)
+        compiled = compile_gradient(d)
+        loss_value, values = compiled(at, ds.X, Y)
+        if args.hessian:
+            from symgrad.numerics.compile import prepare
+            from symgrad.numerics.hessian import compile_hessian, curvature
+
+            h = compile_hessian(d)
+            Xp, Yp = prepare(ds.X, Y, compiled.n_features, compiled.n_labels)
+            theta = compiled.theta(at)
+            hessian = h.values(theta, Xp, Yp)
+            curv = curvature(h.matrix(theta, Xp, Yp)).to_dict()
     if args.format == "json":
         from symgrad.render import json as json_render
 
-        print(json_render.render(d, values, loss_value))
+        print(json_render.render(d, values, loss_value, hessian, curv))
         return 0
     _print(d, args)
     if values is not None and args.format == "text":
@@ -173,6 +196,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nAt {args.at} on {args.data}: L = {loss_value:.6g}")
         for name, v in values.items():
             print(f"  ∂L/∂{symbol_text(name)} = {v:.6g}")
+        for key, v in (hessian or {}).items():
+            row, col = map(symbol_text, key.split(","))
+            below = f"∂{row}²" if row == col else f"∂{col}∂{row}"
+            print(f"  ∂²L/{below} = {v:.6g}")
+        if curv is not None:
+            print(f"  largest stable lr (gradient descent) 2/λ_max = {curv['stable_lr']:.6g}, "
+                  f"condition number λ_max/λ_min = {curv['condition_number']:.6g}")
     return 0
 
 

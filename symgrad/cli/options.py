@@ -99,6 +99,25 @@ def nonnegative(flag: str) -> Callable[[str], float]:
     return _number(flag, float, lambda v: 0 <= v < INF, "a number >= 0")
 
 
+def interval(flag: str, lo: float, hi: float = INF, closed: str = "[)") -> Callable[[str], float]:
+    """A number in the interval from ``lo`` to ``hi``, ``closed`` saying which ends belong to it.
+
+    >>> interval("--beta1", 0, 1)("0.8")
+    0.8
+    >>> interval("--beta1", 0, 1)("1")
+    Traceback (most recent call last):
+    ...
+    symgrad.core.errors.OptionError: --beta1 must be a number in [0, 1), got '1'
+    """
+    left, right = closed
+    text = f"{left}{lo:g}, {'inf' if hi == INF else f'{hi:g}'}{right}"
+
+    def ok(v: float) -> bool:
+        return (lo <= v if left == "[" else lo < v) and (v <= hi if right == "]" else v < hi)
+
+    return _number(flag, float, ok, f"a number in {text}")
+
+
 def names(flag: str) -> Callable[[str], list[str]]:
     """``"w,b"`` -> ``["w", "b"]``; no empty names."""
 

@@ -14,9 +14,16 @@ import sys
 import time
 from typing import TYPE_CHECKING, NamedTuple  # NetworkRun is a NamedTuple
 
-from symgrad.cli.options import names, nonnegative, point, positive, say, whole
+from symgrad.cli.options import interval, names, nonnegative, point, positive, say, whole
 from symgrad.core.errors import OptionError
-from symgrad.core.names import FIT_LOSSES, NETWORK_LOSSES, NETWORK_MODEL, RESULT_FORMATS
+from symgrad.core.names import (
+    FIT_LOSSES,
+    NETWORK_LOSSES,
+    NETWORK_MODEL,
+    OPTIMIZERS,
+    RESULT_FORMATS,
+    SCHEDULES,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +38,8 @@ EXAMPLES = """examples:
   symgrad train --standardize --lr 0.1
   symgrad train --model logistic --loss bce --data admit.csv --x gre,gpa --y admit --lr 0.5
   symgrad train --lr 1e-7 --max-iter 200 --format json
+  symgrad train --standardize --optimizer adam --lr 0.1 --beta1 0.8
+  symgrad train --standardize --optimizer momentum --lr 0.1 --schedule cosine
   symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \
                 --data xor.csv --x x1,x2 --y y --lr 0.5 --max-iter 2000
 """
@@ -84,7 +93,74 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "--standardize", action="store_true", help="scale features to mean 0, sd 1 first"
     )
     p.add_argument("--format", default="text", choices=RESULT_FORMATS, help="output format")
+    _optimizer_options(p)
     p.set_defaults(run=run)
+
+
+#: hyper-parameter -> (its flag's converter, help); the names and defaults are PyTorch's.
+HYPER = {
+    "momentum": (interval("--momentum", 0, 1), "momentum, nesterov (0.9), rmsprop (0)"),
+    "dampening": (interval("--dampening", 0, 1), "momentum: dampening (0)"),
+    "beta1": (interval("--beta1", 0, 1), "adam: decay of the gradient average (0.9)"),
+    "beta2": (interval("--beta2", 0, 1), "adam: decay of the squared-gradient average (0.999)"),
+    "alpha": (interval("--alpha", 0, 1), "rmsprop: decay of the squared-gradient average (0.99)"),
+    "eps": (interval("--eps", 0), "adam, rmsprop (1e-8), adagrad (1e-10): added to the root"),
+}
+
+#: schedule parameter -> (converter, help).
+SCHEDULE_PARAMS = {
+    "step_size": (whole("--step-size"), "step: updates between two cuts of the lr"),
+    "gamma": (interval("--gamma", 0, 1, "(]"), "step (0.1), exponential: factor of each cut"),
+    "t_max": (whole("--t-max"), "cosine: updates from lr down to --eta-min (--max-iter)"),
+    "eta_min": (interval("--eta-min", 0), "cosine: the final lr (0)"),
+    "decay": (interval("--decay", 0, closed="()"), "inverse: lr / (1 + decay * t)"),
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _optimizer_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("optimizer and learning-rate schedule (torch.optim's names)")
+    g.add_argument("--optimizer", default="gd", choices=OPTIMIZERS,
+                   help="how a gradient becomes an update (gd)")
+    for name, (convert, text) in HYPER.items():
+        g.add_argument(_flag(name), type=convert, default=None, help=text)
+    g.add_argument("--centered", action="store_true", default=None,
+                   help="rmsprop: divide by the gradient's standard deviation")
+    g.add_argument("--schedule", default=None, choices=SCHEDULES,
+                   help="the lr of each update (constant)")
+    for name, (convert, text) in SCHEDULE_PARAMS.items():
+        g.add_argument(_flag(name), type=convert, default=None, help=text)
+
+
+def training(args: argparse.Namespace) -> dict[str, Any]:
+    """``optimizer`` and ``schedule`` records from the flags; a flag that does not apply to the
+    chosen optimizer or schedule is an OptionError naming the flags that do."""
+    from symgrad.numerics import optim
+
+    hyper = {k: getattr(args, k) for k in (*HYPER, "centered")}
+    takes = optim.hyper_parameters(args.optimizer)
+    for k, v in hyper.items():
+        if v is not None and k not in takes:
+            rest = ", ".join(map(_flag, takes)) if takes else "no hyper-parameters"
+            raise OptionError(f"{_flag(k)} does not apply to --optimizer {args.optimizer} "
+                              f"(it takes {rest})")
+    name = args.schedule or "constant"
+    params = {k: getattr(args, k) for k in SCHEDULE_PARAMS}
+    if name == "cosine" and params["t_max"] is None:
+        params["t_max"] = args.max_iter
+    takes = optim.schedule_parameters(name)
+    for k, v in params.items():
+        if v is not None and k not in takes:
+            rest = ", ".join(map(_flag, takes)) if takes else "no parameters"
+            raise OptionError(f"{_flag(k)} does not apply to --schedule {name} (it takes {rest})")
+    missing = [k for k in optim.schedule_parameters(name, required=True) if params[k] is None]
+    if missing:
+        raise OptionError(f"--schedule {name} needs {' and '.join(map(_flag, missing))}")
+    return {"optimizer": optim.optimizer(args.optimizer, **hyper),
+            "schedule": optim.schedule(name, **params)}
 
 
 def _catalogue(args: argparse.Namespace, progress: Any) -> FitResult:
@@ -106,6 +182,7 @@ def _catalogue(args: argparse.Namespace, progress: Any) -> FitResult:
         standardize=args.standardize,
         l2=args.l2,
         progress=progress,
+        **training(args),
     )
 
 
@@ -134,14 +211,14 @@ class NetworkRun(NamedTuple):
         }
 
     def __str__(self) -> str:
-        from symgrad.models.fit import number_text, source_text
+        from symgrad.models.fit import method_text, number_text, source_text
 
         t = self.train
         arch = "-".join(str(n) for n in self.net.sizes)
         lines = [
             f"mlp {arch} ({', '.join(self.net.activations)}), {self.net.loss_name} loss: "
             f"{self.n_samples} samples from {source_text(self.source)}",
-            f"gradient descent: lr {self.lr:g}; {t.iterations} iterations, "
+            f"{method_text(t)}: lr {self.lr:g}; {t.iterations} iterations, "
             f"stopped: {t.stopped_because}",
             "final loss: " + ("diverged" if t.stopped_because == "diverged"
                               else number_text(t.final_loss)),
@@ -178,6 +255,7 @@ def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
         batch_size=args.batch_size,
         seed=args.seed,
         progress=progress,
+        **training(args),
     )
     accuracy = None if args.loss == "mse" else net.accuracy(result.params, data.X, Y)
     return NetworkRun(net, data.source, data.n_samples, args.lr, result, accuracy)

@@ -32,7 +32,15 @@ DEFAULT_LOSS = {"linear": "mse", "logistic": "bce"}
 NETWORK_LOSSES = ("bce", "cross_entropy", "mse")
 """Losses a network trains with."""
 
-PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph")
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "newton")
+"""Optimizers :mod:`symgrad.numerics.optim` trains with (``--optimizer``); ``newton`` needs the
+Hessian (catalogue models: IRLS for logistic regression)."""
+
+SCHEDULES = ("constant", "step", "exponential", "cosine", "inverse")
+"""Learning-rate schedules (``--schedule``)."""
+
+PLOT_KINDS = ("slope", "lr-comparison", "contour", "loss-curve", "fit", "activations", "graph",
+              "optimizers", "optimizer-losses", "schedules", "vanishing-gradients")
 """The figure kinds :func:`symgrad.teaching.plots.figure` draws."""
 
 PLOT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")

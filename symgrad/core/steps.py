@@ -34,6 +34,8 @@ class Kind(Enum):
     CHAIN = "chain"
     SUBSTITUTION = "substitution"
     REDUCTION = "reduction"
+    UPDATE = "update"
+    HESSIAN = "hessian"
 
 
 class Rule(Enum):
@@ -59,6 +61,16 @@ class Rule(Enum):
     SUBSTITUTE_FULLY = "substitute fully"
     EXPAND_SUMS = "expand the sum over samples"
     NORMAL_EQUATIONS = "set the gradient to zero and solve (normal equations)"
+    GRADIENT_AT_T = "the gradient at the parameters of iteration t"
+    GRADIENT_STEP = "step against the gradient"
+    MOMENTUM = "momentum (heavy ball)"
+    NESTEROV = "Nesterov momentum"
+    ADAGRAD = "AdaGrad: sum of squared gradients"
+    RMSPROP = "RMSProp: running average of squared gradients"
+    ADAM = "Adam: running averages of the gradient and its square"
+    BIAS_CORRECTION = "bias correction"
+    SECOND_DERIVATIVE = "differentiate the gradient again"
+    NEWTON_STEP = "Newton step: the gradient divided by the curvature"
 
     @property
     def text(self) -> str:
@@ -90,10 +102,18 @@ def as_rules(names: str) -> tuple[AnyRule, ...]:
 
 
 class Partial(sp.Expr):
-    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own."""
+    """The symbol dF/dx in a step, printed as a fraction of partials; it has no value of its own.
 
-    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol) -> Partial:
-        return sp.Expr.__new__(cls, of, wrt)
+    ``Partial(L, w, b)`` is the second derivative d/db (dL/dw), printed d^2 L / (db dw).
+    """
+
+    def __new__(cls, of: sp.Symbol, wrt: sp.Symbol, *then: sp.Symbol) -> Partial:
+        return sp.Expr.__new__(cls, of, wrt, *then)
+
+    @property
+    def wrts(self) -> tuple[sp.Symbol, ...]:
+        """The variables in the order of differentiation (one for a first derivative)."""
+        return tuple(self.args[1:])
 
     @property
     def of(self) -> sp.Symbol:
@@ -127,9 +147,10 @@ class Step:
 
     @property
     def verified(self) -> bool:
-        """True for a definition, otherwise when the step has a check and it passed."""
+        """True for a definition (of an intermediate, or an optimizer's update), otherwise when
+        the step has a check and it passed."""
         if self.check is None:
-            return self.kind is Kind.DEFINITION
+            return self.kind in (Kind.DEFINITION, Kind.UPDATE)
         return self.check.passed
 
 

@@ -35,6 +35,7 @@ import numpy as np
 
 from symgrad.core.derive import Derivation, derive
 from symgrad.core.errors import OptionError
+from symgrad.core.hessian import with_hessian
 from symgrad.core.names import DEFAULT_LOSS, MODELS
 from symgrad.core.names import FIT_LOSSES as LOSSES
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, prepare
@@ -46,6 +47,8 @@ from symgrad.numerics.data import (
     standardize,
     unstandardize_linear,
 )
+from symgrad.numerics.hessian import CompiledHessian, compile_hessian, curvature
+from symgrad.numerics.optim import Optimizer, Schedule, stable_lr
 from symgrad.numerics.reduce import Reduction, reduce_derivation
 from symgrad.numerics.train import Progress, TrainResult, batch_rows, gradient_descent
 
@@ -146,6 +149,8 @@ class FitResult:
             "lr": self.lr,
             "batch_size": self.batch_size,
             "method": self.method,
+            "optimizer": t["optimizer"],
+            "schedule": t["schedule"],
             "data": {
                 "source": self.source,
                 "x": list(self.x_names),
@@ -172,6 +177,18 @@ def derived(
     """
     d = derive(loss, model, features=k, l2=l2)
     return d, compile_gradient(d), reduce_derivation(d)
+
+
+@functools.lru_cache(maxsize=32)
+def second_order(loss: str, model: str, k: int, l2: float | None) -> CompiledHessian:
+    """The Hessian of ``loss`` for ``model`` with ``k`` features, derived step by step
+    (:func:`symgrad.core.hessian.with_hessian`) and compiled: Newton's method and the divergence
+    diagnosis read it.
+
+    >>> second_order("mse", "linear", 1, None).names
+    ('w', 'b')
+    """
+    return compile_hessian(with_hessian(derived(loss, model, k, l2)[0]))
 
 
 def dataset(data: Any, x: Any, y: str | None) -> Dataset:
@@ -245,6 +262,8 @@ def fit(
     l2: float | None = None,
     history_every: int | None = None,
     progress: Progress | None = None,
+    optimizer: str | Optimizer = "gd",
+    schedule: str | Schedule | None = None,
 ) -> FitResult:
     """Fit ``model`` by minimizing ``loss`` with gradient descent (see the module docstring).
 
@@ -256,8 +275,10 @@ def fit(
     maps parameter names to initial values (zeros by default); ``batch_size`` < N runs mini-batch
     gradient descent (1: stochastic) with shuffling seeded by ``seed``. ``standardize`` trains on
     features scaled to mean 0 and standard deviation 1 and reports the parameters also in the
-    original units. Bad options raise :class:`~symgrad.core.errors.OptionError` or
-    :class:`~symgrad.core.errors.DataError`; a diverging run is a result, not an error.
+    original units. ``optimizer`` and ``schedule`` choose the update rule and the learning rate
+    of each update (:func:`symgrad.numerics.train.gradient_descent`). Bad options raise
+    :class:`~symgrad.core.errors.OptionError` or :class:`~symgrad.core.errors.DataError`; a
+    diverging run is a result, not an error.
 
     >>> r = fit("mse", "linear", ([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]), lr=0.1, max_iter=5000)
     >>> r.stopped_because, round(r.params["w"], 6), round(r.params["b"], 6), r.method
@@ -284,6 +305,11 @@ def fit(
     names = compiled.names
     theta0 = initial(names, init)
     Xp, Yp = prepare(X, ds.y, k)
+    hess = second_order(loss, model, k, l2)
+
+    def hessian(p: dict[str, Any]) -> np.ndarray:
+        return hess.matrix(p["theta"], Xp, Yp)
+
     n = ds.n_samples
     full = batch_size is None or (isinstance(batch_size, int) and batch_size >= n)
 
@@ -314,6 +340,9 @@ def fit(
         seed=seed,
         history_every=history_every,
         progress=progress,
+        optimizer=optimizer,
+        schedule=schedule,
+        hessian=hessian,
     )
     theta = np.asarray(result.params["theta"])
     params = dict(zip(names, map(float, theta), strict=True))
@@ -326,7 +355,8 @@ def fit(
         closed_orig = None if closed is None else _original(closed, names, mean, std)
     why = None
     if result.stopped_because == "diverged":
-        why = diagnose(ds, loss, model, names, float(lr), standardized=standardize)
+        why = diagnose(ds, loss, model, names, float(lr), standardized=standardize,
+                       optimizer=result.optimizer, hessian=hessian({"theta": theta0}))
     return FitResult(
         loss=loss,
         model=model,
@@ -362,26 +392,41 @@ def _original(
 
 
 def diagnose(
-    ds: Dataset, loss: str, model: str, names: tuple[str, ...], lr: float, standardized: bool
+    ds: Dataset, loss: str, model: str, names: tuple[str, ...], lr: float, standardized: bool,
+    optimizer: Mapping[str, Any] | None = None, *, hessian: np.ndarray,
 ) -> str:
     """Why full-batch gradient descent diverged on these data, in one sentence.
 
-    The loss's curvature (its Hessian) is at most ``c X~^T X~ / N`` with ``X~ = [X, 1]`` (c = 2 for
-    MSE, 1/4 for BCE): gradient descent is stable only for ``lr < 2 / (largest curvature)``, and
-    features on a large scale make that curvature, and the slope, huge.
+    ``hessian`` is the loss's Hessian at the initial parameters (``(2/N) X~^T X~`` for MSE with
+    ``X~ = [X, 1]``, ``(1/N) X~^T diag(y_hat (1 - y_hat)) X~`` for BCE): gradient descent is
+    stable only for ``lr < 2 / lambda_max`` (with momentum a larger bound,
+    :func:`symgrad.numerics.optim.stable_lr`), features on a large scale make ``lambda_max``, and
+    the slope, huge, and a large condition number ``lambda_max / lambda_min`` is why a stable lr
+    is then slow. ``optimizer`` is the run's :func:`~symgrad.numerics.optim.describe` (None:
+    plain gradient descent).
     """
+    opt = dict(optimizer or {"name": "gd"})
     X = ds.X
     if standardized:
         X = (X - X.mean(axis=0)) / X.std(axis=0)
-    A = np.column_stack([X, np.ones(len(X))])
-    curvature = (2.0 if loss == "mse" else 0.25) * float(np.linalg.eigvalsh(A.T @ A / len(X))[-1])
-    bound = 2.0 / curvature
+    curv = curvature(hessian)
+    bound = stable_lr(opt, curv.lambda_max)
     scales = np.abs(X).mean(axis=0)
     j = int(np.argmax(scales))
     wname = names[j]
-    rate = f"gradient descent is stable only for lr < {bound:.2g} here, and lr = {lr:g}"
+    method = "gradient descent" if opt["name"] == "gd" else opt["name"]
+    rate = f"{method} is stable only for lr < {bound:.2g} here, and lr = {lr:g}"
     if loss != "mse" or model != "linear":
         rate = f"the largest stable lr is about {bound:.2g} here, and lr = {lr:g}"
+    if bound != bound:  # adaptive: no fixed bound
+        rate = (f"{method} moves every parameter by up to about lr = {lr:g} per step, which is "
+                "too far here")
+    else:
+        rate += f" (from the Hessian: λ_max = {curv.lambda_max:.3g}"
+        if curv.condition_number > 100:
+            rate += (f", condition number λ_max/λ_min = {curv.condition_number:.2g}, so even "
+                     "a stable lr is slow")
+        rate += ")"
     if scales[j] >= 10:
         mag = 10 ** math.floor(math.log10(scales[j]))
         return (
@@ -414,6 +459,25 @@ def source_text(path: str) -> str:
     return "the bundled synthetic sat_gpa.csv" if path == str(bundled()) else path
 
 
+def method_text(t: TrainResult) -> str:
+    """The run's optimizer and schedule in words: ``gradient descent``, ``adam (beta1 0.9, ...)``.
+
+    >>> from symgrad.numerics.train import gradient_descent as gd
+    >>> method_text(gd(lambda p, i: (p["w"] ** 2, {"w": 2 * p["w"]}), {"w": 1.0}, 1, lr=0.1,
+    ...            max_iter=1, optimizer="momentum", schedule="constant"))
+    'momentum (momentum 0.9, dampening 0)'
+    """
+    words = []
+    for record in (t.optimizer or {"name": "gd"}, t.schedule or {"name": "constant"}):
+        rest = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in record.items() if k != "name")
+        if record["name"] not in ("gd", "constant"):
+            words.append(f"{record['name']} ({rest})" if rest else record["name"])
+    if not words:
+        return "gradient descent"
+    return words[0] if len(words) == 1 else f"{words[0]}, {words[1]} schedule"
+
+
 def _summary(r: FitResult) -> str:
     """The final table of a run, with the closed form beside it where there is one."""
     batch = (
@@ -424,16 +488,17 @@ def _summary(r: FitResult) -> str:
     lines = [
         f"{r.model} model, {r.loss} loss: {r.n_samples} samples from {source_text(r.source)} "
         f"(x: {', '.join(r.x_names)}; y: {r.y_name})",
-        f"gradient descent: lr {r.lr:g}, {batch}; {r.iterations} iterations, "
+        f"{method_text(r.train)}: lr {r.lr:g}, {batch}; {r.iterations} iterations, "
         f"stopped: {r.stopped_because}",
         "",
     ]
     diverged = r.stopped_because == "diverged"
-    cols = ["parameter", "gradient descent"]
+    run = (r.train.optimizer or {"name": "gd"})["name"]
+    cols = ["parameter", "gradient descent" if run == "gd" else run]
     if r.closed_form is not None:
         cols.append("closed form")
     if r.params_original is not None:
-        cols.append("GD, original units")
+        cols.append(f"{'GD' if run == 'gd' else run}, original units")
         if r.closed_form_original is not None:
             cols.append("closed form, original units")
     rows = [cols]

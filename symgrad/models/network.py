@@ -50,6 +50,7 @@ from symgrad.models.backprop import NumPyOps, backprop, forward
 from symgrad.numerics import kernels
 from symgrad.numerics.compile import NUMPY_FUNCTIONS
 from symgrad.numerics.data import class_labels
+from symgrad.numerics.optim import Optimizer, Schedule
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 
 __all__ = ["Network", "network", "train_network", "parse_layers", "NETWORK_ACTIVATIONS",
@@ -330,10 +331,13 @@ class Network:
             batch_size: int | None = None, seed: int | None = 0,
             params: Mapping[str, Any] | None = None, tol: float = 1e-9,
             history_every: int | None = None,
-            progress: Callable[[int, int, float], object] | None = None) -> TrainResult:
+            progress: Callable[[int, int, float], object] | None = None,
+            optimizer: str | Optimizer = "gd", schedule: str | Schedule | None = None
+            ) -> TrainResult:
         """Train with :func:`symgrad.numerics.train.gradient_descent` (full batch or mini-batch).
 
         Starts from ``params`` or ``init_params(seed)``; ``seed`` also shuffles the mini-batches.
+        ``optimizer`` and ``schedule`` are :mod:`symgrad.numerics.optim`'s (plain GD by default).
         Returns the loop's :class:`~symgrad.numerics.train.TrainResult` (``params``: arrays W1, b1,
         ...).
         """
@@ -345,7 +349,7 @@ class Network:
 
         return gradient_descent(loss_and_grad, p0, X.shape[0], lr=lr, max_iter=max_iter, tol=tol,
                                 batch_size=batch_size, seed=seed, history_every=history_every,
-                                progress=progress)
+                                progress=progress, optimizer=optimizer, schedule=schedule)
 
     # -- the derivation --
     def derive(self, expanded: bool = False) -> Derivation:

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 
 from symgrad.core.errors import OptionError
+from symgrad.numerics import optim
+from symgrad.numerics.optim import Optimizer, Schedule
 
 __all__ = [
     "TrainResult", "batch_rows", "gradient_descent", "DIVERGENCE_FACTOR", "GROWTH_RUN", "HINT"
@@ -100,6 +102,8 @@ class TrainResult:
     param_history: list[dict[str, Any]]
     grad_norm_history: np.ndarray
     history_iterations: np.ndarray
+    optimizer: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
 
     @property
     def final_loss(self) -> float:
@@ -125,6 +129,8 @@ class TrainResult:
             "param_history": [{k: _plain(v) for k, v in row.items()} for row in self.param_history],
             "grad_norm_history": _plain(self.grad_norm_history),
             "history_iterations": [int(i) for i in self.history_iterations],
+            "optimizer": self.optimizer or {"name": "gd"},
+            "schedule": self.schedule or {"name": "constant"},
         }
 
 
@@ -242,6 +248,9 @@ def gradient_descent(
     seed: int | None = 0,
     history_every: int | None = None,
     progress: Progress | None = None,
+    optimizer: str | Optimizer = "gd",
+    schedule: str | Schedule | None = None,
+    hessian: Callable[[dict[str, Any]], np.ndarray] | None = None,
 ) -> TrainResult:
     """Minimize a loss by (full-batch, mini-batch or stochastic) gradient descent.
 
@@ -264,6 +273,14 @@ def gradient_descent(
       thins the record (halving it) whenever it passes ``HISTORY_ROWS`` rows.
     * ``progress(iteration, max_iter, loss)`` is called at most 20 times per second, and once at
       the end.
+    * ``optimizer``: how a gradient becomes an update (:mod:`symgrad.numerics.optim`: ``"gd"``,
+      ``"momentum"``, ``"nesterov"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"`` with PyTorch's
+      defaults, or a record such as ``Adam(beta1=0.8)``); ``schedule``: the learning rate of each
+      update, ``schedule.lr(lr, t)`` for update ``t = 0, 1, ...`` (None: ``lr`` throughout). The
+      stopping rules and the divergence rule are the same for every optimizer.
+    * ``hessian(params)``: the full-data Hessian of the loss at ``params`` (one parameter, a
+      scalar or a vector), which ``optimizer="newton"`` needs (full batch only): each update
+      then moves by ``lr H^-1 g``.
 
     Raises :class:`OptionError` for ``lr <= 0`` or non-finite, ``max_iter < 1``, ``tol < 0``,
     ``batch_size`` outside ``1..n_samples``, a non-finite initial parameter, or a loss that is
@@ -279,8 +296,19 @@ def gradient_descent(
     )
     if not params0:
         raise OptionError("no parameters to train")
+    opt = optim.optimizer(optimizer)
+    sched = optim.schedule(schedule)
     names = list(params0)
+    second = getattr(opt, "second_order", False)
+    if second and (hessian is None or len(names) != 1):
+        raise OptionError("newton needs the loss's Hessian over one parameter vector: symgrad "
+                          "derives it for the catalogue models (fit), not for networks",
+                          option="optimizer")
+    if second and batch_size is not None and batch_size < n:
+        raise OptionError("newton uses the full-data Hessian: it trains full batch only",
+                          option="batch_size")
     params: dict[str, Any] = {k: _initial(k, v) for k, v in params0.items()}
+    states = {k: opt.init(params[k]) for k in names}
     scalar = [isinstance(params[k], float) for k in names]
     full = batch_size is None or batch_size >= n
     bs = n if full else int(batch_size)  # type: ignore[arg-type]
@@ -363,15 +391,22 @@ def gradient_descent(
 
             # one update
             new: dict[str, Any] = {}
+            new_states: dict[str, Any] = {}
             small = True
             finite = True
+            lr_t = sched.lr(lr, t)
+            if second:  # Newton: the direction H^-1 g in place of the gradient
+                grads = {names[0]: optim.newton_direction(hessian(params),  # type: ignore[misc]
+                                                          grads[names[0]])}
             for k, is_scalar in zip(names, scalar, strict=True):
                 old = params[k]
                 if is_scalar:
-                    v = old - lr * float(grads[k])
+                    v, new_states[k] = opt.step(old, float(grads[k]), states[k], lr_t, t + 1)
+                    v = float(v)
                     d = abs(v - old)
                 else:
-                    v = old - lr * np.asarray(grads[k], dtype=np.float64)
+                    g = np.asarray(grads[k], dtype=np.float64)
+                    v, new_states[k] = opt.step(old, g, states[k], lr_t, t + 1)
                     d = float(np.max(np.abs(v - old)))
                 if not d <= tol:
                     small = False
@@ -381,7 +416,7 @@ def gradient_descent(
             if not finite:
                 stopped = "diverged"
                 break
-            params = new
+            params, states = new, new_states
             t += 1
             small_run = small_run + 1 if small else 0
             if small_run >= per_epoch:
@@ -416,4 +451,7 @@ def gradient_descent(
         param_history=rows_params,
         grad_norm_history=np.array(rows_gnorm, dtype=np.float64),
         history_iterations=np.array(rows_t, dtype=np.int64),
+        optimizer=optim.describe(opt),
+        schedule=optim.describe(sched),
     )
+

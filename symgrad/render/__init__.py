@@ -24,6 +24,8 @@ SECTIONS = {
     Kind.CHAIN: "Multiply along the chain (from the loss back)",
     Kind.SUBSTITUTION: "Substitute back",
     Kind.REDUCTION: "Expand the sums over samples (the data enter through statistics)",
+    Kind.UPDATE: "Update the parameters (the optimizer, iteration t to t + 1)",
+    Kind.HESSIAN: "Differentiate the gradient again (the Hessian)",
 }
 
 

@@ -35,11 +35,16 @@ def to_dict(
     values: dict[str, float] | None = None,
     loss_value: float | None = None,
     at: Values | None = None,
+    hessian: dict[str, float] | None = None,
+    curvature: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The derivation as plain JSON-ready types; ``values`` and ``loss_value`` come from
     evaluating it at a point (:func:`symgrad.numerics.compile.compile_gradient`), or ``at`` is
     its graph evaluated exactly at a point (:func:`symgrad.core.graph.forward_backward`), which
-    also adds the graph with its values.
+    also adds the graph with its values. A derivation with its Hessian
+    (:func:`symgrad.core.hessian.with_hessian`) gains ``"hessian": {"row,col": {"latex",
+    "text", "value"?}}``, with ``hessian`` the entries' values at the point and ``curvature``
+    (:meth:`symgrad.numerics.hessian.Curvature.to_dict`) what they say about gradient descent.
 
     >>> from symgrad.core.derive import derive
     >>> out = to_dict(derive("mse", "linear", wrt=["b"]))
@@ -66,6 +71,18 @@ def to_dict(
         }
         for s in d.steps
     ]
+    if "optimizer" in d.meta:  # symgrad.core.updates: the update steps' hyper-parameter values
+        out["optimizer"] = dict(d.meta["optimizer"])
+    if "hessian" in d.meta:  # symgrad.core.hessian: the entries ∂²L/∂col∂row, row <= col
+        out["hessian"] = {}
+        for e in d.meta["hessian"]:
+            key = f"{e.row},{e.col}"
+            out["hessian"][key] = {"latex": expr_latex(e.named, late),
+                                   "text": expr_text(e.named, late)}
+            if hessian is not None:
+                out["hessian"][key]["value"] = hessian[key]
+        if curvature is not None:
+            out["curvature"] = dict(curvature)
     out["gradient"] = {}
     for name, g in d.gradients.items():
         entry: dict[str, Any] = {
@@ -96,7 +113,8 @@ def check_dict(s: Step) -> dict[str, Any] | None:
 
 
 def render(
-    d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None
+    d: Derivation, values: dict[str, float] | None = None, loss_value: float | None = None,
+    hessian: dict[str, float] | None = None, curvature: dict[str, Any] | None = None,
 ) -> str:
     """:func:`to_dict` as indented JSON text (what ``symgrad derive --format json`` prints).
 
@@ -111,7 +129,7 @@ def render(
     >>> data["loss_value"], {k: v["value"] for k, v in data["gradient"].items()}
     (1.0, {'w': -3.0, 'b': -2.0})
     """
-    return dumps(to_dict(d, values, loss_value))
+    return dumps(to_dict(d, values, loss_value, hessian=hessian, curvature=curvature))
 
 
 def dumps(data: Any) -> str:

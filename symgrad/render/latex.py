@@ -39,7 +39,11 @@ class _Printer(LatexPrinter):
         return super()._print_Mul(expr)
 
     def _print_Partial(self, expr: Partial) -> str:
-        return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+        if len(expr.wrts) == 1:
+            return rf"\frac{{\partial {self._print(expr.of)}}}{{\partial {self._print(expr.wrt)}}}"
+        a, b = (self._print(v) for v in expr.wrts)  # d/db (dF/da) = d^2F/(db da)
+        below = rf"\partial {a}^{{2}}" if a == b else rf"\partial {b} \, \partial {a}"
+        return rf"\frac{{\partial^{{2}} {self._print(expr.of)}}}{{{below}}}"
 
     def _print_Mat(self, expr: Mat) -> str:  # \mathrm{d}Z^{[2]}, A^{[1],\top}
         d, base, layer, t, sub = expr.parts()

@@ -103,7 +103,10 @@ class TextPrinter(StrPrinter):
         return f"Σ{str(expr.limits[0][0]).translate(_SUB)} {body}"
 
     def _print_Partial(self, expr):
-        return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+        if len(expr.wrts) == 1:
+            return f"∂{self._print(expr.of)}/∂{self._print(expr.wrt)}"
+        a, b = (self._print(v) for v in expr.wrts)  # d/db (dF/da) = d²F/(db da)
+        return f"∂²{self._print(expr.of)}/" + (f"∂{a}²" if a == b else f"∂{b}∂{a}")
 
     def _print_Mat(self, expr: Mat) -> str:  # dZ^[2], A^[1]ᵀ
         d, base, layer, t, sub = expr.parts()

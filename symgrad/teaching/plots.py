@@ -20,6 +20,10 @@ function                           kind for :func:`figure`         draws
 :func:`plot_loss_curve`            ``loss-curve``                  loss and gradient norm vs iter.
 :func:`plot_fit`                   ``fit``                         data, GD line, closed-form line
 :func:`plot_activation(s)`         ``activations``                 g(z) and g'(z)
+:func:`plot_optimizer_paths`       ``optimizers``                  every optimizer on one contour
+:func:`plot_optimizer_losses`      ``optimizer-losses``            their losses together
+:func:`plot_schedules`             ``schedules``                   lr of each update by schedule
+:func:`plot_vanishing_gradients`   ``vanishing-gradients``         layer gradients, sigmoid/ReLU
 =================================  ==============================  ===============================
 
 The kind ``graph`` draws a typed expression's computational graph
@@ -48,11 +52,12 @@ import argparse
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import sympy as sp
 from matplotlib.axes import Axes
@@ -63,7 +68,10 @@ from symgrad.core.derive import derive, derive_expr, derive_graph
 from symgrad.core.errors import OptionError, choose
 from symgrad.core.functions import FUNCTIONS
 from symgrad.core.graph import Graph, Values, forward_backward
-from symgrad.core.names import PLOT_KINDS, PLOT_LOSSES
+from symgrad.core.names import OPTIMIZERS, PLOT_KINDS, PLOT_LOSSES
+from symgrad.models.fit import second_order
+from symgrad.models.network import network
+from symgrad.numerics import optim
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, lambdify
 from symgrad.numerics.data import (
     Dataset,
@@ -91,6 +99,13 @@ __all__ = [
     "plot_fit",
     "plot_activation",
     "plot_activations",
+    "valley_problem",
+    "optimizer_runs",
+    "plot_optimizer_paths",
+    "plot_optimizer_losses",
+    "plot_schedules",
+    "layer_gradient_norms",
+    "plot_vanishing_gradients",
     "figure",
     "graph_and_values",
     "save_figure",
@@ -117,6 +132,10 @@ KIND_OPTIONS: dict[str, tuple[str, ...]] = {
     "fit": (*_DATA_OPTIONS, "lr", "init", "max_iter"),
     "activations": ("names", "range"),
     "graph": ("expr", "at"),
+    "optimizers": (*_DATA_OPTIONS, "init", "max_iter"),
+    "optimizer-losses": (*_DATA_OPTIONS, "init", "max_iter"),
+    "schedules": ("lr", "max_iter"),
+    "vanishing-gradients": ("max_iter",),
 }
 """The options :func:`figure` accepts for each kind (see :func:`figure` for their meaning)."""
 
@@ -624,6 +643,27 @@ def plot_lr_comparison(
 # contour of L(w, b)
 
 
+def _contours(ax: Axes, problem: Problem, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Filled, labelled contours of L(w, b) around the points ``pts``; returns the view's
+    corners ``(lo, hi)``."""
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = np.maximum(hi - lo, 0.2 * np.maximum(np.abs(hi), 1e-3))
+    lo, hi = lo - 0.25 * span, hi + 0.25 * span
+    ws, bs = np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120)
+    W, B = np.meshgrid(ws, bs)
+    L = np.array([[problem.loss_at({"w": w, "b": b}) for w in ws] for b in bs])
+    finite = L[np.isfinite(L)]
+    lmin, lmax = float(finite.min()), float(finite.max())
+    if lmin > 0 and lmax / lmin > 20:
+        levels = np.geomspace(lmin * 1.01, lmax, 18)
+    else:
+        levels = np.linspace(lmin, lmax, 18)
+    ax.contourf(W, B, L, levels=levels, cmap="YlGnBu_r", alpha=0.35, extend="both")
+    cs = ax.contour(W, B, L, levels=levels, colors="0.35", linewidths=0.6)
+    ax.clabel(cs, cs.levels[1::3], fontsize=7, fmt=lambda v: _num(v, 2), colors="k")
+    return lo, hi
+
+
 def plot_contour(
     problem: Problem | None = None,
     *,
@@ -651,22 +691,8 @@ def plot_contour(
     pts = np.vstack([path, [[ref["w"], ref["b"]]]])
     if res.stopped_because == "diverged":  # keep the view near the start and the minimum
         pts = np.vstack([path[: min(len(path), 8)], [[ref["w"], ref["b"]]]])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    span = np.maximum(hi - lo, 0.2 * np.maximum(np.abs(hi), 1e-3))
-    lo, hi = lo - 0.25 * span, hi + 0.25 * span
-    ws, bs = np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120)
-    W, B = np.meshgrid(ws, bs)
-    L = np.array([[problem.loss_at({"w": w, "b": b}) for w in ws] for b in bs])
     ax = _new_ax(ax, figsize=(6.4, 5.2))
-    finite = L[np.isfinite(L)]
-    lmin, lmax = float(finite.min()), float(finite.max())
-    if lmin > 0 and lmax / lmin > 20:
-        levels = np.geomspace(lmin * 1.01, lmax, 18)
-    else:
-        levels = np.linspace(lmin, lmax, 18)
-    ax.contourf(W, B, L, levels=levels, cmap="YlGnBu_r", alpha=0.35, extend="both")
-    cs = ax.contour(W, B, L, levels=levels, colors="0.35", linewidths=0.6)
-    ax.clabel(cs, cs.levels[1::3], fontsize=7, fmt=lambda v: _num(v, 2), colors="k")
+    lo, hi = _contours(ax, problem, pts)
     show = path if len(path) <= 400 else path[:: max(1, len(path) // 400)]
     ax.plot(show[:, 0], show[:, 1], ".-", color="C3", ms=3, lw=1,
             label=f"gradient descent, lr = {lr:g}: {res.stopped_because} "
@@ -910,6 +936,249 @@ def plot_activations(
 
 
 # -------------------------------------------------------------------------------------------------
+# optimizers: paths on one contour, loss curves, schedules, vanishing gradients
+
+#: Each optimizer's learning rate on the default valley (sat in thousands): ``(lr, per)`` with
+#: ``per`` what it is relative to: ``"curvature"`` (times 1/lambda_max: the first-order methods
+#: whose step is lr times the gradient), ``"distance"`` (times the distance from the start to the
+#: minimum: the adaptive ones, whose step is about lr whatever the gradient) or ``"one"``.
+OPTIMIZER_LRS: dict[str, tuple[float, str]] = {
+    "gd": (1.8, "curvature"), "momentum": (0.22, "curvature"), "nesterov": (0.22, "curvature"),
+    "adagrad": (0.2, "distance"), "rmsprop": (0.008, "distance"), "adam": (0.04, "distance"),
+    "newton": (1.0, "one"),
+}
+OPTIMIZER_START = {"w": 4.0, "b": -1.0}
+"""Where the optimizers start on the default valley."""
+
+
+def valley_problem() -> Problem:
+    """The bundled SAT→GPA data with SAT in thousands, not standardized: a long, narrow valley
+    (the Hessian's condition number is about 100), where the optimizers differ.
+
+    >>> p = valley_problem()
+    >>> round(float(np.linalg.cond(p.curvature())))
+    109
+    """
+    p = make_problem(standardize=False)
+    return replace(p, X=p.X / 1000.0, x_name="sat/1000", _cache={})
+
+
+def optimizer_runs(
+    problem: Problem | None = None,
+    *,
+    init: Mapping[str, float] | None = None,
+    max_iter: int = 300,
+    optimizers: Sequence[str] = OPTIMIZERS,
+) -> dict[str, tuple[float, TrainResult]]:
+    """Every optimizer from the same start on (w, b): ``{name: (lr, result)}``.
+
+    The learning rates are :data:`OPTIMIZER_LRS`, scaled to the problem; Newton's method uses
+    the Hessian derived by :func:`symgrad.models.fit.second_order`.
+
+    >>> runs = optimizer_runs(max_iter=5, optimizers=["gd", "newton"])
+    >>> runs["newton"][1].iterations <= 2, runs["gd"][1].iterations
+    (True, 5)
+    """
+    problem = problem or valley_problem()
+    start = {**OPTIMIZER_START, **(init or {})} if init or problem.x_name == "sat/1000" else \
+        {"w": 0.0, "b": 0.0}
+    ref = problem.reference()
+    lam = float(np.max(np.linalg.eigvalsh(problem.curvature())))
+    dist = math.hypot(start["w"] - ref["w"], start["b"] - ref["b"]) or 1.0
+    hess = second_order(problem.loss, problem.model, 1, None)
+    out = {}
+    for name in optimizers:
+        factor, per = OPTIMIZER_LRS[name]
+        lr = _round_sig(factor * {"curvature": 1 / lam, "distance": dist, "one": 1.0}[per], 2)
+        if name == "newton":  # one parameter vector, and the Hessian
+            def loss_and_grad(p: dict[str, Any], idx: Any) -> tuple[float, dict[str, Any]]:
+                loss, g = problem.loss_and_grad({"w": p["theta"][0], "b": p["theta"][1]}, idx)
+                return loss, {"theta": np.array([g["w"], g["b"]])}
+
+            res = gradient_descent(
+                loss_and_grad, {"theta": [start["w"], start["b"]]}, len(problem.y), lr=lr,
+                max_iter=max_iter, tol=1e-9, optimizer="newton",
+                hessian=lambda p: hess.matrix(p["theta"], problem.X, problem.y))
+            res = replace(res, param_history=[{"w": r["theta"][0], "b": r["theta"][1]}
+                                              for r in res.param_history])
+        else:
+            res = gradient_descent(problem.loss_and_grad, start, len(problem.y), lr=lr,
+                                   max_iter=max_iter, tol=1e-9, optimizer=name)
+        out[name] = (lr, res)
+    return out
+
+
+def plot_optimizer_paths(
+    problem: Problem | None = None,
+    *,
+    init: Mapping[str, float] | None = None,
+    max_iter: int = 300,
+    ax: Axes | None = None,
+) -> Axes:
+    """The paths of every optimizer from one start on the contours of L(w, b).
+
+    By default on :func:`valley_problem`, where plain gradient descent zig-zags across the
+    valley, momentum overshoots and comes back, the adaptive methods head diagonally, and
+    Newton's method jumps to the minimum in one step. Each path has ``gid`` ``path-NAME``.
+
+    >>> ax = plot_optimizer_paths(max_iter=20)
+    >>> sorted(ln.get_gid() for ln in ax.get_lines() if ln.get_gid())[:2]
+    ['minimum', 'path-adagrad']
+    """
+    problem = problem or valley_problem()
+    runs = optimizer_runs(problem, init=init, max_iter=max_iter)
+    paths = {k: np.array([[float(r["w"]), float(r["b"])] for r in res.param_history])
+             for k, (_, res) in runs.items()}
+    ref = problem.reference()
+    pts = np.vstack([*paths.values(), [[ref["w"], ref["b"]]]])
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    ax = _new_ax(ax, figsize=(7.4, 5.6))
+    lo, hi = _contours(ax, problem, pts)
+    for k, (name, (lr, res)) in enumerate(runs.items()):
+        path = paths[name]
+        path = path[np.all(np.isfinite(path), axis=1)]
+        ax.plot(path[:, 0], path[:, 1], ".-", color=f"C{k}", ms=2.5, lw=1.2,
+                label=f"{name}, lr = {lr:g}: {_stop_text(res).split(' (')[0]}",
+                gid=f"path-{name}")
+    start = paths["gd"][0]
+    ax.scatter([start[0]], [start[1]], color="k", zorder=5, s=30)
+    ax.annotate("start", xy=tuple(start), xytext=(5, 5), textcoords="offset points", fontsize=8)
+    ax.plot([ref["w"]], [ref["b"]], marker="*", ms=16, color="gold", mec="k", ls="none",
+            label="minimum", gid="minimum", zorder=6)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    ax.set_title(f"Optimizers from one start on {problem.loss_label}(w, b)\n"
+                 f"({problem.x_name} → {problem.y_name}, not standardized: a narrow valley)"
+                 if problem.x_name == "sat/1000" else
+                 f"Optimizers from one start on {problem.loss_label}(w, b)\n"
+                 f"({problem.scale_note})", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    return ax
+
+
+def plot_optimizer_losses(
+    problem: Problem | None = None,
+    *,
+    init: Mapping[str, float] | None = None,
+    max_iter: int = 300,
+    ax: Axes | None = None,
+) -> Axes:
+    """The loss of every optimizer's run (:func:`optimizer_runs`) against iteration, as the
+    distance to the minimum ``L − L_min`` on a log scale. Each curve has ``gid`` ``loss-NAME``.
+
+    >>> ax = plot_optimizer_losses(max_iter=10)
+    >>> len([ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("loss-")])
+    7
+    """
+    problem = problem or valley_problem()
+    runs = optimizer_runs(problem, init=init, max_iter=max_iter)
+    best = problem.loss_at(problem.reference())
+    ax = _new_ax(ax, figsize=(7.0, 4.6))
+    for k, (name, (lr, res)) in enumerate(runs.items()):
+        gap = np.maximum(np.asarray(res.loss_history) - best, 1e-16)
+        ax.plot(res.history_iterations, gap, color=f"C{k}", lw=1.6, label=f"{name}, lr = {lr:g}",
+                gid=f"loss-{name}", marker="o" if len(gap) < 4 else None, ms=4)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(f"{problem.loss_label} − minimum (log scale)")
+    ax.set_title("The optimizers' losses from one start\n"
+                 f"({problem.x_name} → {problem.y_name})", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def plot_schedules(*, lr: float = 0.1, max_iter: int = 100, ax: Axes | None = None) -> Axes:
+    """The learning rate of each update under every schedule (:mod:`symgrad.numerics.optim`),
+    from ``lr``: step (halved every quarter of the run), exponential (gamma 0.97), cosine
+    (down to 0 at ``max_iter``) and inverse time (decay 0.05). Each curve has ``gid``
+    ``schedule-NAME``.
+
+    >>> ax = plot_schedules(max_iter=8)
+    >>> [round(float(ln.get_ydata()[-1]), 5) for ln in ax.get_lines()][1:3]  # 0.1 * 0.5^4, 0.97^8
+    [0.00625, 0.07837]
+    """
+    params = {"constant": {}, "step": {"step_size": max(1, max_iter // 4), "gamma": 0.5},
+              "exponential": {"gamma": 0.97}, "cosine": {"t_max": max_iter},
+              "inverse": {"decay": 0.05}}
+    ax = _new_ax(ax, figsize=(6.4, 4.2))
+    t = np.arange(max_iter + 1)
+    for k, (name, opts) in enumerate(params.items()):
+        sched = optim.schedule(name, **opts)
+        what = ", ".join(f"{key} {v:g}" for key, v in opts.items())
+        ax.plot(t, [sched.lr(lr, int(i)) for i in t], color=f"C{k}", lw=1.8,
+                drawstyle="steps-post" if name == "step" else "default",
+                label=f"{name}" + (f" ({what})" if what else ""), gid=f"schedule-{name}")
+    ax.set_xlabel("update t")
+    ax.set_ylabel("learning rate")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Learning-rate schedules from lr = {lr:g}", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def layer_gradient_norms(
+    activation: str, *, depth: int = 6, width: int = 8, max_iter: int = 300, lr: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(iterations, norms)``: ``‖∂L/∂W^[l]‖`` of each layer l (columns) at each iteration of
+    full-batch gradient descent on a deep network (``depth`` hidden layers of ``activation``,
+    a sigmoid output, BCE) learning a circle in the plane, from :mod:`symgrad.models.network`'s
+    backprop.
+
+    >>> it, norms = layer_gradient_norms("sigmoid", max_iter=3)
+    >>> norms.shape, bool(norms[0, 0] < norms[0, -1])  # the first layer's gradient is smallest
+    ((4, 7), True)
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(200, 2))
+    y = (np.sum(X**2, axis=1) < 0.5).astype(float)
+    net = network([2, *[width] * depth, 1], [*[activation] * depth, "sigmoid"], "bce")
+    rows: list[list[float]] = []
+
+    def loss_and_grad(p: dict[str, Any], idx: Any) -> tuple[float, dict[str, np.ndarray]]:
+        loss, g = net.loss_and_gradients(p, X, y)
+        rows.append([float(np.linalg.norm(g[f"W{k}"])) for k in range(1, depth + 2)])
+        return loss, g
+
+    gradient_descent(loss_and_grad, net.init_params(seed), len(y), lr=lr, max_iter=max_iter,
+                     tol=0.0)
+    norms = np.array(rows[: max_iter + 1])
+    return np.arange(len(norms)), norms
+
+
+def plot_vanishing_gradients(*, max_iter: int = 300, fig: Figure | None = None) -> Figure:
+    """The gradient norm of each layer's weights over training, a deep sigmoid network beside the
+    same network with ReLU (:func:`layer_gradient_norms`): the sigmoid's derivative is at most
+    1/4, so the gradient shrinks layer by layer on its way back to the first layers.
+
+    >>> fig = plot_vanishing_gradients(max_iter=3)
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes]
+    ['sigmoid hidden layers', 'relu hidden layers']
+    """
+    fig = fig or Figure(figsize=(11, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, act in zip(axes, ("sigmoid", "relu"), strict=True):
+        it, norms = layer_gradient_norms(act, max_iter=max_iter)
+        cmap = matplotlib.colormaps["viridis"]
+        for j in range(norms.shape[1]):
+            ax.plot(it, np.maximum(norms[:, j], 1e-300), color=cmap(j / (norms.shape[1] - 1)),
+                    lw=1.5, label=f"layer {j + 1}" + (" (output)" if j == norms.shape[1] - 1
+                                                     else ""), gid=f"layer-{j + 1}")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration")
+        ratio = float(norms[0, 0] / norms[0, -1])
+        ax.set_title(f"{act} hidden layers: at the start layer 1 gets {ratio:.1g} × the "
+                     "output layer's gradient", fontsize=9)
+    axes[0].set_ylabel("‖∂L/∂W^[l]‖ (log scale)")
+    axes[1].legend(fontsize=7, loc="lower right", ncols=2)
+    fig.suptitle("Vanishing gradients: 6 hidden layers of 8 units, full-batch gradient descent "
+                 "(lr 0.1) on a circle in the plane", fontsize=11)
+    return fig
+
+
+# -------------------------------------------------------------------------------------------------
 # one entry point by kind, saving, gallery
 
 
@@ -940,7 +1209,7 @@ def figure(kind: str, **options: Any) -> Figure:
     ... except OptionError as e:
     ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
     unknown plot kind 'pie'; choose one of: slope, lr-comparison, contour, loss-curve, fit,
-    activations, graph
+    activations, graph, optimizers, optimizer-losses, schedules, vanishing-gradients
     """
     choose("plot kind", kind, KINDS)
     allowed = KIND_OPTIONS[kind]
@@ -955,7 +1224,16 @@ def figure(kind: str, **options: Any) -> Figure:
     data_opts = {k: options.pop(k) for k in _DATA_OPTIONS if k in options}
     if kind == "activations":
         return plot_activations(options.get("names"), range=options.get("range"))
-    problem = make_problem(**data_opts)
+    if kind == "schedules":
+        lr = options.get("lr", 0.1)
+        return _figure_of(plot_schedules(lr=float(_one_lr(kind, lr)),
+                                         max_iter=options.get("max_iter", 100)))
+    if kind == "vanishing-gradients":
+        return plot_vanishing_gradients(max_iter=options.get("max_iter", 300))
+    if kind in ("optimizers", "optimizer-losses") and not data_opts:
+        problem = valley_problem()
+    else:
+        problem = make_problem(**data_opts)
     lr = options.pop("lr", None)
     if kind == "lr-comparison":
         if lr is not None:
@@ -970,23 +1248,34 @@ def figure(kind: str, **options: Any) -> Figure:
             init = init.get(param)
         return plot_lr_comparison(problem, init=init, **options)
     if lr is not None:
-        if not isinstance(lr, int | float):
-            lr = list(lr)
-            if len(lr) != 1:
-                raise OptionError(f"plot kind {kind!r} takes one learning rate, got {len(lr)}")
-            lr = lr[0]
-        options["lr"] = float(lr)
+        options["lr"] = float(_one_lr(kind, lr))
     if kind == "slope":
         ax = plot_slope(problem, **options)
     elif kind == "contour":
         ax = plot_contour(problem, **options)
     elif kind == "loss-curve":
         ax = plot_loss_curve(problem=problem, **options)
+    elif kind in ("optimizers", "optimizer-losses"):
+        draw = plot_optimizer_paths if kind == "optimizers" else plot_optimizer_losses
+        ax = draw(problem, **options)
     else:
         ax = plot_fit(problem, **options)
+    return _figure_of(ax)
+
+
+def _figure_of(ax: Axes) -> Figure:
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
     return fig
+
+
+def _one_lr(kind: str, lr: Any) -> float:
+    if not isinstance(lr, int | float):
+        lr = list(lr)
+        if len(lr) != 1:
+            raise OptionError(f"plot kind {kind!r} takes one learning rate, got {len(lr)}")
+        lr = lr[0]
+    return float(lr)
 
 
 GALLERY: dict[str, dict[str, Any]] = {
@@ -997,6 +1286,10 @@ GALLERY: dict[str, dict[str, Any]] = {
     "fit": {},
     "activations": {},
     "graph": {},
+    "optimizers": {},
+    "optimizer-losses": {},
+    "schedules": {},
+    "vanishing-gradients": {},
 }
 """The figures of the gallery: file stem = kind, with these options."""
 
