@@ -398,8 +398,12 @@ def same_all(
 
 def _evaluable(e: sp.Expr, substitution: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """``e`` in elementary functions, ready for lambdify: the simplex's last member substituted,
-    and SymPy's complex infinity (a branch like 1/relu(x) at x <= 0) as nan, outside the domain."""
-    return elementary(sp.sympify(e)).xreplace({**substitution, sp.zoo: sp.nan})
+    SymPy's complex infinity (a branch like 1/relu(x) at x <= 0) as nan, outside the domain, and
+    DiracDelta (the derivative of a sign, in the Hessian of |u|) as 0, its value off its kink."""
+    e = elementary(sp.sympify(e)).xreplace({**substitution, sp.zoo: sp.nan})
+    if e.has(sp.DiracDelta):
+        e = e.replace(lambda x: isinstance(x, sp.DiracDelta), lambda x: sp.S.Zero)
+    return e
 
 
 def _numeric(passed: bool, points: int, digits: int) -> Check:
