@@ -115,6 +115,16 @@ def test_known_functions_are_recognised_with_a_checked_step(typed, name, functio
         assert got == pytest.approx(float(grad(function)(zv)), rel=1e-12)
 
 
+def test_recognition_over_samples_shows_the_sample_index():
+    d = derive_expr("L = mean(-(y*log(1/(1 + exp(-(w*x + b)))) "
+                    "+ (1 - y)*log(1 - 1/(1 + exp(-(w*x + b))))))", wrt=["w", "b"])
+    rec = [s for s in d.steps if any(r.text == "recognised: sigmoid" for r in s.rules)]
+    assert len(rec) == 1 and rec[0].check is not None and rec[0].check.passed
+    late = frozenset(d.graph.features)
+    assert expr_text(rec[0].lhs, late) == "σ(w·xᵢ + b)"
+    assert {str(s) for s in rec[0].forms[0].free_symbols} == {"w", "b", "x_i"}
+
+
 def test_max_and_relu_take_the_same_convention_at_the_kink_and_say_so(capsys):
     terms = [derive_expr(t).gradients["z"].term for t in ("max(0, z)", "relu(z)", "max(z, 0)")]
     assert [t.subs(z, 0) for t in terms] == [0, 0, 0]
