@@ -115,6 +115,16 @@ def test_known_functions_are_recognised_with_a_checked_step(typed, name, functio
         assert got == pytest.approx(float(grad(function)(zv)), rel=1e-12)
 
 
+def test_recognition_over_samples_shows_the_sample_index():
+    d = derive_expr("L = mean(-(y*log(1/(1 + exp(-(w*x + b)))) "
+                    "+ (1 - y)*log(1 - 1/(1 + exp(-(w*x + b))))))", wrt=["w", "b"])
+    rec = [s for s in d.steps if any(r.text == "recognised: sigmoid" for r in s.rules)]
+    assert len(rec) == 1 and rec[0].check is not None and rec[0].check.passed
+    late = frozenset(d.graph.features)
+    assert expr_text(rec[0].lhs, late) == "σ(w·xᵢ + b)"
+    assert {str(s) for s in rec[0].forms[0].free_symbols} == {"w", "b", "x_i"}
+
+
 def test_max_and_relu_take_the_same_convention_at_the_kink_and_say_so(capsys):
     terms = [derive_expr(t).gradients["z"].term for t in ("max(0, z)", "relu(z)", "max(z, 0)")]
     assert [t.subs(z, 0) for t in terms] == [0, 0, 0]
@@ -196,6 +206,45 @@ def test_derive_evaluates_a_typed_loss_on_a_data_file(capsys, tmp_path):
               "--data", str(data))
     assert typed[0] == cat[0] == 0
     assert typed[1].splitlines()[-3:] == cat[1].splitlines()[-3:]
+
+
+def test_columns_map_the_data_names_of_a_typed_loss(capsys, tmp_path):
+    data = tmp_path / "sat.csv"
+    data.write_text("id,sat,gpa\n1,1.2,2\n2,1.5,3\n3,1.9,3.5\n4,1.1,2.5\n")
+    spec = tmp_path / "loss.txt"
+    spec.write_text("yhat = w*x + b\nL = mean((yhat - y)^2)\n")
+    code, out, err = run(capsys, "derive", "--expr-file", str(spec), "--wrt", "w,b", "--at",
+                         "w=0.5,b=-1", "--data", str(data), "--columns", "x=sat, y=gpa")
+    assert code == 0 and err == ""
+    xs, ys = np.array([1.2, 1.5, 1.9, 1.1]), np.array([2, 3, 3.5, 2.5])
+    r = 0.5 * xs - 1 - ys  # by hand: the mean squared error's gradient
+    assert out.splitlines()[-2:] == [f"  ∂L/∂w = {np.mean(2 * r * xs):.6g}",
+                                     f"  ∂L/∂b = {np.mean(2 * r):.6g}"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ("x=sat,y=gpb", "no column 'gpb'; the columns are: 'id', 'sat', 'gpa'"),
+        ("x=sat,t=gpa", "--columns: 't' is not a data name of the loss; its data: x, y"),
+        ("x=sat,x=gpa", "--columns: 'x' is given twice"),
+        ("x", "--columns: expected NAME=COLUMN, got 'x'"),
+        (None, "no column 'x'; the columns are: 'id', 'sat', 'gpa'"),
+    ],
+)
+def test_bad_columns_are_one_line(capsys, tmp_path, columns, message):
+    data = tmp_path / "sat.csv"
+    data.write_text("id,sat,gpa\n1,1.2,2\n2,1.5,3\n")
+    argv = ["derive", "--expr", "L = mean((w*x + b - y)^2)", "--wrt", "w,b", "--at", "w=1,b=0",
+            "--data", str(data), *(["--columns", columns] if columns else [])]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_columns_need_a_typed_loss_on_data(capsys):
+    code, _, err = run(capsys, "derive", "mse", "--columns", "x=sat")
+    assert code == 2 and "--columns maps the --data columns of a typed loss" in err
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from symgrad.cli.options import names, need, one_of_loss_or_expr, point, positive, whole
+from symgrad.cli.options import columns, names, need, one_of_loss_or_expr, point, positive, whole
 from symgrad.core.errors import OptionError
 from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL, OPTIMIZERS
 
@@ -30,6 +30,7 @@ EXAMPLES = """examples:
       --wrt w,b                       # lecture-style definitions: the names are yours
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data data.csv
       # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
+  symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data sat.csv --columns x=sat,y=gpa
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
 """
 
@@ -123,6 +124,14 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         metavar="FILE",
         help="CSV with a header: columns x (or x1..xk) and y",
     )
+    p.add_argument(
+        "--columns",
+        type=columns("--columns"),
+        default=None,
+        metavar="x=sat,y=gpa",
+        help="a typed loss over samples: the --data column of each data name (default: the "
+        "column named like it)",
+    )
     p.set_defaults(run=run)
 
 
@@ -138,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("--interactive is a kind of HTML page: add --format html")
     if args.interactive and args.model == NETWORK_MODEL and args.expr is None:
         raise OptionError("--interactive applies to catalogue losses and --expr, not --model mlp")
+    if args.columns is not None and (args.expr is None or args.data is None):
+        raise OptionError("--columns maps the --data columns of a typed loss over samples "
+                          "(--expr or --expr-file with --data)")
     if args.expr is not None:
         return _run_expr(args)
     if args.model == NETWORK_MODEL:
@@ -302,9 +314,17 @@ def _run_sample_loss(d: Any, args: argparse.Namespace) -> int:
         if g.penalty != 0 or len(g.labels) > 1:
             raise OptionError("--data evaluates a typed loss with one label column and no "
                               "penalty outside the sum")
-        columns = [str(s).removesuffix("_i") for s in g.features]
+        features = [str(s).removesuffix("_i") for s in g.features]
         label = str(g.labels[0]).removesuffix("_i") if g.labels else None
-        ds = load_data(args.data, x=columns, y=label)
+        mapping = args.columns or {}
+        data = [*features, *([label] if label else [])]
+        for name in mapping:
+            if name.removesuffix("_i") not in data:
+                raise OptionError(f"--columns: {name!r} is not a data name of the loss; its data: "
+                                  + ", ".join(data))
+        mapping = {k.removesuffix("_i"): v for k, v in mapping.items()}
+        ds = load_data(args.data, x=[mapping.get(f, f) for f in features],
+                       y=mapping.get(label, label) if label else None)
         at = {k: float(v) for k, v in args.at.items()}
         loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
     if args.format == "json":

@@ -130,6 +130,31 @@ def names(flag: str) -> Callable[[str], list[str]]:
     return convert
 
 
+def columns(flag: str) -> Callable[[str], dict[str, str]]:
+    """``"x=sat,y=gpa"`` -> ``{"x": "sat", "y": "gpa"}``: a data name -> its column, each once.
+
+    >>> columns("--columns")("x=sat, y=gpa")
+    {'x': 'sat', 'y': 'gpa'}
+    >>> columns("--columns")("x=sat,x=gre")
+    Traceback (most recent call last):
+    ...
+    symgrad.core.errors.OptionError: --columns: 'x' is given twice
+    """
+
+    def convert(text: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in text.split(","):
+            name, _, column = (t.strip() for t in item.partition("="))
+            if not name or not column:
+                raise OptionError(f"{flag}: expected NAME=COLUMN, got {item.strip()!r}")
+            if name in out:
+                raise OptionError(f"{flag}: {name!r} is given twice")
+            out[name] = column
+        return out
+
+    return convert
+
+
 def numbers(
     flag: str, count: int | None = None, positive: bool = False, increasing: bool = False
 ) -> Callable[[str], list[float]]:

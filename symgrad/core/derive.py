@@ -324,9 +324,15 @@ def derive_graph(
         return checked_by[len(steps) - 1]
 
     # 1. define (first the functions recognised in typed text: 1/(1 + exp(-z)) is sigma(z))
+    # over samples the data carry the index there too: sigma(w x_i + b), not sigma(w x + b)
+    indexed = {s.name.removesuffix("_i"): s for s in (*graph.features, *graph.labels)} \
+        if mean else {}
     for r in graph.recognized:
-        claim = (f"{r.name} recognised", elementary(r.found), r.typed.doit())
-        add(Kind.DEFINITION, (Rule.function(f"recognised: {r.name}"),), r.found, (r.typed,), claim)
+        per = {s: indexed[s.name] for s in r.typed.free_symbols if s.name in indexed}
+        with sp.evaluate(False):  # the typed form stays as typed
+            found, typed = r.found.xreplace(per), r.typed.xreplace(per)
+        claim = (f"{r.name} recognised", elementary(found), typed.doit())
+        add(Kind.DEFINITION, (Rule.function(f"recognised: {r.name}"),), found, (typed,), claim)
     for n in graph.nodes:
         add(Kind.DEFINITION, (Rule.DEFINITION,), n.symbol, (n.expr,))
     if mean:

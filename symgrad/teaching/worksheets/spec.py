@@ -73,6 +73,7 @@ _NOT_MATH = re.compile(r"[^A-Za-z0-9 \n+\-*/=()\[\]<>,.;:!'|^_{}\\]")
 _MATH_TOKEN = re.compile(r"\\([A-Za-z]+|[^A-Za-z])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _NOT_PLAIN = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@]")
+_NOT_PLAIN_LINES = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@\n]")
 _NAME = re.compile(r"\w[\w.+-]*")
 SHOWN = {c: f"\\x{c:02x}" for c in [*range(32), 127]}  # a path in a message stays on one line
 
@@ -159,32 +160,40 @@ def check_prose(text: str, where: str, limit: int, lines: bool = False) -> str:
     return text
 
 
-def check_strings(value: Any, where: str, path_key: str = "data") -> None:
-    """Raise :class:`SpecError` unless every string in ``value`` (keys included, however deep) is
+def check_strings(value: Any, where: str, path_key: str = "data",
+                  lines_key: str = "definitions") -> None:
+    r"""Raise :class:`SpecError` unless every string in ``value`` (keys included, however deep) is
     plain: letters, digits, spaces and ``. , : ; = + - * / ( ) [ ] ' ! ? ^ | @``, at most
     ``LIMITS["string"]`` long. A string under the key ``path_key`` is a file path: any printable
-    characters.
+    characters. A string under ``lines_key`` (typed definitions, one per line) may also hold line
+    breaks.
 
     >>> check_strings({"expr": "3*(a + b*c)", "figure": {"data": "~/x#1.csv"}}, "ex 1")
+    >>> check_strings({"definitions": "z = w*x + b\nL = mean((z - y)^2)"}, "ex 1")
+    >>> check_strings({"expr": "z = w*x\nL = z"}, "ex 1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.teaching.worksheets.spec.SpecError: ex 1, field 'expr': the character '\n' is not ...
     >>> check_strings({"output": "<script>"}, "ex 1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     symgrad.teaching.worksheets.spec.SpecError: ex 1, field 'output': the character '<' is not ...
     """
-    stack = [(value, where, False)]
+    stack = [(value, where, _NOT_PLAIN)]
     while stack:
-        v, at, is_path = stack.pop()
+        v, at, allowed = stack.pop()
         if isinstance(v, dict):
             for key, item in v.items():
                 check_strings(key, at)
-                stack.append((item, f"{at}, field {key!r}", key == path_key))
+                pattern = {path_key: _CONTROL, lines_key: _NOT_PLAIN_LINES}.get(key, _NOT_PLAIN)
+                stack.append((item, f"{at}, field {key!r}", pattern))
         elif isinstance(v, list):
-            stack += [(item, f"{at}[{k}]", is_path) for k, item in enumerate(v)]
+            stack += [(item, f"{at}[{k}]", allowed) for k, item in enumerate(v)]
         elif isinstance(v, str):
             if len(v) > LIMITS["string"]:
                 raise SpecError(f"{at}: too long ({len(v)} characters; at most "
                                 f"{LIMITS['string']})")
-            bad = (_CONTROL if is_path else _NOT_PLAIN).search(v)
+            bad = allowed.search(v)
             if bad:
                 raise SpecError(f"{at}: the character {bad.group()!r} is not allowed here")
 

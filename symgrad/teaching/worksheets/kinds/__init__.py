@@ -16,7 +16,7 @@ needs the ``symgrad check`` command) register only when that module is there.
 ['activation', 'closed_form', 'derive', 'gd_steps']
 >>> "check" in KINDS
 True
->>> KINDS["derive"].fields["loss"].required
+>>> KINDS["graph"].fields["expr"].required
 True
 """
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.derive import Derivation, derive
+from symgrad.core.derive import Derivation, derive, derive_expr
 from symgrad.core.graph import N
 from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
@@ -219,6 +219,22 @@ def derived(loss: str, model: str, features: int = 1, wrt: list[str] | None = No
     return _derive(loss, model, features, None if wrt is None else tuple(wrt))
 
 
+@functools.lru_cache(maxsize=64)
+def _derive_typed(text: str, wrt: tuple[str, ...]) -> Derivation:
+    return derive_expr(text, wrt=list(wrt))
+
+
+def typed_derived(text: str, wrt: list[str]) -> Derivation:
+    """Typed definitions derived by :func:`symgrad.core.derive.derive_expr` (the path of
+    ``symgrad derive --expr``), once per spec like :func:`derived`.
+
+    >>> d = typed_derived("z = w*x + b; L = mean((z - y)^2)", ["w", "b"])
+    >>> d is typed_derived("z = w*x + b; L = mean((z - y)^2)", ["w", "b"]), d.graph.features
+    (True, (x_i,))
+    """
+    return _derive_typed(text, tuple(wrt))
+
+
 def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> dict[str, Value]:
     """Each gradient at ``point`` on the data, exactly: ``scale * sum_i term + extra``.
 
@@ -273,7 +289,7 @@ def sample_working(d: Derivation, names: list[str], point: dict[str, Value], xs:
     for n in names:
         sums = d.gradients[n].named.atoms(sp.Sum)
         summands[n] = next(iter(sums)).function if len(sums) == 1 else d.gradients[n].term
-    header, _ = data_table(xs, ys)
+    header, _ = data_table(xs, ys, *data_names(d))
     header = (*header, *[rf"\({expr_latex(n.symbol, late)}\)" for n in inner],
               *[rf"\({expr_latex(summands[n], late)}\)" for n in names])
     rows, terms = [], {n: [] for n in names}
@@ -333,6 +349,11 @@ def point_latex(point: dict[str, Value]) -> str:
 
 def point_plain(point: dict[str, Value]) -> dict[str, float]:
     return {k: float(v) for k, v in point.items()}
+
+
+def data_names(d: Derivation) -> tuple[str, str]:
+    """The names of the feature and the label of a one-feature derivation: ``x_i``, ``y_i``."""
+    return str(d.graph.features[0]), str(d.graph.labels[0])
 
 
 def data_table(xs: list, ys: list, x_name: str = "x_i", y_name: str = "y_i") -> tuple:

@@ -1,9 +1,13 @@
-r"""``derive``: derive a catalogue gradient step by step, and optionally evaluate it on tiny data.
+r"""``derive``: derive a gradient step by step, and optionally evaluate it on tiny data.
 
 Fields: ``loss`` (mse, bce, cross_entropy, or a choice), ``model`` (linear, logistic),
-``features``, ``wrt`` (default: all parameters); ``at`` (a point, drawn) with ``data`` (drawn or
-rows of a bundled data set) to evaluate the gradient there. A draw where a gradient is zero is
-rejected.
+``features``, ``wrt`` (default: all parameters); or, instead of ``loss`` and ``model``, typed
+``definitions`` (``"z = w*x + b; yhat = sigmoid(z); L = ..."``, one per line or separated by ``;``,
+or a choice of such texts) with ``wrt`` naming the parameters (the other names are data), derived
+by :func:`symgrad.core.derive.derive_expr` as ``symgrad derive --expr``; ``at`` (a point, drawn)
+with ``data`` (drawn or rows of a bundled data set) to evaluate the gradient there (typed
+definitions then end in a loss over the samples, ``L = mean(...)``, with one feature and one
+label). A draw where a gradient is zero is rejected.
 
 >>> import random
 >>> from symgrad.teaching.worksheets.spec import ExerciseSpec
@@ -31,6 +35,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     at_a_kink,
     check_labels,
     data_figure_defaults,
+    data_names,
     data_table,
     derived,
     draw_data,
@@ -44,6 +49,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     point_plain,
     sample_working,
     tolerance,
+    typed_derived,
 )
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Steps, Table, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError
@@ -61,10 +67,11 @@ def definitions(d) -> tuple[str, ...]:
 @register
 class DeriveKind(Kind):
     name = "derive"
-    summary = "derive a catalogue gradient step by step (and evaluate it at a point on tiny data)"
+    summary = "derive a gradient step by step (and evaluate it at a point on tiny data)"
     fields = {
-        "loss": Field("name", required=True, choices=LOSSES,
+        "loss": Field("name", choices=LOSSES,
                       help="mse, bce, cross_entropy, mae, huber or hinge"),
+        "definitions": Field("name", help='typed, e.g. "z = w*x + b; L = mean((z - y)^2)"'),
         "model": Field("name", default="linear", choices=MODELS),
         "features": Field("int", default=1, low=1, high=5),
         "wrt": Field("names"),
@@ -75,6 +82,12 @@ class DeriveKind(Kind):
     }
 
     def check(self, es: ExerciseSpec) -> None:
+        if ("loss" in es.fields) == ("definitions" in es.fields):
+            raise SpecError(f"{es.where}: give field 'loss' (a catalogue loss: "
+                            f"{', '.join(LOSSES)}) or field 'definitions' (typed), not "
+                            + ("both" if "loss" in es.fields else "neither"))
+        if "definitions" in es.fields:
+            self._check_definitions(es)
         if ("at" in es.fields) != ("data" in es.fields):
             missing = "data" if "at" in es.fields else "at"
             raise SpecError(f"{es.where}: missing field {missing!r} (evaluating a gradient needs "
@@ -82,23 +95,56 @@ class DeriveKind(Kind):
         if "at" in es.fields and self.get(es, "features") != 1:
             raise SpecError(f"{es.at('features')}: evaluating at a point needs features = 1")
 
-    def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
-        loss = pick(self.get(es, "loss"), rng, es.at("loss"))
-        model = pick(self.get(es, "model"), rng, es.at("model"))
+    def _check_definitions(self, es: ExerciseSpec) -> None:
+        """Typed definitions: no catalogue fields beside them, ``wrt`` given, each text derives
+        (else the one-line error with its line and column), and with ``at`` each is a loss over
+        the samples with one feature and one label."""
+        for key in ("model", "features"):
+            if key in es.fields:
+                raise SpecError(f"{es.at(key)}: applies to a catalogue loss, not to definitions")
+        if "wrt" not in es.fields:
+            raise SpecError(f"{es.where}: missing field 'wrt' (the parameters of the "
+                            "definitions; the other names are data)")
+        texts = es.fields["definitions"]
+        for text in texts["choice"] if isinstance(texts, dict) else [texts]:
+            d = self._typed(es, text)
+            g = d.graph
+            if "at" in es.fields and not (g.mean_over_samples and len(g.features) == 1
+                                          and len(g.labels) == 1 and g.penalty == 0):
+                raise SpecError(f"{es.at('definitions')}: evaluating on 'data' needs a loss over "
+                                "the samples, L = mean(...), with one feature x and one label y")
+
+    def _typed(self, es: ExerciseSpec, text: str):
         try:
-            d = derived(loss, model, self.get(es, "features"), self.get(es, "wrt"))
+            return typed_derived(text, self.get(es, "wrt"))
         except SymgradError as err:
-            raise SpecError(f"{es.where}: {err}") from None
+            raise SpecError(f"{es.at('definitions')}: {err}") from None
+
+    def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
+        loss = model = None
+        if "definitions" in es.fields:
+            d = self._typed(es, pick(es.fields["definitions"], rng, es.at("definitions")))
+            lead = "The loss is defined by:"
+        else:
+            loss = pick(self.get(es, "loss"), rng, es.at("loss"))
+            model = pick(self.get(es, "model"), rng, es.at("model"))
+            try:
+                d = derived(loss, model, self.get(es, "features"), self.get(es, "wrt"))
+            except SymgradError as err:
+                raise SpecError(f"{es.where}: {err}") from None
+            lead = "The loss and the model are defined by:"
         late = frozenset(d.graph.features)
         names = list(d.gradients)
         asks = ", ".join(rf"\({partial_latex(d, n)}\)" for n in names)
-        prompt = [Text("The loss and the model are defined by:"), Math(definitions(d)),
+        prompt = [Text(lead), Math(definitions(d)),
                   Text(f"Derive {asks} step by step with the chain rule: define the "
                        "intermediates, differentiate each one locally, multiply along the chain "
                        "and substitute back. Name the rule you use at each step.")]
         solution = [Steps(d)]
         given = {"expr": expr_text(d.graph.full(d.graph.output), late), "loss": loss,
                  "model": model}
+        if loss is None:
+            given = {"definitions": d.meta["expr"], "expr": given["expr"]}
         values: dict = {}
         drawn: dict[str, Any] = {"loss": loss, "model": model}
         if "at" in es.fields:
@@ -113,7 +159,7 @@ class DeriveKind(Kind):
             values = gradient_at(d, point, xs, ys)
             if any(v == 0 for v in values.values()):
                 raise Degenerate("a zero gradient")
-            header, rows = data_table(xs, ys)
+            header, rows = data_table(xs, ys, *data_names(d))
             prompt += [Text(rf"Then evaluate them at \({point_latex(point)}\) on the data "
                             f"(N = {len(xs)}):"), Table(header, rows)]
             solution += sample_working(d, names, point, xs, ys, values)
@@ -138,7 +184,8 @@ class DeriveKind(Kind):
                 value=None if v is None else float(v),
                 tolerance=None if v is None else tolerance(float(v), es),
             ))
-        title = es.title or f"Gradient of the {display_name(loss)} with the {model} model"
+        title = es.title or (f"Gradient of the {display_name(loss)} with the {model} model"
+                             if loss else "Gradient of a loss defined step by step")
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
                         drawn=drawn)
 
