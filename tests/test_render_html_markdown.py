@@ -61,7 +61,10 @@ def test_every_derivation_renders_as_mathml(derivations):
     for d in derivations:
         page = html.document(html.render(d), d.title)
         assert "<math" in page and "\\frac" not in page and "\\sum" not in page
-        assert page.count("<tr>") == len(d.steps)
+        steps, results = page.split('<table class="derivation results">')
+        assert steps.count('<td class="lhs">') == len(d.steps)  # a step per left-hand side
+        assert steps.count("<tr>") == sum(len(s.forms) for s in d.steps)  # a row per form
+        assert results.count('<td class="lhs">') == len(d.gradients)
 
 
 def test_repr_html_delegates_to_the_renderer():
