@@ -72,7 +72,8 @@ def test_repr_html_delegates_to_the_renderer():
     assert d._repr_html_() == html.notebook(d)
     assert d._repr_html_().count("<math") == html.render(d).count("<math") > 10
     assert 'style="text-align:left' in d._repr_html_().split("<td", 1)[1][:40]
-    assert d._repr_html_().startswith('<div style="text-align:left') and d.title in d._repr_html_()
+    assert d._repr_html_().startswith('<div class="symgrad" style="text-align:left')
+    assert d.title in d._repr_html_()
     assert d._repr_latex_().startswith("$$") and d._repr_latex_().endswith("$$")
     assert "\\intertext" not in d._repr_latex_() and "\\parbox" not in d._repr_latex_()
 

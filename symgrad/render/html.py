@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 
 from latex2mathml.converter import convert
 
+from symgrad.core.notebook import block
 from symgrad.core.steps import Derivation
 from symgrad.render import checks_text, rule_text, sections
 from symgrad.render.latex import equals_rows, expr_latex, form_rows, len_em, unstack
@@ -142,15 +143,14 @@ def notebook(d: Derivation) -> str:
 
     >>> from symgrad.core.derive import derive
     >>> out = notebook(derive("mse", "linear"))
-    >>> out.startswith('<div style="text-align:left') and "<strong>Gradient of the" in out
+    >>> out.startswith('<div class="symgrad" style="text-align:left') and "<strong>Gradient" in out
     True
     """
     body = (render(d).replace('<table class="derivation">',
                               '<table class="derivation" style="margin-left:0;font-size:1em">')
             .replace("<td", '<td style="text-align:left;padding:0.2em 0.6em"')
             .replace("<math ", '<math displaystyle="true" '))
-    title = f"<p><strong>{html.escape(d.title)}</strong></p>" if d.title else ""
-    return f'<div style="text-align:left;font-size:1em">{title}{body}</div>'
+    return block(d.title, body)
 
 
 def document(body: str, title: str = "") -> str:
