@@ -108,7 +108,8 @@ def test_check_result_shows_in_jupyter():
     from symgrad import check_answer
 
     r = check_answer("2*u*x_i", "mse", wrt="w")
-    assert r._repr_html_() == f"<pre>{html.escape(str(r))}</pre>"
+    assert f"{html.escape(str(r))}</pre></div>" in r._repr_html_()  # the report, under a title
+    assert "<strong>Check of your answer: not correct</strong>" in r._repr_html_()
     assert "missing_1_over_N" in r._repr_html_()
 
 

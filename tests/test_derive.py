@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symgrad import derive, derive_graph
+from symgrad import derive, derive_expr, derive_graph
 from symgrad.core.catalogue import activation_graph, model_graph, real
 from symgrad.core.derive import AGAINST, Partial
 from symgrad.core.errors import OptionError, VerificationError
@@ -235,3 +235,16 @@ def test_batched_check_settles_cancellation_at_large_logits():
     ok, bad = same_all([(right, sigmoid(zz + 150)), (wrong, sigmoid(zz + 150))])
     assert (ok.passed, bad.passed) == (True, False)
     assert ok.digits > 60 and ok.points == 4  # settled only above the first precision
+
+
+def test_the_loss_line_with_a_penalty_is_not_tagged_a_mean():
+    """L = (1/N) Σ ℓᵢ + λ Σ w² is a mean plus a penalty: the tag says both, and the L2 strength."""
+    from symgrad.render import rule_text
+
+    line = [s for s in derive("mse", "linear", l2=0.1).steps if str(s.lhs) == "L"][0]
+    assert rule_text(line) == "mean over samples + penalty (L2, λ = 0.1)"
+    plain = [s for s in derive("mse", "linear").steps if str(s.lhs) == "L"][0]
+    assert rule_text(plain) == "mean over samples"
+    typed = derive_expr("yhat = w*x + b; L = mean((yhat - y)^2) + 0.5*w^2", wrt=("w", "b"))
+    assert rule_text([s for s in typed.steps if str(s.lhs) == "L"][0]) == (
+        "mean over samples + penalty")

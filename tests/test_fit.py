@@ -160,4 +160,7 @@ def test_result_prints_the_cli_table_and_shows_in_jupyter():
     r = fit_fn("mse", "linear", lr=0.1, standardize=True)
     text = str(r)
     assert "stopped: converged" in text and "closed form, original units" in text
-    assert r._repr_html_() == f"<pre>{__import__('html').escape(text)}</pre>"
+    shown = r._repr_html_()  # the same table, under a title, left-aligned
+    assert f"{__import__('html').escape(text)}</pre></div>" in shown
+    assert "<strong>Fit of the linear model to the mean squared error</strong>" in shown
+    assert shown.startswith('<div class="symgrad" style="text-align:left')

@@ -249,7 +249,7 @@ def test_layer_level_steps_show_the_lecture_equations():
     for line in [
         "Z^[1] = W^[1]·A^[0] + b^[1]",
         "A^[1] = ReLU(Z^[1])",
-        "dZ^[2] = A^[2] − Y    [chain rule, cancellation (sigmoid + bce)",
+        "dZ^[2] = A^[2] − Y    [chain rule, cancellation (sigmoid + binary cross-entropy)",
         "∂L/∂W^[2] = (1/m)·Σᵢ dzᵢ^[2]·aᵢ^[1]ᵀ = (1/m)·dZ^[2]·A^[1]ᵀ",
         "∂L/∂b^[1] = (1/m)·Σᵢ dzᵢ^[1]",
         "dA^[1] = W^[2]ᵀ·dZ^[2]",

@@ -61,7 +61,10 @@ def test_every_derivation_renders_as_mathml(derivations):
     for d in derivations:
         page = html.document(html.render(d), d.title)
         assert "<math" in page and "\\frac" not in page and "\\sum" not in page
-        assert page.count("<tr>") == len(d.steps)
+        steps, results = page.split('<table class="derivation results">')
+        assert steps.count('<td class="lhs">') == len(d.steps)  # a step per left-hand side
+        assert steps.count("<tr>") == sum(len(s.forms) for s in d.steps)  # a row per form
+        assert results.count('<td class="lhs">') == len(d.gradients)
 
 
 def test_repr_html_delegates_to_the_renderer():
@@ -69,7 +72,8 @@ def test_repr_html_delegates_to_the_renderer():
     assert d._repr_html_() == html.notebook(d)
     assert d._repr_html_().count("<math") == html.render(d).count("<math") > 10
     assert 'style="text-align:left' in d._repr_html_().split("<td", 1)[1][:40]
-    assert d._repr_html_().startswith('<div style="text-align:left') and d.title in d._repr_html_()
+    assert d._repr_html_().startswith('<div class="symgrad" style="text-align:left')
+    assert d.title in d._repr_html_()
     assert d._repr_latex_().startswith("$$") and d._repr_latex_().endswith("$$")
     assert "\\intertext" not in d._repr_latex_() and "\\parbox" not in d._repr_latex_()
 

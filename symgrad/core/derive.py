@@ -338,13 +338,13 @@ def derive_graph(
     if mean:
         total = sp.Sum(graph.output, (i, 1, N))
         loss = total if graph.summed else sp.Mul(1 / N, total, evaluate=False)
-        rules: tuple = (Rule.SUM,) if graph.summed else (Rule.MEAN_OVER_SAMPLES,)
-        if graph.penalty != 0:
+        rule = Rule.SUM if graph.summed else Rule.MEAN_OVER_SAMPLES
+        if graph.penalty != 0:  # the penalty is not part of the mean: the tag says what it is
             loss = sp.Add(loss, graph.penalty, evaluate=False)
-            rules += (Rule.PENALTY,)
-        add(Kind.DEFINITION, rules, result_sym, (loss,))
-        if "l2" in meta:  # the penalty's strength, as the lecture states it
-            steps[-1] = replace(steps[-1], note=f", λ = {meta['l2']:g}")
+            rule = Rule.SUM_PLUS_PENALTY if graph.summed else Rule.MEAN_PLUS_PENALTY
+        add(Kind.DEFINITION, (rule,), result_sym, (loss,))
+        if "l2" in meta:  # the penalty's kind and strength, as the lecture states them
+            steps[-1] = replace(steps[-1], note=f" (L2, λ = {meta['l2']:g})")
 
     # 2. differentiate locally
     local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}

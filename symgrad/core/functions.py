@@ -478,7 +478,7 @@ FUNCTIONS: Mapping[str, Function] = _records(
     Function(
         "relu",
         relu,
-        "relu rule (piecewise)",
+        "ReLU rule (piecewise)",
         derivative=lambda z: _step(1, 0, z),
         elementary=lambda z: _step(z, 0, z),
         kernel=_relu_kernel,
@@ -496,7 +496,7 @@ FUNCTIONS: Mapping[str, Function] = _records(
     Function(
         "leaky_relu",
         leaky_relu,
-        "leaky relu rule (piecewise)",
+        "leaky ReLU rule (piecewise)",
         derivative=lambda z, alpha: _step(1, alpha, z),
         elementary=lambda z, alpha: _step(z, alpha * z, z),
         kernel=_leaky_relu_kernel,
@@ -519,7 +519,7 @@ FUNCTIONS: Mapping[str, Function] = _records(
     Function(
         "elu",
         elu,
-        "elu identity (piecewise)",
+        "ELU identity (piecewise)",
         derivative=lambda z, alpha: _step(1, elu(z, alpha) + alpha, z),
         elementary=lambda z, alpha: _step(z, alpha * (sp.exp(z) - 1), z),
         kernel=_elu_kernel,
@@ -545,7 +545,7 @@ FUNCTIONS: Mapping[str, Function] = _records(
     Function(
         "silu",
         silu,
-        "silu identity",
+        "SiLU identity",
         derivative=lambda z: silu(z) + sigmoid(z) * (1 - silu(z)),
         elementary=lambda z: z / (1 + sp.exp(-z)),
         kernel=_silu_kernel,
@@ -564,7 +564,7 @@ FUNCTIONS: Mapping[str, Function] = _records(
     Function(
         "gelu",
         gelu,
-        "gelu rule (z Φ(z))",
+        "GELU rule (z Φ(z))",
         derivative=lambda z: (1 + sp.erf(z / sp.sqrt(2))) / 2
         + z * sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi),
         elementary=lambda z: z * (1 + sp.erf(z / sp.sqrt(2))) / 2,

@@ -43,6 +43,8 @@ class Rule(Enum):
 
     DEFINITION = "definition"
     MEAN_OVER_SAMPLES = "mean over samples"
+    MEAN_PLUS_PENALTY = "mean over samples + penalty"
+    SUM_PLUS_PENALTY = "sum over samples + penalty"
     IDENTITY = "identity"
     DERIVATIVE = "derivative"
     SUM = "sum rule"

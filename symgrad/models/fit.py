@@ -24,7 +24,6 @@ True
 from __future__ import annotations
 
 import functools
-import html
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -36,8 +35,9 @@ import numpy as np
 from symgrad.core.derive import Derivation, derive
 from symgrad.core.errors import OptionError
 from symgrad.core.hessian import with_hessian
-from symgrad.core.names import DEFAULT_LOSS, MODELS
+from symgrad.core.names import DEFAULT_LOSS, MODELS, display_name
 from symgrad.core.names import FIT_LOSSES as LOSSES
+from symgrad.core.notebook import preformatted
 from symgrad.numerics.compile import CompiledGradient, compile_gradient, prepare
 from symgrad.numerics.data import (
     Dataset,
@@ -117,7 +117,14 @@ class FitResult:
         return _summary(self)
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """Jupyter shows the final table under a title naming the model and the loss.
+
+        >>> r = fit("mse", "linear", lr=0.1, max_iter=3, standardize=True)
+        >>> "<strong>Fit of the linear model to the mean squared error</strong>" in r._repr_html_()
+        True
+        """
+        title = f"Fit of the {display_name(self.model)} model to the {display_name(self.loss)}"
+        return preformatted(title, str(self))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``symgrad train --format json`` (plain types; nan/inf -> None).

@@ -45,7 +45,8 @@ from symgrad.core.catalogue import ACTIVATIONS, activation_graph
 from symgrad.core.derive import Derivation, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
 from symgrad.core.functions import FUNCTIONS, activations
-from symgrad.core.names import NETWORK_LOSSES
+from symgrad.core.names import NETWORK_LOSSES, display_name
+from symgrad.core.notebook import preformatted
 from symgrad.models.backprop import NumPyOps, backprop, forward
 from symgrad.numerics import kernels
 from symgrad.numerics.compile import NUMPY_FUNCTIONS
@@ -199,6 +200,21 @@ class Network:
 
     def __str__(self) -> str:
         return f"{'-'.join(map(str, self.sizes))} ({', '.join(self.activations)}; {self.loss_name})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the network's layers and parameter shapes under its title.
+
+        >>> out = network([2, 3, 1], ["relu", "sigmoid"], "bce")._repr_html_()
+        >>> "<strong>Network 2-3-1: ReLU, sigmoid; binary cross-entropy</strong>" in out
+        True
+        """
+        acts = ", ".join(display_name(a) for a in self.activations)
+        title = f"Network {'-'.join(map(str, self.sizes))}: {acts}; {display_name(self.loss_name)}"
+        shapes = self.shapes()
+        lines = [f"layer {ell}: {display_name(self.activations[ell - 1])}, "
+                 f"W{ell} {' × '.join(map(str, shapes[f'W{ell}']))}, b{ell} {shapes[f'b{ell}'][0]}"
+                 for ell in range(1, self.depth + 1)]
+        return preformatted(title, "\n".join([*lines, f"{self.n_params} parameters"]))
 
     # -- parameters --
     def init_params(self, seed: int | None = 0) -> dict[str, np.ndarray]:

@@ -17,8 +17,10 @@ in text and LaTeX; the numbers come from the network's own NumPy backprop.
 >>> d = network([2, 3, 1], ["relu", "sigmoid"], "bce").derive()
 >>> from symgrad.render.text import step_text
 >>> from symgrad.core.steps import Kind
->>> print(step_text([s for s in d.steps if s.kind is Kind.CHAIN][0]))
-dZ^[2] = A^[2] − Y    [chain rule, cancellation (sigmoid + bce), for every unit and sample; (1, m)]
+>>> chain = [s for s in d.steps if s.kind is Kind.CHAIN][0]
+>>> print(step_text(chain))  # doctest: +NORMALIZE_WHITESPACE
+dZ^[2] = A^[2] − Y    [chain rule, cancellation (sigmoid + binary cross-entropy),
+for every unit and sample; (1, m)]
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def derive_layers(net: LayeredNetwork) -> Derivation:
         g = sp.Function("softmax")(Z[ell]) if acts[ell - 1] == "softmax" else \
             net._acts[ell - 1].expr.xreplace({sp.Symbol("z", real=True): Z[ell]})
         what = "softmax of each column" if acts[ell - 1] == "softmax" else \
-            f"{acts[ell - 1].replace('_', ' ')}, elementwise"
+            f"{display_name(acts[ell - 1])}, elementwise"
         steps.append(_define(f"{what}; {_shape(n[ell], 'm')}", A[ell], g))
         nodes += [Node(Z[ell], zdef), Node(A[ell], g)]
     head = output_graph(net)
@@ -141,7 +143,7 @@ def derive_layers(net: LayeredNetwork) -> Derivation:
         done.add(name)
         for s in act.derivation.steps:  # type: ignore[union-attr]
             if s.kind is Kind.LOCAL:
-                steps.append(replace(s, note=f", g = {name.replace('_', ' ')}"))
+                steps.append(replace(s, note=f", g = {display_name(name)}"))
     for s in head_d.steps:
         if s.kind is Kind.CHAIN and s.lhs.wrt == head.params[0]:
             shown = (" (shown for 3 classes, the same for every k)"
@@ -153,7 +155,7 @@ def derive_layers(net: LayeredNetwork) -> Derivation:
     # 3. multiply along the chain, layer by layer, from the loss back
     loss_name = net.loss_name
     if loss_name in ("bce", "cross_entropy"):
-        pair = "sigmoid + bce" if loss_name == "bce" else "softmax + cross-entropy"
+        pair = f"{'sigmoid' if loss_name == 'bce' else 'softmax'} + {display_name(loss_name)}"
         steps.append(Step(Kind.CHAIN, (Rule.CHAIN, Rule.CANCELLATION), dZ[L],
                           (sp.Add(A[L], -Y, evaluate=False),), ok["dZ"][L],
                           f" ({pair}), for every unit and sample; {_shape(n[L], 'm')}"))
@@ -206,7 +208,7 @@ def _dz_step(net: LayeredNetwork, ell: int, dA: Mat, Z: Mat, A: Mat, dZ: Mat, n:
     symbolic = Hadamard(dA, Elementwise(Z, ell))
     gp_m = _elementwise(gp)
     value = dA if gp == 1 else Hadamard(dA, *(gp_m.args if isinstance(gp_m, Hadamard) else [gp_m]))
-    note = (f", elementwise (the derivative of {act.name.replace('_', ' ')} "
+    note = (f", elementwise (the derivative of {display_name(act.name)} "
             f"from the engine); {_shape(n[ell], 'm')}")
     return Step(Kind.CHAIN, (Rule.CHAIN,), dZ, (symbolic, value), ok, note)
 

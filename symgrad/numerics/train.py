@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from symgrad.core.errors import OptionError
+from symgrad.core.notebook import preformatted
 from symgrad.numerics import optim
 from symgrad.numerics.optim import Optimizer, Schedule
 
@@ -109,6 +110,28 @@ class TrainResult:
     def final_loss(self) -> float:
         """The full-data loss at ``params``."""
         return float(self.loss_history[-1])
+
+    def __str__(self) -> str:
+        """The stopping reason, the final loss and the parameters, a line each."""
+        lines = [f"stopped: {self.stopped_because} after {self.iterations} iterations",
+                 f"final loss: {self.final_loss:.6g}"]
+        lines += [f"{k} = " + (np.array2string(v, precision=6) if np.ndim(v) else f"{v:.6g}")
+                  for k, v in self.params.items()]
+        return "\n".join(lines + ([f"hint: {self.hint}"] if self.hint else []))
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows :meth:`__str__` under the title "Gradient descent".
+
+        >>> r = gradient_descent(lambda p, i: (p["w"] ** 2, {"w": 2 * p["w"]}), {"w": 1.0}, 1,
+        ...                      lr=0.5)
+        >>> print(r)
+        stopped: converged after 2 iterations
+        final loss: 0
+        w = 0
+        >>> "<strong>Gradient descent</strong>" in r._repr_html_()
+        True
+        """
+        return preformatted("Gradient descent", str(self))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plain types: floats, ints, strings, None and lists (nan and inf become None).

@@ -22,9 +22,10 @@ import xml.etree.ElementTree as ET
 
 from latex2mathml.converter import convert
 
+from symgrad.core.notebook import block
 from symgrad.core.steps import Derivation
 from symgrad.render import checks_text, rule_text, sections
-from symgrad.render.latex import expr_latex
+from symgrad.render.latex import equals_rows, expr_latex, form_rows, len_em, unstack
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 
@@ -36,12 +37,13 @@ h3 { font-size: 1.05em; } .meta { color: #555; } .points { float: right; font-we
 table { border-collapse: collapse; margin: 0.6em 0; }
 table.derivation td { padding: 0.25em 0.5em; vertical-align: middle; }
 table.derivation td.lhs { text-align: right; } table.derivation td.rule { color: #555;
-       font-style: italic; font-size: 0.9em; }
+       font-style: italic; font-size: 0.9em; width: 11em; vertical-align: top; }
 table.derivation tr.section td { font-weight: bold; padding-top: 0.8em; }
 table.grid td, table.grid th { border: 1px solid #888; padding: 0.3em 0.8em; min-width: 4em;
        height: 1.6em; text-align: center; }
 .space { border: 1px dashed #bbb; margin: 0.5em 0; }
 .display { display: block; margin: 0.5em 0; }
+mtd[columnalign="left"] { text-align: left; }
 @media print { .space { border: none; } }
 """
 
@@ -92,27 +94,46 @@ def prose(text: str) -> str:
     return "".join(out)
 
 
-def render(d: Derivation) -> str:
-    """The derivation as an HTML table: section rows, then ``lhs | = forms | rule`` per step."""
+#: Width of :func:`document`'s text column in em (the body's ``max-width``).
+COLUMN = 52.0
+
+#: Width of the rule column in em (``td.rule`` in :data:`CSS`); long rules wrap.
+RULE = 11.0
+
+
+def render(d: Derivation, width: float = COLUMN) -> str:
+    r"""The derivation as an HTML table: section rows, then ``lhs | = forms | rule`` per step.
+
+    As in the LaTeX printer, each right-hand side has its own row and a form too wide for the
+    column (``width`` em, less the widest left-hand side and the rule) breaks into rows
+    (:func:`symgrad.render.latex.form_rows`), each its own ``<math>``; the results likewise.
+    """
     late = frozenset(d.graph.features)
+    lhs = max((len_em(expr_latex(s.lhs, late)) for s in d.steps), default=0.0)
+    budget = width - lhs - RULE - 4.0
     rows: list[str] = []
     for heading, steps in sections(d.steps):
         rows.append(f'<tr class="section"><td colspan="3">{heading}</td></tr>')
         for step in steps:
-            rhs = " = ".join(expr_latex(f, late) for f in step.forms)
-            rows.append(
-                f'<tr><td class="lhs">{mathml(expr_latex(step.lhs, late))}</td>'
-                f"<td>{mathml('= ' + rhs)}</td>"
-                f'<td class="rule">{html.escape(rule_text(step))}</td></tr>'
-            )
+            rule = f'<td class="rule">{html.escape(rule_text(step))}</td>'
+            rows += _rows(expr_latex(step.lhs, late), form_rows(step, late, budget), rule)
     result = expr_latex(d.graph.result_symbol)
-    results = "".join(
-        "<li>" + mathml(rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}} = "
-                        + expr_latex(g.named, late)) + "</li>"
-        for g in d.gradients.values()
-    )
+    results: list[str] = []
+    for g in d.gradients.values():
+        lhs_g = rf"\frac{{\partial {result}}}{{\partial {expr_latex(g.wrt)}}}"
+        results += _rows(lhs_g, equals_rows(expr_latex(g.named, late), width - RULE), "")
     return ('<table class="derivation">\n' + "\n".join(rows) + "\n</table>\n"
-            f"<p>Result ({html.escape(checks_text(d))}):</p><ul>{results}</ul>")
+            f"<p>Result ({html.escape(checks_text(d))}):</p>\n"
+            '<table class="derivation results">\n' + "\n".join(results) + "\n</table>")
+
+
+def _rows(lhs: str, rhs: list[str], rule: str) -> list[str]:
+    """``lhs | first row | rule``, then ``| row |`` for the rest (the rule cell spans them)."""
+    if rule and len(rhs) > 1:
+        rule = rule.replace("<td ", f'<td rowspan="{len(rhs)}" ', 1)
+    first, *rest = (f"<td>{mathml(unstack(r))}</td>" for r in rhs)
+    return ([f'<tr><td class="lhs">{mathml(lhs)}</td>{first}{rule}</tr>']
+            + [f"<tr><td></td>{r}</tr>" for r in rest])
 
 
 def notebook(d: Derivation) -> str:
@@ -122,15 +143,14 @@ def notebook(d: Derivation) -> str:
 
     >>> from symgrad.core.derive import derive
     >>> out = notebook(derive("mse", "linear"))
-    >>> out.startswith('<div style="text-align:left') and "<strong>Gradient of the" in out
+    >>> out.startswith('<div class="symgrad" style="text-align:left') and "<strong>Gradient" in out
     True
     """
     body = (render(d).replace('<table class="derivation">',
                               '<table class="derivation" style="margin-left:0;font-size:1em">')
             .replace("<td", '<td style="text-align:left;padding:0.2em 0.6em"')
             .replace("<math ", '<math displaystyle="true" '))
-    title = f"<p><strong>{html.escape(d.title)}</strong></p>" if d.title else ""
-    return f'<div style="text-align:left;font-size:1em">{title}{body}</div>'
+    return block(d.title, body)
 
 
 def document(body: str, title: str = "") -> str:

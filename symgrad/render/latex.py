@@ -120,6 +120,30 @@ RULE_WIDTH = "4.5cm"
 _CM_PER_EM = 0.3866  # 1 em at 11pt
 
 
+def form_rows(step: Step, late: frozenset = frozenset(), budget: float | None = None) -> list[str]:
+    r"""The right-hand side of a step as rows: ``= form`` per form, and with ``budget`` (em) a
+    form wider than that continued on rows ``\quad ...`` (:func:`break_rows`). The LaTeX and the
+    HTML derivations lay their rows out from this.
+
+    >>> from symgrad.core.derive import derive
+    >>> step = derive("mse", "linear").steps[-1]
+    >>> form_rows(step)[0].startswith("= ")
+    True
+    """
+    return [row for f in step.forms for row in equals_rows(expr_latex(f, late), budget)]
+
+
+def equals_rows(form: str, budget: float | None = None) -> list[str]:
+    r"""``= form`` as one row, or with ``budget`` (em) broken into ``= first`` and ``\quad ...``
+    rows (:func:`break_rows`).
+
+    >>> equals_rows(r"a + b + c", 3)
+    ['= a + b', '\\quad {} + c']
+    """
+    parts = [form] if budget is None else break_rows(form, budget)
+    return [f"= {parts[0]}"] + [rf"\quad {p}" for p in parts[1:]]
+
+
 def step_rows(
     step: Step, late: frozenset = frozenset(), rule_width: str | None = None,
     budget: float | None = None,
@@ -128,19 +152,14 @@ def step_rows(
 
     With ``rule_width`` (e.g. ``"5cm"``, for documents) the rule wraps in a ``\parbox`` of that
     width inside the ``\text{}``. With ``budget`` (em) a form wider than that breaks into rows
-    ``&\quad + ...`` (:func:`break_rows`).
+    ``&\quad + ...`` (:func:`form_rows`).
     """
     rule = prose(rule_text(step))
     if rule_width is not None:
         rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
-    rows: list[str] = []
-    for k, f in enumerate(step.forms):
-        form = expr_latex(f, late)
-        parts = [form] if budget is None else break_rows(form, budget)
-        rows.append(("" if k else expr_latex(step.lhs, late) + " ") + f"&= {parts[0]}"
-                    + ("" if k else rf" && \text{{{rule}}}"))
-        rows += [rf"&\quad {p}" for p in parts[1:]]
-    return rows
+    first, *rest = form_rows(step, late, budget)
+    return ([rf"{expr_latex(step.lhs, late)} &{first} && \text{{{rule}}}"]
+            + ["&" + r for r in rest])
 
 
 def render(d: Derivation, rule_width: str | None = RULE_WIDTH, width: float = TEXT_WIDTH) -> str:
@@ -452,3 +471,29 @@ def _split_fractions(s: str, budget: float) -> str:
 
 def _stack(rows: list[str]) -> str:
     return rows[0] if len(rows) == 1 else rf"\splitfrac{{{rows[0]}}}{{{_stack(rows[1:])}}}"
+
+
+def unstack(s: str) -> str:
+    r"""``s`` with each ``\splitfrac`` stack as a left-aligned ``array`` of its rows, for
+    converters that have no mathtools (MathML).
+
+    >>> unstack(r"\frac{\splitfrac{a + b}{\splitfrac{{} + c}{{} + d}}}{2}")
+    '\\frac{\\begin{array}{l}a + b \\\\ {} + c \\\\ {} + d\\end{array}}{2}'
+    """
+    out, i = [], 0
+    while (j := s.find("\\splitfrac{", i)) >= 0:
+        rows, end = _stacked(s, j)
+        out.append(s[i:j] + r"\begin{array}{l}" + r" \\ ".join(unstack(r) for r in rows)
+                   + r"\end{array}")
+        i = end
+    return "".join(out) + s[i:]
+
+
+def _stacked(s: str, k: int) -> tuple[list[str], int]:
+    """The rows of the ``\\splitfrac`` stack at ``k`` (nested in its second group), and its end."""
+    top_end = _group(s, k + 10)
+    end = _group(s, top_end)
+    top, bottom = s[k + 11:top_end - 1], s[top_end + 1:end - 1]
+    if bottom.startswith("\\splitfrac{") and _stacked(bottom, 0)[1] == len(bottom):
+        return [top, *_stacked(bottom, 0)[0]], end
+    return [top, bottom], end

@@ -75,7 +75,6 @@ True
 
 from __future__ import annotations
 
-import html
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -99,6 +98,7 @@ from symgrad.core.derive import (
 from symgrad.core.errors import OptionError, SymgradError, VerificationError
 from symgrad.core.functions import FUNCTIONS, by_class, elementary, sigmoid
 from symgrad.core.graph import Graph, N, i
+from symgrad.core.notebook import preformatted
 from symgrad.core.parse import parse
 from symgrad.core.steps import Kind
 from symgrad.core.verify import Decision, close, equivalent, value
@@ -206,8 +206,14 @@ class CheckResult:
         }
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the same report as the command line."""
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """Jupyter shows the command line's report under a title with the verdict.
+
+        >>> r = check_answer("-(2/N)*sum((yhat - y)*x)", "mse", wrt="w")
+        >>> "<strong>Check of your answer: not correct</strong>" in r._repr_html_()
+        True
+        """
+        verdict = "correct" if self.correct else "not correct"
+        return preformatted(f"Check of your answer: {verdict}", str(self))
 
     def __str__(self) -> str:
         from symgrad.render import SECTIONS

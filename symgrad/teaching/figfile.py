@@ -77,3 +77,15 @@ def figure_bytes(fig: Figure, fmt: str, dpi: int = DPI) -> bytes:
     with matplotlib.rc_context({"svg.hashsalt": "symgrad"}):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
     return buf.getvalue()
+
+
+class InlineFigure(Figure):
+    """A figure that displays inline in Jupyter (``_repr_png_``) although it is made without
+    pyplot: the plots and the graph drawings create theirs as this, so ``ax.figure`` shows.
+
+    >>> InlineFigure()._repr_png_()[:4]
+    b'\\x89PNG'
+    """
+
+    def _repr_png_(self) -> bytes:
+        return figure_bytes(self, "png", dpi=100)

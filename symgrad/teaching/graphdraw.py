@@ -44,7 +44,6 @@ from pathlib import Path
 import sympy as sp
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
-from matplotlib.figure import Figure
 from matplotlib.mathtext import MathTextParser
 from matplotlib.offsetbox import AnnotationBbox, TextArea, VPacker
 from matplotlib.text import Text
@@ -58,7 +57,7 @@ from symgrad.render._display import arrange
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching._io import atomic_write_text, check_folder
-from symgrad.teaching.figfile import save_figure
+from symgrad.teaching.figfile import InlineFigure, save_figure
 
 __all__ = [
     "Edge",
@@ -483,7 +482,7 @@ def _draw(
     pos = layout(graph)
     new = ax is None
     if ax is None:
-        ax = Figure().add_axes((0, 0, 1, 1))
+        ax = InlineFigure().add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     boxes: dict[sp.Symbol, AnnotationBbox] = {}
     for s in pos:

@@ -83,7 +83,7 @@ from symgrad.numerics.data import (
 )
 from symgrad.numerics.train import TrainResult, batch_rows, gradient_descent
 from symgrad.render.text import expr_text
-from symgrad.teaching.figfile import check_output_path, save_figure
+from symgrad.teaching.figfile import InlineFigure, check_output_path, save_figure
 
 __all__ = [
     "KINDS",
@@ -374,7 +374,7 @@ def run_gd(
 def _new_ax(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.6)) -> Axes:
     if ax is not None:
         return ax
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = InlineFigure(figsize=figsize, layout="constrained")
     return fig.add_subplot()
 
 
@@ -629,7 +629,7 @@ def plot_lr_comparison(
         center = problem.reference()[param]
         lo0, _ = rng or _default_range(center)
         init = center - 0.9 * (center - lo0)
-    fig = fig or Figure(figsize=(4.6 * len(lrs), 4.4), layout="constrained")
+    fig = fig or InlineFigure(figsize=(4.6 * len(lrs), 4.4), layout="constrained")
     axes = fig.subplots(1, len(lrs), squeeze=False)[0]
     for ax, rate, tag in zip(axes, lrs, tags, strict=True):
         plot_gd_path(problem, param=param, lr=rate, init=init, fixed=fx, range=rng,
@@ -924,7 +924,7 @@ def plot_activations(
         choose("activation", n, tuple(ACTIVATIONS))
     cols = 2 if len(names) in (2, 4) else min(3, len(names))
     rows = math.ceil(len(names) / cols)
-    fig = fig or Figure(figsize=(5.2 * cols, 3.9 * rows), layout="constrained")
+    fig = fig or InlineFigure(figsize=(5.2 * cols, 3.9 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, n in zip(axes, names, strict=False):
         plot_activation(n, range=range, ax=ax)

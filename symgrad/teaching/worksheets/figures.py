@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from symgrad.core.catalogue import ACTIVATIONS
 from symgrad.core.errors import SymgradError
-from symgrad.core.names import MODELS
+from symgrad.core.names import MODELS, display_name
 from symgrad.teaching import plots
 from symgrad.teaching.worksheets.model import Exercise, Figure, Space
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
@@ -270,7 +270,7 @@ def attach(es: ExerciseSpec, ex: Exercise) -> None:
     if kind == "activations" and options.get("names"):
         names = list(options["names"])
         caption = (f"The activation {names[0]} and its derivative." if len(names) == 1 else
-                   f"The activations {', '.join(names)} and their derivatives.")
+                   f"The activations {', '.join(map(display_name, names))} and their derivatives.")
     fig = Figure(name, caption, _plot(kind, options, where),
                  only="exercises" if place == "exercises" else None)
     if place == "solutions":

@@ -68,7 +68,7 @@ class ActivationKind(Kind):
         kink = KINKS[name]
         if kink is not None and len(zs) > 1 and len({float(z) > kink for z in zs}) < 2:
             raise Degenerate("every point on one side of the kink")
-        d = derive_graph(activation_graph(name), title=f"The derivative of {name}")
+        d = derive_graph(activation_graph(name), title=f"The derivative of {display_name(name)}")
         g = d.gradients["z"]
         zsym = d.graph.params[0]
         act = ACTIVATIONS[name]

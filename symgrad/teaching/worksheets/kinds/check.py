@@ -27,7 +27,7 @@ import sympy as sp
 
 from symgrad.core.errors import SymgradError
 from symgrad.core.graph import N
-from symgrad.core.names import LOSSES, MODELS
+from symgrad.core.names import LOSSES, MODELS, display_name
 from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
@@ -217,5 +217,5 @@ class CheckKind(Kind):
             value=None if value is None else float(value),
             tolerance=None if value is None else tolerance(float(value), es),
         )
-        title = es.title or f"Check your gradient of {loss}: symgrad check"
+        title = es.title or f"Check your gradient of the {display_name(loss)}: symgrad check"
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, [answer])

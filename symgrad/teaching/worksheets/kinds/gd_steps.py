@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symgrad.core.names import FIT_LOSSES, MODELS
+from symgrad.core.names import FIT_LOSSES, MODELS, display_name
 from symgrad.numerics.compile import compile_gradient
 from symgrad.numerics.train import batch_rows, gradient_descent
 from symgrad.render.latex import expr_latex
@@ -191,7 +191,8 @@ class GDStepsKind(Kind):
         grads_named = tuple(rf"{partial_latex(d, n)} = {expr_latex(d.gradients[n].named)}"
                             for n in names)
         prompt = [
-            Text(f"Fit the model by minimising the {loss} loss on these {len(xs)} samples:"),
+            Text(f"Fit the model by minimising the {display_name(loss)} on these {len(xs)} "
+                 "samples:"),
             Table(dh, dr),
             Text(rf"Start at \({point_latex(start)}\) with learning rate \(\eta = {num(lr)}\). "
                  f"(a) Do {k} step{'s' if k > 1 else ''} of gradient descent by hand, using"),

@@ -57,6 +57,7 @@ import sympy as sp
 
 from symgrad.core.errors import OptionError
 from symgrad.core.functions import FUNCTIONS
+from symgrad.core.names import display_name
 from symgrad.core.steps import Kind as StepKind
 from symgrad.models.backprop import backprop
 from symgrad.models.network import (
@@ -464,8 +465,9 @@ class NetworkKind(Kind):
                          for r in backward_rows)
         layer_d = net.derive()
         prompt = [
-            Text(f"A {'-'.join(map(str, sizes))} network ({', '.join(acts)}; "
-                 f"{_LOSS_NAME[loss]}) and one sample (m = 1):"),
+            Text(f"A {'-'.join(map(str, sizes))} network "
+                 f"({', '.join(display_name(a) for a in acts)}; {display_name(loss)}) and one "
+                 "sample (m = 1):"),
             Math(_forward_equations(net)),
             Text("with"),
             Math(_given_rows(net, params, x, y)),
@@ -551,10 +553,6 @@ class NetworkKind(Kind):
 
 
 # --- display -------------------------------------------------------------------------------------
-
-_LOSS_NAME = {"bce": "binary cross-entropy", "mse": "squared error",
-              "cross_entropy": "cross-entropy"}
-
 
 class _Row:
     """One scalar of the tables: its id, symbol, working, exact value and what it is."""
