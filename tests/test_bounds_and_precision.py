@@ -169,3 +169,26 @@ def test_an_expression_real_nowhere_is_one_line(capsys):
     err = capsys.readouterr().err
     assert "not real at any of" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("layers,activations", [
+    ("4,4,4,1", "relu,relu,sigmoid"),  # ran past 15 minutes on main, not refused
+    ("4,8,4,1", "relu,tanh,sigmoid"),  # ran 706 s on main
+])
+def test_expanded_networks_the_guard_cannot_afford_are_refused_at_once(layers, activations, capsys):
+    import time
+
+    start = time.monotonic()
+    code = main(["derive", "bce", "--model", "mlp", "--layers", layers, "--activations",
+                 activations, "--expanded"])
+    err = capsys.readouterr().err
+    assert code == 2 and "would take about" in err and "no --expanded" in err
+    assert len(err.strip().splitlines()) == 1 and time.monotonic() - start < 20
+
+
+def test_a_small_relu_of_relus_is_still_expanded():
+    from symgrad.models.network import network
+    from symgrad.models.network_expand import MAX_SECONDS, estimated_seconds
+
+    net = network([2, 2, 2, 1], ["relu", "relu", "sigmoid"], "bce")
+    assert estimated_seconds(net) < MAX_SECONDS  # measured: about 3 s of CPU
