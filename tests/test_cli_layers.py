@@ -127,7 +127,7 @@ def test_the_command_table_names_one_module_per_subcommand():
     assert [name for name, _, _ in CLI_COMMANDS] == list(COMMANDS)
     assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
     assert {p.stem for p in (ROOT / "symgrad" / "cli").glob("*.py")} == {
-        *COMMANDS, "__init__", "__main__", "options"}
+        *COMMANDS, "__init__", "__main__", "options", "layout", "parser"}
 
 
 @pytest.mark.parametrize("columns", ["60", "0", "wide"])
@@ -252,3 +252,26 @@ def test_wrt_and_point_take_names_or_symbols():
     assert list(derive_expr("a*b", wrt=[sp.Symbol("a")]).gradients) == ["a"]
     with pytest.raises(OptionError, match="unknown parameter 'z'"):
         derive_graph(graph, wrt=["z"])
+
+
+def test_the_top_level_help_is_argparses_at_every_width(monkeypatch):
+    from symgrad.cli import top_help
+
+    for width in range(60, 201):
+        monkeypatch.setenv("COLUMNS", str(width + 2))  # argparse's width is the terminal's - 2
+        assert top_help(width) == build_parser().format_help(), width
+    assert top_help(59) is None  # narrower: argparse wraps the usage line, and prints it
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["--version"]], ids=" ".join)
+def test_help_and_version_print_without_argparse(argv):
+    assert "argparse" not in imported_of(argv, ("argparse",))
+
+
+def imported_of(argv: list[str], names: tuple[str, ...]) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=names), *argv],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=False,
+    )
+    assert proc.stdout.strip() and proc.returncode == 0, proc.stderr
+    return set(proc.stderr.strip().splitlines()[-1].removeprefix("imported:").split(",")) - {""}

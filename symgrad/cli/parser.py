@@ -1,0 +1,74 @@
+"""The ``symgrad`` command's argparse parser, loaded only when a command line is parsed
+(:func:`symgrad.cli.main` prints ``--help`` and ``--version`` without it).
+
+A subcommand's module is imported and its parser built when the command line names it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from symgrad import __version__
+from symgrad.cli.layout import COMMANDS, DESCRIPTION, EPILOG, one_line, terminal_columns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit status 2) that points to ``--help``.
+
+    Subcommand parsers are ``_Parser`` too (argparse makes them of the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse's own width, terminal_columns() - 2, without its import of shutil
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)
+
+
+class _Commands(argparse._SubParsersAction):
+    """The subcommands, listed from :data:`COMMANDS`: a command's module is imported and its parser
+    built when the command line names it (``symgrad --help`` builds none of them)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, summary, _ in COMMANDS:
+            self._choices_actions.append(self._ChoicesPseudoAction(name, (), summary))
+            self.choices[name] = None  # not built yet; the choices keep the table's order
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """Build listed command ``name``'s parser in its place (its summary is listed already)."""
+        kwargs.pop("help", None)
+        kwargs.setdefault("prog", f"{self._prog_prefix} {name}")
+        self.choices[name] = parser = self._parser_class(**kwargs)
+        return parser
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: list[str], option_string: str | None = None) -> None:
+        name = values[0]  # a listed command: argparse has checked the choice
+        if self.choices[name] is None:
+            _, summary, module = next(row for row in COMMANDS if row[0] == name)
+            __import__(module, fromlist=["add_parser"]).add_parser(self, summary)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; a subcommand's parser is built when it is chosen, and sets
+    ``args.run``.
+
+    >>> args = build_parser().parse_args(["derive", "mse", "--wrt", "b"])
+    >>> args.command, args.loss, args.wrt, args.format
+    ('derive', 'mse', ['b'], 'text')
+    """
+    parser = _Parser(
+        prog="symgrad",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"symgrad {__version__}")
+    parser.add_subparsers(action=_Commands, dest="command", metavar="COMMAND", required=True)
+    return parser
