@@ -246,7 +246,8 @@ class OptimizerStepsKind(Kind):
 
     def rules(self, opt: str, p: str) -> tuple[str, ...]:
         if opt == "momentum":
-            return (r"V_{t+1} = \mu \, V_{t} + g_{t}", rf"{p}_{{t+1}} = {p}_{{t}} - \eta \, V_{{t+1}}")
+            return (r"V_{t+1} = \mu \, V_{t} + g_{t}",
+                    rf"{p}_{{t+1}} = {p}_{{t}} - \eta \, V_{{t+1}}")
         return (r"m_{t+1} = \beta_{1} m_{t} + (1 - \beta_{1}) \, g_{t}, \quad "
                 r"v_{t+1} = \beta_{2} v_{t} + (1 - \beta_{2}) \, g_{t}^{2}",
                 r"\hat{m}_{t+1} = \frac{m_{t+1}}{1 - \beta_{1}^{t+1}}, \quad "
