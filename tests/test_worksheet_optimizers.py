@@ -26,10 +26,10 @@ def grad(loss, w, b, xs, ys):
     """dL/dw, dL/db of the mean mse of w x + b, or the mean bce of sigmoid(w x + b)."""
     n = len(xs)
     if loss == "mse":
-        r = [w * x + b - y for x, y in zip(xs, ys)]
-        return 2 / n * sum(ri * x for ri, x in zip(r, xs)), 2 / n * sum(r)
-    r = [sigmoid(w * x + b) - y for x, y in zip(xs, ys)]
-    return sum(ri * x for ri, x in zip(r, xs)) / n, sum(r) / n
+        r = [w * x + b - y for x, y in zip(xs, ys, strict=False)]
+        return 2 / n * sum(ri * x for ri, x in zip(r, xs, strict=False)), 2 / n * sum(r)
+    r = [sigmoid(w * x + b) - y for x, y in zip(xs, ys, strict=False)]
+    return sum(ri * x for ri, x in zip(r, xs, strict=False)) / n, sum(r) / n
 
 
 def keyed(ex):
@@ -101,8 +101,8 @@ def test_newton_step_answer_keys(variants, loss):
         # the textbook Hessians: (2/N) X^T X, and (1/N) X^T diag(yhat (1 - yhat)) X
         c = [2 / n] * n if loss == "mse" else [
             sigmoid(w * x + b) * (1 - sigmoid(w * x + b)) / n for x in xs]
-        hww = sum(ci * x * x for ci, x in zip(c, xs))
-        hwb = sum(ci * x for ci, x in zip(c, xs))
+        hww = sum(ci * x * x for ci, x in zip(c, xs, strict=False))
+        hwb = sum(ci * x for ci, x in zip(c, xs, strict=False))
         hbb = sum(c)
         for k, want in (("dw", gw), ("db", gb), ("Hww", hww), ("Hwb", hwb), ("Hbb", hbb)):
             close(key[k], want)
@@ -111,7 +111,7 @@ def test_newton_step_answer_keys(variants, loss):
         close(key["b1"], b - db)
         if loss == "mse":  # one step lands on the least-squares line (normal equations)
             sx, sy = sum(xs), sum(ys)
-            sxx, sxy = sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys))
+            sxx, sxy = sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys, strict=False))
             w_star = (n * sxy - sx * sy) / (n * sxx - sx * sx)
             close(key["w1"], w_star)
             close(key["b1"], (sy - w_star * sx) / n)
