@@ -6,30 +6,16 @@ in tests/test_pages.py's overfull-box check, and in tests/test_worksheet_rules.p
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import pytest
+from _optim_keys import newton_keys, optimizer_keys
 
 from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
 from symgrad.teaching.worksheets.spec import SpecError
 
 SEEDS = range(1, 13)
 SHEET = bundled_dir() / "optimizers.toml"
-
-
-def sigmoid(z):
-    return 1 / (1 + math.exp(-z))
-
-
-def grad(loss, w, b, xs, ys):
-    """dL/dw, dL/db of the mean mse of w x + b, or the mean bce of sigmoid(w x + b)."""
-    n = len(xs)
-    if loss == "mse":
-        r = [w * x + b - y for x, y in zip(xs, ys, strict=False)]
-        return 2 / n * sum(ri * x for ri, x in zip(r, xs, strict=False)), 2 / n * sum(r)
-    r = [sigmoid(w * x + b) - y for x, y in zip(xs, ys, strict=False)]
-    return sum(ri * x for ri, x in zip(r, xs, strict=False)) / n, sum(r) / n
 
 
 def keyed(ex):
@@ -57,37 +43,13 @@ def by_kind(variants, kind, **given):
 def test_optimizer_steps_answer_keys(variants, opt):
     for ex in by_kind(variants, "optimizer_steps", optimizer=opt):
         given, key = ex.answers[0].given, keyed(ex)
-        xs, ys = given["data"]["x"], given["data"]["y"]
-        w, b, lr, h = given["point"]["w"], given["point"]["b"], given["lr"], given["hyper"]
-        state = {"w": [0.0, 0.0], "b": [0.0, 0.0]}  # V (momentum) or m, v (Adam)
-        for t in range(1, given["steps"] + 1):
-            gw, gb = grad("mse", w, b, xs, ys)
-            close(key[f"dw{t - 1}"], gw)
-            close(key[f"db{t - 1}"], gb)
-            new = {}
-            for p, value, g in (("w", w, gw), ("b", b, gb)):
-                if opt == "momentum":  # torch.optim.SGD: buf = g at t = 1, then mu buf + g
-                    buf = g if t == 1 else h["momentum"] * state[p][0] + g
-                    state[p][0] = buf
-                    new[p] = value - lr * buf
-                    close(key[f"V{p}{t}"], buf)
-                else:  # Kingma & Ba, Algorithm 1
-                    m = h["beta1"] * state[p][0] + (1 - h["beta1"]) * g
-                    v = h["beta2"] * state[p][1] + (1 - h["beta2"]) * g * g
-                    state[p] = [m, v]
-                    mhat, vhat = m / (1 - h["beta1"] ** t), v / (1 - h["beta2"] ** t)
-                    new[p] = value - lr * mhat / (math.sqrt(vhat) + h["eps"])
-                    close(key[f"m{p}{t}"], m)
-                    close(key[f"v{p}{t}"], v)
-                    if t == 1:  # Adam's first step moves by lr, whatever the gradient
-                        assert abs(new[p] - value) == pytest.approx(lr, rel=1e-6)
-                close(key[f"{p}{t}"], new[p])
-            w, b = new["w"], new["b"]
-
-
-def solve2(h11, h12, h22, g1, g2):
-    det = h11 * h22 - h12 * h12
-    return (h22 * g1 - h12 * g2) / det, (h11 * g2 - h12 * g1) / det
+        want = optimizer_keys(given)
+        assert set(key) == set(want) and len(want) == given["steps"] * (8 if opt == "adam" else 6)
+        for k, v in want.items():
+            close(key[k], v)
+        if opt == "adam":  # Adam's first step moves every parameter by lr, whatever g is
+            for n in "wb":
+                assert abs(key[f"{n}1"] - given["point"][n]) == pytest.approx(given["lr"], 1e-6)
 
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
@@ -95,23 +57,14 @@ def test_newton_step_answer_keys(variants, loss):
     expr = f"{loss} loss with the {'linear' if loss == 'mse' else 'logistic'} model"
     for ex in by_kind(variants, "newton_step", expr=expr):
         given, key = ex.answers[0].given, keyed(ex)
-        xs, ys = given["data"]["x"], given["data"]["y"]
-        w, b, n = given["point"]["w"], given["point"]["b"], len(xs)
-        gw, gb = grad(loss, w, b, xs, ys)
-        # the textbook Hessians: (2/N) X^T X, and (1/N) X^T diag(yhat (1 - yhat)) X
-        c = [2 / n] * n if loss == "mse" else [
-            sigmoid(w * x + b) * (1 - sigmoid(w * x + b)) / n for x in xs]
-        hww = sum(ci * x * x for ci, x in zip(c, xs, strict=False))
-        hwb = sum(ci * x for ci, x in zip(c, xs, strict=False))
-        hbb = sum(c)
-        for k, want in (("dw", gw), ("db", gb), ("Hww", hww), ("Hwb", hwb), ("Hbb", hbb)):
-            close(key[k], want)
-        dw, db = solve2(hww, hwb, hbb, gw, gb)
-        close(key["w1"], w - dw)
-        close(key["b1"], b - db)
+        want = newton_keys(given)
+        assert set(key) == set(want)
+        for k, v in want.items():
+            close(key[k], v)
         if loss == "mse":  # one step lands on the least-squares line (normal equations)
+            xs, ys, n = given["data"]["x"], given["data"]["y"], len(given["data"]["x"])
             sx, sy = sum(xs), sum(ys)
-            sxx, sxy = sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys, strict=False))
+            sxx, sxy = sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys, strict=True))
             w_star = (n * sxy - sx * sy) / (n * sxx - sx * sx)
             close(key["w1"], w_star)
             close(key["b1"], (sy - w_star * sx) / n)

@@ -171,8 +171,8 @@ class OptimizerStepsKind(Kind):
                  rf"by hand with learning rate \(\eta = {num(lr)}\) and {hyper_text}:"),
             Math(self.rules(opt, "p")),
             Text("for each parameter p (with g its gradient). Fill in a table per parameter "
-                 + ("(exact fractions, or at least 4 decimal places)." if exactly
-                    else "(at least 4 decimal places; 6 for v).")),
+                 + ("(exact fractions where you can)." if exactly
+                    else "(v to 6 digits after the point: it is small).")),
         ]
         solution = [Text("The gradients (derived step by step in the lecture):"),
                     Math(tuple(rf"{partial_latex(d, n)} = {expr_latex(d.gradients[n].named)}"
