@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from _optim_keys import newton_keys, optimizer_keys
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -191,6 +192,9 @@ def expected(entry):
             gw, gb = grads_numpy(loss, w, b, x, y)
             return gw if name[1] == "w" else gb
         return w if name[0] == "w" else b
+    if kind in ("optimizer_steps", "newton_step"):
+        keys = (optimizer_keys if kind == "optimizer_steps" else newton_keys)(g)
+        return keys[aid.split(".", 1)[1]]
     if kind == "graph":
         # the bundled specs' expressions are trusted test inputs, so SymPy's own parser is fine here
         expr = sp.sympify(g["expr"])

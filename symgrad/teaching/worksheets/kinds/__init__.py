@@ -236,7 +236,8 @@ def register(cls: type[Kind]) -> type[Kind]:
 
 
 #: Built-in kinds, and kinds whose engine is an optional module (skipped when it does not import).
-BUILTIN = ("derive", "activation", "gd_steps", "closed_form", "graph")
+BUILTIN = ("derive", "activation", "gd_steps", "closed_form", "graph", "optimizer_steps",
+           "newton_step")
 OPTIONAL = ("network", "check")
 
 for _name in BUILTIN:

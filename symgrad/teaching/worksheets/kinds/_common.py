@@ -245,7 +245,7 @@ def gradient_at(d: Derivation, point: dict[str, Value], xs: list, ys: list) -> d
         total = sp.Add(*[gr.term.xreplace(_subs(d, point, x, y)) for x, y in zip(xs, ys,
                                                                               strict=True)])
         value = gr.scale.subs(N, len(xs)) * total + gr.extra
-        out[name] = _plain(sp.nsimplify(value) if value.is_Rational else value)
+        out[name] = _plain(value)  # exact: nsimplify would round a long rational
     _, fast = compile_gradient(d)({k: float(v) for k, v in point.items()},
                                   np.array([[float(x)] for x in xs]),
                                   np.array([float(y) for y in ys]))
