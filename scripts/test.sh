@@ -3,7 +3,8 @@
 #   - Debian packages for the tests that compile LaTeX, read PDFs and render HTML (pdflatex,
 #     pdftotext from poppler-utils, chromium),
 #     installed with apt-get (as root or with sudo) when any of them is missing;
-#   - a fresh virtual environment in .venv-test with symgrad and its [test] extra;
+#   - a fresh virtual environment in .venv-test with symgrad and its [test] and [crosscheck]
+#     extras (crosscheck: PyTorch, the optimizers' independent reference);
 #   - ruff, the import-linter contracts (.importlinter), then pytest over tests/ and the doctests
 #     in symgrad/.
 set -euo pipefail
@@ -27,7 +28,7 @@ fi
 rm -rf .venv-test
 python3 -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip setuptools wheel
-.venv-test/bin/python -m pip install -q -e ".[test]"
+.venv-test/bin/python -m pip install -q -e ".[test,crosscheck]"
 .venv-test/bin/python -m ruff check symgrad tests benchmarks
 .venv-test/bin/lint-imports  # the layering contracts in .importlinter
 .venv-test/bin/python -m pytest "$@"
