@@ -185,6 +185,27 @@ def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str
     return {k: draw(v, rng, f"{where}.{k}") for k, v in spec.items()}
 
 
+
+def draw_run(
+    es: ExerciseSpec, rng: random.Random, d: Derivation, loss: str
+) -> tuple[list[str], list, list, str, dict[str, Fraction], Any]:
+    """What a run by hand starts from (gd_steps, optimizer_steps): the parameter names, the drawn
+    data (xs, ys, source), the start point and the learning rate, each checked."""
+    from symgrad.teaching.worksheets.kinds import Degenerate
+
+    names = [str(p) for p in d.graph.params]
+    xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
+    check_labels(loss, ys, es.at("data"))
+    if len(set(xs)) < 2:
+        raise Degenerate("all x equal")
+    start = draw_point(es.fields["start"], rng, es.at("start"))
+    if sorted(start) != sorted(names):
+        raise SpecError(f"{es.at('start')}: expected values for {', '.join(names)}")
+    lr = draw(es.fields["lr"], rng, es.at("lr"))
+    if lr <= 0:
+        raise SpecError(f"{es.at('lr')}: a learning rate must be positive, got {num(lr)}")
+    return names, xs, ys, source, {n: start[n] for n in names}, lr
+
 def _subs(d: Derivation, point: dict[str, Value], x: Value, y: Value) -> dict:
     g = d.graph
     out: dict = {p: _sym(point[str(p)]) for p in g.params}

@@ -40,12 +40,10 @@ from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, re
 from symgrad.teaching.worksheets.kinds._common import (
     Value,
     approx,
-    check_labels,
     data_figure_defaults,
     data_table,
     derived,
-    draw_data,
-    draw_point,
+    draw_run,
     gradient_at,
     loss_at,
     num,
@@ -56,7 +54,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     tolerance,
 )
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Table, Text
-from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, draw, exact
+from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
 
 __all__ = ["GDStepsKind", "KINDS", "RUN_FIELDS", "hessian_lrs", "run_story"]
 
@@ -148,18 +146,7 @@ class GDStepsKind(Kind):
     def generate(self, es: ExerciseSpec, rng: random.Random) -> Exercise:
         loss, model = self.get(es, "loss"), self.get(es, "model")
         d = derived(loss, model)
-        names = [str(p) for p in d.graph.params]
-        xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
-        check_labels(loss, ys, es.at("data"))
-        if len(set(xs)) < 2:
-            raise Degenerate("all x equal")
-        start = draw_point(es.fields["start"], rng, es.at("start"))
-        if sorted(start) != sorted(names):
-            raise SpecError(f"{es.at('start')}: expected values for {', '.join(names)}")
-        start = {n: start[n] for n in names}
-        lr = draw(es.fields["lr"], rng, es.at("lr"))
-        if lr <= 0:
-            raise SpecError(f"{es.at('lr')}: a learning rate must be positive, got {num(lr)}")
+        names, xs, ys, source, start, lr = draw_run(es, rng, d, loss)
         k = self.get(es, "steps")
 
         # by hand
