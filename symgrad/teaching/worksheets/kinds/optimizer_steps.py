@@ -36,6 +36,7 @@ from typing import Any
 import sympy as sp
 
 from symgrad.core.errors import OptionError
+from symgrad.core.names import display_name
 from symgrad.numerics.optim import optimizer
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import symbol_text
@@ -151,7 +152,8 @@ class OptimizerStepsKind(Kind):
         hyper_text = ", ".join(rf"\({shown[key]} = {_small(v)}\)" for key, v in h.items())
         dh, dr = data_table(xs, ys)
         prompt = [
-            Text(f"Fit the model by minimising the {loss} loss on these {len(xs)} samples:"),
+            Text(f"Fit the model by minimising the {display_name(loss)} on these {len(xs)} "
+                 "samples:"),
             Table(dh, dr),
             Text(rf"Start at \({point_latex(start)}\), every state at 0, and take {k} "
                  f"step{'s' if k > 1 else ''} of {'Adam' if opt == 'adam' else 'momentum'} "
