@@ -62,3 +62,16 @@ class Unit(sp.Symbol):
         assert match is not None, self.name
         base, layer, j, k = match.groups()
         return base, layer, [j] + ([k] if k else [])
+
+    def index(self) -> str:
+        """The unit's subscript: ``21``, or ``10,2`` when a number has two digits."""
+        idx = self.parts()[2]
+        return ("," if any(len(s) > 1 for s in idx) else "").join(idx)
+
+
+def bracketed(factor: sp.Expr) -> bool:
+    """Whether a factor of a matrix product is printed in brackets: a sum, an elementwise product,
+    or a negated product."""
+    return isinstance(factor, sp.Add | Hadamard) or (
+        isinstance(factor, sp.Mul) and factor.could_extract_minus_sign()
+    )

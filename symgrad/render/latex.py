@@ -15,7 +15,7 @@ from sympy.printing.latex import LatexPrinter
 
 from symgrad.core.functions import Function, by_class
 from symgrad.core.steps import Derivation, Partial, Step
-from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
+from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit, bracketed
 from symgrad.render import rule_text, sections
 from symgrad.render._display import arrange
 
@@ -52,17 +52,12 @@ class _Printer(LatexPrinter):
         return d + base + (f"^{{{sup}}}" if sup else "") + (f"_{{{sub}}}" if sub else "")
 
     def _print_Unit(self, expr: Unit) -> str:  # w^{[1]}_{21}
-        base, layer, idx = expr.parts()
-        sep = "," if any(len(s) > 1 for s in idx) else ""
-        return f"{base}^{{[{layer}]}}_{{{sep.join(idx)}}}"
+        base, layer, _ = expr.parts()
+        return f"{base}^{{[{layer}]}}_{{{expr.index()}}}"
 
     def _matrix_factor(self, e: sp.Expr) -> str:
         s = self._print(e)
-        if isinstance(e, sp.Add | Hadamard) or (
-            isinstance(e, sp.Mul) and e.could_extract_minus_sign()
-        ):
-            return rf"\left({s}\right)"
-        return s
+        return rf"\left({s}\right)" if bracketed(e) else s
 
     def _print_MatMul(self, expr: MatMul) -> str:
         return " ".join(self._matrix_factor(f) for f in expr.args)

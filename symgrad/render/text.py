@@ -18,7 +18,7 @@ from sympy.printing.str import StrPrinter
 
 from symgrad.core.functions import Function, by_class
 from symgrad.core.steps import Derivation, Step
-from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit
+from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit, bracketed
 from symgrad.render import checks_text, rule_text, sections
 from symgrad.render._display import arrange
 
@@ -114,17 +114,12 @@ class TextPrinter(StrPrinter):
         return f"{d}{base}{sub_text}" + (f"^[{layer}]" if layer else "") + ("ᵀ" if t else "")
 
     def _print_Unit(self, expr: Unit) -> str:  # w₂₁^[1]
-        base, layer, idx = expr.parts()
-        sep = "," if any(len(s) > 1 for s in idx) else ""
-        return f"{base}{sep.join(idx).translate(_SUB)}^[{layer}]"
+        base, layer, _ = expr.parts()
+        return f"{base}{expr.index().translate(_SUB)}^[{layer}]"
 
     def _matrix_factor(self, e: sp.Expr) -> str:
         s = self._print(e)
-        if isinstance(e, sp.Add | Hadamard) or (
-            isinstance(e, sp.Mul) and e.could_extract_minus_sign()
-        ):
-            return f"({s})"
-        return s
+        return f"({s})" if bracketed(e) else s
 
     def _print_MatMul(self, expr: MatMul) -> str:  # (1/m)·dZ^[1]·A^[0]ᵀ
         return "·".join(
