@@ -37,7 +37,7 @@ from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import by_class, elementary
 from symgrad.core.graph import Graph, N, i
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
-from symgrad.core.verify import Check, combined, expanded_terms, same_all
+from symgrad.core.verify import Check, Differentiator, combined, expanded_terms, same_all
 
 __all__ = [
     "Derivation", "Gradient", "Partial", "Step", "derive", "derive_expr", "derive_graph",
@@ -229,7 +229,7 @@ class _Checker:
         self._fulls: dict[sp.Symbol, sp.Expr] = {}
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
-        self._one_sample: sp.Expr | None = None
+        self._one_sample: Differentiator | None = None
 
     def full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
@@ -264,13 +264,13 @@ class _Checker:
         """
         g = self.graph
         if self._one_sample is None:
-            self._one_sample = elementary(self.full(g.output))
+            self._one_sample = Differentiator(elementary(self.full(g.output)))
         if not g.mean_over_samples:
-            return [(what, grad.term + grad.extra, sp.diff(self._one_sample, var))]
+            return [(what, grad.term + grad.extra, self._one_sample(var))]
         penalty = sp.diff(elementary(g.penalty), var)
         return [
             (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) / N),
+            (what, grad.scale * grad.term, self._one_sample(var) / N),
         ]
 
     def run(self, claims: list[Claim]) -> list[Check]:

@@ -50,7 +50,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 import mpmath
+import symengine as se
 import sympy as sp
+from symengine.lib.symengine_wrapper import Boolean as _SE_BOOLEAN
 
 from symgrad.core.errors import VerificationError
 from symgrad.core.functions import elementary
@@ -294,6 +296,142 @@ def _beside_kink(
         return
 
 
+# --- SymEngine: exact differentiation and shared subexpressions, fast ---------------------------
+
+#: The functions SymEngine differentiates exactly and converts back to SymPy's own (others, and
+#: floating-point numbers, stay with SymPy).
+_ENGINE_FUNCTIONS = frozenset(
+    {sp.exp, sp.log, sp.tanh, sp.erf, sp.Piecewise, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.atan}
+)
+
+
+class _Engine:
+    """Expressions moved to SymEngine and back, with their symbols renamed ``s0, s1, ...`` on the
+    way (SymEngine keeps no assumptions, and its common subexpressions are named x0, x1, ...)."""
+
+    def __init__(self, exprs: Iterable[sp.Expr]) -> None:
+        exprs = list(exprs)
+        symbols = sorted(set().union(*[e.free_symbols for e in exprs]), key=sp.default_sort_key)
+        self.ok = len({str(s) for s in symbols}) == len(symbols) and all(
+            type(e) in _ENGINE_FUNCTIONS or isinstance(e, sp.Piecewise)
+            for x in exprs
+            for e in x.atoms(sp.Function, sp.Float)
+        )
+        self.names = {se.Symbol(str(s)): se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
+        self.back = {sp.Symbol(f"s{k}"): s for k, s in enumerate(symbols)}
+        self.symbol = {s: se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
+
+    def to(self, expr: sp.Expr) -> se.Basic:
+        return se.sympify(expr).xreplace(self.names)
+
+    def from_(self, expr: se.Basic) -> sp.Expr:
+        """``expr`` in SymPy, node by node without evaluating again (SymEngine's result is
+        already in canonical form; evaluating it again with real symbols costs seconds), its
+        numbers exact (1/100 as Rational(1, 100), never a floating-point 1 / 100)."""
+        memo: dict[se.Basic, sp.Basic] = {}
+
+        def walk(e: se.Basic) -> sp.Basic:
+            if e in memo:
+                return memo[e]
+            name = type(e).__name__
+            if name == "Symbol":
+                out = self.back[sp.Symbol(str(e))]
+            elif not e.args:
+                out = e._sympy_()  # a number, a constant (E, pi), true or false
+                if not isinstance(out, sp.Number | sp.NumberSymbol | sp.logic.boolalg.BooleanAtom):
+                    raise _Unsupported(name)
+            elif name == "Piecewise":
+                a = [walk(x) for x in e.args]
+                out = sp.Piecewise(*zip(a[::2], a[1::2], strict=True), evaluate=False)
+            elif name == "Pow" and e.args[0] == se.E:
+                out = sp.exp(walk(e.args[1]), evaluate=False)
+            elif name in _FROM_ENGINE:
+                out = _FROM_ENGINE[name](*[walk(x) for x in e.args], evaluate=False)
+            else:
+                raise _Unsupported(name)
+            memo[e] = out
+            return out
+
+        return walk(expr)
+
+
+class _Unsupported(Exception):
+    """A SymEngine node with no exact SymPy counterpart here."""
+
+
+#: SymEngine node names -> the SymPy classes rebuilt (unevaluated) from their arguments.
+_FROM_ENGINE = {
+    "Add": sp.Add, "Mul": sp.Mul, "Pow": sp.Pow, "log": sp.log, "tanh": sp.tanh, "erf": sp.erf,
+    "sin": sp.sin, "cos": sp.cos, "sinh": sp.sinh, "cosh": sp.cosh, "atan": sp.atan,
+    "StrictLessThan": sp.StrictLessThan, "LessThan": sp.LessThan, "Equality": sp.Eq,
+    "Unequality": sp.Ne, "And": sp.And, "Or": sp.Or, "Not": sp.Not,
+}
+
+
+class Differentiator:
+    """d(expr)/d(var) for one expression and many variables: SymEngine's exact symbolic
+    differentiation (10-100 times faster than ``sympy.diff``) where it holds the expression's
+    functions, ``sympy.diff`` otherwise; the result is in SymPy, with the original symbols.
+
+    >>> a, b = sp.symbols("a b", real=True)
+    >>> f = sp.log(1 + sp.exp(a * b))
+    >>> d = Differentiator(f)
+    >>> sp.simplify(d(a) - sp.diff(f, a)), d.converted is not None
+    (0, True)
+    """
+
+    def __init__(self, expr: sp.Expr) -> None:
+        self.expr = expr
+        self.engine = _Engine([expr])
+        self.converted = self.engine.to(expr) if self.engine.ok else None
+
+    def __call__(self, var: sp.Symbol) -> sp.Expr:
+        if self.converted is None or var not in self.engine.symbol:
+            return sp.diff(self.expr, var)
+        try:
+            return self.engine.from_(self.converted.diff(self.engine.symbol[var]))
+        except _Unsupported:  # a Derivative or Subs SymEngine left: SymPy's own
+            return sp.diff(self.expr, var)
+
+
+def _shared(exprs: Sequence[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    """Common subexpressions of ``exprs`` (``sympy.cse``'s result), found by SymEngine when it
+    holds the expressions, for ``lambdify(cse=...)``.
+
+    SymEngine also names shared conditions (x1 = 0 < x0, then Piecewise((a, x1 == True), ...)),
+    which SymPy would read as a symbol equal to True: conditions are put back in place.
+
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> relu = sp.Piecewise((x + y, x + y > 0), (0, True))
+    >>> names, (e,) = _shared([relu * (x + y)])
+    >>> len(names), e.has(sp.Eq), sp.lambdify([x, y], [relu * (x + y)], "mpmath", cse=_shared)(1, 2)
+    (1, False, [9])
+    """
+    engine = _Engine(exprs)
+    if not engine.ok:
+        return sp.cse(exprs, list=False)
+    replacements, reduced = se.cse([engine.to(e) for e in exprs])
+    conditions: dict[se.Basic, se.Basic] = {}
+    kept = []
+    for v, e in replacements:
+        e = e.xreplace(conditions)
+        if isinstance(e, _SE_BOOLEAN):
+            conditions.update({se.Eq(v, se.true): e, v: e})
+        else:
+            kept.append((v, e))
+    engine.back.update({sp.Symbol(str(v)): sp.Dummy(str(v)) for v, _ in kept})
+    try:
+        out = (
+            [(engine.from_(v), engine.from_(e)) for v, e in kept],
+            [engine.from_(e.xreplace(conditions)) for e in reduced],
+        )
+    except _Unsupported:
+        return sp.cse(exprs, list=False)
+    if any(e.has(sp.Eq, sp.Ne) for e in out[1] + [e for _, e in out[0]]):
+        return sp.cse(exprs, list=False)  # a condition SymEngine named some other way
+    return out
+
+
 # --- many claims at once (the derivation engine) ------------------------------------------------
 
 
@@ -350,7 +488,7 @@ def same_all(
         key=str,
     )
     values = sp.lambdify(
-        free + grouped, [e for k in pending for e in prepared[k]], modules="mpmath", cse=True
+        free + grouped, [e for k in pending for e in prepared[k]], modules="mpmath", cse=_shared
     )
     found = dict.fromkeys(pending, 0)
     digits = dict.fromkeys(pending, 0)
