@@ -222,11 +222,18 @@ Claim = tuple[str, sp.Expr, sp.Expr]
 
 class _Checker:
     """The independent checks of one graph, against ``sympy.diff`` of fully substituted
-    expressions. Each method returns claims; :meth:`run` decides them all in one batch."""
+    expressions. Each method returns claims; :meth:`run` decides them all in one batch.
+
+    The claims keep the node names (u, y_hat_i, ...): :func:`~symgrad.core.verify.same_all` gets
+    the node definitions and decides each claim as if they were substituted (symbolically when
+    that stays small, else at points where every node takes its defined value), so a network's
+    claims stay small instead of growing with the network.
+    """
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._fulls: dict[sp.Symbol, sp.Expr] = {}
+        self._shown: dict[sp.Symbol, sp.Expr] = {}
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
         self._one_sample: Differentiator | None = None
@@ -235,9 +242,16 @@ class _Checker:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
         return expr.xreplace(self._fulls)
 
+    def shown_full(self, expr: sp.Expr) -> sp.Expr:
+        """``graph.full(expr)`` unevaluated (2 (w x + b - y) stays as written)."""
+        with sp.evaluate(False):
+            if not self._shown:
+                for n in self.graph.nodes:
+                    self._shown[n.symbol] = n.expr.xreplace(self._shown)
+            return expr.xreplace(self._shown)
+
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
-        reference = sp.diff(elementary(node_expr), var)
-        return (what, self.full(claimed), self.full(reference))
+        return (what, claimed, sp.diff(elementary(node_expr), var))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
@@ -252,30 +266,39 @@ class _Checker:
             if n.symbol in downstream and n.symbol != var:
                 out = out.xreplace({n.symbol: expr_of[n.symbol]})
         reference = sp.diff(elementary(out), var) / (N if g.mean_over_samples else 1)
-        return (what, self.full(claimed), self.full(reference))
+        return (what, claimed, reference)
 
-    def gradient(self, var: sp.Symbol, grad: Gradient, what: str) -> list[Claim]:
+    def gradient(
+        self, var: sp.Symbol, grad: Gradient, what: str, named: sp.Expr | None = None
+    ) -> list[Claim]:
         """The gradient against sympy.diff of the whole loss.
 
         For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
         ``scale * sum_i term_i + extra`` holds for every N and every data set exactly when
         ``scale * term_i = (1/N) d(ell_i)/d(var)`` for one generic sample i with N free and
-        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built once).
+        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built
+        once, and differentiated by SymEngine, exactly). ``named`` is ``term`` before the node
+        definitions were substituted into it (``term = full(named)``), which the check reads.
         """
         g = self.graph
+        named = grad.term if named is None else named
         if self._one_sample is None:
             self._one_sample = Differentiator(elementary(self.full(g.output)))
         if not g.mean_over_samples:
-            return [(what, grad.term + grad.extra, self._one_sample(var))]
+            return [(what, named + grad.extra, self._one_sample(var))]
         penalty = sp.diff(elementary(g.penalty), var)
         return [
             (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * grad.term, self._one_sample(var) / N),
+            (what, grad.scale * named, self._one_sample(var) / N),
         ]
 
     def run(self, claims: list[Claim]) -> list[Check]:
         """Decide every claim (one batch of random points); raise on the first that fails."""
-        results = same_all([(a, b) for _, a, b in claims], simplex=self.graph.sum_to_one)
+        results = same_all(
+            [(a, b) for _, a, b in claims],
+            simplex=self.graph.sum_to_one,
+            definitions=[(n.symbol, n.expr) for n in self.graph.nodes],
+        )
         for (what, _, _), c in zip(claims, results, strict=True):
             _check(c.passed, what)
         return [replace(c, against=AGAINST) for c in results]
@@ -406,11 +429,10 @@ def derive_graph(
             named = sp.Add(named, extra, evaluate=False)
             shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
             rules += (Rule.PENALTY,)
-        term = graph.full(term_named)
+        term = check.full(term_named)
         grad_named_sub = _substitute_helpers(term_named, graph)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        with sp.evaluate(False):  # keep 2 (w x + b - y) as written, not 2 w x + 2 b - 2 y
-            shown_full = graph.full(term_named)
+        shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
             display_sub = sp.Add(display_sub, extra, evaluate=False)
@@ -419,7 +441,7 @@ def derive_graph(
         # the gradient's claims check the value every form of it displays (the substitutions
         # rewrite the checked term by node definitions): its steps share them
         lhs = Partial(result_sym, p)
-        by = check.gradient(p, grad, f"d{result_sym}/d{p}")
+        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
             add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_BACK,), lhs, (display_sub,))

@@ -374,7 +374,7 @@ class Differentiator:
     functions, ``sympy.diff`` otherwise; the result is in SymPy, with the original symbols.
 
     >>> a, b = sp.symbols("a b", real=True)
-    >>> f = sp.log(1 + sp.exp(a * b))
+    >>> f = sp.log(1 + sp.exp(a * b)) ** 200 + sp.Add(*sp.symbols("c:400"))  # 400+ nodes: big
     >>> d = Differentiator(f)
     >>> sp.simplify(d(a) - sp.diff(f, a)), d.converted is not None
     (0, True)
@@ -383,7 +383,8 @@ class Differentiator:
     def __init__(self, expr: sp.Expr) -> None:
         self.expr = expr
         self.engine = _Engine([expr])
-        self.converted = self.engine.to(expr) if self.engine.ok else None
+        big = not _small(expr)  # small ones: sympy.diff's own form, which proofs compare with
+        self.converted = self.engine.to(expr) if self.engine.ok and big else None
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
         if self.converted is None or var not in self.engine.symbol:
@@ -456,40 +457,57 @@ def same_all(
     pairs: Sequence[tuple[sp.Expr, sp.Expr]],
     *,
     simplex: Iterable[tuple[sp.Symbol, ...]] = (),
+    definitions: Sequence[tuple[sp.Symbol, sp.Expr]] = (),
     points: int = 4,
     seed: int = 0,
 ) -> list[Check]:
     """:func:`same` for many pairs at once, sharing one function and one set of random points;
     a :class:`Check` per pair says how it was decided.
 
+    ``definitions`` are named intermediates ``(symbol, expr)`` in order, each in terms of the
+    ones before: the pairs may use their symbols, which stand for their definitions (a pair is
+    decided as if they were substituted; the numbers compute each one once per point instead of
+    once per occurrence, which keeps a network's checks linear in its size). A pair small enough
+    once they are substituted is first tried as a symbolic identity that way.
+
     A pair that finds no point in its domain among the shared ones is retried on its own; one
     that finds none at all raises :class:`~symgrad.core.errors.VerificationError`.
+
+    >>> x, u = sp.symbols("x u", real=True)
+    >>> [c.method.value for c in same_all([(u**2, x**2 + 2*x + 1)], definitions=[(u, x + 1)])]
+    ['symbolic identity']
     """
     simplex = tuple(simplex)
     substitution = {g[-1]: 1 - sp.Add(*g[:-1]) for g in simplex}
-    prepared = [
-        (
-            elementary(sp.sympify(a)).xreplace(substitution),
-            elementary(sp.sympify(b)).xreplace(substitution),
-        )
-        for a, b in pairs
-    ]
+
+    def prepare(e: sp.Expr) -> sp.Expr:
+        e = elementary(sp.sympify(e))
+        return e.xreplace(substitution) if substitution else e
+
+    defs = [(v, prepare(e)) for v, e in definitions]
+    prepared = [(prepare(a), prepare(b)) for a, b in pairs]
+    inline = _Inliner(defs)
     symbolic = Check(Method.SYMBOLIC, True)
-    result: list[Check | None] = [
-        symbolic if _symbolically_equal(a, b) else None for a, b in prepared
-    ]
+    result: list[Check | None] = []
+    for a, b in prepared:
+        fa, fb = inline(a), inline(b)
+        proved = fa is not None and fb is not None and _symbolically_equal(fa, fb)
+        result.append(symbolic if proved else None)
     pending = [k for k, r in enumerate(result) if r is None]
     if not pending:
         return [r for r in result if r is not None]
     grouped = [s for g in simplex for s in g[:-1]]
-    free = sorted(
-        set().union(*[prepared[k][0].free_symbols | prepared[k][1].free_symbols for k in pending])
-        - set(grouped),
-        key=str,
-    )
-    values = sp.lambdify(
-        free + grouped, [e for k in pending for e in prepared[k]], modules="mpmath", cse=_shared
-    )
+    named = {v: sp.Dummy(f"n{k}") for k, (v, _) in enumerate(defs)}  # names: any text
+    steps = [(named[v], e.xreplace(named)) for v, e in defs]
+    exprs = [e.xreplace(named) if named else e for k in pending for e in prepared[k]]
+    leaves = set().union(*[e.free_symbols for e in exprs], *[e.free_symbols for _, e in steps])
+    free = sorted(leaves - set(named.values()) - set(grouped), key=str)
+
+    def shared(exprs: Sequence[sp.Expr]) -> tuple[list, list[sp.Expr]]:
+        replacements, reduced = _shared(exprs)
+        return [*steps, *replacements], reduced
+
+    values = sp.lambdify(free + grouped, exprs, modules="mpmath", cse=shared)
     found = dict.fromkeys(pending, 0)
     digits = dict.fromkeys(pending, 0)
     rng = random.Random(seed)
@@ -513,11 +531,37 @@ def same_all(
         if result[k] is None and found[k] >= points:
             result[k] = _numeric(True, found[k], digits[k])
         elif result[k] is None and len(pending) > 1:  # no common points: alone, with its own
-            result[k] = same_all([pairs[k]], simplex=simplex, points=points, seed=seed)[0]
+            result[k] = same_all(
+                [pairs[k]], simplex=simplex, definitions=definitions, points=points, seed=seed
+            )[0]
         elif result[k] is None:
             a, b = prepared[k]
             raise VerificationError(f"no point in the domain of {a} found to compare it with {b}")
     return [r for r in result if r is not None]
+
+
+class _Inliner:
+    """An expression with the definitions substituted, when that stays small (at most
+    ``limit`` nodes, counted beforehand from each definition's size), else None."""
+
+    def __init__(self, defs: Sequence[tuple[sp.Symbol, sp.Expr]], limit: int = 400) -> None:
+        self.limit = limit
+        self.size: dict[sp.Symbol, int] = {}
+        self.full: dict[sp.Symbol, sp.Expr] = {}
+        for v, e in defs:
+            self.size[v] = self._size(e)
+            if self.size[v] <= limit:
+                self.full[v] = e.xreplace(self.full)
+
+    def _size(self, e: sp.Expr) -> int:
+        return sum(self.size.get(n, 1) for n in sp.preorder_traversal(e))
+
+    def __call__(self, e: sp.Expr) -> sp.Expr | None:
+        if not self.size:
+            return e
+        if not _small(e, self.limit) or self._size(e) > self.limit:
+            return None
+        return e.xreplace(self.full)
 
 
 def _numeric(passed: bool, points: int, digits: int) -> Check:
