@@ -317,7 +317,7 @@ class _Engine:
             for x in exprs
             for e in x.atoms(sp.Function, sp.Float)
         )
-        self.names = {se.Symbol(str(s)): se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
+        self.names = {se.sympify(s): se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
         self.back = {sp.Symbol(f"s{k}"): s for k, s in enumerate(symbols)}
         self.symbol = {s: se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
 
@@ -395,12 +395,15 @@ class Differentiator:
             return sp.diff(self.expr, var)
 
 
-def _shared(exprs: Sequence[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+def _shared(
+    exprs: Sequence[sp.Expr], rename: Mapping[sp.Symbol, sp.Symbol] | None = None
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
     """Common subexpressions of ``exprs`` (``sympy.cse``'s result), found by SymEngine when it
     holds the expressions, for ``lambdify(cse=...)``.
 
     SymEngine also names shared conditions (x1 = 0 < x0, then Piecewise((a, x1 == True), ...)),
     which SymPy would read as a symbol equal to True: conditions are put back in place.
+    ``rename`` renames free symbols in the result (to names ``lambdify`` takes as they are).
 
     >>> x, y = sp.symbols("x y", real=True)
     >>> relu = sp.Piecewise((x + y, x + y > 0), (0, True))
@@ -408,9 +411,11 @@ def _shared(exprs: Sequence[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], 
     >>> len(names), e.has(sp.Eq), sp.lambdify([x, y], [relu * (x + y)], "mpmath", cse=_shared)(1, 2)
     (1, False, [9])
     """
+    rename = dict(rename or {})
     engine = _Engine(exprs)
     if not engine.ok:
-        return sp.cse(exprs, list=False)
+        return _sympy_cse(exprs, rename)
+    engine.back = {k: rename.get(v, v) for k, v in engine.back.items()}
     replacements, reduced = se.cse([engine.to(e) for e in exprs])
     conditions: dict[se.Basic, se.Basic] = {}
     kept = []
@@ -427,10 +432,17 @@ def _shared(exprs: Sequence[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]], 
             [engine.from_(e.xreplace(conditions)) for e in reduced],
         )
     except _Unsupported:
-        return sp.cse(exprs, list=False)
+        return _sympy_cse(exprs, rename)
     if any(e.has(sp.Eq, sp.Ne) for e in out[1] + [e for _, e in out[0]]):
-        return sp.cse(exprs, list=False)  # a condition SymEngine named some other way
+        return _sympy_cse(exprs, rename)  # a condition SymEngine named some other way
     return out
+
+
+def _sympy_cse(
+    exprs: Sequence[sp.Expr], rename: Mapping[sp.Symbol, sp.Symbol]
+) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
+    replacements, reduced = sp.cse([e.xreplace(rename) for e in exprs], list=False)
+    return replacements, reduced
 
 
 # --- many claims at once (the derivation engine) ------------------------------------------------
@@ -497,17 +509,19 @@ def same_all(
     if not pending:
         return [r for r in result if r is not None]
     grouped = [s for g in simplex for s in g[:-1]]
-    named = {v: sp.Dummy(f"n{k}") for k, (v, _) in enumerate(defs)}  # names: any text
-    steps = [(named[v], e.xreplace(named)) for v, e in defs]
-    exprs = [e.xreplace(named) if named else e for k in pending for e in prepared[k]]
-    leaves = set().union(*[e.free_symbols for e in exprs], *[e.free_symbols for _, e in steps])
-    free = sorted(leaves - set(named.values()) - set(grouped), key=str)
-
-    def shared(exprs: Sequence[sp.Expr]) -> tuple[list, list[sp.Expr]]:
-        replacements, reduced = _shared(exprs)
-        return [*steps, *replacements], reduced
-
-    values = sp.lambdify(free + grouped, exprs, modules="mpmath", cse=shared)
+    exprs = [e for k in pending for e in prepared[k]]
+    leaves = set().union(*[e.free_symbols for e in exprs], *[e.free_symbols for _, e in defs])
+    free = sorted(leaves - {v for v, _ in defs} - set(grouped), key=str)
+    # every symbol renamed to a Python identifier (w[1]_2_3 is not one), so that lambdify
+    # takes the function as it is instead of walking it again to rename them
+    rename = {s: sp.Dummy(f"a{k}") for k, s in enumerate(free + grouped)}
+    rename.update({v: sp.Dummy(f"n{k}") for k, (v, _) in enumerate(defs)})
+    steps = [(rename[v], e.xreplace(rename)) for v, e in defs]
+    replacements, reduced = _shared(exprs, rename)  # before lambdify, which walks its input
+    values = sp.lambdify(
+        [rename[s] for s in free + grouped], reduced, modules="mpmath",
+        cse=lambda e: ([*steps, *replacements], e),
+    )
     found = dict.fromkeys(pending, 0)
     digits = dict.fromkeys(pending, 0)
     rng = random.Random(seed)
