@@ -53,6 +53,7 @@ import mpmath
 import symengine as se
 import sympy as sp
 from symengine.lib.symengine_wrapper import Boolean as _SE_BOOLEAN
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from symgrad.core.errors import VerificationError
 from symgrad.core.functions import elementary
@@ -298,37 +299,72 @@ def _beside_kink(
 
 # --- SymEngine: exact differentiation and shared subexpressions, fast ---------------------------
 
-#: The functions SymEngine differentiates exactly and converts back to SymPy's own (others, and
-#: floating-point numbers, stay with SymPy).
-_ENGINE_FUNCTIONS = frozenset(
-    {sp.exp, sp.log, sp.tanh, sp.erf, sp.Piecewise, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.atan}
-)
+def _plain(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is built of sums, products, powers, SymPy's own elementary functions,
+    conditions and atoms only (then :func:`elementary` has nothing to rewrite); each shared
+    node is visited once, unlike ``has``, which walks the expression as a tree."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen or not e.args:
+            continue
+        seen.add(id(e))
+        if type(e) not in _TO_ENGINE and not isinstance(e, sp.Piecewise | ExprCondPair):
+            return False
+        stack.extend(e.args)
+    return True
 
 
 class _Engine:
-    """Expressions moved to SymEngine and back, with their symbols renamed ``s0, s1, ...`` on the
-    way (SymEngine keeps no assumptions, and its common subexpressions are named x0, x1, ...)."""
+    """Expressions moved to SymEngine and back, node by node (each shared node once), with their
+    symbols renamed ``s0, s1, ...`` on the way (SymEngine keeps no assumptions, names symbols
+    by their text only, and names its common subexpressions x0, x1, ...). ``ok`` is False when
+    an expression has something SymEngine does not hold exactly here (then SymPy does it all).
+    """
 
     def __init__(self, exprs: Iterable[sp.Expr]) -> None:
-        exprs = list(exprs)
-        symbols = sorted(set().union(*[e.free_symbols for e in exprs]), key=sp.default_sort_key)
-        self.ok = len({str(s) for s in symbols}) == len(symbols) and all(
-            type(e) in _ENGINE_FUNCTIONS or isinstance(e, sp.Piecewise)
-            for x in exprs
-            for e in x.atoms(sp.Function, sp.Float)
-        )
-        self.names = {se.sympify(s): se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
-        self.back = {sp.Symbol(f"s{k}"): s for k, s in enumerate(symbols)}
-        self.symbol = {s: se.Symbol(f"s{k}") for k, s in enumerate(symbols)}
+        self.symbol: dict[sp.Symbol, se.Symbol] = {}
+        self.back: dict[sp.Symbol, sp.Basic] = {}
+        self._to: dict[int, tuple[sp.Basic, se.Basic]] = {}
+        self._from: dict[se.Basic, sp.Basic] = {}
+        try:
+            self.converted = [self.to(e) for e in exprs]
+            self.ok = True
+        except _Unsupported:
+            self.converted, self.ok = [], False
 
-    def to(self, expr: sp.Expr) -> se.Basic:
-        return se.sympify(expr).xreplace(self.names)
+    def to(self, expr: sp.Basic) -> se.Basic:
+        """``expr`` in SymEngine (raises _Unsupported for what it does not hold exactly)."""
+        seen = self._to.get(id(expr))
+        if seen is not None:
+            return seen[1]
+        if isinstance(expr, sp.Symbol):
+            out = self.symbol.get(expr)  # equal symbols need not be one object
+            if out is None:
+                k = len(self.symbol)
+                out = self.symbol[expr] = se.Symbol(f"s{k}")
+                self.back[sp.Symbol(f"s{k}")] = expr
+        elif expr.is_Float:
+            raise _Unsupported("Float")
+        elif not expr.args:
+            out = se.sympify(expr)  # an integer, a rational, pi, E, true, false
+        else:
+            kind = type(expr)
+            if isinstance(expr, sp.Piecewise):
+                out = se.Piecewise(*[(self.to(v), self.to(c)) for v, c in expr.args])
+            elif kind in _TO_ENGINE:
+                out = _TO_ENGINE[kind](*[self.to(a) for a in expr.args])
+            else:
+                raise _Unsupported(kind.__name__)
+        self._to[id(expr)] = (expr, out)
+        return out
 
     def from_(self, expr: se.Basic) -> sp.Expr:
         """``expr`` in SymPy, node by node without evaluating again (SymEngine's result is
         already in canonical form; evaluating it again with real symbols costs seconds), its
         numbers exact (1/100 as Rational(1, 100), never a floating-point 1 / 100)."""
-        memo: dict[se.Basic, sp.Basic] = {}
+        memo = self._from
 
         def walk(e: se.Basic) -> sp.Basic:
             if e in memo:
@@ -359,6 +395,15 @@ class _Unsupported(Exception):
     """A SymEngine node with no exact SymPy counterpart here."""
 
 
+#: SymPy classes -> the SymEngine functions that build them (exactly) from their arguments.
+_TO_ENGINE = {
+    sp.Add: se.Add, sp.Mul: se.Mul, sp.Pow: se.Pow, sp.exp: se.exp, sp.log: se.log,
+    sp.tanh: se.tanh, sp.erf: se.erf, sp.sin: se.sin, sp.cos: se.cos, sp.sinh: se.sinh,
+    sp.cosh: se.cosh, sp.atan: se.atan, sp.StrictLessThan: se.Lt, sp.StrictGreaterThan: se.Gt,
+    sp.LessThan: se.Le, sp.GreaterThan: se.Ge, sp.Eq: se.Eq, sp.Ne: se.Ne, sp.And: se.And,
+    sp.Or: se.Or, sp.Not: se.Not,
+}
+
 #: SymEngine node names -> the SymPy classes rebuilt (unevaluated) from their arguments.
 _FROM_ENGINE = {
     "Add": sp.Add, "Mul": sp.Mul, "Pow": sp.Pow, "log": sp.log, "tanh": sp.tanh, "erf": sp.erf,
@@ -382,9 +427,9 @@ class Differentiator:
 
     def __init__(self, expr: sp.Expr) -> None:
         self.expr = expr
-        self.engine = _Engine([expr])
         big = not _small(expr)  # small ones: sympy.diff's own form, which proofs compare with
-        self.converted = self.engine.to(expr) if self.engine.ok and big else None
+        self.engine = _Engine([expr] if big else [])
+        self.converted = self.engine.converted[0] if self.engine.ok and big else None
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
         if self.converted is None or var not in self.engine.symbol:
@@ -416,7 +461,7 @@ def _shared(
     if not engine.ok:
         return _sympy_cse(exprs, rename)
     engine.back = {k: rename.get(v, v) for k, v in engine.back.items()}
-    replacements, reduced = se.cse([engine.to(e) for e in exprs])
+    replacements, reduced = se.cse(engine.converted)
     conditions: dict[se.Basic, se.Basic] = {}
     kept = []
     for v, e in replacements:
@@ -493,7 +538,8 @@ def same_all(
     substitution = {g[-1]: 1 - sp.Add(*g[:-1]) for g in simplex}
 
     def prepare(e: sp.Expr) -> sp.Expr:
-        e = elementary(sp.sympify(e))
+        e = sp.sympify(e)
+        e = e if _plain(e) else elementary(e)
         return e.xreplace(substitution) if substitution else e
 
     defs = [(v, prepare(e)) for v, e in definitions]
@@ -512,9 +558,9 @@ def same_all(
     exprs = [e for k in pending for e in prepared[k]]
     leaves = set().union(*[e.free_symbols for e in exprs], *[e.free_symbols for _, e in defs])
     free = sorted(leaves - {v for v, _ in defs} - set(grouped), key=str)
-    # every symbol renamed to a Python identifier (w[1]_2_3 is not one), so that lambdify
-    # takes the function as it is instead of walking it again to rename them
-    rename = {s: sp.Dummy(f"a{k}") for k, s in enumerate(free + grouped)}
+    # every symbol renamed to a Python identifier (w[1]_2_3 is not one; a Dummy argument makes
+    # lambdify rename all), so that lambdify takes the function as it is, without a second walk
+    rename = {s: sp.Symbol(f"a{k}") for k, s in enumerate(free + grouped)}
     rename.update({v: sp.Dummy(f"n{k}") for k, (v, _) in enumerate(defs)})
     steps = [(rename[v], e.xreplace(rename)) for v, e in defs]
     replacements, reduced = _shared(exprs, rename)  # before lambdify, which walks its input
