@@ -256,12 +256,12 @@ class _Checker:
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
         g = self.graph
-        inlined: dict[sp.Symbol, sp.Expr] = {var: var}  # the nodes downstream of var, expanded
+        downstream, below = [], {var}
         for n in g.nodes:
-            if n.symbol != var and n.expr.free_symbols & set(inlined):
-                inlined[n.symbol] = n.expr.xreplace(inlined)
-        out = inlined.get(g.output, g.output)
-        reference = Differentiator(elementary(out))(var)
+            if n.symbol != var and n.expr.free_symbols & below:
+                downstream.append((n.symbol, n.expr))
+                below.add(n.symbol)
+        reference = Differentiator(g.output, downstream)(var)
         return (what, claimed, reference / (N if g.mean_over_samples else 1))
 
     def gradient(
@@ -279,7 +279,7 @@ class _Checker:
         g = self.graph
         named = grad.term if named is None else named
         if self._one_sample is None:
-            self._one_sample = Differentiator(elementary(self.full(g.output)))
+            self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
         if not g.mean_over_samples:
             return [(what, named + grad.extra, self._one_sample(var))]
         penalty = sp.diff(elementary(g.penalty), var)

@@ -353,6 +353,9 @@ class _Engine:
             kind = type(expr)
             if isinstance(expr, sp.Piecewise):
                 out = se.Piecewise(*[(self.to(v), self.to(c)) for v, c in expr.args])
+            elif isinstance(expr, sp.ITE):  # a condition on a Piecewise (relu of a relu)
+                c, a, b = (self.to(x) for x in expr.args)
+                out = se.Or(se.And(c, a), se.And(se.Not(c), b))
             elif kind in _TO_ENGINE:
                 out = _TO_ENGINE[kind](*[self.to(a) for a in expr.args])
             else:
@@ -376,9 +379,11 @@ class _Engine:
                 out = e._sympy_()  # a number, a constant (E, pi), true or false
                 if not isinstance(out, sp.Number | sp.NumberSymbol | sp.logic.boolalg.BooleanAtom):
                     raise _Unsupported(name)
-            elif name == "Piecewise":
-                a = [walk(x) for x in e.args]
-                out = sp.Piecewise(*zip(a[::2], a[1::2], strict=True), evaluate=False)
+            elif name == "Piecewise":  # built as it is: SymPy would rewrite a condition on a
+                a = [walk(x) for x in e.args]  # Piecewise into every combination of cases
+                pairs = zip(a[::2], a[1::2], strict=True)
+                pairs = [sp.Basic.__new__(ExprCondPair, v, c) for v, c in pairs]
+                out = sp.Basic.__new__(sp.Piecewise, *pairs)
             elif name == "Pow" and e.args[0] == se.E:
                 out = sp.exp(walk(e.args[1]), evaluate=False)
             elif name in _FROM_ENGINE:
@@ -418,27 +423,59 @@ class Differentiator:
     differentiation (10-100 times faster than ``sympy.diff``) where it holds the expression's
     functions, ``sympy.diff`` otherwise; the result is in SymPy, with the original symbols.
 
-    >>> a, b = sp.symbols("a b", real=True)
-    >>> f = sp.log(1 + sp.exp(a * b))
-    >>> d = Differentiator(f)
-    >>> sp.simplify(d(a) - sp.diff(f, a)), d.converted is not None
-    (0, True)
+    ``definitions`` are named intermediates ``(symbol, expr)`` in order, each in terms of the
+    ones before, substituted into ``expr`` first (the derivative is of the whole composition).
+    In SymEngine the composition shares every intermediate instead of copying it, and a
+    condition on a Piecewise (relu of a relu) stays one condition; a composition small as a
+    tree (400 nodes) is built and differentiated by SymPy, in ``sympy.diff``'s own form, which
+    a proof compares with term by term.
+
+    >>> a, b, u = sp.symbols("a b u", real=True)
+    >>> f = sp.log(1 + sp.exp(u))
+    >>> d = Differentiator(f, [(u, a * b)])
+    >>> d(a)
+    b*exp(a*b)/(exp(a*b) + 1)
+    >>> big = Differentiator(sp.Add(*[f * k for k in sp.symbols("k:200")]), [(u, a * b)])
+    >>> big.converted is not None, sp.expand(big(a) - sp.diff(big.full, a))
+    (True, 0)
     """
 
-    def __init__(self, expr: sp.Expr) -> None:
-        self.expr = expr
-        # a small Piecewise: sympy.diff's own form, which a proof compares with term by term
-        engine = not (_small(expr) and expr.has(sp.Piecewise))
-        self.engine = _Engine([expr] if engine else [])
-        self.converted = self.engine.converted[0] if self.engine.ok and engine else None
+    def __init__(
+        self, expr: sp.Expr, definitions: Sequence[tuple[sp.Symbol, sp.Expr]] = ()
+    ) -> None:
+        self.engine = _Engine([])
+        self.converted: se.Basic | None = None
+        self._expr, self._definitions = expr, tuple(definitions)
+        self._full: sp.Expr | None = None
+        if _Inliner(self._definitions)(expr) is not None and (
+            definitions or expr.has(sp.Piecewise)
+        ):
+            return  # small: SymPy's form
+        try:
+            sub: dict[se.Basic, se.Basic] = {}
+            for v, e in self._definitions:
+                sub[self.engine.to(v)] = self.engine.to(elementary(e)).xreplace(sub)
+            self.converted = self.engine.to(elementary(expr)).xreplace(sub)
+        except _Unsupported:
+            self.converted = None
+
+    @property
+    def full(self) -> sp.Expr:
+        """The composition in SymPy (evaluated, in elementary functions)."""
+        if self._full is None:
+            out = self._expr
+            for v, e in reversed(self._definitions):
+                out = out.xreplace({v: e})
+            self._full = elementary(out)
+        return self._full
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
         if self.converted is None or var not in self.engine.symbol:
-            return sp.diff(self.expr, var)
+            return sp.diff(self.full, var)
         try:
             return self.engine.from_(self.converted.diff(self.engine.symbol[var]))
         except _Unsupported:  # a Derivative or Subs SymEngine left: SymPy's own
-            return sp.diff(self.expr, var)
+            return sp.diff(self.full, var)
 
 
 def _shared(
