@@ -427,7 +427,7 @@ class Differentiator:
     ones before, substituted into ``expr`` first (the derivative is of the whole composition).
     In SymEngine the composition shares every intermediate instead of copying it, and a
     condition on a Piecewise (relu of a relu) stays one condition; a composition small as a
-    tree (400 nodes) is built and differentiated by SymPy, in ``sympy.diff``'s own form, which
+    tree (100 nodes) is built and differentiated by SymPy, in ``sympy.diff``'s own form, which
     a proof compares with term by term.
 
     >>> a, b, u = sp.symbols("a b u", real=True)
@@ -447,9 +447,7 @@ class Differentiator:
         self.converted: se.Basic | None = None
         self._expr, self._definitions = expr, tuple(definitions)
         self._full: sp.Expr | None = None
-        if _Inliner(self._definitions)(expr) is not None and (
-            definitions or expr.has(sp.Piecewise)
-        ):
+        if _Inliner(self._definitions, limit=100)(expr) is not None:
             return  # small: SymPy's form
         try:
             sub: dict[se.Basic, se.Basic] = {}
