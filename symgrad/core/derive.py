@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -40,8 +40,8 @@ from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, 
 from symgrad.core.verify import Check, Differentiator, combined, expanded_terms, same_all
 
 __all__ = [
-    "Derivation", "Gradient", "Partial", "Step", "derive", "derive_expr", "derive_graph",
-    "rule_name", "tidy",
+    "Derivation", "Gradient", "Partial", "Progress", "Step", "derive", "derive_expr",
+    "derive_graph", "rule_name", "tidy",
 ]
 
 #: What every claim of the engine is compared with.
@@ -288,12 +288,15 @@ class _Checker:
             (what, grad.scale * named, self._one_sample(var) / N),
         ]
 
-    def run(self, claims: list[Claim]) -> list[Check]:
+    def run(
+        self, claims: list[Claim], progress: Callable[[float], None] | None = None
+    ) -> list[Check]:
         """Decide every claim (one batch of random points); raise on the first that fails."""
         results = same_all(
             [(a, b) for _, a, b in claims],
             simplex=self.graph.sum_to_one,
             definitions=[(n.symbol, n.expr) for n in self.graph.nodes],
+            progress=progress,
         )
         for (what, _, _), c in zip(claims, results, strict=True):
             _check(c.passed, what)
@@ -307,14 +310,25 @@ def _check(ok: bool, what: str) -> bool:
     return ok
 
 
+#: What a long derivation reports as it goes: ``progress(stage, fraction of the work done)``.
+Progress = Callable[[str, float], None]
+
+
 def derive_graph(
-    graph: Graph, wrt: Sequence[str | sp.Symbol] | None = None, **meta: Any
+    graph: Graph,
+    wrt: Sequence[str | sp.Symbol] | None = None,
+    *,
+    progress: Progress | None = None,
+    **meta: Any,
 ) -> Derivation:
     """Derive d(result)/d(param) for each parameter in ``wrt`` (default: all), step by step.
 
     ``wrt`` holds parameter names (or their Symbols). Returns a :class:`Derivation` whose every
-    step was verified (see the module example).
+    step was verified (see the module example). ``progress``, when given, is called as the work
+    goes (``progress("chain rule", 0.3)``, ..., ``progress("checks", 1.0)``); drawing it is the
+    caller's business (the command line draws it on stderr).
     """
+    report = progress or _silent
     by_name = {str(s): s for s in graph.params}
     wrt = tuple(graph.params if wrt is None else (by_name.get(str(p), p) for p in wrt))
     for p in wrt:
@@ -347,7 +361,8 @@ def derive_graph(
 
     # 2. differentiate locally
     local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
-    for n in graph.nodes:
+    for k, n in enumerate(graph.nodes):
+        report("local derivatives", _SHARE[0] * k / len(graph.nodes))
         for s in graph.inputs(n):
             d = tidy(in_named_terms(n.local(s), graph), graph)
             claim = check.local(n.expr, s, d, f"d{n.symbol}/d{s}")
@@ -377,7 +392,8 @@ def derive_graph(
             values.append(adjoint[c.symbol] if factor == 1 else product)
         return sp.Add(*symbolic, evaluate=False), values
 
-    for n in reversed(graph.nodes[:-1]):
+    for k, n in enumerate(reversed(graph.nodes[:-1])):
+        report("chain rule", _SHARE[0] + _SHARE[1] * k / len(graph.nodes))
         users = graph.consumers(n.symbol)
         symbolic, values = chain_terms(users, n.symbol)
         product = sp.Add(*values, evaluate=False)
@@ -398,7 +414,8 @@ def derive_graph(
 
     # 3b. parameters (summed over samples when they feed every sample), then 4. substitute back
     gradients: dict[str, Gradient] = {}
-    for p in wrt:
+    for k, p in enumerate(wrt):
+        report("gradients", sum(_SHARE[:2]) + _SHARE[2] * k / max(1, len(wrt)))
         users = graph.consumers(p)
         per_term = sp.Add(*[adjoint[c.symbol] * local[(c.symbol, p)] for c in users])
         extra = sp.diff(graph.penalty, p)
@@ -446,12 +463,22 @@ def derive_graph(
             add(Kind.SUBSTITUTION, (Rule.SUBSTITUTE_FULLY,), lhs, (display_full,))
             checked_by[len(steps) - 1] = ids
         gradients[str(p)] = grad
-    checks = check.run(claims)
+    done = sum(_SHARE[:3])
+    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f))
     checked = [
         replace(s, check=combined([checks[k] for k in checked_by[n]])) if checked_by[n] else s
         for n, s in enumerate(steps)
     ]
     return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
+
+
+#: The shares of the work (measured on networks) of the local derivatives, the chain rule and the
+#: gradients; the checks take the rest.
+_SHARE = (0.1, 0.15, 0.25)
+
+
+def _silent(stage: str, fraction: float) -> None:
+    """No progress shown."""
 
 
 def _chain_rule(users: Sequence) -> Rule:
