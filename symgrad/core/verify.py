@@ -14,6 +14,10 @@ digits (two precisions agree to 1e-25), so an answer written differently but equ
 a constant offset of 1e-13 on a value of order 1 (or of 1e-12 on one of order 1e6) fails; typed
 numbers are exact rationals (1e-13 is 1/10¹³), so no rounding of the input hides an offset.
 
+The references are differentiated by SymEngine (:class:`Differentiator`: exact symbolic
+differentiation, with the symbols renamed on the way and the numbers kept exact), which also finds
+the subexpressions a batch shares (:func:`_shared`); SymPy does what SymEngine does not hold.
+
 Two entry points share those pieces. :func:`same_all` decides many claims of the derivation
 engine in one batch (one mpmath function with their common subexpressions shared, a few points),
 which keeps the check of a scalar-expanded network in seconds. :func:`equivalent` decides one
@@ -605,6 +609,10 @@ def same_all(
     rename.update({v: sp.Dummy(f"n{k}") for k, (v, _) in enumerate(defs)})
     steps = [(rename[v], e.xreplace(rename)) for v, e in defs]
     replacements, reduced = _shared(exprs, rename)  # before lambdify, which walks its input
+    # log(relu(x)) is log(0) = zoo on a branch: undefined there, a NaN the points skip
+    undefined = {sp.zoo: sp.nan}
+    replacements = [(v, e.xreplace(undefined)) for v, e in replacements]
+    reduced = [e.xreplace(undefined) for e in reduced]
     report(_SHARE[1])
     values = sp.lambdify(
         [rename[s] for s in free + grouped], reduced, modules="mpmath",
