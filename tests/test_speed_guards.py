@@ -90,7 +90,10 @@ def test_progress_appears_on_a_long_derivation(capsys, monkeypatch):
     assert err.endswith("\r")  # the line is cleared at the end
 
 
-def test_no_progress_on_a_short_derivation(capsys):
+def test_no_progress_on_a_short_derivation(capsys, monkeypatch):
+    import symgrad.cli.derive as cli_derive
+
+    monkeypatch.setattr(cli_derive, "AFTER", 60.0)  # "short": done before the first drawing
     assert main(["derive", "bce", "--model", "mlp", "--layers", "1,2,1",
                  "--activations", "tanh,sigmoid", "--expanded"]) == 0
     assert capsys.readouterr().err == ""
