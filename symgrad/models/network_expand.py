@@ -36,7 +36,7 @@ from symgrad.models.network_spec import NetworkSpec
 #: Refuse expanded derivations estimated to take longer than this many seconds.
 MAX_SECONDS = 60.0
 #: Seconds per parameter (see :func:`estimated_seconds`).
-COST = 0.03
+COST = 0.025
 
 
 def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
@@ -65,7 +65,7 @@ def estimated_seconds(net: NetworkSpec) -> float:
 
     >>> from symgrad.models.network import network
     >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")), 1)
-    1.8
+    1.6
     """
     p = net.n_params
     return 0.3 + COST * p * (1 + p / 1000) * _factor(net)
