@@ -1,16 +1,19 @@
-"""Derivation times and the training loop's overhead (the speed goals kept out of the unit tests).
+"""Derivation times against plain ``sympy.diff``, the expanded networks against their estimates,
+and the training loop's overhead (the speed goals kept out of the unit tests; issue 18).
 
 Run by hand from the repository root (see RESULTS-derive.md for the exact command):
 
     python benchmarks/bench_derive.py [--repeats 3]
 
-Each derivation runs in a fresh process (SymPy caches what it has seen), median of the repeats:
-the engine's verified step-by-step derivation, against the baseline of plain ``sympy.diff`` of the
-fully substituted loss for every parameter (no steps, no checks) in the same run. Targets from the
-issues: the expanded 4-8-1 network under 5 s; a layer-level network under 2 s whatever its width.
+Each derivation runs in a fresh Python process (SymPy caches what it has seen), and so does its
+baseline: plain ``sympy.diff`` of the fully substituted per-sample loss for every parameter (no
+steps, no checks), measured in the same run, interleaved (derivation, baseline, derivation, ...).
+Medians of the repeats, and every run. Targets (issue 18): every catalogue derivation, with its
+verification, within 10x of its baseline; the 30-feature logistic derivation under 0.3 s; a typed
+definition as fast as the catalogue; the expanded networks 4-8-1 < 1 s, 8-16-1 < 5 s,
+4-8-4-1 < 10 s, 16-32-1 < 60 s, with the size guard's estimate within 2x of the measured time.
 The loop overhead is the time per iteration of ``symgrad.numerics.train.gradient_descent`` on a
-gradient
-that costs nothing, against a bare Python loop doing the same parameter update.
+gradient that costs nothing, against a bare Python loop doing the same parameter update.
 """
 
 from __future__ import annotations
@@ -29,24 +32,60 @@ from _common import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: name -> (code that builds the thing, code whose time is measured)
-CASES = {
-    "catalogue mse, linear": (
-        "import symgrad",
-        "symgrad.derive('mse', 'linear')",
+_LOGISTIC_30 = " + ".join(f"w{j}*x{j}" for j in range(1, 31)) + " + b"
+TYPED_30 = f"-(y*log(sigmoid({_LOGISTIC_30})) + (1 - y)*log(1 - sigmoid({_LOGISTIC_30})))"
+WRT_30 = [f"w{j}" for j in range(1, 31)] + ["b"]
+
+
+def _catalogue(args: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(the derivation, the baseline) of ``symgrad.derive(args)``."""
+    baseline = (
+        "import sympy as sp; from symgrad.core.catalogue import model_graph; "
+        "from symgrad.core.functions import elementary; "
+        f"g = model_graph({args}); loss = elementary(g.full(g.output) + g.penalty)",
+        "[sp.diff(loss, p) for p in g.params]",
+    )
+    return ("import symgrad", f"symgrad.derive({args})"), baseline
+
+
+#: name -> (derivation: setup, timed statement), (baseline: setup, timed statement)
+CATALOGUE = {
+    "mse, linear": _catalogue("'mse', 'linear'"),
+    "mse, linear, 30 features": _catalogue("'mse', 'linear', features=30"),
+    "mse, logistic, 30 features": _catalogue("'mse', 'logistic', features=30"),
+    "bce, logistic": _catalogue("'bce', 'logistic'"),
+    "bce, logistic, 30 features": _catalogue("'bce', 'logistic', features=30"),
+    "bce, logistic, 30 features, l2": _catalogue("'bce', 'logistic', features=30, l2=0.1"),
+    "cross_entropy, 3 classes, 2 features": _catalogue(
+        "'cross_entropy', 'linear', features=2, classes=3"),
+    "cross_entropy, 9 classes, 4 features": _catalogue(
+        "'cross_entropy', 'linear', features=4, classes=9"),
+}
+
+TYPED = {
+    "typed bce, logistic, 30 features (wrt w, b)": (
+        ("import symgrad; from bench_derive import TYPED_30, WRT_30",
+         "symgrad.derive_expr(TYPED_30, wrt=WRT_30)"),
+        ("import sympy as sp; from symgrad.core.parse import parse; "
+         "from symgrad.core.functions import elementary; from bench_derive import TYPED_30, "
+         "WRT_30; loss = elementary(parse(TYPED_30)); ps = [sp.Symbol(n, real=True) for n in "
+         "WRT_30]; ps = [next(s for s in loss.free_symbols if s.name == p.name) for p in ps]",
+         "[sp.diff(loss, p) for p in ps]"),
     ),
-    "catalogue bce, logistic, 30 features": (
-        "import symgrad",
-        "symgrad.derive('bce', 'logistic', features=30)",
-    ),
-    "catalogue cross_entropy, 3 classes, 2 features": (
-        "import symgrad",
-        "symgrad.derive('cross_entropy', 'linear', features=2, classes=3)",
-    ),
-    "expanded network 4-8-1 (relu, sigmoid; bce)": (
-        "import symgrad; net = symgrad.network([4, 8, 1], ['relu', 'sigmoid'], 'bce')",
-        "net.derive(expanded=True)",
-    ),
+}
+
+#: sizes, activations, loss, target seconds
+NETWORKS = [
+    ([4, 8, 1], ["relu", "sigmoid"], "bce", 1),
+    ([8, 16, 1], ["relu", "sigmoid"], "bce", 5),
+    ([4, 8, 4, 1], ["relu", "tanh", "sigmoid"], "bce", 10),
+    ([16, 32, 1], ["relu", "sigmoid"], "bce", 60),
+    ([4, 4, 4, 1], ["relu", "relu", "sigmoid"], "bce", None),
+    ([3, 4, 4], ["tanh", "softmax"], "cross_entropy", None),
+    ([2, 3, 1], ["relu", "sigmoid"], "bce", None),
+]
+
+LAYER_LEVEL = {
     "layer-level network 784-512-512-256-10": (
         "import symgrad; net = symgrad.network([784, 512, 512, 256, 10], "
         "['relu', 'tanh', 'sigmoid', 'softmax'], 'cross_entropy')",
@@ -59,32 +98,30 @@ CASES = {
     ),
 }
 
-#: the baseline: sympy.diff of the fully substituted per-sample loss, every parameter
-BASELINES = {
-    "catalogue bce, logistic, 30 features": (
-        "import sympy as sp; from symgrad.core.catalogue import model_graph; "
-        "from symgrad.core.functions import elementary; "
-        "g = model_graph('bce', 'logistic', features=30); "
-        "loss = elementary(g.full(g.output))",
-        "[sp.diff(loss, p) for p in g.params]",
-    ),
-    "expanded network 4-8-1 (relu, sigmoid; bce)": (
-        "import sympy as sp, symgrad; from symgrad.models.network_expand import expanded_graph; "
-        "from symgrad.core.functions import elementary; "
-        "g = expanded_graph(symgrad.network([4, 8, 1], ['relu', 'sigmoid'], 'bce')); "
-        "loss = elementary(g.full(g.output))",
-        "[sp.diff(loss, p) for p in g.params]",
-    ),
-}
-
 
 def cold(setup: str, stmt: str) -> float:
     """Seconds for ``stmt`` after ``setup``, in a fresh Python process."""
     code = f"import time\n{setup}\nt = time.perf_counter()\n{stmt}\nprint(time.perf_counter() - t)"
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=ROOT / "benchmarks", capture_output=True, text=True,
+        check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def _runs(xs: list[float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in xs)
+
+
+def compare(name: str, ours_code: tuple[str, str], base_code: tuple[str, str], repeats: int,
+            goal: str) -> None:
+    ours, base = [], []
+    for _ in range(repeats):  # interleaved
+        ours.append(cold(*ours_code))
+        base.append(cold(*base_code))
+    o, b = statistics.median(ours), statistics.median(base)
+    print(f"  {name:<44} {o:6.2f} s  sympy.diff alone {b:5.2f} s  ratio {o / b:5.1f}x  {goal}")
+    print(f"  {'':<44} runs: {_runs(ours)} | baseline runs: {_runs(base)}")
 
 
 def loop_overhead(iterations: int = 20_000) -> tuple[float, float]:
@@ -115,14 +152,35 @@ def main() -> None:
     print("# bench_derive")
     for key, value in machine().items():
         print(f"  {key}: {value}")
-    print(f"\n## Derivations (fresh process each, median of {repeats})")
-    for name, (setup, stmt) in CASES.items():
-        ours = statistics.median(cold(setup, stmt) for _ in range(repeats))
-        line = f"  {name:<48} {ours:8.2f} s"
-        if name in BASELINES:
-            base = statistics.median(cold(*BASELINES[name]) for _ in range(repeats))
-            line += f"   sympy.diff alone {base:6.2f} s   ratio {ours / base:5.1f}x"
-        print(line)
+    print(f"\n## Catalogue and typed derivations (fresh process each, median of {repeats})")
+    for name, (ours, base) in CATALOGUE.items():
+        goal = "(< 0.3 s, <= 10x)" if name == "bce, logistic, 30 features" else "(<= 10x)"
+        compare(name, ours, base, repeats, goal)
+    for name, (ours, base) in TYPED.items():
+        compare(name, ours, base, repeats, "(as fast as the catalogue)")
+    print(f"\n## Expanded networks, every step checked (fresh process each, median of {repeats})")
+    for sizes, acts, loss, target in NETWORKS:
+        spec = f"{sizes}, {acts}, {loss!r}"
+        setup = ("import symgrad; from symgrad.models.network_expand import estimated_seconds; "
+                 f"net = symgrad.network({spec}); print(estimated_seconds(net))")
+        code = f"import time\n{setup}\nt = time.perf_counter()\nnet.derive(expanded=True)\n" \
+               "print(time.perf_counter() - t)"
+        runs, est = [], 0.0
+        for _ in range(repeats):
+            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                                 text=True, check=True, env={"PYTHONPATH": str(ROOT)})
+            est_s, t_s = out.stdout.split()[-2:]
+            est, runs = float(est_s), [*runs, float(t_s)]
+        m = statistics.median(runs)
+        name = f"{'-'.join(map(str, sizes))} ({', '.join(acts)}; {loss})"
+        goal = f"(< {target} s)" if target else ""
+        print(f"  {name:<40} {m:6.2f} s  estimate {est:6.2f} s  estimate/measured "
+              f"{est / m:4.2f}  {goal}")
+        print(f"  {'':<40} runs: {_runs(runs)}")
+    print(f"\n## Layer-level networks (fresh process each, median of {repeats})")
+    for name, (setup, stmt) in LAYER_LEVEL.items():
+        ours = [cold(setup, stmt) for _ in range(repeats)]
+        print(f"  {name:<44} {statistics.median(ours):6.2f} s  (< 2 s)  runs: {_runs(ours)}")
     ours, bare = loop_overhead()
     print("\n## Gradient-descent loop overhead (per iteration, gradient free)")
     print(

@@ -172,8 +172,8 @@ def test_an_expression_real_nowhere_is_one_line(capsys):
 
 
 @pytest.mark.parametrize("layers,activations", [
-    ("4,4,4,1", "relu,relu,sigmoid"),  # ran past 15 minutes on main, not refused
-    ("4,8,4,1", "relu,tanh,sigmoid"),  # ran 706 s on main
+    ("32,64,1", "relu,sigmoid"),
+    ("8,8,8,8,8,1", "relu,relu,relu,relu,sigmoid"),
 ])
 def test_expanded_networks_the_guard_cannot_afford_are_refused_at_once(layers, activations, capsys):
     import time
@@ -184,6 +184,18 @@ def test_expanded_networks_the_guard_cannot_afford_are_refused_at_once(layers, a
     err = capsys.readouterr().err
     assert code == 2 and "would take about" in err and "no --expanded" in err
     assert len(err.strip().splitlines()) == 1 and time.monotonic() - start < 20
+
+
+def test_a_relu_of_relus_that_once_ran_unrefused_finishes_verified_within_the_budget():
+    # 4-4-4-1 ReLU, ReLU, sigmoid ran past 15 minutes before the checks kept the node names
+    # (issue 18); now it is derived, every step checked, or the budget stops it in one line
+    from symgrad.core import budget
+    from symgrad.models.network import network
+    from symgrad.models.network_expand import derive_expanded
+
+    with budget.limit(120, "the 4-4-4-1 network"):
+        d = derive_expanded(network([4, 4, 4, 1], ["relu", "relu", "sigmoid"], "bce"))
+    assert d.verified and len(d.gradients) == 4 * 4 + 4 + 4 * 4 + 4 + 4 + 1
 
 
 def test_a_small_relu_of_relus_is_still_expanded():

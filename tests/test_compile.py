@@ -64,10 +64,12 @@ def test_equals_central_differences(loss, model, k, l2):
         assert grad[j] == pytest.approx(fd, rel=1e-6, abs=1e-8)
 
 
-def test_gradient_only_matches_vector():
-    f = compile_gradient(derive("bce", "logistic", features=3))
-    X, y = prepare(*catalogue_data("bce", 3, n=9), 3)
-    theta = np.array([0.3, -0.2, 0.5, 0.1])
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("loss,model", [("bce", "logistic"), ("mse", "linear")])
+def test_gradient_only_matches_vector(k, loss, model):
+    f = compile_gradient(derive(loss, model, features=k))
+    X, y = prepare(*catalogue_data(loss, k, n=9), k)
+    theta = np.array([0.3, -0.2, 0.5, 0.1][-k - 1:])
     assert np.allclose(f.gradient(theta, X, y), f.vector(theta, X, y)[1], rtol=0, atol=1e-15)
 
 

@@ -234,16 +234,23 @@ BAD = [
     ({"weights": "{ W3 = 1 }"}, "weights", "unknown parameter 'W3'"),
     ({"weights": "{ W = 1 }"}, "weights", "no value for b1"),
     ({"weights": "{ range = [1, -1] }"}, "weights", "inverted"),
-    ({"layers": "[3, 2, 2, 4]", "activations": '["relu", "relu", "softmax"]',
-      "loss": '"cross_entropy"', "expanded": "true"}, "expanded", "would take about"),
     ({"layers": "[4, 4, 4, 1]", "activations": '["relu", "relu", "sigmoid"]'}, "layers",
      "at most 30"),
 ]
 
 
-@pytest.mark.parametrize(("change", "field", "message"), BAD)
+#: Too slow to expand for a worksheet: every network within the worksheet limits expands in a
+#: few seconds since issue 18, so the limit is lowered here to see the message.
+SLOW = ({"layers": "[3, 2, 2, 4]", "activations": '["relu", "relu", "softmax"]',
+         "loss": '"cross_entropy"', "expanded": "true"}, "expanded", "would take about")
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [*BAD, SLOW])
 def test_a_bad_field_exits_2_naming_file_exercise_and_field(tmp_path, capsys, change, field,
-                                                            message):
+                                                            message, monkeypatch):
+    from symgrad.teaching.worksheets.kinds import network as kind
+
+    monkeypatch.setattr(kind, "MAX_EXPANDED_SECONDS", 1.0)
     fields = {**GOOD, **change}
     body = "\n".join(f"{k} = {v}" for k, v in fields.items())
     p = tmp_path / "bad.toml"

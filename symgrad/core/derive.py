@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,11 +39,11 @@ from symgrad.core.functions import by_class, elementary
 from symgrad.core.graph import Graph, N, i
 from symgrad.core.names import display_name
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
-from symgrad.core.verify import Check, combined, expanded_terms, same_all
+from symgrad.core.verify import Check, Differentiator, combined, expanded_terms, same_all
 
 __all__ = [
-    "Derivation", "Gradient", "Partial", "Step", "derive", "derive_expr", "derive_graph",
-    "rule_name", "tidy",
+    "Derivation", "Gradient", "Partial", "Progress", "Step", "derive", "derive_expr",
+    "derive_graph", "rule_name", "tidy",
 ]
 
 #: What every claim of the engine is compared with.
@@ -224,63 +224,82 @@ Claim = tuple[str, sp.Expr, sp.Expr]
 
 class _Checker:
     """The independent checks of one graph, against ``sympy.diff`` of fully substituted
-    expressions. Each method returns claims; :meth:`run` decides them all in one batch."""
+    expressions. Each method returns claims; :meth:`run` decides them all in one batch.
+
+    The claims keep the node names (u, y_hat_i, ...): :func:`~symgrad.core.verify.same_all` gets
+    the node definitions and decides each claim as if they were substituted (symbolically when
+    that stays small, else at points where every node takes its defined value), so a network's
+    claims stay small instead of growing with the network.
+    """
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._fulls: dict[sp.Symbol, sp.Expr] = {}
+        self._shown: dict[sp.Symbol, sp.Expr] = {}
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
-        self._one_sample: sp.Expr | None = None
+        self._one_sample: Differentiator | None = None
 
     def full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
         return expr.xreplace(self._fulls)
 
+    def shown_full(self, expr: sp.Expr) -> sp.Expr:
+        """``graph.full(expr)`` unevaluated (2 (w x + b - y) stays as written)."""
+        with sp.evaluate(False):
+            if not self._shown:
+                for n in self.graph.nodes:
+                    self._shown[n.symbol] = n.expr.xreplace(self._shown)
+            return expr.xreplace(self._shown)
+
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
-        reference = sp.diff(elementary(node_expr), var)
-        return (what, self.full(claimed), self.full(reference))
+        return (what, claimed, sp.diff(elementary(node_expr), var))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
         g = self.graph
-        downstream = {var}
-        expr_of = g.definitions
+        downstream, below = [], {var}
         for n in g.nodes:
-            if n.expr.free_symbols & downstream:
-                downstream.add(n.symbol)
-        out = g.output
-        for n in reversed(g.nodes):
-            if n.symbol in downstream and n.symbol != var:
-                out = out.xreplace({n.symbol: expr_of[n.symbol]})
-        reference = sp.diff(elementary(out), var) * (g.weight if g.mean_over_samples else 1)
-        return (what, self.full(claimed), self.full(reference))
+            if n.symbol != var and n.expr.free_symbols & below:
+                downstream.append((n.symbol, n.expr))
+                below.add(n.symbol)
+        reference = Differentiator(g.output, downstream)(var)
+        return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
-    def gradient(self, var: sp.Symbol, grad: Gradient, what: str) -> list[Claim]:
+    def gradient(
+        self, var: sp.Symbol, grad: Gradient, what: str, named: sp.Expr | None = None
+    ) -> list[Claim]:
         """The gradient against sympy.diff of the whole loss.
 
         For a loss over samples, L = (1/N) sum_i ell_i + penalty, so the claim
         ``scale * sum_i term_i + extra`` holds for every N and every data set exactly when
         ``scale * term_i = (1/N) d(ell_i)/d(var)`` for one generic sample i with N free and
-        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built once).
+        ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built
+        once, and differentiated by SymEngine, exactly). ``named`` is ``term`` before the node
+        definitions were substituted into it (``term = full(named)``), which the check reads.
         """
         g = self.graph
+        named = grad.term if named is None else named
         if self._one_sample is None:
-            self._one_sample = elementary(self.full(g.output))
+            self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
         if not g.mean_over_samples:
-            return [(what, grad.term + grad.extra, sp.diff(self._one_sample, var))]
+            return [(what, named + grad.extra, self._one_sample(var))]
         penalty = sp.diff(elementary(g.penalty), var)
         return [
             (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * grad.term, sp.diff(self._one_sample, var) * g.weight),
+            (what, grad.scale * named, self._one_sample(var) * g.weight),
         ]
 
-    def run(self, claims: list[Claim]) -> list[Check]:
+    def run(
+        self, claims: list[Claim], progress: Callable[[float], None] | None = None
+    ) -> list[Check]:
         """Decide every claim (one batch of random points); raise on the first that fails."""
         results = same_all(
             [(a, b) for _, a, b in claims],
             simplex=self.graph.sum_to_one,
-            domain=list(self._fulls.values()),  # a point counts only where every node is real
+            definitions=[(n.symbol, n.expr) for n in self.graph.nodes],
+            progress=progress,
+            domain=[n.symbol for n in self.graph.nodes],  # count points where every node is real
         )
         for (what, _, _), c in zip(claims, results, strict=True):
             _check(c.passed, what)
@@ -294,14 +313,25 @@ def _check(ok: bool, what: str) -> bool:
     return ok
 
 
+#: What a long derivation reports as it goes: ``progress(stage, fraction of the work done)``.
+Progress = Callable[[str, float], None]
+
+
 def derive_graph(
-    graph: Graph, wrt: Sequence[str | sp.Symbol] | None = None, **meta: Any
+    graph: Graph,
+    wrt: Sequence[str | sp.Symbol] | None = None,
+    *,
+    progress: Progress | None = None,
+    **meta: Any,
 ) -> Derivation:
     """Derive d(result)/d(param) for each parameter in ``wrt`` (default: all), step by step.
 
     ``wrt`` holds parameter names (or their Symbols). Returns a :class:`Derivation` whose every
-    step was verified (see the module example).
+    step was verified (see the module example). ``progress``, when given, is called as the work
+    goes (``progress("chain rule", 0.3)``, ..., ``progress("checks", 1.0)``); drawing it is the
+    caller's business (the command line draws it on stderr).
     """
+    report = progress or _silent
     by_name = {str(s): s for s in graph.params}
     wrt = tuple(graph.params if wrt is None else (by_name.get(str(p), p) for p in wrt))
     for p in wrt:
@@ -348,7 +378,8 @@ def derive_graph(
 
     # 2. differentiate locally
     local: dict[tuple[sp.Symbol, sp.Symbol], sp.Expr] = {}
-    for n in graph.nodes:
+    for k, n in enumerate(graph.nodes):
+        report("local derivatives", _SHARE[0] * k / len(graph.nodes))
         budget.check()
         for s in graph.inputs(n):
             d = tidy(in_named_terms(n.local(s), graph), graph)
@@ -380,7 +411,8 @@ def derive_graph(
             values.append(adjoint[c.symbol] if factor == 1 else product)
         return sp.Add(*symbolic, evaluate=False), values
 
-    for n in reversed(graph.nodes[:-1]):
+    for k, n in enumerate(reversed(graph.nodes[:-1])):
+        report("chain rule", _SHARE[0] + _SHARE[1] * k / len(graph.nodes))
         budget.check()
         users = graph.consumers(n.symbol)
         symbolic, values = chain_terms(users, n.symbol)
@@ -402,7 +434,8 @@ def derive_graph(
 
     # 3b. parameters (summed over samples when they feed every sample), then 4. substitute back
     gradients: dict[str, Gradient] = {}
-    for p in wrt:
+    for k, p in enumerate(wrt):
+        report("gradients", sum(_SHARE[:2]) + _SHARE[2] * k / max(1, len(wrt)))
         users = graph.consumers(p)
         per_term = sp.Add(*[adjoint[c.symbol] * local[(c.symbol, p)] for c in users])
         extra = sp.diff(graph.penalty, p)
@@ -429,14 +462,13 @@ def derive_graph(
             named = sp.Add(named, extra, evaluate=False)
             shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
             rules += (Rule.PENALTY,)
-        term = graph.full(term_named)
+        term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = _substitute_helpers(term_named, graph)
         sub_rules, sub_claims, grad_named_sub = _compact(
             grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)")
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        with sp.evaluate(False):  # keep 2 (w x + b - y) as written, not 2 w x + 2 b - 2 y
-            shown_full = graph.full(term_named)
+        shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
         full_rules, full_claims, compact = _compact(
             term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)")
         if full_claims:
@@ -449,7 +481,7 @@ def derive_graph(
         # the gradient's claims check the value every form of it displays (the substitutions
         # rewrite the checked term by node definitions): its steps share them
         lhs = Partial(result_sym, p)
-        by = check.gradient(p, grad, f"d{result_sym}/d{p}")
+        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
             more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
@@ -458,7 +490,8 @@ def derive_graph(
             more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
             checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
-    checks = check.run(claims)
+    done = sum(_SHARE[:3])
+    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f))
     checked = [
         replace(s, check=combined([checks[k] for k in checked_by[n]])) if checked_by[n] else s
         for n, s in enumerate(steps)
@@ -504,6 +537,15 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
         return {sp.expand(f) for f in out}
 
     return bool(factors(before) - factors(after))
+
+
+#: The shares of the work (measured on networks) of the local derivatives, the chain rule and the
+#: gradients; the checks take the rest.
+_SHARE = (0.1, 0.15, 0.25)
+
+
+def _silent(stage: str, fraction: float) -> None:
+    """No progress shown."""
 
 
 def _chain_rule(users: Sequence) -> Rule:

@@ -42,7 +42,7 @@ import numpy as np
 import sympy as sp
 
 from symgrad.core.catalogue import ACTIVATIONS, activation_graph
-from symgrad.core.derive import Derivation, derive_graph
+from symgrad.core.derive import Derivation, Progress, derive_graph
 from symgrad.core.errors import DataError, OptionError, choose
 from symgrad.core.functions import FUNCTIONS, activations
 from symgrad.core.names import NETWORK_LOSSES, display_name
@@ -368,7 +368,7 @@ class Network:
                                 progress=progress, optimizer=optimizer, schedule=schedule)
 
     # -- the derivation --
-    def derive(self, expanded: bool = False) -> Derivation:
+    def derive(self, expanded: bool = False, progress: Progress | None = None) -> Derivation:
         """The backward pass step by step: layer level (any size) or scalar-expanded (small nets).
 
         >>> d = network([2, 3, 1], ["relu", "sigmoid"], "bce").derive()
@@ -377,12 +377,15 @@ class Network:
         '(1/m)·dZ^[1]·A^[0]ᵀ'
         >>> d.verified
         True
+
+        ``progress(stage, fraction)`` is called as an expanded derivation goes (see
+        :func:`symgrad.core.derive.derive_graph`).
         """
         if expanded not in self._derivations:
             if expanded:
                 from symgrad.models.network_expand import derive_expanded
 
-                self._derivations[expanded] = derive_expanded(self)
+                self._derivations[expanded] = derive_expanded(self, progress=progress)
             else:
                 from symgrad.models.network_layers import derive_layers
 

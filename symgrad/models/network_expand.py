@@ -7,9 +7,9 @@ One sample's network is a :class:`~symgrad.core.graph.Graph` of scalar nodes
 (a^[0] = the features x_i1..x_in0), and :func:`symgrad.core.derive.derive_graph` runs the chain rule
 per weight, summing over paths and over the N samples (N is the layer-level form's m), with every
 step checked against ``sympy.diff``.
-It grows fast with the size (measured here, every step checked: 0.5 s for 2-3-1, about 4 s for
-4-8-1),
-so :func:`derive_expanded` refuses networks whose estimated time is too long, pointing to the
+Its time grows about linearly with the number of weights (every step checked: about 1 s for
+4-8-1, 25 s for 16-32-1 on two busy cores; benchmarks/RESULTS-derive.md), and
+:func:`derive_expanded` refuses networks whose estimated time is too long, pointing to the
 layer-level form.
 
 >>> from symgrad.models.network import network
@@ -21,10 +21,12 @@ layer-level form.
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from symgrad.core.catalogue import ACTIVATIONS
-from symgrad.core.derive import Derivation, derive_graph
+from symgrad.core.derive import Derivation, Progress, derive_graph
 from symgrad.core.errors import OptionError
 from symgrad.core.functions import FUNCTIONS
 from symgrad.core.graph import Graph, Node
@@ -33,9 +35,9 @@ from symgrad.models.network_names import UNIT_NAME, Unit
 from symgrad.models.network_spec import NetworkSpec
 
 #: Refuse expanded derivations estimated to take longer than this many seconds.
-MAX_SECONDS = 30.0
-#: Seconds per parameter^1.5 (see :func:`estimated_seconds`).
-COST = 4.5e-3
+MAX_SECONDS = 60.0
+#: Seconds per parameter (see :func:`estimated_seconds`).
+COST = 0.025
 
 
 def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
@@ -53,38 +55,29 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
 
 
 def estimated_seconds(net: NetworkSpec) -> float:
-    """A rough estimate of the expanded derivation's time, from the parameter count and depth.
+    """The expanded derivation's time, from the parameter count P, the depth L and the
+    activations: ``0.3 + COST · P · (1 + (L - 2)/2) · (1 + P/1000)``, times 1.5 for each kinked
+    layer fed by a kinked layer (relu of a relu: conditions on conditions), times 1 + K²/8 for
+    a softmax output of K units (its Jacobian has K² entries per sample).
 
-    Fitted to measurements here (2 cores, SymPy 1.14, every step checked in one batch): 0.5 s
-    for 2-3-1 (13 parameters), 2.5 s for 4-8-1 (49), 14.5 s for 8-16-1 (161), 4.7 s for a 3-4-4
-    softmax (36): about ``COST * P**1.5`` times 1 + (L - 1)/2 for L layers, times 1 + K^2/2 for a
-    softmax output of K units (its Jacobian has K^2 entries per sample), times
-    :data:`KINKS_ON_KINKS` to the power of n for each layer of kinked units (ReLU, ...) or hidden
-    units fed by n kinked units, on the safe side.
+    Each claim keeps the node names and the checks compute each node once per point, so the
+    work grows about linearly with P; fitted to measurements with every step checked
+    (benchmarks/RESULTS-derive.md: within 2x of the measured time from 2-3-1 to 16-32-1).
 
     >>> from symgrad.models.network import network
-    >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")))
-    3
+    >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")), 1)
+    1.6
     """
-    return 0.3 * net.depth + COST * net.n_params**1.5 * _factor(net)
-
-
-#: The Piecewise of a ReLU of ReLUs multiplies out the conditions of the units feeding it: each
-#: kinked unit, or hidden unit, fed by n kinked units costs about KINKS_ON_KINKS ** n more
-#: (2-2-2-1 ReLU, ReLU, sigmoid took 3 s where the smooth estimate says 1.5 s; 4-4-4-1 ReLU, ReLU,
-#: sigmoid ran past 15 minutes, and 4-8-4-1 ReLU, tanh, sigmoid 706 s).
-KINKS_ON_KINKS = 4.0
+    p = net.n_params
+    return 0.3 + COST * p * (1 + p / 1000) * _factor(net)
 
 
 def _factor(net: NetworkSpec) -> float:
-    factor = 1.0 + 0.5 * (net.depth - 1)
-    if net.activations[-1] == "softmax":
-        factor *= 1.0 + net.sizes[-1] ** 2 / 2
+    factor = 1.0 + 0.5 * (net.depth - 2)  # each hidden layer after the first
     kinked = [_kinked(a) for a in net.activations]
-    for k in range(1, len(kinked)):
-        hidden = k < len(kinked) - 1
-        if kinked[k - 1] and (kinked[k] or hidden):  # layer k + 1 takes layer k's kinked outputs
-            factor *= KINKS_ON_KINKS ** net.sizes[k]
+    factor *= 1.5 ** sum(a and b for a, b in zip(kinked, kinked[1:], strict=False))
+    if net.activations[-1] == "softmax":
+        factor *= 1.0 + net.sizes[-1] ** 2 / 8
     return factor
 
 
@@ -97,6 +90,7 @@ def _smaller(net: NetworkSpec, max_seconds: float) -> str:
 
 
 def _kinked(activation: str) -> bool:
+    """Whether ``activation`` has a kink (a Piecewise: relu, leaky_relu, elu)."""
     record = FUNCTIONS.get(activation)
     return bool(record and record.activation and record.activation.kink is not None)
 
@@ -149,17 +143,20 @@ def expanded_graph(net: NetworkSpec) -> Graph:
                  sum_to_one=sum_to_one)
 
 
-def derive_expanded(net: NetworkSpec, max_seconds: float = MAX_SECONDS) -> Derivation:
+def derive_expanded(
+    net: NetworkSpec, max_seconds: float = MAX_SECONDS, progress: Progress | None = None
+) -> Derivation:
     """The expanded derivation of ``net``; OptionError when it would take too long.
 
     The message names the size, the estimated time, the largest size that fits, and the
-    layer-level form (tested in tests/test_network.py).
+    layer-level form (tested in tests/test_network.py). ``progress`` is passed on to
+    :func:`~symgrad.core.derive.derive_graph`.
 
     >>> from symgrad.models.network import network
-    >>> network([16, 32, 1], ["relu", "sigmoid"], "bce").derive(expanded=True)
+    >>> network([32, 64, 1], ["relu", "sigmoid"], "bce").derive(expanded=True)
     Traceback (most recent call last):
     ...
-    symgrad.core.errors.OptionError: the expanded derivation of the 16-32-1 network ...
+    symgrad.core.errors.OptionError: the expanded derivation of the 32-64-1 network ...
     """
     est = estimated_seconds(net)
     if est > max_seconds:
@@ -177,7 +174,7 @@ def derive_expanded(net: NetworkSpec, max_seconds: float = MAX_SECONDS) -> Deriv
              f"({acts}; {display_name(net.loss_name)}), one weight at a time")
     meta = {"model": "mlp", "loss": net.loss_name, "layers": ",".join(map(str, net.sizes)),
             "activations": ",".join(net.activations), "form": "expanded"}
-    return derive_graph(graph, title=title, **meta)
+    return derive_graph(graph, title=title, progress=progress, **meta)
 
 
 def _duration(seconds: float) -> str:
@@ -189,4 +186,6 @@ def _duration(seconds: float) -> str:
 
 
 def _max_params(seconds: float) -> int:
-    return int((seconds / COST) ** (1 / 1.5) // 10 * 10)
+    """The most parameters P with COST · P · (1 + P/1000) within ``seconds``, to tens."""
+    p = 500 * (math.sqrt(1 + 4 * seconds / (1000 * COST)) - 1)
+    return int(p // 10 * 10)

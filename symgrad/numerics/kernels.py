@@ -171,6 +171,22 @@ def bce_loss_grad(
     return float(loss), s
 
 
+def sigmoid_residual_half(h: np.ndarray, y: ArrayLike) -> np.ndarray:
+    """``sigma(2 h) - y`` in place in ``h`` (float64): the BCE gradient from half the logits.
+
+    ``sigma(z) = (1 + tanh(z/2)) / 2``, so with h = z/2 (the parameters halved, 31 numbers instead
+    of 569) it takes one tanh and three in-place passes, and saturates instead of overflowing.
+
+    >>> sigmoid_residual_half(np.array([5e3, -5e3, 0.0]), [0.0, 1.0, 1.0]).tolist()
+    [1.0, -1.0, -0.5]
+    """
+    np.tanh(h, out=h)
+    h *= 0.5
+    h += 0.5
+    h -= y
+    return h
+
+
 def squared_error_loss_grad(
     a: ArrayLike, y: ArrayLike, *, want_loss: bool = True, overwrite: bool = False
 ) -> tuple[float, np.ndarray]:

@@ -1,0 +1,99 @@
+"""The expanded derivation's size guard and its progress reports (issue 18); not timed: the times
+themselves are measured in benchmarks/bench_derive.py (RESULTS-derive.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from symgrad.cli import main
+from symgrad.core.errors import OptionError
+from symgrad.models.network import network
+from symgrad.models.network_expand import MAX_SECONDS, derive_expanded, estimated_seconds
+
+#: Networks the issue asks to derive, each with its verification, in under this many seconds.
+DERIVED = [
+    (([4, 8, 1], ["relu", "sigmoid"], "bce"), 1),
+    (([8, 16, 1], ["relu", "sigmoid"], "bce"), 5),
+    (([4, 8, 4, 1], ["relu", "tanh", "sigmoid"], "bce"), 10),
+    (([16, 32, 1], ["relu", "sigmoid"], "bce"), 60),
+    (([4, 4, 4, 1], ["relu", "relu", "sigmoid"], "bce"), 60),  # ran 15+ minutes unrefused
+]
+
+#: Networks the guard must refuse (estimates far over the limit).
+REFUSED = [
+    ([32, 64, 1], ["relu", "sigmoid"], "bce"),
+    ([8, 8, 8, 8, 8, 1], ["relu", "relu", "relu", "relu", "sigmoid"], "bce"),
+    ([8, 16, 10], ["tanh", "softmax"], "cross_entropy"),
+]
+
+
+@pytest.mark.parametrize("spec,seconds", DERIVED, ids=lambda s: str(s))
+def test_the_guard_lets_through_what_the_issue_asks_for(spec, seconds):
+    est = estimated_seconds(network(*spec))
+    assert est <= MAX_SECONDS
+    assert est <= 2 * seconds  # within 2x of the target (measured: RESULTS-derive.md)
+
+
+@pytest.mark.parametrize("spec", REFUSED, ids=lambda s: "-".join(map(str, s[0])))
+def test_the_guard_refuses_what_it_cannot_do(spec):
+    net = network(*spec)
+    assert estimated_seconds(net) > MAX_SECONDS
+    sizes = "-".join(map(str, spec[0]))
+    with pytest.raises(OptionError, match=rf"the expanded derivation of the {sizes} network "
+                       rf"\({net.n_params} parameters\) would take about .*layer-level form"):
+        net.derive(expanded=True)
+
+
+def test_the_guard_refuses_on_the_command_line(capsys):
+    code = main(["derive", "bce", "--model", "mlp", "--layers", "32,64,1",
+                 "--activations", "relu,sigmoid", "--expanded"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "32-64-1 network" in err
+
+
+def test_the_estimate_grows_with_the_size_depth_and_kinks():
+    def est(sizes, acts, loss="bce"):
+        return estimated_seconds(network(sizes, acts, loss))
+
+    assert est([2, 3, 1], ["relu", "sigmoid"]) < est([4, 8, 1], ["relu", "sigmoid"])
+    assert est([4, 8, 1], ["relu", "sigmoid"]) < est([8, 16, 1], ["relu", "sigmoid"])
+    assert est([4, 4, 4, 1], ["tanh", "tanh", "sigmoid"]) < est(
+        [4, 4, 4, 1], ["relu", "relu", "sigmoid"])
+
+
+def test_progress_reports_every_stage_in_order():
+    seen: list[tuple[str, float]] = []
+    d = derive_expanded(network([2, 3, 1], ["relu", "sigmoid"], "bce"),
+                        progress=lambda stage, f: seen.append((stage, f)))
+    assert d.verified
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
+    stages = list(dict.fromkeys(stage for stage, _ in seen))
+    assert stages == ["local derivatives", "chain rule", "gradients", "checks"]
+    assert len(seen) > 2 * 13  # at least one report per parameter and per node
+
+
+def test_progress_appears_on_a_long_derivation(capsys, monkeypatch):
+    import symgrad.cli.derive as cli_derive
+
+    monkeypatch.setattr(cli_derive, "AFTER", 0.0)  # "long": drawn at once, not after 1 s
+    monkeypatch.setattr(cli_derive, "EVERY", 0.0)
+    code = main(["derive", "bce", "--model", "mlp", "--layers", "2,3,1",
+                 "--activations", "relu,sigmoid", "--expanded"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "∂L/∂w₁₁^[1]" in out
+    lines = [s.strip() for s in err.split("\r") if s.strip()]
+    assert lines and all(s.startswith("deriving the 2-3-1 network weight by weight: ")
+                         for s in lines)
+    assert any("chain rule" in s for s in lines) and any("checks, 100% done" in s for s in lines)
+    assert all("% done" in s for s in lines) and any(" s left" in s for s in lines)
+    assert err.endswith("\r")  # the line is cleared at the end
+
+
+def test_no_progress_on_a_short_derivation(capsys, monkeypatch):
+    import symgrad.cli.derive as cli_derive
+
+    monkeypatch.setattr(cli_derive, "AFTER", 60.0)  # "short": done before the first drawing
+    assert main(["derive", "bce", "--model", "mlp", "--layers", "1,2,1",
+                 "--activations", "tanh,sigmoid", "--expanded"]) == 0
+    assert capsys.readouterr().err == ""
