@@ -284,3 +284,14 @@ def test_check_reads_the_users_definition_names():
     r = check_answer("(yhat - y)*x", expr=SPELLINGS[0], wrt="w")
     assert r.correct
     assert not check_answer("yhat*(1 - yhat)*x", expr=SPELLINGS[0], wrt="w").correct
+
+
+@pytest.mark.parametrize("typed", ["1/(1 + exp(-z))", "p = 1/(1 + exp(-z)); L = -log(p)"])
+def test_a_recognised_quotient_prints_as_typed_with_no_factor_one(typed):
+    # LaTeX printed the recognised sigmoid as "1 \frac{1}{1 + e^{- z}}"
+    from symgrad.render import latex
+
+    d = derive_expr(typed)
+    rec = next(s for s in d.steps if any(r.text == "recognised: sigmoid" for r in s.rules))
+    assert latex.expr_latex(rec.forms[0]) == r"\frac{1}{1 + e^{- z}}"
+    assert expr_text(rec.forms[0]) == "1/(1 + e^(-z))"

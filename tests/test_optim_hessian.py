@@ -237,3 +237,21 @@ def test_schedule_and_vanishing_gradient_figures():
     _, relu = plots.layer_gradient_norms("relu", max_iter=2)
     assert np.all(np.diff(sig[0]) > 0)  # smaller and smaller towards the first layer
     assert sig[0, 0] / sig[0, -1] < 1e-3 < relu[0, 0] / relu[0, -1]
+
+
+@pytest.mark.parametrize("loss,model", [("bce", "logistic"), ("mse", "linear"),
+                                        ("mse", "logistic")])
+def test_hessian_steps_never_repeat_a_form_nor_multiply_by_one(loss, model):
+    # the logistic Hessian printed "(ŷ(1 − ŷ))·x = ŷ(1 − ŷ)x" and "(ŷ(1 − ŷ))·1 = ŷ(1 − ŷ)"
+    from symgrad.render.text import expr_text
+
+    d = with_hessian(derive(loss, model))
+    for s in d.steps:
+        if s.kind is not Kind.HESSIAN:
+            continue
+        shown = [expr_text(f).replace("(", "").replace(")", "") for f in s.forms]
+        assert all(a != b for a, b in zip(shown, shown[1:])), shown
+        for f in s.forms:
+            ones = [m for m in sp.preorder_traversal(f)
+                    if isinstance(m, sp.Mul) and sp.S.One in m.args]
+            assert not ones, expr_text(f)

@@ -101,9 +101,13 @@ class _Totals:
         value = tidy(sp.Add(*[self._local(u, s) * v for s, v in paths]), g)
         self.values[(u, q)] = value
         if any(s != q for s, _ in paths):  # through an intermediate: the chain written out
+            product = sp.Add(*[self._local(u, s) * v for s, v in paths])
+            written = sp.Add(*[self._local(u, s) if v == 1 else
+                               sp.Mul(self._local(u, s), v, evaluate=False) for s, v in paths])
+            # the product written out only when tidying changed it (not (a(1 - a))·x = a(1 - a)x)
             forms = [sp.Add(*[Partial(u, s) * (Partial(s, q) if s != q else 1)
                               for s, _ in paths]),
-                     sp.Add(*[sp.Mul(self._local(u, s), v, evaluate=False) for s, v in paths]),
+                     *([] if product == value else [written]),
                      value]
             self.steps.append(Step(Kind.HESSIAN, (Rule.CHAIN,), Partial(u, q), _distinct(forms),
                                    None))

@@ -567,6 +567,7 @@ _OPERATIONS: dict[type, tuple[Callable[..., sp.Expr], Callable[..., sp.Expr]]] =
     ast.Mult: (sp.Mul, lambda a, b: sp.Mul(*_flat(a, sp.Mul), *_flat(b, sp.Mul), evaluate=False)),
     ast.Div: (
         lambda a, b: a / b,
-        lambda a, b: sp.Mul(*_flat(a, sp.Mul), sp.Pow(b, -1, evaluate=False), evaluate=False),
+        lambda a, b: sp.Pow(b, -1, evaluate=False) if a == 1 else sp.Mul(
+            *_flat(a, sp.Mul), sp.Pow(b, -1, evaluate=False), evaluate=False),
     ),
 }
