@@ -109,11 +109,12 @@ VJP: dict[str, Vjp] = {
         (m.args[1], _times(g, m.args[0]), (_product_rule(m),)),
     ]),
     "div": lambda m, g, _: _each([
-        (m.args[0], div(g, m.args[1]), (Rule.QUOTIENT,)),
+        (m.args[0], div(g, m.args[1]),
+         (Rule.CONSTANT_MULTIPLE if m.args[1].op == "const" else Rule.QUOTIENT,)),
         (m.args[1], neg(div(mul(g, m.args[0]), power(m.args[1], 2))), (Rule.QUOTIENT,)),
     ]),
     "pow": lambda m, g, _: [
-        (_times(g, _times(const(m.value), power(m.args[0], m.value - 1))),
+        (_times(g, _times(const(m.value), _power(m.args[0], m.value - 1))),
          (Rule.POWER, Rule.HADAMARD))
     ],
     "matmul": lambda m, g, _: [
@@ -135,6 +136,11 @@ VJP: dict[str, Vjp] = {
     "fn": _fn_vjp,
     "softmax": _softmax_vjp,
 }
+
+
+def _power(a: M, exponent: sp.Expr) -> M:
+    """a^exponent, without a power 1 or 0."""
+    return a if exponent == 1 else const(1) if exponent == 0 else power(a, exponent)
 
 
 def _times(a: M, b: M) -> M:
@@ -380,7 +386,8 @@ def _parse_at(s: Any, shapes: dict[str, Shape]) -> M:
             message = message.replace(f"column {e.column}", f"column {column}", 1)
         if s.line > 1 or ";" in s.source or s.name:
             message = f"line {s.line}: {message}"
-        error = type(e)(message, column=column) if isinstance(e, ShapeError) else ParseError(
+        error = ShapeError(message, column=column, option=e.option) if isinstance(
+            e, ShapeError) else ParseError(
             message, text=s.source, column=column)
         raise error from None
 
