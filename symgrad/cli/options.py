@@ -225,10 +225,10 @@ def shapes(flag: str) -> Callable[[str], dict[str, Any]]:
 
     >>> shapes("--shapes")("X: N x d, w: d")
     {'X': (N, d), 'w': (d, 1)}
-    >>> shapes("--shapes")("X: N x")
+    >>> shapes("--shapes")("X: N x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symgrad.core.errors.ShapeError: --shapes 'X: N x': 'N x' is not a size (a name such as N, or a positive whole number)
+    symgrad.core.errors.ShapeError: --shapes 'X: N x': 'N x' is not a size ...
     """
 
     def convert(text: str) -> dict[str, Any]:

@@ -31,7 +31,6 @@ from typing import Any
 
 import sympy as sp
 
-from symgrad.core.functions import FUNCTIONS
 from symgrad.core.matrix import ONE, M, is_scalar, shape_text
 
 #: NumPy's own functions; the registry's others use their stable kernels.
