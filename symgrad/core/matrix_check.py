@@ -238,4 +238,6 @@ def _exact(d, name: str, expanded: M, sizes: dict) -> Check:
     loss = loss_env[d.loss][0]
     claimed = evaluate(expanded, env)
     pairs = [(sp.diff(loss, entry), claimed[k]) for k, entry in enumerate(env[name])]
-    return combined(same_all(pairs, simplex=simplex, points=3))
+    at = ", ".join(f"{k}=2" for k in sizes) or "the declared sizes"
+    return dataclasses.replace(combined(same_all(pairs, simplex=simplex, points=3)),
+                               against=f"sympy.diff of the loss written out entry by entry at {at}")

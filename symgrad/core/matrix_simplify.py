@@ -110,6 +110,8 @@ class _Template:
             return power(self._back(e.base), e.exp)
         if type(e) in _BY_CLASS:
             return fn(_BY_CLASS[type(e)], self._back(e.args[0]))
+        if isinstance(e, sp.Piecewise):
+            return self._back(_steps(e))
         raise ValueError(f"cannot write {e} as a matrix expression")  # pragma: no cover
 
     def _product(self, e: sp.Expr) -> M:
@@ -126,6 +128,14 @@ class _Template:
             else:
                 top.append(f)
         scale = sp.Mul(*scalars)
+        named = [f for f in top if f.is_Symbol and is_scalar(self.atoms[f].shape)]
+        top = [f for f in top if f not in named]
+        if named and top:  # 2λ·x: the scalar names join the number in front
+            front: M = const(scale) if scale != 1 else self.atoms[named[0]]
+            for f in named[1 if scale == 1 else 0:]:
+                front = mul(front, self.atoms[f])
+            return mul(front, self._product(sp.Mul(*top, *(b**-1 for b in bottom))))
+        top = named + top
         out: M | None = None
         for f in top:
             part = self._back(f)
@@ -136,6 +146,17 @@ class _Template:
         if out is None:
             return const(scale)
         return out if scale == 1 else mul(const(scale), out)
+
+
+def _steps(e: sp.Piecewise) -> sp.Expr:
+    """(a if z > 0 else b) as a·H(z) + b·(1 − H(z)), H the step (H(0) = 0: the PyTorch
+    convention of relu'(0) = 0); other conditions are not matrix expressions."""
+    (a, condition), (b, otherwise) = e.args if len(e.args) == 2 else (e.args[0], (None, None))
+    if otherwise is not sp.true or not isinstance(condition, sp.StrictGreaterThan) or (
+            condition.rhs != 0):
+        raise ValueError(f"cannot write {e} as a matrix expression")
+    step = FUNCTIONS["Heaviside"](condition.lhs)
+    return a * step + b * (1 - step)
 
 
 def _shorter_with_sigmoid(e: sp.Expr) -> sp.Expr:

@@ -61,7 +61,8 @@ class PythonPrinter:
     def wrap(self, m: M) -> str:
         text = self.doprint(m)
         atomic = m.op in ("var", "adj", "fn", "softmax", "sum", "mean", "norm", "sqnorm", "dot",
-                          "trace", "ones", "eye", "T") or m.op == "const" and m.value.is_Atom
+                          "trace", "ones", "eye", "T") or m.op == "const" and (
+            m.value.is_Integer or m.value.is_Symbol)
         return text if atomic and not text.startswith("-") else f"({text})"
 
     def _print_var(self, m):
@@ -126,6 +127,8 @@ class PythonPrinter:
         return f"np.trace({self.doprint(m.args[0])})"
 
     def _print_fn(self, m):
+        if m.name == "Heaviside":  # the step, 0 at 0 (relu'(0) = 0, as PyTorch)
+            return f"np.heaviside({self.doprint(m.args[0])}, 0.0)"
         if m.name in _NUMPY:
             return f"{_NUMPY[m.name]}({self.doprint(m.args[0])})"
         self.kernels.add(m.name)
