@@ -34,7 +34,7 @@ _PUBLIC = {  # name -> the module that defines it
     "derive_expr": "symgrad.core.derive",
     "derive_graph": "symgrad.core.derive",
     "SymgradError": "symgrad.core.errors",
-    "MatrixDerivation": "symgrad.core.matrix_derive",
+    "MatrixDerivation": "symgrad.core.matrix_steps",
     "derive_matrix": "symgrad.core.matrix_derive",
     "Graph": "symgrad.core.graph",
     "Node": "symgrad.core.graph",

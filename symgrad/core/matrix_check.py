@@ -25,6 +25,7 @@ import sympy as sp
 from symgrad.core.errors import DomainError, VerificationError
 from symgrad.core.functions import FUNCTIONS, elementary
 from symgrad.core.matrix import M, Shape
+from symgrad.core.matrix_steps import MatrixGradient
 from symgrad.core.verify import Check, Method, combined, same_all
 
 DIGITS = 40
@@ -180,8 +181,6 @@ def verify(d, gradients: Sequence[tuple[str, M, M]], seed: int = 0):
 
     ``gradients`` are (name, named form, expanded form) per parameter.
     """
-    from symgrad.core.matrix_derive import MatrixGradient
-
     rng = random.Random(seed)
     size_sets = _size_sets(d.shapes)
     against = "central differences at " + "; ".join(
