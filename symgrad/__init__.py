@@ -34,6 +34,8 @@ _PUBLIC = {  # name -> the module that defines it
     "derive_expr": "symgrad.core.derive",
     "derive_graph": "symgrad.core.derive",
     "SymgradError": "symgrad.core.errors",
+    "MatrixDerivation": "symgrad.core.matrix_steps",
+    "derive_matrix": "symgrad.core.matrix_derive",
     "Graph": "symgrad.core.graph",
     "Node": "symgrad.core.graph",
     "Values": "symgrad.core.graph",
@@ -59,7 +61,7 @@ def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         module = importlib.import_module(_SUBMODULES[name])
         if name == "render":  # the printers, so that symgrad.render.text etc. resolve
-            for fmt in ("text", "latex", "markdown", "html", "json"):
+            for fmt in ("text", "latex", "markdown", "html", "json", "python"):
                 importlib.import_module(f"symgrad.render.{fmt}")
         return module
     if name in _PUBLIC:

@@ -10,9 +10,26 @@ import argparse
 import sys
 import time
 
-from symgrad.cli.options import columns, names, need, one_of_loss_or_expr, point, positive, whole
+from symgrad.cli.options import (
+    columns,
+    names,
+    need,
+    one_of_loss_or_expr,
+    point,
+    positive,
+    shapes,
+    whole,
+)
 from symgrad.core.errors import OptionError
-from symgrad.core.names import DERIVE_FORMATS, LOSSES, MODELS, NETWORK_MODEL, OPTIMIZERS
+from symgrad.core.names import (
+    CODE_FORMATS,
+    DERIVE_FORMATS,
+    LOSSES,
+    MATRIX_FORMATS,
+    MODELS,
+    NETWORK_MODEL,
+    OPTIMIZERS,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
@@ -34,6 +51,10 @@ EXAMPLES = """examples:
       # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data sat.csv --columns x=sat,y=gpa
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
+  symgrad derive --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w
+      # vectors and matrices: * matrix product, .* ./ elementwise, ' transpose
+  symgrad derive --expr "-sum(y .* log(softmax(W*x + b)))" --shapes "W: k x d, x: d, b: k, y: k" \
+      --wrt W,b --format python       # a NumPy function with shape assertions
 """
 
 
@@ -97,7 +118,16 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         metavar="FILE",
         help="the typed definitions or expression from a file (one definition per line)",
     )
-    p.add_argument("--format", default="text", choices=DERIVE_FORMATS, help="output format")
+    p.add_argument(
+        "--shapes",
+        type=shapes("--shapes"),
+        default=None,
+        metavar='"X: N x d, w: d"',
+        help="--expr is a matrix expression: the shape of every name (N x d a matrix, d a "
+        "vector, scalar); --wrt the parameters",
+    )
+    p.add_argument("--format", default="text", choices=(*DERIVE_FORMATS, *CODE_FORMATS),
+                   help="output format (python: --shapes only)")
     p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
                    help="also write out this optimizer's update rule per parameter")
     p.add_argument("--hessian", action="store_true",
@@ -152,6 +182,11 @@ def run(args: argparse.Namespace) -> int:
     if args.columns is not None and (args.expr is None or args.data is None):
         raise OptionError("--columns maps the --data columns of a typed loss over samples "
                           "(--expr or --expr-file with --data)")
+    if args.shapes is not None:
+        return _run_matrix(args)
+    if args.format in CODE_FORMATS:
+        raise OptionError(f"--format {args.format} writes the code of a matrix derivation: "
+                          "give --expr with --shapes")
     if args.expr is not None:
         return _run_expr(args)
     if args.model == NETWORK_MODEL:
@@ -257,6 +292,28 @@ def _run_mlp(args: argparse.Namespace) -> int:
         print(json_render.render(d))
     else:
         _print(d, args)
+    return 0
+
+
+def _run_matrix(args: argparse.Namespace) -> int:
+    """``--expr`` with ``--shapes``: matrix calculus step by step (symgrad.core.matrix_derive)."""
+    import importlib
+
+    from symgrad.core.matrix_derive import derive_matrix
+
+    if args.expr is None:
+        raise OptionError("--shapes declares the names of a matrix expression: give --expr")
+    if args.format not in MATRIX_FORMATS:
+        raise OptionError(f"a matrix derivation prints as {', '.join(MATRIX_FORMATS)} so far, "
+                          f"not {args.format}")
+    for flag, value in (("--at", args.at), ("--data", args.data), ("--optimizer", args.optimizer),
+                        ("--interactive", args.interactive or None),
+                        ("--hessian", args.hessian or None)):
+        if value is not None:
+            raise OptionError(f"{flag} does not apply to a matrix expression (--shapes)")
+    d = derive_matrix(args.expr, args.shapes, args.wrt)
+    printer = importlib.import_module(f"symgrad.render.{args.format}")
+    print(printer.render(d))
     return 0
 
 

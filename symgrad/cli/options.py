@@ -38,6 +38,8 @@ SAYS: dict[str, tuple[str, str]] = {
     "formats": ("the formats", "--formats"),
     "seed": ("seed", "--seed"),
     "expr": ("expr", "--expr"),
+    "shapes": ("shapes", "--shapes"),
+    "wrt": ("wrt", "--wrt"),
 }
 
 #: API option (a keyword of figure(), fit(), ...) -> the flag that sets it.
@@ -213,6 +215,30 @@ def point(flag: str, exact: bool = False) -> Callable[[str], Point]:
                        for k, v in parse_assignments(text).items())
         values.text = text
         return values
+
+    return convert
+
+
+def shapes(flag: str) -> Callable[[str], dict[str, Any]]:
+    """``"X: N x d, w: d"`` -> each name's shape (:func:`symgrad.core.matrix.parse_shapes`),
+    parsed when the option is given; a bad declaration is one line naming ``flag``.
+
+    >>> shapes("--shapes")("X: N x d, w: d")
+    {'X': (N, d), 'w': (d, 1)}
+    >>> shapes("--shapes")("X: N x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symgrad.core.errors.ShapeError: --shapes 'X: N x': 'N x' is not a size ...
+    """
+
+    def convert(text: str) -> dict[str, Any]:
+        from symgrad.core.errors import ShapeError
+        from symgrad.core.matrix import parse_shapes
+
+        try:
+            return parse_shapes(text)
+        except ShapeError as e:
+            raise ShapeError(message(e).replace("--shapes", flag, 1), option=None) from None
 
     return convert
 

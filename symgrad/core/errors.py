@@ -57,6 +57,23 @@ class ParseError(SymgradError):
         return f"  {self.text}\n  {' ' * (self.column - 1)}^"
 
 
+class ShapeError(SymgradError):
+    """Shapes that do not conform, a name without a declared shape, or a loss that is not a
+    scalar, in a matrix expression; ``column`` is 1-based (None when it does not apply).
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> try:
+    ...     parse_matrix("sum(X*w - y)", parse_shapes("X: N x d, w: d, y: k"))
+    ... except ShapeError as err:
+    ...     print(err)
+    X*w - y at column 5: Xw is N and y is k; a difference needs equal shapes (or a scalar)
+    """
+
+    def __init__(self, message: str, column: int | None = None, option: str | None = None) -> None:
+        super().__init__(message, option=option)
+        self.column = column
+
+
 class DataError(SymgradError):
     """A data file is missing, empty, malformed, or does not fit the model.
 

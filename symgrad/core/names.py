@@ -49,6 +49,12 @@ PLOT_LOSSES = ("mse", "bce", "mae", "huber", "hinge")
 DERIVE_FORMATS = ("text", "latex", "json", "md", "html")
 """Output formats of a derivation."""
 
+CODE_FORMATS = ("python",)
+"""Formats of a matrix derivation's code export (``--format python``)."""
+
+MATRIX_FORMATS = ("text", "json", "python")
+"""Output formats of a matrix derivation (``derive --shapes``) so far."""
+
 RESULT_FORMATS = ("text", "json")
 """Output formats of a result (check, train, gradcheck)."""
 

@@ -73,6 +73,15 @@ class Rule(Enum):
     BIAS_CORRECTION = "bias correction"
     SECOND_DERIVATIVE = "differentiate the gradient again"
     NEWTON_STEP = "Newton step: the gradient divided by the curvature"
+    LINEAR_MAP = "linear map: the adjoint through the transpose"
+    TRANSPOSE = "transpose"
+    QUADRATIC_FORM = "quadratic form: ∂‖v‖² = 2v"
+    HADAMARD = "elementwise: a Hadamard product (diag)"
+    ONES_VECTOR = "sum as a ones vector 1ᵀ"
+    MEAN_ONES = "mean as a ones vector (1/n)·1ᵀ"
+    NORM = "norm: ∂‖v‖ = v/‖v‖"
+    TRACE = "trace identity: ∂tr(A) = I"
+    SOFTMAX_JACOBIAN = "softmax Jacobian diag(s) − s sᵀ"
 
     @property
     def text(self) -> str:

@@ -23,11 +23,12 @@ from typing import Any
 import sympy as sp
 
 from symgrad.core.graph import Graph, Values, constants
+from symgrad.core.matrix import shape_list
 from symgrad.core.numbers import to_float
 from symgrad.core.steps import Derivation, Kind, Step
 from symgrad.render import rule_text
 from symgrad.render.latex import expr_latex, step_latex
-from symgrad.render.text import expr_text, step_text
+from symgrad.render.text import expr_text, matrix_text, step_text
 
 
 def to_dict(
@@ -53,6 +54,8 @@ def to_dict(
     >>> out["gradient"]["b"]["text"], out["steps"][-1]["check"]["against"]
     ('(2/N)·Σᵢ (ŷᵢ − yᵢ)', 'sympy.diff of the fully substituted expression')
     """
+    if not isinstance(d, Derivation):
+        return matrix_dict(d)
     late = frozenset(d.graph.features)
     out: dict[str, Any] = {k: v for k, v in d.meta.items() if isinstance(v, str | int | float)}
     out["definitions"] = [
@@ -105,7 +108,10 @@ def to_dict(
 
 def check_dict(s: Step) -> dict[str, Any] | None:
     """How a step was checked, as JSON-ready types (None for a definition)."""
-    c = s.check
+    return _check(s.check)
+
+
+def _check(c: Any) -> dict[str, Any] | None:
     if c is None:
         return None
     return {"method": c.method.value, "passed": c.passed, "points": c.points,
@@ -129,7 +135,51 @@ def render(
     >>> data["loss_value"], {k: v["value"] for k, v in data["gradient"].items()}
     (1.0, {'w': -3.0, 'b': -2.0})
     """
+    if not isinstance(d, Derivation):
+        return dumps(matrix_dict(d))
     return dumps(to_dict(d, values, loss_value, hessian=hessian, curvature=curvature))
+
+
+def matrix_dict(d: Any) -> dict[str, Any]:
+    """A matrix derivation (:class:`symgrad.core.matrix_derive.MatrixDerivation`) as JSON-ready
+    types: ``{"kind": "matrix", "expr", "layout", "shapes": {name: [sizes]}, "parameters",
+    "data", "assumptions", "steps": [{"kind", "lhs", "forms", "text", "shape", "rules",
+    "verified", "check"}], "gradients": {name: {"shape", "named", "text", "check", "exact"}}}``;
+    a shape is a list of strings: ``[]`` a scalar, ``["d"]`` a column vector, ``["N", "d"]``.
+
+    >>> from symgrad.core.matrix_derive import derive_matrix
+    >>> out = matrix_dict(derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"))
+    >>> out["shapes"], out["gradients"]["w"]["text"]
+    ({'X': ['N', 'd'], 'w': ['d'], 'y': ['N']}, '(2/N)·Xᵀ(Xw − y)')
+    """
+    steps = [{
+        "kind": s.kind.value,
+        "lhs": matrix_text(s.lhs),
+        "forms": [matrix_text(f) for f in s.forms],
+        "text": f"{matrix_text(s.lhs)} = " + " = ".join(matrix_text(f) for f in s.forms),
+        "shape": shape_list(s.shape),
+        "rules": [r.text for r in s.rules],
+        "verified": s.verified,
+        "check": _check(s.check),
+    } for s in d.steps]
+    gradients = {name: {
+        "shape": g.shape_list,
+        "named": matrix_text(g.named),
+        "text": matrix_text(g.expanded),
+        "check": _check(g.check),
+        "exact": _check(g.exact),
+    } for name, g in d.gradients.items()}
+    return {
+        "kind": "matrix",
+        "expr": d.text,
+        "layout": d.layout,
+        "shapes": {name: shape_list(shape) for name, shape in d.shapes.items()},
+        "parameters": list(d.params),
+        "data": list(d.data),
+        "assumptions": list(d.assumptions),
+        "steps": steps,
+        "gradients": gradients,
+    }
 
 
 def dumps(data: Any) -> str:

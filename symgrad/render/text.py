@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from symgrad.core.functions import Function, by_class
+from symgrad.core.functions import FUNCTIONS, Function, by_class
+from symgrad.core.matrix import is_scalar, shape_text
 from symgrad.core.steps import Derivation, Step
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit, bracketed
 from symgrad.render import checks_text, rule_text, sections
@@ -192,7 +194,10 @@ def step_text(step: Step, late: frozenset = frozenset()) -> str:
 
 
 def render(d: Derivation) -> str:
-    """The whole derivation as text: sections of steps, then the results."""
+    """The whole derivation as text: sections of steps, then the results (a matrix derivation:
+    :func:`matrix_render`)."""
+    if not isinstance(d, Derivation):
+        return matrix_render(d)
     late = frozenset(d.graph.features)
     lines = [d.title] if d.title else []
     for heading, steps in sections(d.steps):
@@ -210,3 +215,149 @@ def render(d: Derivation) -> str:
 def document(body: str, title: str = "") -> str:
     """Text with its title underlined (the text renderer already starts with the title)."""
     return body if not title or body.startswith(title) else f"{title}\n{'=' * len(title)}\n{body}"
+
+
+# --- matrix expressions (symgrad.core.matrix): one _print_<op> method per operation ----------
+
+_ATOMIC = ("var", "const", "ones", "eye", "adj", "T", "fn", "softmax", "sum", "mean", "norm",
+           "sqnorm", "dot", "trace", "pow")
+
+
+class MatrixTextPrinter:
+    """Prints a :class:`symgrad.core.matrix.M` record: Xᵀ(Xw − y), z ⊙ (1 − z), ‖x‖², 1_N."""
+
+    def doprint(self, m: Any) -> str:
+        return getattr(self, f"_print_{m.op}")(m)
+
+    def wrap(self, m: Any, atomic: tuple[str, ...] = _ATOMIC) -> str:
+        text = self.doprint(m)
+        simple = m.op in atomic and not (m.op == "const" and not _plain_number(m.value))
+        simple = simple or m.op == "mul" and _coefficient(m)
+        return text if simple else f"({text})"
+
+    def _print_var(self, m):
+        return symbol_text(m.name)
+
+    def _print_const(self, m):
+        return expr_text(m.value)
+
+    def _print_ones(self, m):
+        return "1_" + shape_text(m.shape).replace("×", "×")
+
+    def _print_eye(self, m):
+        return f"I_{m.shape[0]}"
+
+    def _print_adj(self, m):
+        return f"∂{symbol_text(str(m.value or 'L'))}/∂{symbol_text(m.name)}"
+
+    def _print_add(self, m):
+        return f"{self.doprint(m.args[0])} + {self.doprint(m.args[1])}"
+
+    def _print_sub(self, m):
+        right = m.args[1]
+        text = self.wrap(right, (*_ATOMIC, "mul", "div", "matmul")) if right.op != "neg" else (
+            f"({self.doprint(right)})")
+        return f"{self.doprint(m.args[0])} − {text}"
+
+    def _print_neg(self, m):
+        return "−" + self.wrap(m.args[0], (*_ATOMIC, "mul", "div", "matmul"))
+
+    def _print_mul(self, m):
+        a, b = m.args
+        if _coefficient(m):  # 2λ
+            return self.doprint(a) + self.doprint(b)
+        if is_scalar(a.shape) and not is_scalar(b.shape) or is_scalar(a.shape) and is_scalar(
+                b.shape):
+            return f"{self.wrap(a)}·{self.wrap(b, (*_ATOMIC, 'matmul'))}"
+        if is_scalar(b.shape):
+            return f"{self.wrap(b)}·{self.wrap(a, (*_ATOMIC, 'matmul'))}"
+        return f"{self.wrap(a, (*_ATOMIC, 'mul'))} ⊙ {self.wrap(b)}"
+
+    def _print_div(self, m):
+        a, b = m.args
+        sign = "/" if is_scalar(b.shape) else " ⊘ "
+        return f"{self.wrap(a, (*_ATOMIC, 'mul', 'matmul'))}{sign}{self.wrap(b)}"
+
+    def _print_pow(self, m):
+        e = m.value
+        power = str(e).translate(_SUP) if e.is_Integer else f"^{e}"
+        return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + power
+
+    def _print_matmul(self, m):
+        a, b = m.args
+        left = self.wrap(a, ("var", "T", "matmul", "eye", "ones"))
+        right = self.wrap(b, ("var", "T", "eye", "ones"))
+        long = a.op == "var" and len(left) > 1 or b.op == "var" and len(right) > 1
+        return f"{left}·{right}" if long else left + right
+
+    def _print_T(self, m):
+        return self.wrap(m.args[0], ("var", "ones", "adj")) + "ᵀ"
+
+    def _print_sum(self, m):
+        return f"sum({self.doprint(m.args[0])})"
+
+    def _print_mean(self, m):
+        return f"mean({self.doprint(m.args[0])})"
+
+    def _print_norm(self, m):
+        return f"‖{self.doprint(m.args[0])}‖"
+
+    def _print_sqnorm(self, m):
+        return f"‖{self.doprint(m.args[0])}‖²"
+
+    def _print_dot(self, m):
+        return f"{self.wrap(m.args[0], ('var',))}ᵀ{self.wrap(m.args[1], ('var',))}"
+
+    def _print_trace(self, m):
+        return f"tr({self.doprint(m.args[0])})"
+
+    def _print_fn(self, m):
+        record = FUNCTIONS[m.name]
+        return f"{record.text or record.name}({self.doprint(m.args[0])})"
+
+    def _print_softmax(self, m):
+        return f"softmax({self.doprint(m.args[0])})"
+
+
+def _coefficient(m: Any) -> bool:
+    """A whole number times a scalar name, printed side by side (2λ)."""
+    a, b = m.args
+    return (m.op == "mul" and a.op == "const" and a.value.is_Integer and a.value > 0
+            and b.op == "var" and is_scalar(b.shape))
+
+
+def _plain_number(value: sp.Expr) -> bool:
+    return value.is_Atom and not (value.is_Rational and not value.is_Integer) and not (
+        value.is_Number and value < 0)
+
+
+def matrix_text(m: Any) -> str:
+    """A matrix expression as Unicode text.
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> matrix_text(parse_matrix("X'*(X*w - y)", parse_shapes("X: N x d, w: d, y: N")))
+    'Xᵀ(Xw − y)'
+    """
+    return MatrixTextPrinter().doprint(m)
+
+
+def matrix_render(d: Any) -> str:
+    """A matrix derivation as text: the layout, every intermediate and derivative with its shape
+    and rules, the vector-Jacobian chain from the loss back, the results and how they were
+    checked."""
+    lines = [d.title, "", f"Layout: {d.layout}."]
+    for assumption in d.assumptions:
+        lines.append(f"Assumed: {assumption}.")
+    for heading, steps in sections(d.steps):
+        lines += ["", heading + ":"]
+        for s in steps:
+            rhs = " = ".join(matrix_text(f) for f in s.forms)
+            rules = ", ".join(r.text for r in s.rules)
+            mark = "" if s.verified else "  (UNVERIFIED)"
+            lines.append(f"  {matrix_text(s.lhs)} = {rhs}    [{shape_text(s.shape)}; {rules}]"
+                         f"{mark}")
+    lines += ["", f"Result ({d.checks_text()}):"]
+    for g in d.gradients.values():
+        lines.append(f"  ∂{symbol_text(d.loss)}/∂{symbol_text(g.wrt)} = {matrix_text(g.expanded)}"
+                     f"    [{shape_text(g.shape)}]")
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""Tidy a matrix expression into its textbook form: scalars in front, elementwise parts cancelled.
+
+The elementwise parts of an expression are written as one SymPy scalar expression (every vector
+an entry symbol, every matrix product, transpose or reduction an opaque atom), cancelled there
+(``sympy.cancel``, then common factors pulled out; exp(a)/(1 + exp(a)) becomes σ(a) when that is
+shorter) and written back. Scalars move to the front of matrix products. Nothing here is trusted:
+the engine verifies every result (:mod:`symgrad.core.matrix_check`).
+
+>>> from symgrad.core.matrix import parse_matrix, parse_shapes
+>>> s = parse_shapes("X: N x d, z: N, y: N")
+>>> str(tidy(parse_matrix("X' * ((1/N) * 2 .* (z - y))", s)))
+'(2/N)·Xᵀ(z − y)'
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symgrad.core.functions import FUNCTIONS, by_class, sigmoid
+from symgrad.core.matrix import (
+    SCALAR,
+    M,
+    Shape,
+    add,
+    const,
+    div,
+    dot,
+    fn,
+    is_scalar,
+    matmul,
+    mul,
+    neg,
+    ones,
+    power,
+    reduce,
+    sub,
+    transpose,
+)
+
+_ELEMENTWISE = ("const", "var", "ones", "add", "sub", "neg", "mul", "div", "pow", "fn")
+_BY_CLASS = {**{r.sympy: r.name for r in FUNCTIONS.values() if isinstance(r.sympy, type)},
+             **{cls: r.name for cls, r in by_class().items()}}
+
+
+class _Template:
+    """One expression's elementwise part as SymPy, with its atoms (symbol -> record)."""
+
+    def __init__(self, given: dict[M, M]) -> None:
+        self.atoms: dict[sp.Symbol, M] = {}
+        self.given = given
+
+    def atom(self, m: M) -> sp.Symbol:
+        for symbol, known in self.atoms.items():
+            if known == m:
+                return symbol
+        symbol = sp.Symbol(m.name if m.op == "var" else f"_atom{len(self.atoms)}", real=True)
+        self.atoms[symbol] = m
+        return symbol
+
+    def to(self, m: M) -> sp.Expr:
+        op, a = m.op, m.args
+        if op == "const":
+            return m.value
+        if op == "ones":
+            return sp.S.One
+        if op == "var":
+            return self.atom(m)
+        if op == "add":
+            return self.to(a[0]) + self.to(a[1])
+        if op == "sub":
+            return self.to(a[0]) - self.to(a[1])
+        if op == "neg":
+            return -self.to(a[0])
+        if op == "mul":
+            return self.to(a[0]) * self.to(a[1])
+        if op == "div":
+            return self.to(a[0]) / self.to(a[1])
+        if op == "pow":
+            return self.to(a[0]) ** m.value
+        if op == "fn":
+            return FUNCTIONS[m.name](self.to(a[0]))
+        inner = _structural(m, self.given)
+        if inner in self.given:
+            return self.to(self.given[inner])
+        if inner.op in _ELEMENTWISE:
+            return self.to(inner)
+        return self.atom(inner)
+
+    def back(self, e: sp.Expr, shape: Shape) -> M:
+        out = self._back(e)
+        return out if out.shape == shape or not is_scalar(out.shape) else mul(out, ones(shape))
+
+    def _back(self, e: sp.Expr) -> M:
+        if e.is_Number or not (e.free_symbols & set(self.atoms)):
+            return const(e)
+        if e.is_Symbol:
+            return self.atoms[e]
+        if e.is_Add:
+            terms = sorted(e.as_ordered_terms(), key=lambda t: t.could_extract_minus_sign())
+            out = self._back(terms[0])
+            for t in terms[1:]:
+                out = sub(out, self._back(-t)) if t.could_extract_minus_sign() else add(
+                    out, self._back(t))
+            return out
+        if e.is_Mul:
+            return self._product(e)
+        if e.is_Pow:
+            if e.exp.is_negative:
+                return div(const(1), self._back(e.base ** -e.exp))
+            return power(self._back(e.base), e.exp)
+        if type(e) in _BY_CLASS:
+            return fn(_BY_CLASS[type(e)], self._back(e.args[0]))
+        if isinstance(e, sp.Piecewise):
+            return self._back(_steps(e))
+        raise ValueError(f"cannot write {e} as a matrix expression")  # pragma: no cover
+
+    def _product(self, e: sp.Expr) -> M:
+        coefficient, factors = e.as_coeff_mul()
+        if coefficient.is_negative:
+            return neg(self._product(-e))
+        scalars, top, bottom = [coefficient], [], []
+        for f in factors:
+            base, exponent = f.as_base_exp() if f.is_Pow else (f, sp.S.One)
+            if not (f.free_symbols & set(self.atoms)):
+                scalars.append(f)
+            elif exponent.is_negative:
+                bottom.append(base ** -exponent)
+            else:
+                top.append(f)
+        scale = sp.Mul(*scalars)
+        named = [f for f in top if f.is_Symbol and is_scalar(self.atoms[f].shape)]
+        top = [f for f in top if f not in named]
+        if named and top:  # 2λ·x: the scalar names join the number in front
+            front: M = const(scale) if scale != 1 else self.atoms[named[0]]
+            for f in named[1 if scale == 1 else 0:]:
+                front = mul(front, self.atoms[f])
+            return mul(front, self._product(sp.Mul(*top, *(b**-1 for b in bottom))))
+        top = named + top
+        out: M | None = None
+        for f in top:
+            part = self._back(f)
+            out = part if out is None else mul(out, part)
+        if bottom:
+            den = self._back(sp.Mul(*bottom))
+            out = div(out or const(1), den)
+        if out is None:
+            return const(scale)
+        return out if scale == 1 else mul(const(scale), out)
+
+
+def _steps(e: sp.Piecewise) -> sp.Expr:
+    """(a if z > 0 else b) as a·H(z) + b·(1 − H(z)), H the step (H(0) = 0: the PyTorch
+    convention of relu'(0) = 0); other conditions are not matrix expressions."""
+    (a, condition), (b, otherwise) = e.args if len(e.args) == 2 else (e.args[0], (None, None))
+    if otherwise is not sp.true or not isinstance(condition, sp.StrictGreaterThan) or (
+            condition.rhs != 0):
+        raise ValueError(f"cannot write {e} as a matrix expression")
+    step = FUNCTIONS["Heaviside"](condition.lhs)
+    return a * step + b * (1 - step)
+
+
+def _shorter_with_sigmoid(e: sp.Expr) -> sp.Expr:
+    """exp(a)/(1 + exp(a)) written as σ(a) (and the like), when that makes ``e`` shorter."""
+    exps = [x for x in e.atoms(sp.exp)]
+    if not exps:
+        return e
+    s = sp.Dummy("s")
+    best = e
+    for x in exps:
+        arg = x.args[0]
+        # exp(a) = σ(a)/(1 − σ(a)) = (1 − σ(−a))/σ(−a)
+        for written, sig in (((1 - s) / s, sigmoid(-arg)), (s / (1 - s), sigmoid(arg))):
+            trial = sp.cancel(e.subs(x, written))
+            if trial.has(x):
+                continue
+            trial = sp.factor_terms(trial).subs(s, sig)
+            if _cost(trial) < _cost(best):
+                best = trial
+    return best
+
+
+def _cost(e: sp.Expr) -> int:
+    """Operations, sums and exponentials count: σ(−a)·y is shorter than (σ(a) − 1)·y."""
+    return sp.count_ops(e) + 2 * (len(e.atoms(sp.Add)) + len(e.atoms(sp.exp)))
+
+
+def _cancel(e: sp.Expr, atoms: dict[sp.Symbol, M] | None = None) -> sp.Expr:
+    atoms = atoms or {}
+    if e.has(sp.Piecewise):
+        return e
+    try:
+        tidy_e = sp.factor_terms(sp.cancel(e))
+    except (sp.PolynomialError, TypeError, ValueError):  # pragma: no cover - exotic input
+        return e
+    best = tidy_e if sp.count_ops(tidy_e) <= sp.count_ops(e) else e
+    return _distributed(_shorter_with_sigmoid(best), atoms)
+
+
+def _distributed(e: sp.Expr, atoms: dict[sp.Symbol, M]) -> sp.Expr:
+    """c·(Aᵀr + λx) written c·Aᵀr + c·λx: a number is not pulled out of matrix products."""
+    products = {s for s, m in atoms.items() if m.op != "var"}
+    c, rest = e.as_coeff_Mul()
+    if c != 1 and rest.is_Add and any(t.free_symbols & products for t in rest.args):
+        return sp.Add(*(c * t for t in rest.args))
+    return e
+
+
+def _scale_of(m: M) -> tuple[sp.Expr, M]:
+    """m = c · rest with c a constant scalar pulled out of a scaling."""
+    if m.op == "mul" and m.args[0].op == "const" and not is_scalar(m.args[1].shape):
+        return m.args[0].value, m.args[1]
+    if m.op == "neg":
+        c, rest = _scale_of(m.args[0])
+        return -c, rest
+    return sp.S.One, m
+
+
+def _scaled(c: sp.Expr, m: M) -> M:
+    if c == 1:
+        return m
+    if c == -1:
+        return neg(m)
+    if c.could_extract_minus_sign():
+        return neg(mul(const(-c), m))
+    return mul(const(c), m)
+
+
+def _structural(m: M, given: dict[M, M]) -> M:
+    """The non-elementwise operations, their arguments tidied and scalars pulled to the front."""
+    op, a = m.op, [tidy(x, given) for x in m.args]
+    if op == "matmul":
+        (c1, left), (c2, right) = _scale_of(a[0]), _scale_of(a[1])
+        return _scaled(c1 * c2, matmul(left, right))
+    if op == "T":
+        c, inner = _scale_of(a[0])
+        return _scaled(c, transpose(inner))
+    if op in ("sum", "mean", "sqnorm", "norm", "trace"):
+        c, inner = _scale_of(a[0])
+        if inner.op == "ones" and op in ("sum", "mean"):
+            rows, cols = inner.shape
+            return const(c * (rows * cols if op == "sum" else 1))
+        factor = {"sqnorm": c**2, "norm": abs(c)}.get(op, c)
+        return _scaled(factor, M(op, (inner,), SCALAR))
+    if op == "dot":
+        template = _Template(given)
+        product = template.to(mul(a[0], a[1]))
+        short = _cancel(product, template.atoms)
+        apart = sp.count_ops(template.to(a[0])) + sp.count_ops(template.to(a[1])) + 1
+        if sp.count_ops(short) < apart:
+            return tidy(reduce("sum", template.back(short, a[0].shape)), given)
+        return dot(a[0], a[1])
+    return M(op, tuple(a), m.shape, m.name, m.value)
+
+
+def tidy(m: M, given: dict[M, M] | None = None) -> M:
+    """The textbook form of ``m`` (see the module docstring); ``given`` replaces known
+    sub-expressions (``sum(y)`` → 1 for one-hot labels) before cancelling."""
+    given = given or {}
+    if m in given:
+        return given[m]
+    if m.op not in _ELEMENTWISE or m.op in ("var", "const", "ones"):
+        return _structural(m, given) if m.args else m
+    template = _Template(given)
+    return template.back(_cancel(template.to(m), template.atoms), m.shape)
