@@ -334,9 +334,10 @@ class MatrixTextPrinter:
         return self.wrap(a, (*_ATOMIC, "mul", "matmul")) + sign + self.wrap(b)
 
     def _print_pow(self, m):
-        e = m.value
-        power = str(e).translate(_SUP) if e.is_Integer else f"^{e}"
-        return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + power
+        return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + self.exponent(m.value)
+
+    def exponent(self, e: sp.Expr) -> str:
+        return str(e).translate(_SUP) if e.is_Integer else f"^{e}"
 
     def _print_matmul(self, m):
         negative, _ = signed(m)
@@ -345,6 +346,10 @@ class MatrixTextPrinter:
         a, b = m.args
         left = self.wrap(a, ("var", "T", "matmul", "eye", "ones"))
         right = self.wrap(b, ("var", "T", "eye", "ones"))
+        return self.juxtapose(left, right, a, b)
+
+    def juxtapose(self, left: str, right: str, a: Any, b: Any) -> str:
+        """A matrix product's factors side by side (``Xw``), with ``·`` after a long name."""
         long = a.op == "var" and len(left) > 1 or b.op == "var" and len(right) > 1
         return f"{left}·{right}" if long else left + right
 
