@@ -29,6 +29,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 CELLS = {  # name -> (code, the title its HTML must show)
     "derivation": ('import symgrad\nsymgrad.derive("bce", "logistic")',
                    "Gradient of the binary cross-entropy with the logistic model"),
+    "matrix": ('symgrad.derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w")',
+               "Gradient of sum((X*w - y)^2)/N"),
     "fit": ('symgrad.fit("mse", "linear", lr=0.1, standardize=True)',
             "Fit of the linear model to the mean squared error"),
     "check": ('symgrad.check_answer("-(2/N)*sum((yhat - y)*x)", "mse", wrt="w")',
@@ -82,8 +84,9 @@ def test_each_result_shows_left_aligned_with_its_title(outputs, name: str) -> No
     assert not shown.startswith("<pre")
 
 
-def test_derivation_latex_is_mathjax_ready(outputs) -> None:
-    tex = outputs["derivation"]["text/latex"]
+@pytest.mark.parametrize("name", ["derivation", "matrix"])
+def test_derivation_latex_is_mathjax_ready(outputs, name: str) -> None:
+    tex = outputs[name]["text/latex"]
     assert tex.startswith("$$\\begin{aligned}") and tex.endswith("\\end{aligned}$$")
     assert tex.count("$$") == 2
     for unsupported in ("\\intertext", "\\parbox", "align*", "\\splitfrac"):

@@ -2,8 +2,9 @@
 
 Built here: every bundled worksheet (both editions, several variants), ``derive --format latex
 --standalone`` for every catalogue loss and model (with features, classes and an L2 penalty),
-networks (layer level, and expanded 2-2-1 and 2-3-1) and typed expressions whose names need
-escaping. The documents compile in parallel; each log is read for ``Overfull \\hbox``.
+networks (layer level, and expanded 2-2-1 and 2-3-1), typed expressions whose names need
+escaping and the matrix derivations of issue 17. The documents compile in parallel; each log is
+read for ``Overfull \\hbox``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from pathlib import Path
 import pytest
 
 from symgrad.core.derive import derive, derive_expr
+from symgrad.core.matrix_derive import derive_matrix
 from symgrad.models.network import network
 from symgrad.render import latex
 from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
 from symgrad.teaching.worksheets.export import EDITIONS, figures, to_tex
 
 SEEDS = (1, 2, 3)
+MATRIX = {  # the issue's examples (issue 17)
+    "mse": ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"),
+    "logistic pm1": ("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w"),
+    "bce definitions": ("z = X*w; p = sigmoid(z); L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
+                        "X: N x d, w: d, y: N", "w"),
+    "norm + lam": ("norm(A*x - b)^2 + lam*norm(x)^2", "A: m x n, x: n, b: m, lam: scalar", "x"),
+    "softmax ce": ("-sum(y .* log(softmax(W*x + b)))", "W: k x d, x: d, b: k, y: k", "W,b"),
+}
 OVERFULL = re.compile(r"Overfull \\hbox \(([\d.]+)pt too wide\)")
 
 
@@ -57,6 +67,7 @@ def _derivations() -> dict[str, tuple[str, dict[str, bytes]]]:
         "mlp 2,3,1 expanded": network("2,3,1", "relu,sigmoid", "bce").derive(expanded=True),
         "mlp 2,2,1 leaky_relu mse": network("2,2,1", "leaky_relu,identity", "mse").derive(
             expanded=True),
+        **{f"matrix {name}": derive_matrix(*case) for name, case in MATRIX.items()},
     }
     return {name: (latex.document(latex.render(d), d.title), {}) for name, d in ds.items()}
 

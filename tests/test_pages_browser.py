@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from symgrad.core.derive import derive, derive_expr
+from symgrad.core.matrix_derive import derive_matrix
 from symgrad.models.network import network
 from symgrad.render import html
 from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
@@ -57,6 +58,16 @@ MEASURE = """() => {
 }"""
 
 
+MATRIX = {  # the issue's examples (issue 17)
+    "mse": ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"),
+    "logistic pm1": ("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w"),
+    "bce definitions": ("z = X*w; p = sigmoid(z); L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
+                        "X: N x d, w: d, y: N", "w"),
+    "norm + lam": ("norm(A*x - b)^2 + lam*norm(x)^2", "A: m x n, x: n, b: m, lam: scalar", "x"),
+    "softmax ce": ("-sum(y .* log(softmax(W*x + b)))", "W: k x d, x: d, b: k, y: k", "W,b"),
+}
+
+
 def _worksheets() -> dict[str, str]:
     pages = {}
     for path in sorted(bundled_dir().glob("*.toml")):
@@ -90,6 +101,8 @@ def _derivations() -> dict[str, str]:
         "mlp-2,3,1-expanded": network("2,3,1", "relu,sigmoid", "bce").derive(expanded=True),
         "mlp-2,2,1-leaky_relu-mse": network("2,2,1", "leaky_relu,identity", "mse").derive(
             expanded=True),
+        **{f"matrix-{name.replace(' ', '-')}": derive_matrix(*case)
+           for name, case in MATRIX.items()},
     }
     return {name: html.document(html.render(d), d.title) for name, d in ds.items()}
 

@@ -304,7 +304,7 @@ def _run_matrix(args: argparse.Namespace) -> int:
     if args.expr is None:
         raise OptionError("--shapes declares the names of a matrix expression: give --expr")
     if args.format not in MATRIX_FORMATS:
-        raise OptionError(f"a matrix derivation prints as {', '.join(MATRIX_FORMATS)} so far, "
+        raise OptionError(f"a matrix derivation prints as {', '.join(MATRIX_FORMATS)}, "
                           f"not {args.format}")
     for flag, value in (("--at", args.at), ("--data", args.data), ("--optimizer", args.optimizer),
                         ("--interactive", args.interactive or None),
@@ -312,6 +312,9 @@ def _run_matrix(args: argparse.Namespace) -> int:
         if value is not None:
             raise OptionError(f"{flag} does not apply to a matrix expression (--shapes)")
     d = derive_matrix(args.expr, args.shapes, args.wrt)
+    if args.format in RENDERERS:  # the printed page, --standalone as a whole document
+        _print(d, args)
+        return 0
     printer = importlib.import_module(f"symgrad.render.{args.format}")
     print(printer.render(d))
     return 0

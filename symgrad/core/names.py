@@ -52,8 +52,8 @@ DERIVE_FORMATS = ("text", "latex", "json", "md", "html")
 CODE_FORMATS = ("python",)
 """Formats of a matrix derivation's code export (``--format python``)."""
 
-MATRIX_FORMATS = ("text", "json", "python")
-"""Output formats of a matrix derivation (``derive --shapes``) so far."""
+MATRIX_FORMATS = ("text", "latex", "md", "html", "json", "python")
+"""Output formats of a matrix derivation (``derive --shapes``)."""
 
 RESULT_FORMATS = ("text", "json")
 """Output formats of a result (check, train, gradcheck)."""

@@ -25,7 +25,16 @@ from latex2mathml.converter import convert
 from symgrad.core.notebook import block
 from symgrad.core.steps import Derivation
 from symgrad.render import checks_text, rule_text, sections
-from symgrad.render.latex import equals_rows, expr_latex, form_rows, len_em, unstack
+from symgrad.render.latex import (
+    equals_rows,
+    expr_latex,
+    form_rows,
+    len_em,
+    matrix_latex,
+    matrix_prose,
+    matrix_steps,
+    unstack,
+)
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 
@@ -107,7 +116,10 @@ def render(d: Derivation, width: float = COLUMN) -> str:
     As in the LaTeX printer, each right-hand side has its own row and a form too wide for the
     column (``width`` em, less the widest left-hand side and the rule) breaks into rows
     (:func:`symgrad.render.latex.form_rows`), each its own ``<math>``; the results likewise.
+    A matrix derivation: :func:`matrix_render`.
     """
+    if not isinstance(d, Derivation):
+        return matrix_render(d, width)
     late = frozenset(d.graph.features)
     lhs = max((len_em(expr_latex(s.lhs, late)) for s in d.steps), default=0.0)
     budget = width - lhs - RULE - 4.0
@@ -125,6 +137,27 @@ def render(d: Derivation, width: float = COLUMN) -> str:
     return ('<table class="derivation">\n' + "\n".join(rows) + "\n</table>\n"
             f"<p>Result ({html.escape(checks_text(d))}):</p>\n"
             '<table class="derivation results">\n' + "\n".join(results) + "\n</table>")
+
+
+def matrix_render(d, width: float = COLUMN) -> str:
+    r"""A matrix derivation as HTML: the layout and assumptions as paragraphs, then the table of
+    :func:`render` with each step's shape (``z = Xw ∈ ℝ^N`` as MathML) and rules, the results
+    last (:func:`symgrad.render.latex.matrix_steps`).
+
+    >>> from symgrad.core.matrix_derive import derive_matrix
+    >>> out = matrix_render(derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"))
+    >>> out.startswith("<p>Denominator layout: <math"), "\\frac" in out
+    (True, False)
+    """
+    lhs = max(len_em(matrix_latex(s.lhs)) for s in d.steps)
+    rows: list[str] = []
+    for heading, steps in matrix_steps(d, width - max(lhs, 3.0) - RULE - 4.0):
+        rows.append(f'<tr class="section"><td colspan="3">{prose(heading)}</td></tr>')
+        for lhs_, forms, rule in steps:
+            rows += _rows(lhs_, forms, f'<td class="rule">{html.escape(rule)}</td>' if rule
+                          else "")
+    return ("".join(f"<p>{prose(line)}</p>\n" for line in matrix_prose(d))
+            + '<table class="derivation">\n' + "\n".join(rows) + "\n</table>")
 
 
 def _rows(lhs: str, rhs: list[str], rule: str) -> list[str]:

@@ -13,11 +13,14 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from symgrad.core.functions import Function, by_class
+from symgrad.core.functions import FUNCTIONS, Function, by_class
+from symgrad.core.matrix import is_scalar
+from symgrad.core.matrix_steps import LAYOUT
 from symgrad.core.steps import Derivation, Partial, Step
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit, bracketed
 from symgrad.render import rule_text, sections
 from symgrad.render._display import arrange
+from symgrad.render.text import MatrixTextPrinter, signed
 
 
 class _Printer(LatexPrinter):
@@ -149,11 +152,22 @@ def step_rows(
     width inside the ``\text{}``. With ``budget`` (em) a form wider than that breaks into rows
     ``&\quad + ...`` (:func:`form_rows`).
     """
-    rule = prose(rule_text(step))
-    if rule_width is not None:
+    return aligned_rows(expr_latex(step.lhs, late), form_rows(step, late, budget),
+                        rule_text(step), rule_width)
+
+
+def aligned_rows(lhs: str, rows: list[str], rule: str, rule_width: str | None = None) -> list[str]:
+    r"""``lhs &= first row && \text{rule}``, then ``&row`` for the other rows of the forms; the
+    rule (prose) in a ``\parbox`` of ``rule_width`` when given.
+
+    >>> aligned_rows("y", ["= a", r"\quad {} + b"], "chain rule")
+    ['y &= a && \\text{chain rule}', '&\\quad {} + b']
+    """
+    rule = prose(rule)
+    if rule_width is not None and rule:
         rule = rf"\parbox[t]{{{rule_width}}}{{\raggedright\footnotesize {rule}}}"
-    first, *rest = form_rows(step, late, budget)
-    return ([rf"{expr_latex(step.lhs, late)} &{first} && \text{{{rule}}}"]
+    first, *rest = rows
+    return ([rf"{lhs} &{first}" + (rf" && \text{{{rule}}}" if rule else "")]
             + ["&" + r for r in rest])
 
 
@@ -162,8 +176,11 @@ def render(d: Derivation, rule_width: str | None = RULE_WIDTH, width: float = TE
 
     A step with several right-hand sides puts each on its own row, and a form too wide for the
     page (``width`` em, less the widest left-hand side and the rule column) breaks into rows at
-    its + and − and between factors, so nothing runs off the page.
+    its + and − and between factors, so nothing runs off the page. A matrix derivation:
+    :func:`matrix_render`.
     """
+    if not isinstance(d, Derivation):
+        return matrix_render(d, rule_width, width)
     late = frozenset(d.graph.features)
     lhs = max((len_em(expr_latex(s.lhs, late)) for s in d.steps), default=0.0)
     rule = float(rule_width.removesuffix("cm")) / _CM_PER_EM if rule_width else 12.0
@@ -180,7 +197,8 @@ def render(d: Derivation, rule_width: str | None = RULE_WIDTH, width: float = TE
 _SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
             "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "λ": r"\(\lambda\)",
-            "−": r"\textminus{}"}
+            "−": r"\textminus{}", "·": r"\(\cdot\)", "ᵀ": r"\(^{\top}\)", "∂": r"\(\partial\)",
+            "‖": r"\(\Vert\)", "²": r"\(^{2}\)"}
 _MATH = re.compile(r"(\\\(.+?\\\)|\\\[.+?\\\])", re.S)
 
 
@@ -206,6 +224,10 @@ def notebook(d: Derivation) -> str:
     >>> out.startswith("$$\\begin{aligned}"), "intertext" in out, "parbox" in out
     (True, False, False)
     """
+    if not isinstance(d, Derivation):
+        rows = [rf"&\textbf{{{prose(d.title)}}}"] + [
+            "&" + _text_math(prose(r)) if lhs is None else r for lhs, r in _matrix_lines(d, None)]
+        return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
     late = frozenset(d.graph.features)
     rows = [rf"&\textbf{{{prose(d.title)}}}"] if d.title else []
     for heading, steps in sections(d.steps):
@@ -224,6 +246,193 @@ def document(body: str, title: str = "") -> str:
         "\\begin{document}\n"
         f"{head}{body}\n\\end{{document}}\n"
     )
+
+
+# --- matrix derivations (symgrad.core.matrix_steps) ------------------------------------------
+
+class MatrixLatexPrinter(MatrixTextPrinter):
+    r"""A matrix expression as a lecture writes it: ``X^{\top} \left(X w - y\right)``,
+    ``\odot``, ``\oslash``, ``\mathbf{1}_{N}``, ``\sigma``, ``\left\lVert x\right\rVert^{2}``,
+    ``\operatorname{tr}``; the layout of sums, products and signs is the text printer's."""
+
+    minus, plus, times, hadamard, oslash = " - ", " + ", " ", r" \odot ", r" \oslash "
+
+    def paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def wrap(self, m, atomic=()) -> str:  # a fraction ∂L/∂z needs no brackets
+        return self.doprint(m) if m.op == "adj" else super().wrap(m, *(atomic and (atomic,)))
+
+    def bare(self, m) -> bool:
+        return not (m.op == "const" and m.value.is_number and m.value.is_negative)
+
+    def _print_var(self, m):
+        return expr_latex(sp.Symbol(m.name))
+
+    def _print_const(self, m):
+        return expr_latex(m.value)
+
+    def _print_ones(self, m):
+        return rf"\mathbf{{1}}_{{{shape_latex(m.shape, False)}}}"
+
+    def _print_eye(self, m):
+        return rf"I_{{{expr_latex(m.shape[0])}}}"
+
+    def _print_adj(self, m):
+        of = expr_latex(sp.Symbol(str(m.value or "L")))
+        return rf"\frac{{\partial {of}}}{{\partial {expr_latex(sp.Symbol(m.name))}}}"
+
+    def _print_div(self, m):
+        negative, _ = signed(m)
+        a, b = m.args
+        if negative or not is_scalar(b.shape):
+            return super()._print_div(m)
+        return rf"\frac{{{self.doprint(a)}}}{{{self.doprint(b)}}}"
+
+    def exponent(self, e: sp.Expr) -> str:
+        return f"^{{{expr_latex(e)}}}"
+
+    def juxtapose(self, left: str, right: str, a, b) -> str:
+        return f"{left} {right}"
+
+    def _print_T(self, m):
+        return self.wrap(m.args[0], ("var", "ones", "adj")) + r"^{\top}"
+
+    def _print_sum(self, m):
+        return rf"\operatorname{{sum}}{self.paren(self.doprint(m.args[0]))}"
+
+    def _print_mean(self, m):
+        return rf"\operatorname{{mean}}{self.paren(self.doprint(m.args[0]))}"
+
+    def _print_norm(self, m):
+        return rf"\left\lVert {self.doprint(m.args[0])} \right\rVert"
+
+    def _print_sqnorm(self, m):
+        return self._print_norm(m) + "^{2}"
+
+    def _print_dot(self, m):
+        return rf"{self.wrap(m.args[0], ('var',))}^{{\top}} {self.wrap(m.args[1], ('var',))}"
+
+    def _print_trace(self, m):
+        return rf"\operatorname{{tr}}{self.paren(self.doprint(m.args[0]))}"
+
+    def _print_fn(self, m):
+        record = FUNCTIONS[m.name]
+        name = record.latex or (rf"\{record.name}" if record.name in _TEX_FUNCTIONS
+                                else rf"\operatorname{{{record.name}}}")
+        return name + self.paren(self.doprint(m.args[0]))
+
+    def _print_softmax(self, m):
+        return r"\operatorname{softmax}" + self.paren(self.doprint(m.args[0]))
+
+
+_TEX_FUNCTIONS = ("log", "exp", "sin", "cos", "tan", "sinh", "cosh", "tanh")
+
+
+def matrix_latex(m) -> str:
+    r"""A matrix expression as LaTeX.
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> s = parse_shapes("X: N x d, w: d, y: N")
+    >>> matrix_latex(parse_matrix("X'*(X*w - y)", s))
+    'X^{\\top} \\left(X w - y\\right)'
+    >>> matrix_latex(parse_matrix("mean(sigmoid(X*w) .* (1 - y))", s))
+    '\\operatorname{mean}\\left(\\sigma\\left(X w\\right) \\odot \\left(1 - y\\right)\\right)'
+    """
+    return MatrixLatexPrinter().doprint(m)
+
+
+def shape_latex(shape, space: bool = True) -> str:
+    r"""``\mathbb{R}^{k \times d}`` (or, with ``space=False``, the size ``k \times d`` alone).
+
+    >>> shape_latex((sp.Symbol("N"), sp.S.One)), shape_latex((sp.S.One, sp.S.One))
+    ('\\mathbb{R}^{N}', '\\mathbb{R}')
+    """
+    rows, cols = (expr_latex(n) for n in shape)
+    size = rows if cols == "1" else rf"{rows} \times {cols}"
+    if not space:
+        return size
+    return r"\mathbb{R}" if is_scalar(shape) else rf"\mathbb{{R}}^{{{size}}}"
+
+
+#: The layouts of :mod:`symgrad.core.matrix_steps` as LaTeX prose.
+LAYOUTS = {LAYOUT: r"Denominator layout: \(\partial L/\partial v\) has the shape of \(v\)."}
+
+
+def matrix_prose(d) -> list[str]:
+    r"""What a matrix derivation states once, as prose with ``\( \)`` math: the layout and the
+    assumptions (one-hot labels); the Markdown and HTML printers say the same."""
+    lines = [LAYOUTS[d.layout]]
+    lines += [rf"Assumed: \(\mathbf{{1}}^{{\top}} {expr_latex(sp.Symbol(n))} = 1\) "
+              rf"(\({expr_latex(sp.Symbol(n))}\): one-hot labels)." for n in d.simplex]
+    return lines
+
+
+def matrix_steps(d, budget: float | None = None):
+    r"""A matrix derivation as ``(heading, [(lhs, rows, rule), ...])``: sections of steps, then
+    the results; ``rows`` are ``= form`` rows (:func:`equals_rows`, broken at ``budget`` em) and
+    the last ends with the shape, ``\in \mathbb{R}^{N}``. The LaTeX, Markdown and HTML printers
+    lay these out."""
+    loss = expr_latex(sp.Symbol(d.loss))
+
+    def rows(forms, shape):
+        space = rf" \in {shape_latex(shape)}"
+        room = None if budget is None else budget - len_em(space)
+        out = [r for f in forms for r in equals_rows(matrix_latex(f), room)]
+        out[-1] += space
+        return out
+
+    for heading, steps in sections(d.steps):
+        yield heading, [(matrix_latex(s.lhs), rows(s.forms, s.shape),
+                         ", ".join(r.text for r in s.rules)) for s in steps]
+    yield f"Result ({d.checks_text()})", [
+        (rf"\frac{{\partial {loss}}}{{\partial {expr_latex(sp.Symbol(g.wrt))}}}",
+         rows((g.expanded,), g.shape), "") for g in d.gradients.values()]
+
+
+def math_rows(steps) -> list[str]:
+    r"""One section of :func:`matrix_steps` as rows of an ``aligned`` block for MathJax and KaTeX
+    (notebooks, Markdown): ``lhs &= form && \text{rule}``, no ``\parbox``."""
+    out = []
+    for lhs, rows, rule in steps:
+        out.append(f"{lhs} &{rows[0]}" + (" && " + _text_math(prose(rule)) if rule else ""))
+        out += [f" &{r}" for r in rows[1:]]
+    return out
+
+
+def _matrix_lines(d, budget: float | None):
+    """``(None, prose)`` for text rows and ``(lhs, row)`` for math rows (:func:`notebook`)."""
+    for line in matrix_prose(d):
+        yield None, line
+    for heading, steps in matrix_steps(d, budget):
+        yield None, heading + ":"
+        yield from (("", r) for r in math_rows(steps))
+
+
+def _text_math(text: str) -> str:
+    r"""Prose with ``\( \)`` math as a math row: ``\text{...}`` pieces and the math between
+    (MathJax reads no math inside ``\text``).
+
+    >>> _text_math(r"the shape of \(v\).")
+    '\\text{the shape of }v\\text{.}'
+    """
+    parts = _MATH.split(text)
+    return "".join(p[2:-2] if k % 2 else rf"\text{{{p}}}" for k, p in enumerate(parts) if p)
+
+
+def matrix_render(d, rule_width: str | None = RULE_WIDTH, width: float = TEXT_WIDTH) -> str:
+    r"""A matrix derivation as one ``align*`` block: the layout and assumptions, then each
+    section as ``\intertext``, a step per row with its shape and rules; forms too wide for the
+    page break into rows as the scalar derivations do (:func:`equals_rows`)."""
+    lhs = max(len_em(matrix_latex(s.lhs)) for s in d.steps)
+    rule = float(rule_width.removesuffix("cm")) / _CM_PER_EM if rule_width else 12.0
+    out = [rf"\intertext{{{prose(line)}}}" for line in matrix_prose(d)]
+    for heading, steps in matrix_steps(d, width - max(lhs, 3.0) - rule - 4.0):
+        out.append(rf"\intertext{{{prose(heading)}}}")
+        out += [r + r" \\" for lhs_, rows, rule_ in steps
+                for r in aligned_rows(lhs_, rows, rule_, rule_width)]
+    out[-1] = out[-1].removesuffix(r" \\")
+    return "\\begin{align*}\n" + "\n".join(out) + "\n\\end{align*}"
 
 
 # --- line breaking -------------------------------------------------------------------------------

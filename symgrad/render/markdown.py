@@ -17,7 +17,7 @@ import re
 
 from symgrad.core.steps import Derivation
 from symgrad.render import checks_text, sections
-from symgrad.render.latex import expr_latex, step_latex
+from symgrad.render.latex import expr_latex, math_rows, matrix_prose, matrix_steps, step_latex
 
 
 def display(latex: str) -> str:
@@ -41,7 +41,10 @@ def inline(text: str) -> str:
 
 
 def render(d: Derivation) -> str:
-    """The derivation as Markdown: a heading and an ``aligned`` block per section, the result."""
+    """The derivation as Markdown: a heading and an ``aligned`` block per section, the result (a
+    matrix derivation: the layout and assumptions first, each row with its shape)."""
+    if not isinstance(d, Derivation):
+        return matrix_render(d)
     late = frozenset(d.graph.features)
     parts = []
     for heading, steps in sections(d.steps):
@@ -56,6 +59,25 @@ def render(d: Derivation) -> str:
     parts.append(f"**Result** ({checks_text(d)})\n\n"
                  + display(" \\\\\n".join(lines) if len(lines) == 1 else
                            "\\begin{gathered}\n" + " \\\\\n".join(lines) + "\n\\end{gathered}"))
+    return "\n\n".join(parts) + "\n"
+
+
+def matrix_render(d) -> str:
+    r"""A matrix derivation as Markdown: the layout and assumptions as prose, then a bold heading
+    and an ``aligned`` block per section (:func:`symgrad.render.latex.matrix_steps`).
+
+    >>> from symgrad.core.matrix_derive import derive_matrix
+    >>> md = matrix_render(derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"))
+    >>> md.splitlines()[0]
+    'Denominator layout: $\\partial L/\\partial v$ has the shape of $v$.'
+    >>> "X^{\\top} \\left(X w - y\\right) \\in \\mathbb{R}^{d}" in md
+    True
+    """
+    parts = [inline(line) for line in matrix_prose(d)]
+    for heading, steps in matrix_steps(d):
+        body = " \\\\\n".join(math_rows(steps))
+        parts.append(f"**{heading}**\n\n" + display("\\begin{aligned}\n" + body
+                                                    + "\n\\end{aligned}"))
     return "\n\n".join(parts) + "\n"
 
 

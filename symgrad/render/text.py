@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -221,19 +222,62 @@ def document(body: str, title: str = "") -> str:
 
 _ATOMIC = ("var", "const", "ones", "eye", "adj", "T", "fn", "softmax", "sum", "mean", "norm",
            "sqnorm", "dot", "trace", "pow")
+_PRODUCTS = ("mul", "div", "matmul")
+
+
+def signed(m: Any) -> tuple[bool, Any]:
+    """``(negative, m')`` with ``m = −m'`` when ``negative``: the minus signs of a product pulled
+    out in front (``−(−a) ⊙ b`` is ``a ⊙ b``, ``(−1)·a`` is ``a``), so that a printer writes
+    ``a − b`` and never ``a + −(−b)``. It changes the look, never the value.
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> m = parse_matrix("-(-y) .* p", parse_shapes("y: N, p: N"))
+    >>> negative, rest = signed(m)
+    >>> negative, matrix_text(rest)
+    (False, 'y ⊙ p')
+    """
+    if m.op == "neg":
+        negative, inner = signed(m.args[0])
+        return not negative, inner
+    if m.op == "const" and m.value.is_number and m.value.is_negative:
+        return True, replace(m, value=-m.value)
+    if m.op in ("mul", "matmul"):
+        (sa, a), (sb, b) = signed(m.args[0]), signed(m.args[1])
+        one = [x for x in (a, b) if x.op == "const" and x.value == 1]
+        if m.op == "mul" and one:
+            return sa != sb, b if one[0] is a else a
+        return sa != sb, replace(m, args=(a, b))
+    if m.op == "div":
+        negative, a = signed(m.args[0])
+        return negative, replace(m, args=(a, m.args[1]))
+    return False, m
 
 
 class MatrixTextPrinter:
-    """Prints a :class:`symgrad.core.matrix.M` record: Xᵀ(Xw − y), z ⊙ (1 − z), ‖x‖², 1_N."""
+    """Prints a :class:`symgrad.core.matrix.M` record: Xᵀ(Xw − y), z ⊙ (1 − z), ‖x‖², 1_N.
+
+    The LaTeX printer (:class:`symgrad.render.latex.MatrixLatexPrinter`) is this printer with
+    its own symbols (the class attributes) and leaves; the layout of sums, products and signs is
+    decided here once.
+    """
+
+    minus, plus, times, hadamard, over, oslash = " − ", " + ", "·", " ⊙ ", "/", " ⊘ "
 
     def doprint(self, m: Any) -> str:
         return getattr(self, f"_print_{m.op}")(m)
 
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    def bare(self, m: Any) -> bool:
+        """Whether ``m`` needs no brackets as a factor (a number like 1/N does in text)."""
+        return not (m.op == "const" and not _plain_number(m.value))
+
     def wrap(self, m: Any, atomic: tuple[str, ...] = _ATOMIC) -> str:
         text = self.doprint(m)
-        simple = m.op in atomic and not (m.op == "const" and not _plain_number(m.value))
+        simple = m.op in atomic and self.bare(m)
         simple = simple or m.op == "mul" and _coefficient(m)
-        return text if simple else f"({text})"
+        return text if simple else self.paren(text)
 
     def _print_var(self, m):
         return symbol_text(m.name)
@@ -242,7 +286,7 @@ class MatrixTextPrinter:
         return expr_text(m.value)
 
     def _print_ones(self, m):
-        return "1_" + shape_text(m.shape).replace("×", "×")
+        return "1_" + shape_text(m.shape)
 
     def _print_eye(self, m):
         return f"I_{m.shape[0]}"
@@ -251,42 +295,61 @@ class MatrixTextPrinter:
         return f"∂{symbol_text(str(m.value or 'L'))}/∂{symbol_text(m.name)}"
 
     def _print_add(self, m):
-        return f"{self.doprint(m.args[0])} + {self.doprint(m.args[1])}"
+        negative, right = signed(m.args[1])
+        if negative:
+            return self.doprint(m.args[0]) + self.minus + self.wrap(right, (*_ATOMIC, *_PRODUCTS))
+        return self.doprint(m.args[0]) + self.plus + self.doprint(m.args[1])
 
     def _print_sub(self, m):
-        right = m.args[1]
-        text = self.wrap(right, (*_ATOMIC, "mul", "div", "matmul")) if right.op != "neg" else (
-            f"({self.doprint(right)})")
-        return f"{self.doprint(m.args[0])} − {text}"
+        negative, right = signed(m.args[1])
+        if negative:
+            return self.doprint(m.args[0]) + self.plus + self.doprint(right)
+        return self.doprint(m.args[0]) + self.minus + self.wrap(right, (*_ATOMIC, *_PRODUCTS))
 
     def _print_neg(self, m):
-        return "−" + self.wrap(m.args[0], (*_ATOMIC, "mul", "div", "matmul"))
+        negative, inner = signed(m)
+        if not negative:
+            return self.doprint(inner)
+        return self.minus.strip() + self.wrap(inner, (*_ATOMIC, *_PRODUCTS))
 
     def _print_mul(self, m):
+        negative, n = signed(m)
+        if negative or n is not m and n.op != "mul":
+            return self._print_neg(m) if negative else self.doprint(n)
         a, b = m.args
         if _coefficient(m):  # 2λ
             return self.doprint(a) + self.doprint(b)
-        if is_scalar(a.shape) and not is_scalar(b.shape) or is_scalar(a.shape) and is_scalar(
-                b.shape):
-            return f"{self.wrap(a)}·{self.wrap(b, (*_ATOMIC, 'matmul'))}"
-        if is_scalar(b.shape):
-            return f"{self.wrap(b)}·{self.wrap(a, (*_ATOMIC, 'matmul'))}"
-        return f"{self.wrap(a, (*_ATOMIC, 'mul'))} ⊙ {self.wrap(b)}"
+        if is_scalar(b.shape) and not is_scalar(a.shape):
+            a, b = b, a
+        if is_scalar(a.shape):
+            return self.wrap(a) + self.times + self.wrap(b, (*_ATOMIC, "matmul"))
+        return self.wrap(a, (*_ATOMIC, "mul")) + self.hadamard + self.wrap(b)
 
     def _print_div(self, m):
+        negative, _ = signed(m)
+        if negative:
+            return self._print_neg(m)
         a, b = m.args
-        sign = "/" if is_scalar(b.shape) else " ⊘ "
-        return f"{self.wrap(a, (*_ATOMIC, 'mul', 'matmul'))}{sign}{self.wrap(b)}"
+        sign = self.over if is_scalar(b.shape) else self.oslash
+        return self.wrap(a, (*_ATOMIC, "mul", "matmul")) + sign + self.wrap(b)
 
     def _print_pow(self, m):
-        e = m.value
-        power = str(e).translate(_SUP) if e.is_Integer else f"^{e}"
-        return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + power
+        return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + self.exponent(m.value)
+
+    def exponent(self, e: sp.Expr) -> str:
+        return str(e).translate(_SUP) if e.is_Integer else f"^{e}"
 
     def _print_matmul(self, m):
+        negative, _ = signed(m)
+        if negative:
+            return self._print_neg(m)
         a, b = m.args
         left = self.wrap(a, ("var", "T", "matmul", "eye", "ones"))
         right = self.wrap(b, ("var", "T", "eye", "ones"))
+        return self.juxtapose(left, right, a, b)
+
+    def juxtapose(self, left: str, right: str, a: Any, b: Any) -> str:
+        """A matrix product's factors side by side (``Xw``), with ``·`` after a long name."""
         long = a.op == "var" and len(left) > 1 or b.op == "var" and len(right) > 1
         return f"{left}·{right}" if long else left + right
 
@@ -341,11 +404,37 @@ def matrix_text(m: Any) -> str:
     return MatrixTextPrinter().doprint(m)
 
 
+_SUPERSCRIPT = dict(zip("0123456789abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW×",
+                        "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂˣ",
+                        strict=True))
+
+
+def shape_space(shape: Any) -> str:
+    """The space a value lives in: ``ℝ`` (a scalar), ``ℝᴺ`` (a vector), ``ℝᵏˣᵈ`` (a matrix);
+    ``ℝ^(…)`` when a size has no superscript letter.
+
+    >>> import sympy as sp
+    >>> shape_space((sp.Symbol("k"), sp.Symbol("d"))), shape_space((sp.Symbol("q"), sp.S.One))
+    ('ℝᵏˣᵈ', 'ℝ^q')
+    """
+    if is_scalar(shape):
+        return "ℝ"
+    size = shape_text(shape)
+    if all(c in _SUPERSCRIPT for c in size):
+        return "ℝ" + "".join(_SUPERSCRIPT[c] for c in size)
+    return f"ℝ^({size})" if "×" in size else f"ℝ^{size}"
+
+
+def layout_text(d: Any) -> str:
+    """The layout of a matrix derivation as a sentence: ``Denominator layout: ∂L/∂v has ...``."""
+    return d.layout[:1].upper() + d.layout[1:] + "."
+
+
 def matrix_render(d: Any) -> str:
     """A matrix derivation as text: the layout, every intermediate and derivative with its shape
-    and rules, the vector-Jacobian chain from the loss back, the results and how they were
-    checked."""
-    lines = [d.title, "", f"Layout: {d.layout}."]
+    (``z = Xw ∈ ℝᴺ``) and rules, the vector-Jacobian chain from the loss back, the results and
+    how they were checked."""
+    lines = [d.title, "", layout_text(d)]
     for assumption in d.assumptions:
         lines.append(f"Assumed: {assumption}.")
     for heading, steps in sections(d.steps):
@@ -354,10 +443,10 @@ def matrix_render(d: Any) -> str:
             rhs = " = ".join(matrix_text(f) for f in s.forms)
             rules = ", ".join(r.text for r in s.rules)
             mark = "" if s.verified else "  (UNVERIFIED)"
-            lines.append(f"  {matrix_text(s.lhs)} = {rhs}    [{shape_text(s.shape)}; {rules}]"
+            lines.append(f"  {matrix_text(s.lhs)} = {rhs} ∈ {shape_space(s.shape)}    [{rules}]"
                          f"{mark}")
     lines += ["", f"Result ({d.checks_text()}):"]
     for g in d.gradients.values():
         lines.append(f"  ∂{symbol_text(d.loss)}/∂{symbol_text(g.wrt)} = {matrix_text(g.expanded)}"
-                     f"    [{shape_text(g.shape)}]")
+                     f" ∈ {shape_space(g.shape)}")
     return "\n".join(lines)
