@@ -74,3 +74,45 @@ def test_a_corrupted_chain_form_fails_both_checks():
     assert not steps[k].passed
     with pytest.raises(VerificationError, match="central differences"):
         verify(bad, _gradients(d))
+
+
+def _text(m):
+    return str(m)
+
+
+def _no_double_negation(m):
+    assert not (m.op == "neg" and m.args[0].op == "neg"), m
+    assert not (m.op == "neg" and m.args[0].op == "const"), m
+    for a in m.args:
+        _no_double_negation(a)
+
+
+def test_bce_step_in_the_lecture_form():
+    d = derive_matrix(*LOGISTIC)
+    step = next(s for s in d.steps if s.kind is Kind.CHAIN and s.lhs.name == "p")
+    scale, quotient = step.result.args
+    assert step.result.op == "mul" and str(scale) == "1/N" and quotient.op == "div"
+    assert _text(quotient.args[0]) == "p − y" and _text(quotient.args[1]) == "p ⊙ (1 − p)"
+    for form in step.forms:
+        _no_double_negation(form)
+    assert "−(−" not in _text(step.forms[0]) and step.exact.passed and step.check.passed
+    definition = next(s for s in d.steps if s.lhs.name == "L")
+    assert _text(definition.result).startswith("mean(−y ⊙ log(p) − ")  # as typed
+
+
+def test_softmax_step_shows_the_middle_and_names_the_assumption():
+    d = derive_matrix(*SOFTMAX)
+    step = next(s for s in d.steps if s.kind is Kind.CHAIN and s.lhs.name == "z")
+    shown = [_text(f) for f in step.forms]
+    assert shown[1:] == ["pᵀ(y ⊘ p)·p − y", "sum(y)·p − y", "p − y"], shown
+    assert d.assumptions == ("1ᵀy = 1 (y: one-hot labels)",)
+    assert step.verified and step.exact.passed  # every middle form, on the simplex
+
+
+def test_plus_minus_one_logistic_in_the_textbook_order():
+    d = derive_matrix("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w")
+    g = d.gradients["w"].expanded
+    assert _text(g).replace("(Xw)", "Xw") == "−(1/N)·Xᵀ(y ⊙ σ(−y ⊙ Xw))"
+    for s in d.steps:
+        for form in s.forms:
+            _no_double_negation(form)

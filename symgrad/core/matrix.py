@@ -427,7 +427,9 @@ class _Parser:
             return sub(a, b, where)
         if op is ast.Mult:
             return matmul(a, b, where)
-        if op is ast.Mod:
+        if op is ast.Mod:  # -y .* log(p) is −(y ⊙ log(p)), as typed (Python reads (−y) ⊙ ...)
+            if a.op == "neg":
+                return neg(mul(a.args[0], b, where))
             return mul(a, b, where)
         if op in (ast.Div, ast.FloorDiv):
             if b.op == "const" and b.value == 0:
