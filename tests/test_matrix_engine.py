@@ -4,10 +4,17 @@ textbook forms a lecturer writes, the language's edges and more expressions agai
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
+import autograd
+import autograd.numpy as anp
+import numpy as np
 import pytest
+import sympy as sp
+from test_matrix import BAD, ROOT, SIZES, _arrays
 
-from symgrad.core.errors import VerificationError
+from symgrad.core.errors import ParseError, VerificationError
 from symgrad.core.matrix import parse_matrix
 from symgrad.core.matrix_check import _exact, _small_sizes, verify
 from symgrad.core.matrix_derive import derive_matrix
@@ -116,3 +123,86 @@ def test_plus_minus_one_logistic_in_the_textbook_order():
     for s in d.steps:
         for form in s.forms:
             _no_double_negation(form)
+
+
+# What a course adds to the 23 expressions of tests/test_matrix.py (each verified by the engine,
+# then its NumPy export compared with autograd at random matrices of two sizes)
+COURSE = [
+    ("sum((relu(X*W1)*w2 - y)^2)/N", "X: N x d, W1: d x h, w2: h, y: N", "W1,w2",
+     lambda X, W1, w2, y: anp.sum((anp.maximum(X @ W1, 0.0) @ w2 - y) ** 2) / X.shape[0]),
+    ("(X*w - y)' * D * (X*w - y)", "X: N x d, w: d, y: N, D: N x N", "w,D",
+     lambda X, w, y, D: (X @ w - y) @ D @ (X @ w - y)),
+    ("trace(A'*X*B)", "A: m x n, X: m x p, B: p x n", "X,A,B",
+     lambda A, X, B: anp.trace(A.T @ X @ B)),
+    ("log(sum(exp(z)))", "z: n", "z", lambda z: anp.log(anp.sum(anp.exp(z)))),
+    ("log(sum(exp(W*x))) - dot(y, W*x)", "W: k x d, x: d, y: k", "W,x",
+     lambda W, x, y: anp.log(anp.sum(anp.exp(W @ x))) - anp.sum(y * (W @ x))),
+    ("sum(2.*x + 2./x + x.^2)", "x: n", "x",
+     lambda x: anp.sum(2 * x + 2 / x + x**2)),
+]
+
+COURSE_SIZES = [{**s, "h": h} for s, h in zip(SIZES, (3, 2), strict=True)]
+
+
+@pytest.mark.parametrize("text, shapes, wrt, reference", COURSE, ids=[c[0] for c in COURSE])
+def test_course_expressions_against_autograd(text, shapes, wrt, reference):
+    d = derive_matrix(text, shapes, wrt)
+    assert d.verified and all(s.exact.passed for s in d.steps if s.exact is not None)
+    f = d.to_numpy()
+    rng = np.random.default_rng(170)
+    for sizes in COURSE_SIZES:
+        arrays = _arrays(d, sizes, rng)
+        values = list(arrays.values())
+        loss, grads = f(*values)
+        assert np.isclose(loss, reference(*values), rtol=1e-10, atol=1e-12)
+        assert set(grads) == set(wrt.split(","))
+        for name, g in grads.items():
+            expected = autograd.grad(reference, list(arrays).index(name))(*values)
+            np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-11, err_msg=name)
+
+
+def test_course_forms():
+    def grad(case, name):
+        return _text(derive_matrix(*case[:3]).gradients[name].expanded)
+
+    assert grad(COURSE[1], "w") == "Xᵀ(D(Xw − y)) + Xᵀ(Dᵀ(Xw − y))"  # no (rᵀDᵀ)ᵀ left
+    assert grad(COURSE[2], "X") == "ABᵀ"  # no identity matrix left
+
+
+def test_numbers_and_elementwise_operators():
+    from symgrad.core.matrix import parse_shapes
+
+    s = parse_shapes("x: n")
+    assert _text(parse_matrix("2.*x", s)) == _text(parse_matrix("2 .* x", s))
+    assert _text(parse_matrix("1./x", s)) == _text(parse_matrix("1 ./ x", s))
+    assert parse_matrix("x.^2", s) == parse_matrix("x^2", s) == parse_matrix("x**2", s)
+    assert parse_matrix("2. * x", s) == parse_matrix("2 * x", s)
+    assert parse_matrix("0.5 * x", s).args[0].value == sp.Rational(1, 2)
+
+
+PARSE_ERRORS = [b for b in BAD if b[2] is ParseError] + [
+    ("sum(leaky_relu(w, 0.1))", "w: d", ParseError,
+     "leaky_relu() is not in the matrix language"),
+    ("huber(w)", "w: d", ParseError, "huber() is not in the matrix language"),
+    ("sum(w[0])", "w: d", ParseError, "subscript is not allowed at column 5"),
+    ("sum(w > 0)", "w: d", ParseError, "compare is not allowed at column 5"),
+    ("sum(w) @ x", "w: d", ParseError, "the character '@' is not allowed at column 8"),
+]
+
+
+@pytest.mark.parametrize("text, shapes, error, words", PARSE_ERRORS,
+                         ids=[b[0] for b in PARSE_ERRORS])
+def test_parse_errors_api_and_cli(text, shapes, error, words):
+    with pytest.raises(error) as info:
+        derive_matrix(text, shapes, "w")
+    assert words in str(info.value) and "\n" not in str(info.value)
+    out = subprocess.run([sys.executable, "-m", "symgrad", "derive", "--expr", text, "--shapes",
+                          shapes, "--wrt", "w"], capture_output=True, text=True, cwd=ROOT,
+                         env={"PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2, out.stderr
+    # the error on one line; then, as for every typed expression, the input with a caret
+    first, *caret = out.stderr.splitlines()
+    assert out.stdout == "" and first.startswith("symgrad: error: ") and words in first
+    assert first == f"symgrad: error: {info.value}"
+    if caret:
+        assert caret[0] == f"  {text}" and caret[1] == "  " + " " * (info.value.column - 1) + "^"

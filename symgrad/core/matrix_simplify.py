@@ -261,9 +261,14 @@ def _structural(m: M, given: dict[M, M]) -> M:
     op, a = m.op, [tidy(x, given) for x in m.args]
     if op == "matmul":
         (c1, left), (c2, right) = _scale_of(a[0]), _scale_of(a[1])
+        if left.op == "eye" or right.op == "eye":  # IB = B
+            return _scaled(c1 * c2, right if left.op == "eye" else left)
         return _scaled(c1 * c2, matmul(left, right))
     if op == "T":
         c, inner = _scale_of(a[0])
+        if inner.op == "matmul" and "T" in (inner.args[0].op, inner.args[1].op):
+            # (rᵀD)ᵀ = Dᵀr: a transpose of a transpose cancels
+            return _scaled(c, matmul(transpose(inner.args[1]), transpose(inner.args[0])))
         return _scaled(c, transpose(inner))
     if op in ("sum", "mean", "sqnorm", "norm", "trace"):
         c, inner = _scale_of(a[0])
