@@ -157,7 +157,11 @@ def test_textbook_logistic_forms():
     inner = bce.expanded.args[1].args[1]
     assert inner.op == "sub" and inner.args[0].op == "fn" and inner.args[0].name == "sigmoid"
     pm = _gradient("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w", "w")
-    assert matrix_text(pm.expanded) == "−(1/N)·Xᵀ(y ⊙ σ(−(Xw) ⊙ y))"
+    # the textbook's −(1/N)·Xᵀ(y ⊙ σ(−y ⊙ Xw)): y before Xw, the sign in front
+    assert matrix_text(pm.expanded).replace("(Xw)", "Xw") == "−(1/N)·Xᵀ(y ⊙ σ(−y ⊙ Xw))"
+    sigma = pm.expanded.args[0].args[1].args[1].args[1]
+    assert sigma.op == "fn" and sigma.args[0].op == "neg"
+    assert [a.op for a in sigma.args[0].args[0].args] == ["var", "matmul"]
 
 
 def test_textbook_ridge_and_softmax():

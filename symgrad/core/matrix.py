@@ -18,12 +18,17 @@ The language (:func:`parse_matrix`), parsed by a whitelist walk over Python's ``
 * ``*`` is the matrix product when both sides are vectors or matrices (``X*w``), a scaling when
   one side is a scalar; ``.*`` is the Hadamard (elementwise) product, ``./`` elementwise division,
   ``/`` division by a scalar (or elementwise, between equal shapes);
-* ``^`` and ``**`` raise every entry to a number: ``(X*w - y)^2`` is the elementwise square,
-  except that ``norm(v)^2`` is the quadratic form vᵀv;
+* ``^``, ``.^`` and ``**`` raise every entry to a number: ``(X*w - y)^2`` is the elementwise
+  square, except that ``norm(v)^2`` is the quadratic form vᵀv;
+* numbers: ``2``, ``0.5``, ``1e-3``, ``2.`` (exact: 0.5 is 1/2); a dot after a number followed
+  by ``*``, ``/`` or ``^`` is read as the elementwise operator, as in MATLAB: ``2.*x`` is
+  ``2 .* x``, ``1./x`` is ``1 ./ x`` (the same values as 2·x and 1/x, so nothing is lost);
 * ``A'``, ``A.T`` and ``transpose(A)`` transpose; ``sum``, ``mean`` (over all entries),
   ``norm`` (Euclidean/Frobenius), ``dot(u, v)``, ``trace(A)``, ``softmax(v)``;
 * the elementwise functions of the function registry (:mod:`symgrad.core.functions`: exp, log,
-  sigmoid, tanh, relu, softplus, ...), applied to every entry;
+  sigmoid, tanh, relu, softplus, ...), applied to every entry; those with a second argument
+  (leaky_relu's slope, elu's alpha, huber's delta) and the others of more arguments are refused
+  in one line (not yet in the matrix language);
 * a scalar (a number, a size such as N, a name declared ``scalar``) adds to or scales anything.
 
 A name used without a declared shape, shapes that do not conform, and unknown constructs raise a
@@ -349,8 +354,8 @@ class _Parser:
             if not " " <= char <= "~" and char != "×" or char in "#\\\"%@&|~":
                 raise ParseError(f"the character {char!r} is not allowed at column {k + 1}",
                                  text, k + 1)
-            if pair in (".*", "./"):
-                piece, step = (_HADAMARD if pair == ".*" else _EDIV), 2
+            if pair in (".*", "./", ".^"):
+                piece, step = {".*": _HADAMARD, "./": _EDIV, ".^": "**"}[pair], 2
             elif char == "^":
                 piece, step = "**", 1
             elif char == "'":
@@ -427,7 +432,9 @@ class _Parser:
             return sub(a, b, where)
         if op is ast.Mult:
             return matmul(a, b, where)
-        if op is ast.Mod:
+        if op is ast.Mod:  # -y .* log(p) is −(y ⊙ log(p)), as typed (Python reads (−y) ⊙ ...)
+            if a.op == "neg":
+                return neg(mul(a.args[0], b, where))
             return mul(a, b, where)
         if op in (ast.Div, ast.FloorDiv):
             if b.op == "const" and b.value == 0:
@@ -448,6 +455,10 @@ class _Parser:
             raise self.fail("calling anything but a known function is not allowed", node)
         name, where = node.func.id, self.where(node)
         known = (*ELEMENTWISE, *SPECIAL)
+        if name in FUNCTIONS and name not in known:
+            raise self.fail(f"{name}() is not in the matrix language (its functions take one "
+                            f"argument: {', '.join(ELEMENTWISE)}; and {', '.join(SPECIAL)})",
+                            node)
         if name not in known:
             raise self.fail(f"unknown function '{name}'; known: {', '.join(known)}", node)
         two = name == "dot"

@@ -35,13 +35,17 @@ TOLERANCE = 1e-15
 SIZES = (2, 3, 4)
 
 Env = dict[str, sp.Matrix]
+#: The key of ∂L/∂v's value in an :data:`Env` is ADJOINT + v (a chain form uses its users').
+ADJOINT = "∂"
 
 
 def evaluate(m: M, env: Env, numeric: bool = False) -> sp.Matrix:
     """The value of ``m`` as a SymPy matrix (a scalar is 1×1) given the inputs' values."""
     op, a = m.op, m.args
-    if op in ("var", "adj"):
+    if op == "var":
         return env[m.name]
+    if op == "adj":
+        return env[ADJOINT + m.name]
     if op == "const":
         return sp.Matrix([[_num(m.value.subs(env.get("__sizes__", {})), numeric)]])
     if op == "ones":
@@ -176,67 +180,136 @@ def _check(passed: bool, points: int, against: str) -> Check:
     return Check(Method.CENTRAL_DIFFERENCES, passed, points, DIGITS, TOLERANCE, against)
 
 
-def verify(d, gradients: Sequence[tuple[str, M, M]], seed: int = 0):
-    """``d`` with every step's and gradient's check filled in (VerificationError if one fails).
+def _checked(step) -> bool:
+    return step.kind.value != "definition"
 
-    ``gradients`` are (name, named form, expanded form) per parameter.
+
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sizes.items()) or "the declared sizes"
+
+
+def verify(d, gradients: Sequence[tuple[str, M, M]], seed: int = 0):
+    """``d`` with every step's and gradient's checks filled in (VerificationError if one fails).
+
+    ``gradients`` are (name, named form, expanded form) per parameter. Every form of a step is
+    checked, its chain form too: there the adjoints ∂L/∂u of its users take their reference
+    values (central differences; sympy.diff), never the engine's claims.
     """
     rng = random.Random(seed)
     size_sets = _size_sets(d.shapes)
-    against = "central differences at " + "; ".join(
-        ", ".join(f"{k}={v}" for k, v in sizes.items()) or "the declared sizes"
-        for sizes in size_sets)
+    against = "central differences at " + "; ".join(_sizes_text(s) for s in size_sets)
     passed: dict[int, bool] = {}
     grads: dict[str, bool] = {}
     for sizes in size_sets:
         env = _point(d, sizes, rng)
+        names = {s.lhs.name for s in d.steps if _checked(s)} | {n for n, _, _ in gradients}
+        for name in names:
+            env[ADJOINT + name] = _differences(d, env, name)
         for k, step in enumerate(d.steps):
-            if step.kind.value == "definition":
-                continue
-            name = step.lhs.name
-            reference = _differences(d, env, name)
-            ok = all(_close(evaluate(f, env, numeric=True), reference)
-                     for f in step.forms[1:] or step.forms)
-            passed[k] = passed.get(k, True) and ok
+            if _checked(step):
+                reference = env[ADJOINT + step.lhs.name]
+                ok = all(_close(evaluate(f, env, numeric=True), reference) for f in step.forms)
+                passed[k] = passed.get(k, True) and ok
         for name, named, expanded in gradients:
-            reference = _differences(d, env, name)
+            reference = env[ADJOINT + name]
             ok = all(_close(evaluate(f, env, numeric=True), reference) for f in (named, expanded))
             grads[name] = grads.get(name, True) and ok
+    exact_steps, exact_grads = _exact(d, gradients, _small_sizes(d.shapes))
     steps = tuple(
-        dataclasses.replace(s, check=_check(passed[k], len(size_sets), against))
+        dataclasses.replace(s, check=_check(passed[k], len(size_sets), against),
+                            exact=exact_steps[k])
         if k in passed else s for k, s in enumerate(d.steps))
     out: dict[str, MatrixGradient] = {}
     for name, named, expanded in gradients:
-        exact = _exact(d, name, expanded, size_sets[0])
         check = _check(grads[name], len(size_sets), against)
-        out[name] = MatrixGradient(name, d.shapes[name], named, expanded, check, exact)
+        out[name] = MatrixGradient(name, d.shapes[name], named, expanded, check, exact_grads[name])
     for s in steps:
         if not s.verified:
-            raise VerificationError(f"step {s.lhs} = {s.result} does not match central "
-                                    "differences: symgrad has a bug")
+            how = "central differences" if not s.check.passed else "sympy.diff"
+            raise VerificationError(f"step {s.lhs} = {s.result} does not match {how}: symgrad "
+                                    "has a bug")
     for g in out.values():
         if not (g.check.passed and g.exact.passed):
             raise VerificationError(f"∂{d.loss}/∂{g.wrt} = {g.expanded} does not match "
                                     f"{'sympy.diff' if g.check.passed else 'central differences'}"
                                     ": symgrad has a bug")
     sizes_text = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in size_sets)
-    meta = {**d.meta, "sizes": sizes_text or "the declared sizes"}
+    meta = {**d.meta, "sizes": sizes_text or "the declared sizes",
+            "exact sizes": _sizes_text(_small_sizes(d.shapes))}
     return dataclasses.replace(d, steps=steps, gradients=out, meta=meta)
 
 
-def _exact(d, name: str, expanded: M, sizes: dict) -> Check:
-    """The gradient entry by entry against sympy.diff of the loss written out at ``sizes``."""
-    small = {k: 2 for k in sizes}
-    env = _draw(d, small, random.Random(0), positive=False, symbolic=True)
-    simplex = []
-    for label in d.simplex:  # one-hot labels: the groups same_all draws on the simplex
-        simplex.append(tuple(env[label]))
-    loss_env = dict(env)
+def _small_sizes(shapes: dict[str, Shape]) -> dict[sp.Symbol, int]:
+    """The sizes of the exact check: small, and 2 and 3 in turn, so that a product with a
+    transpose missing does not conform by accident."""
+    names = sorted({s for shape in shapes.values() for s in shape if s.is_Symbol}, key=str)
+    return {s: EXACT_SIZES[k % len(EXACT_SIZES)] for k, s in enumerate(names)}
+
+
+#: The sizes each size name takes in the exact check, in turn (see :func:`_small_sizes`).
+EXACT_SIZES = (2, 3)
+
+
+def _entries(name: str, rows: int, cols: int) -> sp.Matrix:
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}[{i},{j}]", real=True))
+
+
+def _exact(d, gradients: Sequence[tuple[str, M, M]], sizes: dict
+           ) -> tuple[dict[int, Check], dict[str, Check]]:
+    """Every step and gradient entry by entry against ``sympy.diff`` of the loss written out at
+    ``sizes``, as the scalar engine checks its adjoints: for ∂L/∂v, v is held as a matrix of
+    free symbols and the nodes after it are written out in it (the nodes before it are held as
+    their own symbols, which stand for their definitions at the points of
+    :func:`~symgrad.core.verify.same_all`); for a parameter, the whole loss is written out."""
+    held: Env = {"__sizes__": sizes}
+    for name, shape in d.shapes.items():
+        held[name] = _entries(name, *_dims(shape, held))
+    simplex = [tuple(held[label]) for label in d.simplex]  # one-hot labels: on the simplex
+    definitions: list[tuple[sp.Symbol, sp.Expr]] = []
     for node in d.nodes:
-        loss_env[node.name] = evaluate(node.expr, loss_env)
-    loss = loss_env[d.loss][0]
-    claimed = evaluate(expanded, env)
-    pairs = [(sp.diff(loss, entry), claimed[k]) for k, entry in enumerate(env[name])]
-    at = ", ".join(f"{k}=2" for k in sizes) or "the declared sizes"
-    return dataclasses.replace(combined(same_all(pairs, simplex=simplex, points=3)),
-                               against=f"sympy.diff of the loss written out entry by entry at {at}")
+        value = evaluate(node.expr, held)
+        held[node.name] = _entries(node.name, *value.shape)
+        definitions += list(zip(held[node.name], value, strict=True))
+    names = [n.name for n in d.nodes]
+
+    def adjoint(name: str) -> sp.Matrix:
+        local = dict(held)
+        for node in d.nodes[names.index(name) + 1 if name in names else 0:]:
+            local[node.name] = evaluate(node.expr, local)
+        loss = local[d.loss][0]
+        return held[name].applyfunc(lambda entry: sp.diff(loss, entry))
+
+    env = dict(held)
+    for name in {s.lhs.name for s in d.steps if _checked(s)} | {n for n, _, _ in gradients}:
+        env[ADJOINT + name] = adjoint(name)
+    claims: list[tuple[object, list[tuple[sp.Expr, sp.Expr]]]] = []
+    for k, step in enumerate(d.steps):
+        if _checked(step):
+            claims.append((k, _pairs(env[ADJOINT + step.lhs.name], step.forms, env)))
+    for name, named, expanded in gradients:
+        claims.append((name, _pairs(env[ADJOINT + name], (named, expanded), env)))
+    checks = same_all([p for _, pairs in claims for p in pairs], simplex=simplex,
+                      definitions=definitions, points=3, domain=[s for s, _ in definitions])
+    at = _sizes_text(sizes)
+    out: tuple[dict[int, Check], dict[str, Check]] = ({}, {})
+    for key, pairs in claims:
+        mine, checks = checks[:len(pairs)], checks[len(pairs):]
+        name = d.steps[key].lhs.name if isinstance(key, int) else key
+        held_free = (f"{name} held as free symbols, the nodes after it written out"
+                     if name in names else "the loss written out in the inputs")
+        check = dataclasses.replace(
+            combined(mine), against=f"sympy.diff entry by entry at {at} ({held_free})")
+        (out[0] if isinstance(key, int) else out[1])[key] = check
+    return out
+
+
+def _pairs(reference: sp.Matrix, forms: Sequence[M], env: Env) -> list[tuple[sp.Expr, sp.Expr]]:
+    out = []
+    for form in forms:
+        claimed = evaluate(form, env)
+        if claimed.shape != reference.shape:
+            raise VerificationError(f"{form} is {claimed.shape[0]}×{claimed.shape[1]} at the "
+                                    "small sizes, not the shape of its left side: symgrad has a "
+                                    "bug")
+        out += list(zip(reference, claimed, strict=True))
+    return out

@@ -46,7 +46,7 @@ from symgrad.core.matrix import (
     sub,
     transpose,
 )
-from symgrad.core.matrix_simplify import tidy
+from symgrad.core.matrix_simplify import tidy, tidy_keeping_dots
 from symgrad.core.matrix_steps import (
     MatrixDerivation,
     MatrixNode,
@@ -102,8 +102,8 @@ def _dot(a: M, b: M) -> M:
 
 VJP: dict[str, Vjp] = {
     "add": lambda m, g, _: _each([(m.args[0], g, ()), (m.args[1], g, ())]),
-    "sub": lambda m, g, _: _each([(m.args[0], g, ()), (m.args[1], neg(g), ())]),
-    "neg": lambda m, g, _: [(neg(g), ())],
+    "sub": lambda m, g, _: _each([(m.args[0], g, ()), (m.args[1], _negated(g), ())]),
+    "neg": lambda m, g, _: [(_negated(g), ())],
     "mul": lambda m, g, _: _each([
         (m.args[0], _times(g, m.args[1]), (_product_rule(m),)),
         (m.args[1], _times(g, m.args[0]), (_product_rule(m),)),
@@ -144,14 +144,34 @@ def _power(a: M, exponent: sp.Expr) -> M:
 
 
 def _times(a: M, b: M) -> M:
-    """a·b without multiplying by 1 or leaving a product of two numbers."""
-    if a.op == "const" and a.value == 1:
-        return b
-    if b.op == "const" and b.value == 1:
-        return a
+    """a·b without multiplying by ±1 or leaving a product of two numbers."""
+    if a.op == "const" and a.value in (1, -1):
+        return b if a.value == 1 else _negated(b)
+    if b.op == "const" and b.value in (1, -1):
+        return a if b.value == 1 else _negated(a)
+    if a.op == "neg":  # a negation goes in front of the whole product
+        return _negated(_times(a.args[0], b))
     if a.op == "const" and b.op == "const":
         return const(a.value * b.value)
     return mul(a, b)
+
+
+def _negated(m: M) -> M:
+    """−m, the sign taken by a leading negation or negative number (−(−g) is g): a chain
+    form carries no negation of a negation."""
+    if m.op == "neg":
+        return m.args[0]
+    if m.op == "const":
+        return const(-m.value)
+    if m.op == "mul" and _signed(m.args[0]):
+        return mul(_negated(m.args[0]), m.args[1])
+    return neg(m)
+
+
+def _signed(m: M) -> bool:
+    if m.op == "const":
+        return bool(m.value.could_extract_minus_sign())
+    return m.op == "neg" or m.op == "mul" and _signed(m.args[0])
 
 
 def _product_rule(m: M) -> Rule:
@@ -336,7 +356,7 @@ def derive_matrix(
     ...                   "L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
     ...                   shapes="X: N x d, w: d, y: N", wrt="w")
     >>> [f"{s.lhs} = {s.result}" for s in d.steps if s.kind is Kind.CHAIN]
-    ['∂L/∂p = (1/N)·((y − p) ⊘ (p ⊙ (p − 1)))', '∂L/∂z = (1/N)·(p − y)']
+    ['∂L/∂p = (1/N)·((p − y) ⊘ (p ⊙ (1 − p)))', '∂L/∂z = (1/N)·(p − y)']
     >>> str(d.gradients["w"].expanded)
     '(1/N)·Xᵀ(σ(Xw) − y)'
     """
@@ -391,10 +411,13 @@ def derive_matrix(
             rules.append(Rule.MULTIVARIABLE_CHAIN)
         elif terms[0][2] != loss.name:
             rules.append(Rule.CHAIN)
-        value = tidy(_substitute(chain, values))
+        substituted = _substitute(chain, values)
+        value = tidy(substituted)
+        middle: tuple[M, ...] = ()
         after_softmax = any(nodes[node_names.index(u)].expr.op == "softmax" for _, _, u in terms)
         given, one_hot = _one_hot(value, params) if after_softmax else ({}, [])
-        if given:
+        if given:  # −y + (pᵀ(y ⊘ p))·p = −y + (1ᵀy)·p = p − y
+            middle = (tidy_keeping_dots(substituted), value)
             value = tidy(value, given)
             rules.append(Rule.ONE_HOT_CANCELLATION)
             simplex += [n for n in one_hot if n not in simplex]
@@ -402,7 +425,7 @@ def derive_matrix(
                             if f"1ᵀ{n} = 1 ({n}: one-hot labels)" not in assumptions]
         lhs = adj(name, shape, of)
         values[lhs] = value
-        forms = (chain, value) if chain != value else (value,)
+        forms = tuple(dict.fromkeys((chain, *middle, value)))
         if name in node_names:
             chain_steps.append(MatrixStep(Kind.CHAIN, tuple(rules), lhs, forms, shape, None))
         else:

@@ -116,8 +116,13 @@ class _Template:
 
     def _product(self, e: sp.Expr) -> M:
         coefficient, factors = e.as_coeff_mul()
+        sign, factors = _lecture_signs(list(factors), set(self.atoms))
+        coefficient *= sign
         if coefficient.is_negative:
-            return neg(self._product(-e))
+            return neg(self._unsigned(-coefficient, factors))
+        return self._unsigned(coefficient, factors)
+
+    def _unsigned(self, coefficient: sp.Expr, factors: list[sp.Expr]) -> M:
         scalars, top, bottom = [coefficient], [], []
         for f in factors:
             base, exponent = f.as_base_exp() if f.is_Pow else (f, sp.S.One)
@@ -130,11 +135,13 @@ class _Template:
         scale = sp.Mul(*scalars)
         named = [f for f in top if f.is_Symbol and is_scalar(self.atoms[f].shape)]
         top = [f for f in top if f not in named]
+        # data and intermediates before products: y ⊙ Xw, as a lecturer writes it
+        top.sort(key=lambda f: not (f.is_Symbol and self.atoms[f].op == "var"))
         if named and top:  # 2λ·x: the scalar names join the number in front
             front: M = const(scale) if scale != 1 else self.atoms[named[0]]
             for f in named[1 if scale == 1 else 0:]:
                 front = mul(front, self.atoms[f])
-            return mul(front, self._product(sp.Mul(*top, *(b**-1 for b in bottom))))
+            return mul(front, self._unsigned(sp.S.One, [*top, *(b**-1 for b in bottom)]))
         top = named + top
         out: M | None = None
         for f in top:
@@ -146,6 +153,30 @@ class _Template:
         if out is None:
             return const(scale)
         return out if scale == 1 else mul(const(scale), out)
+
+
+def _lecture_signs(factors: list[sp.Expr], atoms: set[sp.Symbol]) -> tuple[int, list[sp.Expr]]:
+    """The signs of a quotient as a lecture writes them: a denominator 1 − p, not p − 1, its
+    sign moved to a sum in the numerator (y − p becomes p − y) or else out in front.
+
+    Returns the sign (±1) left over and the factors; their product times the sign is unchanged.
+    """
+    sign = 1
+    out = []
+    for f in factors:
+        base, exponent = f.as_base_exp()
+        if (exponent.is_negative and exponent.is_odd and base.is_Add
+                and base.as_coeff_Add()[0].is_negative and base.free_symbols & atoms):
+            out.append(sp.Pow(-base, exponent))
+            sign = -sign
+        else:
+            out.append(f)
+    if sign == -1:
+        for k, f in enumerate(out):
+            if f.is_Add and f.free_symbols & atoms:
+                out[k] = -f
+                return 1, out
+    return sign, out
 
 
 def _steps(e: sp.Piecewise) -> sp.Expr:
@@ -230,9 +261,14 @@ def _structural(m: M, given: dict[M, M]) -> M:
     op, a = m.op, [tidy(x, given) for x in m.args]
     if op == "matmul":
         (c1, left), (c2, right) = _scale_of(a[0]), _scale_of(a[1])
+        if left.op == "eye" or right.op == "eye":  # IB = B
+            return _scaled(c1 * c2, right if left.op == "eye" else left)
         return _scaled(c1 * c2, matmul(left, right))
     if op == "T":
         c, inner = _scale_of(a[0])
+        if inner.op == "matmul" and "T" in (inner.args[0].op, inner.args[1].op):
+            # (rᵀD)ᵀ = Dᵀr: a transpose of a transpose cancels
+            return _scaled(c, matmul(transpose(inner.args[1]), transpose(inner.args[0])))
         return _scaled(c, transpose(inner))
     if op in ("sum", "mean", "sqnorm", "norm", "trace"):
         c, inner = _scale_of(a[0])
@@ -262,3 +298,30 @@ def tidy(m: M, given: dict[M, M] | None = None) -> M:
         return _structural(m, given) if m.args else m
     template = _Template(given)
     return template.back(_cancel(template.to(m), template.atoms), m.shape)
+
+
+def tidy_keeping_dots(m: M) -> M:
+    """:func:`tidy`, each dot product kept with its sign and numbers pulled out: the middle of
+    the softmax step, pᵀ(y ⊘ p), before it becomes 1ᵀy.
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> s = parse_shapes("p: k, y: k")
+    >>> str(tidy_keeping_dots(parse_matrix("p .* (-y ./ p) - dot(p, -y ./ p) * p", s)))
+    'pᵀ(y ⊘ p)·p − y'
+    """
+    hidden: dict[M, M] = {}
+
+    def hide(x: M) -> M:
+        if x.op == "dot":
+            (c1, a), (c2, b) = (_scale_of(tidy(t)) for t in x.args)
+            key = M("var", (), SCALAR, f"_dot{len(hidden)}")
+            hidden[key] = dot(a, b)
+            return _scaled(c1 * c2, key)
+        return M(x.op, tuple(hide(a) for a in x.args), x.shape, x.name, x.value) if x.args else x
+
+    def show(x: M) -> M:
+        if x in hidden:
+            return hidden[x]
+        return M(x.op, tuple(show(a) for a in x.args), x.shape, x.name, x.value) if x.args else x
+
+    return show(tidy(hide(m)))

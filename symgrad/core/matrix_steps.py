@@ -31,7 +31,9 @@ class MatrixNode:
 @dataclass(frozen=True)
 class MatrixStep:
     """One line ``lhs = forms[0] = ...`` with the shape of both sides, like
-    :class:`symgrad.core.steps.Step` (``kind``, ``rules``, ``check``, ``note``)."""
+    :class:`symgrad.core.steps.Step` (``kind``, ``rules``, ``check``, ``note``); every form is
+    checked: ``check`` against central differences at several sizes, ``exact`` entry by entry
+    against ``sympy.diff`` at small sizes (None for a definition)."""
 
     kind: Kind
     rules: tuple[AnyRule, ...]
@@ -40,6 +42,7 @@ class MatrixStep:
     shape: Shape
     check: Check | None
     note: str = ""
+    exact: Check | None = None
 
     @property
     def result(self) -> M:
@@ -47,7 +50,9 @@ class MatrixStep:
 
     @property
     def verified(self) -> bool:
-        return self.kind is Kind.DEFINITION if self.check is None else self.check.passed
+        if self.check is None:
+            return self.kind is Kind.DEFINITION
+        return self.check.passed and (self.exact is None or self.exact.passed)
 
 
 @dataclass(frozen=True)
@@ -103,10 +108,12 @@ class MatrixDerivation:
         """How the steps were checked, in words."""
         checked = [s.check for s in self.steps if s.check is not None]
         sizes = self.meta.get("sizes", "")
-        exact = sum(1 for g in self.gradients.values() if g.exact.passed)
+        exact = sum(1 for s in self.steps if s.exact is not None and s.exact.passed)
+        results = sum(1 for g in self.gradients.values() if g.exact.passed)
         return (f"{_count(len(checked), 'step')} against central differences at {sizes} with "
-                f"{checked[0].digits if checked else 0} digits; {_count(exact, 'result')} "
-                "exactly against sympy.diff entry by entry")
+                f"{checked[0].digits if checked else 0} digits; {_count(exact, 'step')} and "
+                f"{_count(results, 'result')} exactly against sympy.diff entry by entry at "
+                f"{self.meta.get('exact sizes', '')}")
 
     def __str__(self) -> str:
         return display(self, "text")
