@@ -299,3 +299,13 @@ def test_api_entry_point():
     assert isinstance(d, symgrad.MatrixDerivation) and d.verified
     with pytest.raises(SymgradError):
         symgrad.derive_matrix("sum(w)", shapes="w: d", wrt="v")
+
+
+def test_derive_expr_with_shapes_is_the_matrix_engine():
+    from symgrad import derive_expr
+    from symgrad.core.matrix_steps import MatrixDerivation
+
+    d = derive_expr("sum((X*w - y)^2)/N", ["w"], shapes="X: N x d, w: d, y: N")
+    assert isinstance(d, MatrixDerivation) and d.verified
+    ref = derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w")
+    assert str(d.gradients["w"].expanded) == str(ref.gradients["w"].expanded)

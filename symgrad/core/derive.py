@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -40,6 +40,9 @@ from symgrad.core.graph import Graph, N, i
 from symgrad.core.names import display_name
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
 from symgrad.core.verify import Check, Differentiator, combined, expanded_terms, same_all
+
+if TYPE_CHECKING:
+    from symgrad.core.matrix_steps import MatrixDerivation
 
 __all__ = [
     "Derivation", "Gradient", "Partial", "Progress", "Step", "derive", "derive_expr",
@@ -628,18 +631,30 @@ def derive(
 
 
 def derive_expr(
-    expr: str | sp.Expr, wrt: Sequence[str | sp.Symbol] | None = None
-) -> Derivation:
+    expr: str | sp.Expr,
+    wrt: Sequence[str | sp.Symbol] | None = None,
+    *,
+    shapes: str | dict | None = None,
+) -> Derivation | MatrixDerivation:
     """Derive a typed expression step by step through its computational graph (u, v, ..., j).
 
     The text goes through the safe parser (:func:`symgrad.core.parse.parse`), never ``eval``.
+    With ``shapes`` (``"X: N x d, w: d, y: N"``) the text is a vector and matrix expression,
+    derived by :func:`symgrad.core.matrix_derive.derive_matrix`.
 
     >>> d = derive_expr("3*(a + b*c)")
     >>> [str(s.lhs) + " = " + str(s.result) for s in d.steps if s.kind is Kind.DEFINITION]
     ['u = b*c', 'v = a + u', 'j = 3*v']
     >>> {name: g.named for name, g in d.gradients.items()}
     {'a': 3, 'b': 3*c, 'c': 3*b}
+    >>> print(derive_expr("sum((X*w - y)^2)/N", "w", shapes="X: N x d, w: d, y: N")
+    ...       .gradients["w"].expanded)
+    (2/N)·Xᵀ(Xw − y)
     """
+    if shapes is not None:  # a matrix expression with declared shapes
+        from symgrad.core.matrix_derive import derive_matrix
+
+        return derive_matrix(str(expr), shapes, wrt)
     from symgrad.core.definitions import typed_graph
 
     text = expr if isinstance(expr, str) else str(expr)
