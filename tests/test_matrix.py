@@ -212,6 +212,8 @@ def test_json_is_strict_with_shapes_as_lists():
     assert data["shapes"] == {"A": ["m", "n"], "x": ["n"], "b": ["m"], "lambda": []}
     assert all(isinstance(s, str) for step in data["steps"] for s in step["shape"])
     assert data["gradients"]["x"]["shape"] == ["n"] and data["gradients"]["x"]["exact"]["passed"]
+    checked = [step for step in data["steps"] if step["kind"] != "definition"]
+    assert checked and all(step["exact"]["passed"] and step["check"]["passed"] for step in checked)
     assert d.to_dict() == matrix_dict(d)
 
 

@@ -109,3 +109,12 @@ def test_cli_prints_every_format(fmt: str, tmp_path: Path) -> None:
                               "page.tex"], cwd=tmp_path, capture_output=True,
                              stdin=subprocess.DEVNULL, timeout=300)
         assert pdf.returncode == 0 and (tmp_path / "page.pdf").exists()
+
+
+def test_a_matrix_product_inside_a_hadamard_product_needs_no_brackets():
+    # printed "σ(−y ⊙ (Xw))": the textbook writes −(1/N)·Xᵀ(y ⊙ σ(−y ⊙ Xw))
+    from symgrad.core.matrix_derive import derive_matrix
+    from symgrad.render.text import matrix_text
+
+    d = derive_matrix("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w")
+    assert matrix_text(d.gradients["w"].expanded) == "−(1/N)·Xᵀ(y ⊙ σ(−y ⊙ Xw))"

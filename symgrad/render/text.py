@@ -323,7 +323,9 @@ class MatrixTextPrinter:
             a, b = b, a
         if is_scalar(a.shape):
             return self.wrap(a) + self.times + self.wrap(b, (*_ATOMIC, "matmul"))
-        return self.wrap(a, (*_ATOMIC, "mul")) + self.hadamard + self.wrap(b)
+        # a matrix product binds tighter than ⊙: y ⊙ Xw, as the textbook writes it
+        return (self.wrap(a, (*_ATOMIC, "mul", "matmul")) + self.hadamard
+                + self.wrap(b, (*_ATOMIC, "matmul")))
 
     def _print_div(self, m):
         negative, _ = signed(m)
