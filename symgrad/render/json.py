@@ -144,7 +144,8 @@ def matrix_dict(d: Any) -> dict[str, Any]:
     """A matrix derivation (:class:`symgrad.core.matrix_derive.MatrixDerivation`) as JSON-ready
     types: ``{"kind": "matrix", "expr", "layout", "shapes": {name: [sizes]}, "parameters",
     "data", "assumptions", "steps": [{"kind", "lhs", "forms", "text", "shape", "rules",
-    "verified", "check", "exact"}], "gradients": {name: {"shape", "named", "text", "check", "exact"}}}``;
+    "verified", "check", "exact"}], "gradients": {name: {"shape", "named", "text", "check",
+    "exact"}}}``;
     a shape is a list of strings: ``[]`` a scalar, ``["d"]`` a column vector, ``["N", "d"]``.
 
     >>> from symgrad.core.matrix_derive import derive_matrix
