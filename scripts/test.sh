@@ -31,4 +31,5 @@ python3 -m venv .venv-test
 .venv-test/bin/python -m pip install -q -e ".[test,crosscheck]"
 .venv-test/bin/python -m ruff check symgrad tests benchmarks
 .venv-test/bin/lint-imports  # the layering contracts in .importlinter
-.venv-test/bin/python -m pytest "$@"
+# hypothesis replays a fixed sequence here (tests/conftest.py): plain pytest draws new examples
+HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" .venv-test/bin/python -m pytest "$@"

@@ -204,3 +204,17 @@ def test_a_small_relu_of_relus_is_still_expanded():
 
     net = network([2, 2, 2, 1], ["relu", "relu", "sigmoid"], "bce")
     assert estimated_seconds(net) < MAX_SECONDS  # measured: about 3 s of CPU
+
+
+@pytest.mark.parametrize("zeta", [11_760, 20_003])
+def test_cancellation_past_half_the_working_precision_still_settles(zeta):
+    # hypothesis found z = 11760 (2·5880): 5,107 digits cancel, the first try started at the
+    # cap of 5,120 digits and the next at 10,240 was the last, so two tries never agreed
+    from symgrad.core.functions import sigmoid
+    from symgrad.core.numbers import to_float
+
+    assert to_float(-sp.log(1 - sigmoid(zeta))) == pytest.approx(zeta, rel=1e-15)
+    d = derive_expr("-log(1 - sigmoid(z))")
+    vals = forward_backward(d.graph, {"z": sp.Rational(zeta)})
+    assert to_float(vals.value[d.graph.output]) == pytest.approx(zeta, rel=1e-15)
+    assert to_float(vals.grad[z]) == pytest.approx(1.0, rel=1e-15)

@@ -44,7 +44,7 @@ def evaluate(v: sp.Expr, digits: int = 17) -> mpmath.mpf:
     f = sp.lambdify([], e, modules="mpmath")
     previous = None
     dps = _start(e)
-    while dps <= MAX_DIGITS:
+    while True:
         with mpmath.workdps(dps):
             try:
                 x = f()
@@ -56,7 +56,7 @@ def evaluate(v: sp.Expr, digits: int = 17) -> mpmath.mpf:
                 x = x.real
             if not isinstance(x, mpmath.mpf) or not mpmath.isfinite(x):
                 x = None  # mpmath does not overflow: an inf is a log(0) of cancelled digits
-            last = dps * 2 > MAX_DIGITS
+            last = dps >= MAX_DIGITS
             if x is not None and previous is not None:
                 # a 0 may be digits lost to cancellation: believed only at the last precision
                 if _agree(x, previous, digits) and (x != 0 or last):
@@ -65,7 +65,9 @@ def evaluate(v: sp.Expr, digits: int = 17) -> mpmath.mpf:
                 if last and abs(x) < noise and abs(previous) < noise:
                     return mpmath.mpf(0)
             previous = x
-        dps *= 2
+        if last:
+            break
+        dps = min(2 * dps, MAX_DIGITS)  # the last try at MAX_DIGITS itself, whatever the start
     raise DomainError(f"{v} is not a real number (or does not settle within {MAX_DIGITS} digits)")
 
 
@@ -76,7 +78,7 @@ def _start(e: sp.Expr) -> int:
     for power in e.atoms(sp.exp):
         with contextlib.suppress(TypeError, ValueError, OverflowError):
             largest = max(largest, abs(float(power.args[0].evalf(15))))
-    return min(MAX_DIGITS // 2, 40 + int(largest / math.log(10)))
+    return min(MAX_DIGITS - 1, 40 + int(largest / math.log(10)))
 
 
 def _agree(a: mpmath.mpf, b: mpmath.mpf, digits: int) -> bool:
