@@ -250,7 +250,7 @@ def test_hessian_steps_never_repeat_a_form_nor_multiply_by_one(loss, model):
         if s.kind is not Kind.HESSIAN:
             continue
         shown = [expr_text(f).replace("(", "").replace(")", "") for f in s.forms]
-        assert all(a != b for a, b in zip(shown, shown[1:])), shown
+        assert all(a != b for a, b in zip(shown, shown[1:], strict=False)), shown
         for f in s.forms:
             ones = [m for m in sp.preorder_traversal(f)
                     if isinstance(m, sp.Mul) and sp.S.One in m.args]

@@ -43,13 +43,13 @@ from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, draw
 
 __all__ = ["KINDS", "MatrixKind", "matrix_latex"]
 
-# --- the one hook to the LaTeX printer ------------------------------------------------------------
+# --- the one hook to the LaTeX printer --------------------------------------------------------
 # render/latex.py does not print matrix derivations yet (core.names.MATRIX_FORMATS has no "latex"):
 # until it does, the worksheet's math is the text printer's form, transliterated here. Once the
 # printer lands, matrix_latex (and _prose_latex for the rules) is the one place to switch.
 
-_LATEX = {"∂": r"\partial ", "ᵀ": r"^{\top}", "−": "-", "·": r"\cdot ", "⊙": r"\odot ",
-          "⊘": r"\oslash ", "‖": r"\|", "²": "^{2}", "³": "^{3}", "λ": r"\lambda ",
+_LATEX = {"∂": r"\partial ", "ᵀ": r"^{\top}", "−": "-", "·": r"\cdot ", "⊙": r"\odot",
+          "⊘": r"\oslash", "‖": r"\|", "²": "^{2}", "³": "^{3}", "λ": r"\lambda ",
           "σ": r"\sigma", "×": r"\times ", "ε": r"\varepsilon ", "≥": r"\geq "}
 _WORD = re.compile(r"(?<![\\\w])([A-Za-z]{2,})(?=\()")
 _ONES = re.compile(r"\b1_(\w+)")
@@ -89,7 +89,7 @@ def _word_latex(word: str) -> str:
     return rf"\({text_latex(core)}\)" + word[len(core):]
 
 
-# --- the kind --------------------------------------------------------------------------------------
+# --- the kind ---------------------------------------------------------------------------------
 
 
 def _shape_latex(shape) -> str:
