@@ -210,7 +210,10 @@ class MatrixKind(Kind):
             solution.append(Text(heading + ":"))
             for s in steps:
                 rules = ", ".join(r.text for r in s.rules)
-                solution.append(Math((" = ".join(matrix_latex(f) for f in (s.lhs, *s.forms)),)))
+                first, *rest = (matrix_latex(f) for f in s.forms)
+                # one form per row: a long chain would run off the page
+                solution.append(Math((f"{matrix_latex(s.lhs)} = {first}",
+                                      *(f"= {f}" for f in rest))))
                 solution.append(Text(rf"Shape \({text_latex(shape_text(s.shape))}\); "
                                      f"{_prose_latex(rules)}."))
         solution.append(Text(f"Checked: {_prose_latex(d.checks_text())}."))
