@@ -276,4 +276,4 @@ def test_moodle_one_cloze_question_per_exercise_and_variant(variants, name):
             assert [float(b[0]) for b in boxes] == [a.value for a in want]
             assert all(float(b[1]) > 0 for b in boxes)
             words = [a for a in var.exercises[ex.number - 1].answers if isinstance(a.value, str)]
-            assert text.count(":MULTICHOICE:=") == len(words)
+            assert text.count(":MULTICHOICE:=") + text.count(":SHORTANSWER:=") == len(words)

@@ -453,11 +453,24 @@ MOODLE_DECIMALS = 4
 
 def _cloze(a: Answer, words: list[str]) -> str:
     """One Cloze sub-question: ``{1:NUMERICAL:=value:tolerance}`` for a number, a drop-down
-    ``{1:MULTICHOICE:=right~other}`` of the exercise's words for a word."""
+    ``{1:MULTICHOICE:=right~other}`` of the exercise's words for a word, a box
+    ``{1:SHORTANSWER:=N×d~=N x d}`` for a typed word (a shape) with its accepted spellings."""
     if isinstance(a.value, float):
         return f"{{1:NUMERICAL:={a.value!r}:{a.tolerance!r}}}"
+    if a.typed:
+        spellings = a.given.get("accepts") or [a.value]
+        return "{1:SHORTANSWER:" + "~".join(f"={_cloze_escape(w)}" for w in spellings) + "}"
     others = "".join(f"~{w}" for w in words if w != a.value)
     return f"{{1:MULTICHOICE:={a.value}{others}}}"
+
+
+def _cloze_escape(word: str) -> str:
+    r"""A Cloze answer's special characters (``} # ~ / " \ *``) escaped with a backslash.
+
+    >>> _cloze_escape("k*d")
+    'k\\*d'
+    """
+    return re.sub(r'([}#~/"\\*])', r"\\\1", word)
 
 
 def to_moodle(variants: list[Variant], course: str, title: str) -> str:
@@ -486,7 +499,7 @@ def to_moodle(variants: list[Variant], course: str, title: str) -> str:
         for v in variants:
             vex = v.exercises[k]
             asked = [a for a in vex.answers if isinstance(a.value, float | str)]
-            words = sorted({a.value for a in asked if isinstance(a.value, str)})
+            words = sorted({a.value for a in asked if isinstance(a.value, str) and not a.typed})
             prompt, files = _moodle_prompt(vex)
             boxes = "".join(f"<li>{esc(a.question, quote=False)}: {_cloze(a, words)}</li>"
                             for a in asked)

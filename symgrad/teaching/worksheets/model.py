@@ -154,7 +154,9 @@ class Answer:
     """One machine-checkable answer: ``answers.json`` rows and Moodle questions come from these.
 
     ``value`` is a float for a numerical answer, a string for a word (a stopping rule), or None
-    for a formula; ``question`` is the prose asking for it; ``tolerance`` is absolute.
+    for a formula; ``question`` is the prose asking for it; ``tolerance`` is absolute. A word the
+    student types rather than picks (a shape: ``N×d``) is ``typed``; its other accepted spellings
+    are ``given["accepts"]``.
 
     >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
     >>> ex = generate(load_spec(bundled_dir() / "activations.toml"), seed=7).exercises[1]
@@ -171,6 +173,7 @@ class Answer:
     text: str
     value: float | str | None
     tolerance: float | None = None
+    typed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The ``answers.json`` entry."""

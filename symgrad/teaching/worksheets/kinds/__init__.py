@@ -237,7 +237,7 @@ def register(cls: type[Kind]) -> type[Kind]:
 
 #: Built-in kinds, and kinds whose engine is an optional module (skipped when it does not import).
 BUILTIN = ("derive", "activation", "gd_steps", "closed_form", "graph", "optimizer_steps",
-           "newton_step")
+           "newton_step", "matrix")
 OPTIONAL = ("network", "check")
 
 for _name in BUILTIN:
