@@ -215,6 +215,80 @@ def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
     return graph.substitute(expr, {n.symbol: n.expr for n in graph.nodes if not n.keep})
 
 
+# --- parameters that are renamings of one another (w_j is w_1 with x_1 -> x_j)
+
+Renaming = dict[sp.Symbol, sp.Symbol]
+
+
+def _swap(graph: Graph, p0: sp.Symbol, p: sp.Symbol) -> Renaming | None:
+    """The renaming that swaps ``p0`` with ``p`` and the data symbol each one multiplies (x_1 with
+    x_j), when it leaves every node, the penalty and the one-hot groups unchanged, else None.
+
+    Then the loss is unchanged by the renaming, so its derivative with respect to ``p`` is the
+    one with respect to ``p0``, renamed: an exact statement, checked here structurally.
+
+    >>> from symgrad.core.catalogue import model_graph
+    >>> g = model_graph("bce", "logistic", features=3)
+    >>> w1, w3, b = g.params[0], g.params[2], g.params[3]
+    >>> sorted(f"{k}->{v}" for k, v in _swap(g, w1, w3).items())
+    ['w1->w3', 'w3->w1', 'x_i1->x_i3', 'x_i3->x_i1']
+    >>> _swap(g, w1, b) is None
+    True
+    """
+    nodes = {n.symbol for n in graph.nodes}
+    swap: Renaming = {p0: p, p: p0}
+    for n in graph.consumers(p0):
+        if p not in n.expr.free_symbols:
+            return None
+        a, c = (n.local(q).free_symbols - nodes - set(graph.params) for q in (p0, p))
+        if len(a) != len(c) or len(a) > 1:
+            return None
+        for x, y in zip(a, c, strict=True):
+            if swap.setdefault(x, y) != y or swap.setdefault(y, x) != x:
+                return None
+    moved = set(swap)
+    if any(moved & set(g) for g in graph.sum_to_one):
+        return None
+    touched = [n.expr for n in graph.nodes if n.expr.free_symbols & moved] + [graph.penalty]
+    return swap if all(e.xreplace(swap) == e for e in touched) else None
+
+
+def _renamings(graph: Graph, wrt: Sequence[sp.Symbol]) -> dict[sp.Symbol, tuple[sp.Symbol, Renaming]]:
+    """For each parameter whose derivation is an earlier one's renamed (see :func:`_swap`), that
+    earlier parameter and the renaming; tried against the first parameter with the same
+    consumers only, so a network's hundreds of distinct weights cost one failed try each."""
+    first: dict[tuple[sp.Symbol, ...], sp.Symbol] = {}
+    out: dict[sp.Symbol, tuple[sp.Symbol, Renaming]] = {}
+    for p in wrt:
+        key = tuple(n.symbol for n in graph.consumers(p))
+        p0 = first.setdefault(key, p)
+        if p0 != p and p0 not in out:
+            swap = _swap(graph, p0, p)
+            if swap is not None:
+                out[p] = (p0, swap)
+    return out
+
+
+class _Tidier:
+    """:func:`tidy`, remembered: an expression that is a remembered one renamed (the same
+    gradient for w_j as for w_1, with x_j for x_1) gets the remembered form, renamed (equal,
+    since a renaming keeps an identity; and the claims check every form anyway)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.memo: dict[sp.Expr, sp.Expr] = {}
+
+    def __call__(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
+        if swap:
+            known = self.memo.get(expr.xreplace(swap))
+            if known is not None:
+                return known.xreplace(swap)
+        out = self.memo.get(expr)
+        if out is None:
+            out = self.memo[expr] = tidy(expr, self.graph)
+        return out
+
+
 # --- the engine
 
 
@@ -267,7 +341,12 @@ class _Checker:
         return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
     def gradient(
-        self, var: sp.Symbol, grad: Gradient, what: str, named: sp.Expr | None = None
+        self,
+        var: sp.Symbol,
+        grad: Gradient,
+        what: str,
+        named: sp.Expr | None = None,
+        references: Sequence[sp.Expr] | None = None,
     ) -> list[Claim]:
         """The gradient against sympy.diff of the whole loss.
 
@@ -277,33 +356,50 @@ class _Checker:
         ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built
         once, and differentiated by SymEngine, exactly). ``named`` is ``term`` before the node
         definitions were substituted into it (``term = full(named)``), which the check reads.
+        ``references`` are :meth:`references` when already known (another parameter's, renamed).
         """
         g = self.graph
         named = grad.term if named is None else named
+        ref = self.references(var) if references is None else references
+        if not g.mean_over_samples:
+            return [(what, named + grad.extra, ref[0])]
+        return [(what + " (penalty term)", grad.extra, ref[0]), (what, grad.scale * named, ref[1])]
+
+    def references(self, var: sp.Symbol) -> list[sp.Expr]:
+        """The references of :meth:`gradient`'s claims, in their order."""
+        g = self.graph
         if self._one_sample is None:
             self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
         if not g.mean_over_samples:
-            return [(what, named + grad.extra, self._one_sample(var))]
-        penalty = sp.diff(elementary(g.penalty), var)
-        return [
-            (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * named, self._one_sample(var) * g.weight),
-        ]
+            return [self._one_sample(var)]
+        return [sp.diff(elementary(g.penalty), var), self._one_sample(var) * g.weight]
 
     def run(
-        self, claims: list[Claim], progress: Callable[[float], None] | None = None
+        self,
+        claims: list[Claim],
+        progress: Callable[[float], None] | None = None,
+        copies: dict[int, tuple[int, str]] | None = None,
     ) -> list[Check]:
-        """Decide every claim (one batch of random points); raise on the first that fails."""
+        """Decide every claim (one batch of random points); raise on the first that fails.
+
+        ``copies`` maps a claim to an earlier one it is literally equal to up to a renaming of
+        symbols that leaves the loss unchanged, and the text saying which: it gets that claim's
+        check, its ``against`` saying so."""
+        copies = copies or {}
+        own = [k for k in range(len(claims)) if k not in copies]
         results = same_all(
-            [(a, b) for _, a, b in claims],
+            [(claims[k][1], claims[k][2]) for k in own],
             simplex=self.graph.sum_to_one,
             definitions=[(n.symbol, n.expr) for n in self.graph.nodes],
             progress=progress,
             domain=[n.symbol for n in self.graph.nodes],  # count points where every node is real
         )
-        for (what, _, _), c in zip(claims, results, strict=True):
-            _check(c.passed, what)
-        return [replace(c, against=AGAINST) for c in results]
+        for k, c in zip(own, results, strict=True):
+            _check(c.passed, claims[k][0])
+        decided = {k: replace(c, against=AGAINST) for k, c in zip(own, results, strict=True)}
+        for k, (m, text) in copies.items():
+            decided[k] = replace(decided[m], against=AGAINST + text)
+        return [decided[k] for k in range(len(claims))]
 
 
 def _check(ok: bool, what: str) -> bool:
@@ -339,12 +435,16 @@ def derive_graph(
             names = ", ".join(str(s) for s in graph.params)
             raise OptionError(f"unknown parameter {str(p)!r}; choose from: {names}")
     check = _Checker(graph)
+    tidier = _Tidier(graph)
+    renamed = _renamings(graph, wrt)
     result_sym = graph.result_symbol
     mean = graph.mean_over_samples
     per_sample = graph.per_sample()
     steps: list[Step] = []  # checks filled in once the claims are decided
     claims: list[Claim] = []  # decided together at the end, in one batch of random points
     checked_by: dict[int, list[int]] = {}  # step index -> the indices of its claims
+    copies: dict[int, tuple[int, str]] = {}  # claim index -> an earlier claim it is, renamed
+    claims_of: dict[sp.Symbol, list[int]] = {}  # parameter -> the indices of its claims
 
     def add(kind: Kind, rules: tuple, lhs: sp.Expr, forms: tuple, *by: Claim) -> list[int]:
         """Append a step checked by the new claims ``by``; the indices of its claims."""
@@ -441,7 +541,8 @@ def derive_graph(
         extra = sp.diff(graph.penalty, p)
         symbolic, value_terms = chain_terms(users, p)
         values = sp.Add(*value_terms, evaluate=False)
-        per_term = tidy(per_term, graph)
+        p0, swap = renamed.get(p, (None, None))
+        per_term = tidier(per_term, swap)
         if mean:
             scale, term_named = per_term.as_independent(*per_sample, as_Add=False)
             if term_named.has(N):
@@ -466,11 +567,13 @@ def derive_graph(
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = _substitute_helpers(term_named, graph)
         sub_rules, sub_claims, grad_named_sub = _compact(
-            grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)")
+            grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)",
+            lambda e: tidier(e, swap))
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
         shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
         full_rules, full_claims, compact = _compact(
-            term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)")
+            term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)",
+            lambda e: tidier(e, swap))
         if full_claims:
             shown_full = compact
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
@@ -481,7 +584,9 @@ def derive_graph(
         # the gradient's claims check the value every form of it displays (the substitutions
         # rewrite the checked term by node definitions): its steps share them
         lhs = Partial(result_sym, p)
-        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named)
+        first = len(claims)
+        references = None if p0 is None else [_renamed(claims[m][2], swap) for m in claims_of[p0]]
+        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named, references)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
             more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
@@ -490,8 +595,11 @@ def derive_graph(
             more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
             checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
+        claims_of[p] = list(range(first, len(claims)))
+        if p0 is not None:
+            copies.update(_copies(claims, claims_of[p0], claims_of[p], swap, p0))
     done = sum(_SHARE[:3])
-    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f))
+    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f), copies)
     checked = [
         replace(s, check=combined([checks[k] for k in checked_by[n]])) if checked_by[n] else s
         for n, s in enumerate(steps)
@@ -499,12 +607,43 @@ def derive_graph(
     return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
 
 
+def _renamed(expr: sp.Expr, swap: Renaming) -> sp.Expr:
+    """``expr`` renamed by ``swap``, as it is (not evaluated again: a reference from SymEngine is
+    in canonical form already, and evaluating it again costs more than differentiating)."""
+    with sp.evaluate(False):
+        return expr.xreplace(swap)
+
+
+def _copies(
+    claims: Sequence[Claim], before: list[int], now: list[int], swap: Renaming, p0: sp.Symbol
+) -> dict[int, tuple[int, str]]:
+    """The claims ``now`` that are the claims ``before`` (of ``p0``) renamed by ``swap``, both
+    sides literally, with the text their checks carry (see :meth:`_Checker.run`)."""
+    if len(before) != len(now):
+        return {}
+    pairs = sorted({tuple(sorted((str(a), str(b)))) for a, b in swap.items()})
+    text = (f" (as the step for {p0}, renamed {', '.join(f'{a} ↔ {b}' for a, b in pairs)}: "
+            "the loss is unchanged by the renaming)")
+    out = {}
+    for m, k in zip(before, now, strict=True):
+        _, a, b = claims[m]
+        if claims[k][1] == a.xreplace(swap) and claims[k][2] == _renamed(b, swap):
+            out[k] = (m, text)
+    return out
+
+
 def _compact(
-    expr: sp.Expr, graph: Graph, rule: Rule, what: str
+    expr: sp.Expr,
+    graph: Graph,
+    rule: Rule,
+    what: str,
+    tidy_: Callable[[sp.Expr], sp.Expr] | None = None,
 ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
     """A substitution step's rules, claims and form: ``expr``, or its :func:`tidy` form when
-    that is shorter (a claim checks it; "cancellation" when a factor of the denominator went)."""
-    compact = orient(tidy(expr, graph), {n.symbol for n in graph.nodes} | set(graph.params))
+    that is shorter (a claim checks it; "cancellation" when a factor of the denominator went).
+    ``tidy_`` is the tidy to use (a remembering one), :func:`tidy` by default."""
+    tidied = tidy(expr, graph) if tidy_ is None else tidy_(expr)
+    compact = orient(tidied, {n.symbol for n in graph.nodes} | set(graph.params))
     if sp.count_ops(compact) >= sp.count_ops(expr):
         return (rule,), (), expr
     rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
