@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -220,12 +220,18 @@ def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
 Renaming = dict[sp.Symbol, sp.Symbol]
 
 
-def _swap(graph: Graph, p0: sp.Symbol, p: sp.Symbol) -> Renaming | None:
+def _swap(
+    graph: Graph,
+    p0: sp.Symbol,
+    p: sp.Symbol,
+    local: Mapping[tuple[sp.Symbol, sp.Symbol], sp.Expr] | None = None,
+) -> Renaming | None:
     """The renaming that swaps ``p0`` with ``p`` and the data symbol each one multiplies (x_1 with
     x_j), when it leaves every node, the penalty and the one-hot groups unchanged, else None.
 
     Then the loss is unchanged by the renaming, so its derivative with respect to ``p`` is the
     one with respect to ``p0``, renamed: an exact statement, checked here structurally.
+    ``local`` are the local derivatives already known ((node, input) -> expression).
 
     >>> from symgrad.core.catalogue import model_graph
     >>> g = model_graph("bce", "logistic", features=3)
@@ -240,7 +246,8 @@ def _swap(graph: Graph, p0: sp.Symbol, p: sp.Symbol) -> Renaming | None:
     for n in graph.consumers(p0):
         if p not in n.expr.free_symbols:
             return None
-        a, c = (n.local(q).free_symbols - nodes - set(graph.params) for q in (p0, p))
+        d = [local[(n.symbol, q)] if local else n.local(q) for q in (p0, p)]
+        a, c = (e.free_symbols - nodes - set(graph.params) for e in d)
         if len(a) != len(c) or len(a) > 1:
             return None
         for x, y in zip(a, c, strict=True):
@@ -250,43 +257,79 @@ def _swap(graph: Graph, p0: sp.Symbol, p: sp.Symbol) -> Renaming | None:
     if any(moved & set(g) for g in graph.sum_to_one):
         return None
     touched = [n.expr for n in graph.nodes if n.expr.free_symbols & moved] + [graph.penalty]
-    return swap if all(e.xreplace(swap) == e for e in touched) else None
+    # equal once evaluated (a typed sum is kept unevaluated, in the order typed)
+    return swap if all(_canonical(e.xreplace(swap)) == _canonical(e) for e in touched) else None
 
 
-def _renamings(graph: Graph, wrt: Sequence[sp.Symbol]) -> dict[sp.Symbol, tuple[sp.Symbol, Renaming]]:
+def _renamings(
+    graph: Graph, wrt: Sequence[sp.Symbol], local: Mapping[tuple[sp.Symbol, sp.Symbol], sp.Expr]
+) -> dict[sp.Symbol, tuple[sp.Symbol, Renaming]]:
     """For each parameter whose derivation is an earlier one's renamed (see :func:`_swap`), that
     earlier parameter and the renaming; tried against the first parameter with the same
-    consumers only, so a network's hundreds of distinct weights cost one failed try each."""
+    consumers only, so a network's hundreds of distinct weights cost one failed try each.
+    ``local`` holds the local derivatives (node, input) -> expression."""
     first: dict[tuple[sp.Symbol, ...], sp.Symbol] = {}
     out: dict[sp.Symbol, tuple[sp.Symbol, Renaming]] = {}
     for p in wrt:
         key = tuple(n.symbol for n in graph.consumers(p))
         p0 = first.setdefault(key, p)
         if p0 != p and p0 not in out:
-            swap = _swap(graph, p0, p)
+            swap = _swap(graph, p0, p, local)
             if swap is not None:
                 out[p] = (p0, swap)
     return out
 
 
 class _Tidier:
-    """:func:`tidy`, remembered: an expression that is a remembered one renamed (the same
-    gradient for w_j as for w_1, with x_j for x_1) gets the remembered form, renamed (equal,
-    since a renaming keeps an identity; and the claims check every form anyway)."""
+    """:func:`tidy` (and :func:`_compact`), remembered: an expression that is a remembered one
+    renamed (the same gradient for w_j as for w_1, with x_j for x_1) gets the remembered form,
+    renamed (equal, since a renaming keeps an identity; and the claims check every form)."""
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        self.memo: dict[sp.Expr, sp.Expr] = {}
+        self.memo: dict[tuple[str, sp.Expr], Any] = {}
+
+    def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
+        """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
+        key = (kind, _canonical(expr))
+        if swap:
+            known = self.memo.get((kind, _canonical(expr.xreplace(swap))))
+            if known is not None:
+                return _rename_result(known, swap)
+        if key not in self.memo:
+            self.memo[key] = make(expr)
+        return self.memo[key]
 
     def __call__(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
-        if swap:
-            known = self.memo.get(expr.xreplace(swap))
-            if known is not None:
-                return known.xreplace(swap)
-        out = self.memo.get(expr)
-        if out is None:
-            out = self.memo[expr] = tidy(expr, self.graph)
-        return out
+        return self.remembered("tidy", expr, swap, lambda e: tidy(e, self.graph))
+
+    def compact(
+        self, expr: sp.Expr, rule: Rule, what: str, swap: Renaming | None
+    ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
+        """:func:`_compact` remembered; the claim (if any) is made for ``expr`` itself."""
+        rules, claims, form = self.remembered(
+            "compact", expr, swap, lambda e: _compact(e, self.graph, rule, what, self))
+        return rules, tuple((what, form, expr) for _ in claims), form
+
+
+def _canonical(e: sp.Basic) -> sp.Basic:
+    """``e`` with its sums and products evaluated (a typed sum is kept in the order typed), other
+    nodes rebuilt only when an argument changed (sigma(...) is not evaluated again)."""
+    if not e.args or isinstance(e, Partial):
+        return e
+    args = [_canonical(a) for a in e.args]
+    if isinstance(e, sp.Add | sp.Mul) or any(a is not b for a, b in zip(args, e.args, strict=True)):
+        new = e.func(*args)
+        return e if new == e else new  # the same object when nothing changed: not rebuilt above
+    return e
+
+
+def _rename_result(known: Any, swap: Renaming) -> Any:
+    """A remembered tidy form, or _compact's (rules, claims, form), renamed by ``swap``."""
+    if isinstance(known, tuple):
+        rules, claims, form = known
+        return rules, claims, form.xreplace(swap)
+    return known.xreplace(swap)
 
 
 # --- the engine
@@ -436,7 +479,6 @@ def derive_graph(
             raise OptionError(f"unknown parameter {str(p)!r}; choose from: {names}")
     check = _Checker(graph)
     tidier = _Tidier(graph)
-    renamed = _renamings(graph, wrt)
     result_sym = graph.result_symbol
     mean = graph.mean_over_samples
     per_sample = graph.per_sample()
@@ -487,6 +529,8 @@ def derive_graph(
             add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
             steps[-1] = replace(steps[-1], note=_convention(n.expr))
             local[(n.symbol, s)] = d
+
+    renamed = _renamings(graph, wrt, local)
 
     # 3. multiply along the chain, from the output back
     adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: graph.weight if mean else sp.S.One}
@@ -566,14 +610,12 @@ def derive_graph(
         term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = _substitute_helpers(term_named, graph)
-        sub_rules, sub_claims, grad_named_sub = _compact(
-            grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)",
-            lambda e: tidier(e, swap))
+        sub_rules, sub_claims, grad_named_sub = tidier.compact(
+            grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
         shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
-        full_rules, full_claims, compact = _compact(
-            term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)",
-            lambda e: tidier(e, swap))
+        full_rules, full_claims, compact = tidier.compact(
+            term, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)", swap)
         if full_claims:
             shown_full = compact
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
@@ -627,9 +669,15 @@ def _copies(
     out = {}
     for m, k in zip(before, now, strict=True):
         _, a, b = claims[m]
-        if claims[k][1] == a.xreplace(swap) and claims[k][2] == _renamed(b, swap):
+        claimed, reference = claims[k][1:]
+        if _same_form(claimed, a.xreplace(swap)) and _same_form(reference, _renamed(b, swap)):
             out[k] = (m, text)
     return out
+
+
+def _same_form(a: sp.Expr, b: sp.Expr) -> bool:
+    """``a`` and ``b`` are literally one expression, once evaluated (an exact test)."""
+    return a == b or _canonical(a) == _canonical(b)
 
 
 def _compact(
