@@ -27,8 +27,9 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy as sp
@@ -141,6 +142,8 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     Cancels common factors (the sigmoid + BCE cancellation) and, for one-hot labels that sum to one,
     collects them (the softmax + cross-entropy cancellation).
     """
+    if _monomial(expr):  # nothing to cancel, collect or factor: already its shortest form
+        return expr
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
@@ -155,6 +158,19 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
         candidates.append(collected / den)
     candidates = [orient(c, set(nodes)) for c in candidates]
     return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+
+
+def _monomial(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a number times integer powers of symbols (2 u_i x_i / N).
+
+    >>> x, u = sp.symbols("x u")
+    >>> _monomial(2 * u * x / N), _monomial(x * (u - 1))
+    (True, False)
+    """
+    return all(
+        f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)
+        for f in sp.Mul.make_args(expr)
+    )
 
 
 def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
@@ -258,7 +274,7 @@ def _swap(
         return None
     touched = [n.expr for n in graph.nodes if n.expr.free_symbols & moved] + [graph.penalty]
     # equal once evaluated (a typed sum is kept unevaluated, in the order typed)
-    return swap if all(_canonical(e.xreplace(swap)) == _canonical(e) for e in touched) else None
+    return swap if all(_shape(e, swap) == _shape(e) for e in touched) else None
 
 
 def _renamings(
@@ -291,9 +307,9 @@ class _Tidier:
 
     def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
         """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
-        key = (kind, _canonical(expr))
+        key = (kind, _shape(expr))
         if swap:
-            known = self.memo.get((kind, _canonical(expr.xreplace(swap))))
+            known = self.memo.get((kind, _shape(expr, swap)))
             if known is not None:
                 return _rename_result(known, swap)
         if key not in self.memo:
@@ -312,16 +328,40 @@ class _Tidier:
         return rules, tuple((what, form, expr) for _ in claims), form
 
 
-def _canonical(e: sp.Basic) -> sp.Basic:
-    """``e`` with its sums and products evaluated (a typed sum is kept in the order typed), other
-    nodes rebuilt only when an argument changed (sigma(...) is not evaluated again)."""
-    if not e.args or isinstance(e, Partial):
-        return e
-    args = [_canonical(a) for a in e.args]
-    if isinstance(e, sp.Add | sp.Mul) or any(a is not b for a, b in zip(args, e.args, strict=True)):
-        new = e.func(*args)
-        return e if new == e else new  # the same object when nothing changed: not rebuilt above
-    return e
+def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
+    """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
+    fixed order: equal texts mean literally the same expression up to the order of terms and
+    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again.
+
+    >>> x, y = sp.symbols("x y")
+    >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
+    True
+    >>> _shape(x - y, {x: y, y: x}) == _shape(y - x), _shape(x - y) == _shape(y - x)
+    (True, False)
+    """
+    swap = swap or {}
+    memo: dict[int, str] = {}
+
+    def walk(x: sp.Basic) -> str:
+        out = memo.get(id(x))
+        if out is None:
+            if not x.args:
+                out = _leaf(swap.get(x, x))
+            else:
+                args = [walk(a) for a in x.args]
+                if isinstance(x, sp.Add | sp.Mul):
+                    args.sort()
+                out = f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
+            memo[id(x)] = out
+        return out
+
+    return walk(e)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf(x: sp.Basic) -> str:
+    """A symbol or number as text, with its assumptions (a Dummy with its index)."""
+    return sp.srepr(x)
 
 
 def _rename_result(known: Any, swap: Renaming) -> Any:
@@ -627,7 +667,7 @@ def derive_graph(
         # rewrite the checked term by node definitions): its steps share them
         lhs = Partial(result_sym, p)
         first = len(claims)
-        references = None if p0 is None else [_renamed(claims[m][2], swap) for m in claims_of[p0]]
+        references = None if p0 is None else [_Later(claims[m][2], swap) for m in claims_of[p0]]
         by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named, references)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
@@ -639,7 +679,12 @@ def derive_graph(
         gradients[str(p)] = grad
         claims_of[p] = list(range(first, len(claims)))
         if p0 is not None:
-            copies.update(_copies(claims, claims_of[p0], claims_of[p], swap, p0))
+            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0)
+            copies.update(found)
+            for k in set(claims_of[p]) - set(found):  # decided on their own: the reference
+                what, claimed, reference = claims[k]
+                if isinstance(reference, _Later):
+                    claims[k] = (what, claimed, reference.value())
     done = sum(_SHARE[:3])
     checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f), copies)
     checked = [
@@ -649,11 +694,19 @@ def derive_graph(
     return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
 
 
-def _renamed(expr: sp.Expr, swap: Renaming) -> sp.Expr:
-    """``expr`` renamed by ``swap``, as it is (not evaluated again: a reference from SymEngine is
-    in canonical form already, and evaluating it again costs more than differentiating)."""
-    with sp.evaluate(False):
-        return expr.xreplace(swap)
+@dataclass(frozen=True)
+class _Later:
+    """The reference ``of`` renamed by ``swap``, made only if a claim needs it (a claim that is
+    a copy of another is decided with it and never evaluates its reference)."""
+
+    of: sp.Expr
+    swap: Renaming = field(hash=False)
+
+    def value(self) -> sp.Expr:
+        """Renamed as it is (not evaluated again: a reference from SymEngine is in canonical
+        form already, and evaluating it again costs more than differentiating)."""
+        with sp.evaluate(False):
+            return self.of.xreplace(self.swap)
 
 
 def _copies(
@@ -670,14 +723,10 @@ def _copies(
     for m, k in zip(before, now, strict=True):
         _, a, b = claims[m]
         claimed, reference = claims[k][1:]
-        if _same_form(claimed, a.xreplace(swap)) and _same_form(reference, _renamed(b, swap)):
+        made = isinstance(reference, _Later) and reference.of is b and reference.swap == swap
+        if _shape(claimed) == _shape(a, swap) and (made or _shape(reference) == _shape(b, swap)):
             out[k] = (m, text)
     return out
-
-
-def _same_form(a: sp.Expr, b: sp.Expr) -> bool:
-    """``a`` and ``b`` are literally one expression, once evaluated (an exact test)."""
-    return a == b or _canonical(a) == _canonical(b)
 
 
 def _compact(
