@@ -142,8 +142,8 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     Cancels common factors (the sigmoid + BCE cancellation) and, for one-hot labels that sum to one,
     collects them (the softmax + cross-entropy cancellation).
     """
-    if _monomial(expr):  # nothing to cancel, collect or factor: already its shortest form
-        return expr
+    if _monomial(expr) or (not graph.sum_to_one and _irreducible(expr)):
+        return expr  # nothing to cancel, collect or factor: already its shortest form
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
@@ -171,6 +171,44 @@ def _monomial(expr: sp.Expr) -> bool:
         f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)
         for f in sp.Mul.make_args(expr)
     )
+
+
+def _irreducible(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a product of numbers, symbols, function values and positive integer
+    powers of sums that each have a term that is a lone symbol or function value (times +-1)
+    found in no other term, the arguments of every function alike: no denominator to cancel,
+    no common factor to take out, and every such sum is irreducible (of degree one in that
+    term, with a constant coefficient), so ``factor(cancel(...))`` has nothing to do.
+
+    >>> x, y, a = sp.symbols("x y a")
+    >>> from symgrad.core.functions import sigmoid
+    >>> _irreducible(x * (sigmoid(a * x + y) - y)), _irreducible(x * (a * x + a * y))
+    (True, False)
+    >>> _irreducible((x - y) / (x * (1 - x))), _irreducible(sp.exp(2 * x + 2 * y) * (x - y))
+    (False, False)
+    """
+    def lone(term: sp.Expr) -> sp.Expr | None:
+        term = -term if term.could_extract_minus_sign() else term
+        return term if term.is_Symbol or isinstance(term, sp.Function) else None
+
+    def ok(e: sp.Expr) -> bool:
+        if e.is_Number or e.is_Symbol:
+            return True
+        if isinstance(e, sp.Piecewise) or not isinstance(e, sp.Function | sp.Add):
+            return False
+        if isinstance(e, sp.Function):
+            return all(ok(a) for a in e.args)
+        singles = [t for t in map(lone, e.args) if t is not None]
+        if not any(all(t is g or not t.has(g) for t in e.args if lone(t) is not g)
+                   for g in singles):
+            return False
+        return all(ok(f) for t in e.args for f in sp.Mul.make_args(t))
+
+    for f in sp.Mul.make_args(expr):
+        base, power = f.as_base_exp()
+        if not (f.is_Number or (power.is_Integer and power > 0 and ok(base))):
+            return False
+    return True
 
 
 def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
