@@ -779,7 +779,7 @@ def _compact(
     ``tidy_`` is the tidy to use (a remembering one), :func:`tidy` by default."""
     tidied = tidy(expr, graph) if tidy_ is None else tidy_(expr)
     compact = orient(tidied, {n.symbol for n in graph.nodes} | set(graph.params))
-    if sp.count_ops(compact) >= sp.count_ops(expr):
+    if compact == expr or sp.count_ops(compact) >= sp.count_ops(expr):
         return (rule,), (), expr
     rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
     return rules, ((what, compact, expr),), compact

@@ -457,8 +457,8 @@ class Differentiator:
         try:
             sub: dict[se.Basic, se.Basic] = {}
             for v, e in self._definitions:
-                sub[self.engine.to(v)] = self.engine.to(elementary(e)).xreplace(sub)
-            self.converted = self.engine.to(elementary(expr)).xreplace(sub)
+                sub[self.engine.to(v)] = self.engine.to(_elementary_value(e)).xreplace(sub)
+            self.converted = self.engine.to(_elementary_value(expr)).xreplace(sub)
         except _Unsupported:
             self.converted = None
 
@@ -676,10 +676,20 @@ def _evaluable(e: sp.Expr, substitution: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     SymPy's complex infinity (a branch like 1/relu(x) at x <= 0) as nan, outside the domain, and
     DiracDelta (the derivative of a sign, in the Hessian of |u|) as 0, its value off its kink."""
     e = sp.sympify(e)
-    e = (e if _plain(e) else elementary(e)).xreplace({**substitution, sp.zoo: sp.nan})
+    if not _plain(e):  # each function value rewritten once, however many claims share it
+        e = e.xreplace({f: _elementary_value(f) for f in e.atoms(sp.Function)})
+    e = e.xreplace({**substitution, sp.zoo: sp.nan})
     if e.has(sp.DiracDelta):
         e = e.replace(lambda x: isinstance(x, sp.DiracDelta), lambda x: sp.S.Zero)
     return e
+
+
+@functools.lru_cache(maxsize=4096)
+def _elementary_value(f: sp.Expr) -> sp.Expr:
+    """:func:`elementary` of one function value (relu(z) as a Piecewise) or node definition,
+    remembered: a network's claims and references share each unit's, and building its
+    conditions again costs."""
+    return elementary(f)
 
 
 class _Inliner:
