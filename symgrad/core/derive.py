@@ -133,6 +133,9 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
 
 #: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).
 TIDY_BUDGET = 256
+#: Most symbols and function values ``tidy`` lets ``cancel``/``factor`` work in (a form written
+#: out fully in more of them was never shortened by them across the catalogue and networks).
+TIDY_GENERATORS = 12
 
 
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
@@ -147,9 +150,11 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
-    if expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
+    generators = len(expr.free_symbols) + len(expr.atoms(sp.Function))
+    if generators > TIDY_GENERATORS or expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
         # cancel() expands: a product of many sums (tanh(tanh(...)) chains) would blow up
-        # exponentially, and a product with nothing to cancel gains nothing from it
+        # exponentially, and a product with nothing to cancel gains nothing from it; factor()
+        # in many generators (a 9-class softmax written out: 50) takes seconds per form
         return orient(expr, set(nodes))
     candidates = [sp.factor(sp.cancel(expr)), expr]
     for group in graph.sum_to_one:
