@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -138,6 +139,27 @@ TIDY_BUDGET = 256
 TIDY_GENERATORS = 12
 
 
+def _generators(expr: sp.Expr) -> int:
+    """The number of distinct symbols outside function values and function values in ``expr``:
+    the variables ``cancel`` and ``factor`` work in (they split exp(a + b) into exp(a) exp(b)).
+
+    >>> x, y, a = sp.symbols("x y a")
+    >>> _generators(x * (sp.exp(a * x + y) - y)), _generators(x * (sp.tanh(a * x + y) - y))
+    (4, 3)
+    """
+    found: set[sp.Basic] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, sp.exp) and isinstance(e.args[0], sp.Add):
+            found.update(sp.exp(t, evaluate=False) for t in e.args[0].args)
+        elif e.is_Symbol or isinstance(e, sp.Function):
+            found.add(e)
+        else:
+            stack.extend(e.args)
+    return len(found)
+
+
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """A short form of ``expr`` by targeted rewriting (never ``sympy.simplify``, which can take
     minutes).
@@ -150,8 +172,7 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
-    generators = len(expr.free_symbols) + len(expr.atoms(sp.Function))
-    if generators > TIDY_GENERATORS or expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
+    if _generators(expr) > TIDY_GENERATORS or expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
         # cancel() expands: a product of many sums (tanh(tanh(...)) chains) would blow up
         # exponentially, and a product with nothing to cancel gains nothing from it; factor()
         # in many generators (a 9-class softmax written out: 50) takes seconds per form
@@ -411,8 +432,39 @@ def _rename_result(known: Any, swap: Renaming) -> Any:
     """A remembered tidy form, or _compact's (rules, claims, form), renamed by ``swap``."""
     if isinstance(known, tuple):
         rules, claims, form = known
-        return rules, claims, form.xreplace(swap)
-    return known.xreplace(swap)
+        return rules, claims, _rename(form, swap)
+    return _rename(known, swap)
+
+
+def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
+    """``expr.xreplace(swap)``, without rebuilding what the renaming leaves unchanged: a sum or
+    product whose terms are only permuted by it is the same object (so sigma(b + w1 x1 + w2 x2)
+    is not built and evaluated again when w1, x1 and w2, x2 swap).
+
+    >>> x1, x2, w1, w2 = sp.symbols("x1 x2 w1 w2")
+    >>> z = sp.exp(w1 * x1 + w2 * x2)
+    >>> swap = {w1: w2, w2: w1, x1: x2, x2: x1}
+    >>> _rename(x1 * z, swap) == (x1 * z).xreplace(swap), _rename(z, swap) is z
+    (True, True)
+    """
+    memo: dict[int, sp.Expr] = {}
+
+    def walk(x: sp.Expr) -> sp.Expr:
+        if not x.args:
+            return swap.get(x, x)
+        out = memo.get(id(x))
+        if out is None:
+            args = [walk(a) for a in x.args]
+            if all(a is b for a, b in zip(args, x.args, strict=True)) or (
+                isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
+            ):
+                out = x
+            else:
+                out = x.func(*args)
+            memo[id(x)] = out
+        return out
+
+    return walk(expr)
 
 
 # --- the engine
