@@ -136,7 +136,7 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
 TIDY_BUDGET = 256
 #: Most symbols and function values ``tidy`` lets ``cancel``/``factor`` work in (a form written
 #: out fully in more of them was never shortened by them across the catalogue and networks).
-TIDY_GENERATORS = 12
+TIDY_GENERATORS = 8
 
 
 def _generators(expr: sp.Expr) -> int:
