@@ -139,6 +139,11 @@ TIDY_BUDGET = 256
 TIDY_GENERATORS = 8
 
 
+def _long(expr: sp.Expr, limit: int = 40) -> bool:
+    """Whether ``expr`` has more than ``limit`` nodes (stops counting there)."""
+    return any(k > limit for k, _ in enumerate(sp.preorder_traversal(expr)))
+
+
 def _generators(expr: sp.Expr) -> int:
     """The number of distinct symbols outside function values and function values in ``expr``:
     the variables ``cancel`` and ``factor`` work in (they split exp(a + b) into exp(a) exp(b)).
@@ -177,13 +182,20 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
         # exponentially, and a product with nothing to cancel gains nothing from it; factor()
         # in many generators (a 9-class softmax written out: 50) takes seconds per form
         return orient(expr, set(nodes))
-    candidates = [sp.factor(sp.cancel(expr)), expr]
+    # a function value of a long argument with nothing to take out of it (a network's unit
+    # written out) is one variable to cancel/factor, held as a symbol: they would otherwise walk
+    # and print its argument again and again (0.6 s per form in a 4-8-4-1 network)
+    held = sorted((f for f in expr.atoms(sp.Function) if _long(f) and _irreducible(f)), key=_shape)
+    hold = {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
+    work = expr.xreplace(hold)
+    candidates = [sp.factor(sp.cancel(work)), work]
     for group in graph.sum_to_one:
-        num, den = sp.fraction(sp.cancel(expr))
+        num, den = sp.fraction(sp.cancel(work))
         collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
         candidates.append(collected / den)
     candidates = [orient(c, set(nodes)) for c in candidates]
-    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return best.xreplace({v: f for f, v in hold.items()}) if hold else best
 
 
 def _monomial(expr: sp.Expr) -> bool:
@@ -337,7 +349,7 @@ def _swap(
     if any(moved & set(g) for g in graph.sum_to_one):
         return None
     touched = [n.expr for n in graph.nodes if n.expr.free_symbols & moved] + [graph.penalty]
-    # equal once evaluated (a typed sum is kept unevaluated, in the order typed)
+    # literally unchanged, up to the order of terms (a typed sum keeps the order typed)
     return swap if all(_shape(e, swap) == _shape(e) for e in touched) else None
 
 
