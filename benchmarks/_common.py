@@ -29,6 +29,32 @@ def median_time(fn: Callable[[], object], repeats: int, number: int = 0) -> floa
     return statistics.median(times)
 
 
+def interleaved_times(
+    fns: dict[str, Callable[[], object]], repeats: int, number: int = 0
+) -> dict[str, list[float]]:
+    """Mean time of ``number`` calls of each function, in rounds: every round times each
+    function once, one after the other, so that a change in the machine's load hits all of them
+    alike (a baseline measured minutes before the candidate is not). ``repeats`` rounds.
+
+    ``number=0`` picks it from the slowest function so that one round takes about 0.4 s.
+    """
+    once = []
+    for fn in fns.values():
+        t = time.perf_counter()
+        fn()
+        once.append(time.perf_counter() - t)
+    if number <= 0:
+        number = max(1, int(0.4 / len(fns) / max(max(once), 1e-7)))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - t) / number)
+    return times
+
+
 def machine() -> dict[str, str]:
     """Cores, CPU model, BLAS settings and library versions, for the results file."""
     model = "unknown"

@@ -4,17 +4,19 @@ Run by hand from the repository root (see RESULTS.md for the exact command):
 
     python benchmarks/bench_linear.py [--n 1000000] [--repeats 7]
 
-Baselines measured in the same run: hand NumPy with a dot product, JAX jit, PyTorch (one
-gradient); JAX ``lax.fori_loop`` and a hand NumPy loop (1000 steps). symgrad: the compiled
-gradient (``X.T @ delta``) for one gradient, and :func:`symgrad.models.fit.fit` with the statistics
-reduction for 1000 steps (``tol=0`` so that all 1000 steps run; the time includes computing the
-statistics once, the whole training loop with its history, and the closed form).
+Baselines measured in the same run: hand NumPy with a dot product (timed interleaved with
+symgrad's gradient, round by round), JAX jit, PyTorch (one gradient); JAX ``lax.fori_loop``
+and a hand NumPy loop (1000 steps). symgrad: the compiled gradient (``X.T @ delta``) for one
+gradient, and :func:`symgrad.models.fit.fit` with the statistics reduction for 1000 steps
+(``tol=0`` so that all 1000 steps run; the time includes computing the statistics once, the
+whole training loop with its history, and the closed form).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, median_time, report  # noqa: E402
+from _common import interleaved_times, machine, median_time, report  # noqa: E402
 
 from symgrad import compile_gradient, derive  # noqa: E402
 from symgrad.models.fit import fit  # noqa: E402
@@ -53,14 +55,15 @@ def main() -> None:
         r -= y
         return 2.0 * (r @ x) / n, 2.0 * r.sum() / n
 
-    results["one gradient: hand NumPy (dot product)"] = median_time(lambda: hand_grad(w0, b0), R)
     f = compile_gradient(derive("mse", "linear"))
     X, Y = prepare(x, y, 1)
     theta = np.array([w0, b0])
-    results["one gradient: symgrad compiled (X.T @ delta)"] = median_time(
-        lambda: f.gradient(theta, X, Y), R
-    )
-    results["one gradient + loss: symgrad compiled"] = median_time(lambda: f.vector(theta, X, Y), R)
+    rounds = interleaved_times({  # round by round: the machine's load hits both alike
+        "one gradient: hand NumPy (dot product)": lambda: hand_grad(w0, b0),
+        "one gradient: symgrad compiled (X.T @ delta)": lambda: f.gradient(theta, X, Y),
+        "one gradient + loss: symgrad compiled": lambda: f.vector(theta, X, Y),
+    }, 3 * R)
+    results.update({name: statistics.median(ts) for name, ts in rounds.items()})
 
     import jax
     import jax.numpy as jnp

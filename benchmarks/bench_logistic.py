@@ -6,11 +6,14 @@ Run by hand from the repository root (see RESULTS.md for the exact command):
 
 Measured in the same run: hand NumPy (textbook sigmoid, gradient only, and with the loss), JAX jit,
 PyTorch autograd, and symgrad's compiled gradient (gradient only, and with the stable loss).
+symgrad and hand NumPy are timed interleaved (round by round, :func:`_common.interleaved_times`):
+the ratios are of medians over the same rounds, so that the machine's load hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, median_time, report  # noqa: E402
+from _common import interleaved_times, machine, median_time, report  # noqa: E402
 
 
 def main() -> None:
@@ -52,17 +55,19 @@ def main() -> None:
         r = p - y
         return loss, X.T @ r / n, r.mean()
 
-    results["hand NumPy: gradient"] = median_time(hand_grad, R)
-    results["hand NumPy: loss + gradient"] = median_time(hand_loss_grad, R)
-
     t = time.perf_counter()
     d = derive("bce", "logistic", features=k)
     t_derive = time.perf_counter() - t
     t = time.perf_counter()
     f = compile_gradient(d)
     t_compile = time.perf_counter() - t
-    results["symgrad: gradient"] = median_time(lambda: f.gradient(theta, X, y), R)
-    results["symgrad: loss + gradient (stable BCE)"] = median_time(lambda: f.vector(theta, X, y), R)
+    rounds = interleaved_times({
+        "hand NumPy: gradient": hand_grad,
+        "symgrad: gradient": lambda: f.gradient(theta, X, y),
+        "hand NumPy: loss + gradient": hand_loss_grad,
+        "symgrad: loss + gradient (stable BCE)": lambda: f.vector(theta, X, y),
+    }, 3 * R)
+    results.update({name: statistics.median(ts) for name, ts in rounds.items()})
 
     import jax
     import jax.numpy as jnp

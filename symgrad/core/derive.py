@@ -27,8 +27,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import functools
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -135,6 +137,35 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
 
 #: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).
 TIDY_BUDGET = 256
+#: Most symbols and function values ``tidy`` lets ``cancel``/``factor`` work in (a form written
+#: out fully in more of them was never shortened by them across the catalogue and networks).
+TIDY_GENERATORS = 8
+
+
+def _long(expr: sp.Expr, limit: int = 40) -> bool:
+    """Whether ``expr`` has more than ``limit`` nodes (stops counting there)."""
+    return any(k > limit for k, _ in enumerate(sp.preorder_traversal(expr)))
+
+
+def _generators(expr: sp.Expr) -> int:
+    """The number of distinct symbols outside function values and function values in ``expr``:
+    the variables ``cancel`` and ``factor`` work in (they split exp(a + b) into exp(a) exp(b)).
+
+    >>> x, y, a = sp.symbols("x y a")
+    >>> _generators(x * (sp.exp(a * x + y) - y)), _generators(x * (sp.tanh(a * x + y) - y))
+    (4, 3)
+    """
+    found: set[sp.Basic] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, sp.exp) and isinstance(e.args[0], sp.Add):
+            found.update(sp.exp(t, evaluate=False) for t in e.args[0].args)
+        elif e.is_Symbol or isinstance(e, sp.Function):
+            found.add(e)
+        else:
+            stack.extend(e.args)
+    return len(found)
 
 
 def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
@@ -144,20 +175,81 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     Cancels common factors (the sigmoid + BCE cancellation) and, for one-hot labels that sum to one,
     collects them (the softmax + cross-entropy cancellation).
     """
+    if _monomial(expr) or (not graph.sum_to_one and _irreducible(expr)):
+        return expr  # nothing to cancel, collect or factor: already its shortest form
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
-    if expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
+    if _generators(expr) > TIDY_GENERATORS or expanded_terms(expr, TIDY_BUDGET) > TIDY_BUDGET:
         # cancel() expands: a product of many sums (tanh(tanh(...)) chains) would blow up
-        # exponentially, and a product with nothing to cancel gains nothing from it
+        # exponentially, and a product with nothing to cancel gains nothing from it; factor()
+        # in many generators (a 9-class softmax written out: 50) takes seconds per form
         return orient(expr, set(nodes))
-    candidates = [sp.factor(sp.cancel(expr)), expr]
+    # a function value of a long argument with nothing to take out of it (a network's unit
+    # written out) is one variable to cancel/factor, held as a symbol: they would otherwise walk
+    # and print its argument again and again (0.6 s per form in a 4-8-4-1 network)
+    held = sorted((f for f in expr.atoms(sp.Function) if _long(f) and _irreducible(f)), key=_shape)
+    hold = {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
+    work = expr.xreplace(hold)
+    candidates = [sp.factor(sp.cancel(work)), work]
     for group in graph.sum_to_one:
-        num, den = sp.fraction(sp.cancel(expr))
+        num, den = sp.fraction(sp.cancel(work))
         collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
         candidates.append(collected / den)
     candidates = [orient(c, set(nodes)) for c in candidates]
-    return min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    return best.xreplace({v: f for f, v in hold.items()}) if hold else best
+
+
+def _monomial(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a number times integer powers of symbols (2 u_i x_i / N).
+
+    >>> x, u = sp.symbols("x u")
+    >>> _monomial(2 * u * x / N), _monomial(x * (u - 1))
+    (True, False)
+    """
+    return all(
+        f.is_Number or f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)
+        for f in sp.Mul.make_args(expr)
+    )
+
+
+def _irreducible(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a product of numbers, symbols, function values and positive integer
+    powers of sums that each have a term that is a lone symbol or function value (times +-1)
+    found in no other term, the arguments of every function alike: no denominator to cancel,
+    no common factor to take out, and every such sum is irreducible (of degree one in that
+    term, with a constant coefficient), so ``factor(cancel(...))`` has nothing to do.
+
+    >>> x, y, a = sp.symbols("x y a")
+    >>> from symgrad.core.functions import sigmoid
+    >>> _irreducible(x * (sigmoid(a * x + y) - y)), _irreducible(x * (a * x + a * y))
+    (True, False)
+    >>> _irreducible((x - y) / (x * (1 - x))), _irreducible(sp.exp(2 * x + 2 * y) * (x - y))
+    (False, False)
+    """
+    def lone(term: sp.Expr) -> sp.Expr | None:
+        term = -term if term.could_extract_minus_sign() else term
+        return term if term.is_Symbol or isinstance(term, sp.Function) else None
+
+    def ok(e: sp.Expr) -> bool:
+        if e.is_Number or e.is_Symbol:
+            return True
+        if isinstance(e, sp.Piecewise) or not isinstance(e, sp.Function | sp.Add):
+            return False
+        if isinstance(e, sp.Function):
+            return all(ok(a) for a in e.args)
+        singles = [t for t in map(lone, e.args) if t is not None]
+        if not any(all(t is g or not t.has(g) for t in e.args if lone(t) is not g)
+                   for g in singles):
+            return False
+        return all(ok(f) for t in e.args for f in sp.Mul.make_args(t))
+
+    for f in sp.Mul.make_args(expr):
+        base, power = f.as_base_exp()
+        if not (f.is_Number or (power.is_Integer and power > 0 and ok(base))):
+            return False
+    return True
 
 
 def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
@@ -218,6 +310,178 @@ def _substitute_helpers(expr: sp.Expr, graph: Graph) -> sp.Expr:
     return graph.substitute(expr, {n.symbol: n.expr for n in graph.nodes if not n.keep})
 
 
+# --- parameters that are renamings of one another (w_j is w_1 with x_1 -> x_j)
+
+Renaming = dict[sp.Symbol, sp.Symbol]
+
+
+def _swap(
+    graph: Graph,
+    p0: sp.Symbol,
+    p: sp.Symbol,
+    local: Mapping[tuple[sp.Symbol, sp.Symbol], sp.Expr] | None = None,
+) -> Renaming | None:
+    """The renaming that swaps ``p0`` with ``p`` and the data symbol each one multiplies (x_1 with
+    x_j), when it leaves every node, the penalty and the one-hot groups unchanged, else None.
+
+    Then the loss is unchanged by the renaming, so its derivative with respect to ``p`` is the
+    one with respect to ``p0``, renamed: an exact statement, checked here structurally.
+    ``local`` are the local derivatives already known ((node, input) -> expression).
+
+    >>> from symgrad.core.catalogue import model_graph
+    >>> g = model_graph("bce", "logistic", features=3)
+    >>> w1, w3, b = g.params[0], g.params[2], g.params[3]
+    >>> sorted(f"{k}->{v}" for k, v in _swap(g, w1, w3).items())
+    ['w1->w3', 'w3->w1', 'x_i1->x_i3', 'x_i3->x_i1']
+    >>> _swap(g, w1, b) is None
+    True
+    """
+    nodes = {n.symbol for n in graph.nodes}
+    swap: Renaming = {p0: p, p: p0}
+    for n in graph.consumers(p0):
+        if p not in n.expr.free_symbols:
+            return None
+        d = [local[(n.symbol, q)] if local else n.local(q) for q in (p0, p)]
+        a, c = (e.free_symbols - nodes - set(graph.params) for e in d)
+        if len(a) != len(c) or len(a) > 1:
+            return None
+        for x, y in zip(a, c, strict=True):
+            if swap.setdefault(x, y) != y or swap.setdefault(y, x) != x:
+                return None
+    moved = set(swap)
+    if any(moved & set(g) for g in graph.sum_to_one):
+        return None
+    touched = [n.expr for n in graph.nodes if n.expr.free_symbols & moved] + [graph.penalty]
+    # literally unchanged, up to the order of terms (a typed sum keeps the order typed)
+    return swap if all(_shape(e, swap) == _shape(e) for e in touched) else None
+
+
+def _renamings(
+    graph: Graph, wrt: Sequence[sp.Symbol], local: Mapping[tuple[sp.Symbol, sp.Symbol], sp.Expr]
+) -> dict[sp.Symbol, tuple[sp.Symbol, Renaming]]:
+    """For each parameter whose derivation is an earlier one's renamed (see :func:`_swap`), that
+    earlier parameter and the renaming; tried against the first parameter with the same
+    consumers only, so a network's hundreds of distinct weights cost one failed try each.
+    ``local`` holds the local derivatives (node, input) -> expression."""
+    first: dict[tuple[sp.Symbol, ...], sp.Symbol] = {}
+    out: dict[sp.Symbol, tuple[sp.Symbol, Renaming]] = {}
+    for p in wrt:
+        key = tuple(n.symbol for n in graph.consumers(p))
+        p0 = first.setdefault(key, p)
+        if p0 != p and p0 not in out:
+            swap = _swap(graph, p0, p, local)
+            if swap is not None:
+                out[p] = (p0, swap)
+    return out
+
+
+class _Tidier:
+    """:func:`tidy` (and :func:`_compact`), remembered: an expression that is a remembered one
+    renamed (the same gradient for w_j as for w_1, with x_j for x_1) gets the remembered form,
+    renamed (equal, since a renaming keeps an identity; and the claims check every form)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.memo: dict[tuple[str, sp.Expr], Any] = {}
+
+    def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
+        """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
+        key = (kind, _shape(expr))
+        if swap:
+            known = self.memo.get((kind, _shape(expr, swap)))
+            if known is not None:
+                return _rename_result(known, swap)
+        if key not in self.memo:
+            self.memo[key] = make(expr)
+        return self.memo[key]
+
+    def __call__(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
+        return self.remembered("tidy", expr, swap, lambda e: tidy(e, self.graph))
+
+    def compact(
+        self, expr: sp.Expr, rule: Rule, what: str, swap: Renaming | None
+    ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
+        """:func:`_compact` remembered; the claim (if any) is made for ``expr`` itself."""
+        rules, claims, form = self.remembered(
+            "compact", expr, swap, lambda e: _compact(e, self.graph, rule, what, self))
+        return rules, tuple((what, form, expr) for _ in claims), form
+
+
+def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
+    """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
+    fixed order: equal texts mean literally the same expression up to the order of terms and
+    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again.
+
+    >>> x, y = sp.symbols("x y")
+    >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
+    True
+    >>> _shape(x - y, {x: y, y: x}) == _shape(y - x), _shape(x - y) == _shape(y - x)
+    (True, False)
+    """
+    swap = swap or {}
+    memo: dict[int, str] = {}
+
+    def walk(x: sp.Basic) -> str:
+        out = memo.get(id(x))
+        if out is None:
+            if not x.args:
+                out = _leaf(swap.get(x, x))
+            else:
+                args = [walk(a) for a in x.args]
+                if isinstance(x, sp.Add | sp.Mul):
+                    args.sort()
+                out = f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
+            memo[id(x)] = out
+        return out
+
+    return walk(e)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf(x: sp.Basic) -> str:
+    """A symbol or number as text, with its assumptions (a Dummy with its index)."""
+    return sp.srepr(x)
+
+
+def _rename_result(known: Any, swap: Renaming) -> Any:
+    """A remembered tidy form, or _compact's (rules, claims, form), renamed by ``swap``."""
+    if isinstance(known, tuple):
+        rules, claims, form = known
+        return rules, claims, _rename(form, swap)
+    return _rename(known, swap)
+
+
+def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
+    """``expr.xreplace(swap)``, without rebuilding what the renaming leaves unchanged: a sum or
+    product whose terms are only permuted by it is the same object (so sigma(b + w1 x1 + w2 x2)
+    is not built and evaluated again when w1, x1 and w2, x2 swap).
+
+    >>> x1, x2, w1, w2 = sp.symbols("x1 x2 w1 w2")
+    >>> z = sp.exp(w1 * x1 + w2 * x2)
+    >>> swap = {w1: w2, w2: w1, x1: x2, x2: x1}
+    >>> _rename(x1 * z, swap) == (x1 * z).xreplace(swap), _rename(z, swap) is z
+    (True, True)
+    """
+    memo: dict[int, sp.Expr] = {}
+
+    def walk(x: sp.Expr) -> sp.Expr:
+        if not x.args:
+            return swap.get(x, x)
+        out = memo.get(id(x))
+        if out is None:
+            args = [walk(a) for a in x.args]
+            if all(a is b for a, b in zip(args, x.args, strict=True)) or (
+                isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
+            ):
+                out = x
+            else:
+                out = x.func(*args)
+            memo[id(x)] = out
+        return out
+
+    return walk(expr)
+
+
 # --- the engine
 
 
@@ -270,7 +534,12 @@ class _Checker:
         return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
     def gradient(
-        self, var: sp.Symbol, grad: Gradient, what: str, named: sp.Expr | None = None
+        self,
+        var: sp.Symbol,
+        grad: Gradient,
+        what: str,
+        named: sp.Expr | None = None,
+        references: Sequence[sp.Expr] | None = None,
     ) -> list[Claim]:
         """The gradient against sympy.diff of the whole loss.
 
@@ -280,33 +549,50 @@ class _Checker:
         ``extra = d(penalty)/d(var)``: checked that way (the fully substituted ell_i is built
         once, and differentiated by SymEngine, exactly). ``named`` is ``term`` before the node
         definitions were substituted into it (``term = full(named)``), which the check reads.
+        ``references`` are :meth:`references` when already known (another parameter's, renamed).
         """
         g = self.graph
         named = grad.term if named is None else named
+        ref = self.references(var) if references is None else references
+        if not g.mean_over_samples:
+            return [(what, named + grad.extra, ref[0])]
+        return [(what + " (penalty term)", grad.extra, ref[0]), (what, grad.scale * named, ref[1])]
+
+    def references(self, var: sp.Symbol) -> list[sp.Expr]:
+        """The references of :meth:`gradient`'s claims, in their order."""
+        g = self.graph
         if self._one_sample is None:
             self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
         if not g.mean_over_samples:
-            return [(what, named + grad.extra, self._one_sample(var))]
-        penalty = sp.diff(elementary(g.penalty), var)
-        return [
-            (what + " (penalty term)", grad.extra, penalty),
-            (what, grad.scale * named, self._one_sample(var) * g.weight),
-        ]
+            return [self._one_sample(var)]
+        return [sp.diff(elementary(g.penalty), var), self._one_sample(var) * g.weight]
 
     def run(
-        self, claims: list[Claim], progress: Callable[[float], None] | None = None
+        self,
+        claims: list[Claim],
+        progress: Callable[[float], None] | None = None,
+        copies: dict[int, tuple[int, str]] | None = None,
     ) -> list[Check]:
-        """Decide every claim (one batch of random points); raise on the first that fails."""
+        """Decide every claim (one batch of random points); raise on the first that fails.
+
+        ``copies`` maps a claim to an earlier one it is literally equal to up to a renaming of
+        symbols that leaves the loss unchanged, and the text saying which: it gets that claim's
+        check, its ``against`` saying so."""
+        copies = copies or {}
+        own = [k for k in range(len(claims)) if k not in copies]
         results = same_all(
-            [(a, b) for _, a, b in claims],
+            [(claims[k][1], claims[k][2]) for k in own],
             simplex=self.graph.sum_to_one,
             definitions=[(n.symbol, n.expr) for n in self.graph.nodes],
             progress=progress,
             domain=[n.symbol for n in self.graph.nodes],  # count points where every node is real
         )
-        for (what, _, _), c in zip(claims, results, strict=True):
-            _check(c.passed, what)
-        return [replace(c, against=AGAINST) for c in results]
+        for k, c in zip(own, results, strict=True):
+            _check(c.passed, claims[k][0])
+        decided = {k: replace(c, against=AGAINST) for k, c in zip(own, results, strict=True)}
+        for k, (m, text) in copies.items():
+            decided[k] = replace(decided[m], against=AGAINST + text)
+        return [decided[k] for k in range(len(claims))]
 
 
 def _check(ok: bool, what: str) -> bool:
@@ -342,12 +628,15 @@ def derive_graph(
             names = ", ".join(str(s) for s in graph.params)
             raise OptionError(f"unknown parameter {str(p)!r}; choose from: {names}")
     check = _Checker(graph)
+    tidier = _Tidier(graph)
     result_sym = graph.result_symbol
     mean = graph.mean_over_samples
     per_sample = graph.per_sample()
     steps: list[Step] = []  # checks filled in once the claims are decided
     claims: list[Claim] = []  # decided together at the end, in one batch of random points
     checked_by: dict[int, list[int]] = {}  # step index -> the indices of its claims
+    copies: dict[int, tuple[int, str]] = {}  # claim index -> an earlier claim it is, renamed
+    claims_of: dict[sp.Symbol, list[int]] = {}  # parameter -> the indices of its claims
 
     def add(kind: Kind, rules: tuple, lhs: sp.Expr, forms: tuple, *by: Claim) -> list[int]:
         """Append a step checked by the new claims ``by``; the indices of its claims."""
@@ -390,6 +679,8 @@ def derive_graph(
             add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
             steps[-1] = replace(steps[-1], note=_convention(n.expr))
             local[(n.symbol, s)] = d
+
+    renamed = _renamings(graph, wrt, local)
 
     # 3. multiply along the chain, from the output back
     adjoint: dict[sp.Symbol, sp.Expr] = {graph.output: graph.weight if mean else sp.S.One}
@@ -444,7 +735,8 @@ def derive_graph(
         extra = sp.diff(graph.penalty, p)
         symbolic, value_terms = chain_terms(users, p)
         values = sp.Add(*value_terms, evaluate=False)
-        per_term = tidy(per_term, graph)
+        p0, swap = renamed.get(p, (None, None))
+        per_term = tidier(per_term, swap)
         if mean:
             scale, term_named = per_term.as_independent(*per_sample, as_Add=False)
             if term_named.has(N):
@@ -468,12 +760,12 @@ def derive_graph(
         term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = _substitute_helpers(term_named, graph)
-        sub_rules, sub_claims, grad_named_sub = _compact(
-            grad_named_sub, graph, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)")
+        sub_rules, sub_claims, grad_named_sub = tidier.compact(
+            grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
         shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
-        full_rules, full_claims, compact = _compact(
-            term, graph, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)")
+        full_rules, full_claims, compact = tidier.compact(
+            term, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)", swap)
         if full_claims:
             shown_full = compact
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
@@ -484,7 +776,9 @@ def derive_graph(
         # the gradient's claims check the value every form of it displays (the substitutions
         # rewrite the checked term by node definitions): its steps share them
         lhs = Partial(result_sym, p)
-        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named)
+        first = len(claims)
+        references = None if p0 is None else [_Later(claims[m][2], swap) for m in claims_of[p0]]
+        by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named, references)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
             more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
@@ -493,8 +787,16 @@ def derive_graph(
             more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
             checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
+        claims_of[p] = list(range(first, len(claims)))
+        if p0 is not None:
+            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0)
+            copies.update(found)
+            for k in set(claims_of[p]) - set(found):  # decided on their own: the reference
+                what, claimed, reference = claims[k]
+                if isinstance(reference, _Later):
+                    claims[k] = (what, claimed, reference.value())
     done = sum(_SHARE[:3])
-    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f))
+    checks = check.run(claims, lambda f: report("checks", done + (1 - done) * f), copies)
     checked = [
         replace(s, check=combined([checks[k] for k in checked_by[n]])) if checked_by[n] else s
         for n, s in enumerate(steps)
@@ -502,13 +804,54 @@ def derive_graph(
     return Derivation(graph, tuple(checked), gradients, meta.pop("title", ""), meta)
 
 
+@dataclass(frozen=True)
+class _Later:
+    """The reference ``of`` renamed by ``swap``, made only if a claim needs it (a claim that is
+    a copy of another is decided with it and never evaluates its reference)."""
+
+    of: sp.Expr
+    swap: Renaming = field(hash=False)
+
+    def value(self) -> sp.Expr:
+        """Renamed as it is (not evaluated again: a reference from SymEngine is in canonical
+        form already, and evaluating it again costs more than differentiating)."""
+        with sp.evaluate(False):
+            return self.of.xreplace(self.swap)
+
+
+def _copies(
+    claims: Sequence[Claim], before: list[int], now: list[int], swap: Renaming, p0: sp.Symbol
+) -> dict[int, tuple[int, str]]:
+    """The claims ``now`` that are the claims ``before`` (of ``p0``) renamed by ``swap``, both
+    sides literally, with the text their checks carry (see :meth:`_Checker.run`)."""
+    if len(before) != len(now):
+        return {}
+    pairs = sorted({tuple(sorted((str(a), str(b)))) for a, b in swap.items()})
+    text = (f" (as the step for {p0}, renamed {', '.join(f'{a} ↔ {b}' for a, b in pairs)}: "
+            "the loss is unchanged by the renaming)")
+    out = {}
+    for m, k in zip(before, now, strict=True):
+        _, a, b = claims[m]
+        claimed, reference = claims[k][1:]
+        made = isinstance(reference, _Later) and reference.of is b and reference.swap == swap
+        if _shape(claimed) == _shape(a, swap) and (made or _shape(reference) == _shape(b, swap)):
+            out[k] = (m, text)
+    return out
+
+
 def _compact(
-    expr: sp.Expr, graph: Graph, rule: Rule, what: str
+    expr: sp.Expr,
+    graph: Graph,
+    rule: Rule,
+    what: str,
+    tidy_: Callable[[sp.Expr], sp.Expr] | None = None,
 ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
     """A substitution step's rules, claims and form: ``expr``, or its :func:`tidy` form when
-    that is shorter (a claim checks it; "cancellation" when a factor of the denominator went)."""
-    compact = orient(tidy(expr, graph), {n.symbol for n in graph.nodes} | set(graph.params))
-    if sp.count_ops(compact) >= sp.count_ops(expr):
+    that is shorter (a claim checks it; "cancellation" when a factor of the denominator went).
+    ``tidy_`` is the tidy to use (a remembering one), :func:`tidy` by default."""
+    tidied = tidy(expr, graph) if tidy_ is None else tidy_(expr)
+    compact = orient(tidied, {n.symbol for n in graph.nodes} | set(graph.params))
+    if compact == expr or sp.count_ops(compact) >= sp.count_ops(expr):
         return (rule,), (), expr
     rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
     return rules, ((what, compact, expr),), compact
