@@ -9,14 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
 import sympy as sp
+from _matrix_examples import assert_matches_autograd
 
 from symgrad.core.errors import ParseError, ShapeError, SymgradError, VerificationError
-from symgrad.core.matrix import ONE, parse_matrix, parse_shapes, shape_list
+from symgrad.core.matrix import parse_matrix, parse_shapes, shape_list
 from symgrad.core.matrix_check import verify
 from symgrad.core.matrix_derive import derive_matrix
 from symgrad.core.steps import Kind, Rule
@@ -87,39 +87,12 @@ SIZES = ({"N": 5, "d": 3, "k": 4, "m": 3, "n": 4, "p": 2}, {"N": 2, "d": 1, "k":
                                                            "p": 3})
 
 
-def _arrays(d, sizes, rng):
-    out = {}
-    for name, (rows, cols) in d.shapes.items():
-        dims = [int(sp.sympify(s).subs({sp.Symbol(k, positive=True, integer=True): v
-                                        for k, v in sizes.items()})) for s in (rows, cols)]
-        if (rows, cols) == (ONE, ONE):
-            out[name] = float(rng.uniform(0.2, 1.0))
-        elif cols == ONE:
-            out[name] = rng.normal(size=dims[0])
-        else:
-            out[name] = rng.normal(size=tuple(dims))
-        if name in d.simplex:
-            out[name] = np.eye(dims[0])[rng.integers(dims[0])]
-    return out
-
-
 @pytest.mark.parametrize("text, shapes, wrt, reference", CASES, ids=[c[0] for c in CASES])
 def test_against_autograd(text, shapes, wrt, reference):
     assert len(CASES) >= 20
     d = derive_matrix(text, shapes, wrt)
     assert d.verified
-    f = d.to_numpy()
-    rng = np.random.default_rng(17)
-    for sizes in SIZES:
-        arrays = _arrays(d, sizes, rng)
-        values = list(arrays.values())
-        loss, grads = f(*values)
-        assert np.isclose(loss, reference(*values), rtol=1e-10, atol=1e-12)
-        names = list(arrays)
-        for name, g in grads.items():
-            expected = autograd.grad(reference, names.index(name))(*values)
-            assert np.shape(g) == np.shape(expected), name
-            np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-11, err_msg=name)
+    assert_matches_autograd(d, reference, SIZES, seed=17)
 
 
 def test_every_step_carries_its_check():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from _matrix_examples import EXAMPLES
 
 from symgrad.core.matrix import parse_matrix, parse_shapes
 from symgrad.core.matrix_check import evaluate
@@ -19,14 +20,7 @@ from symgrad.core.matrix_derive import derive_matrix
 from symgrad.render import html, latex, markdown, text
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = {
-    "mse": ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"),
-    "logistic pm1": ("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w"),
-    "bce definitions": ("z = X*w; p = sigmoid(z); L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
-                        "X: N x d, w: d, y: N", "w"),
-    "norm + lam": ("norm(A*x - b)^2 + lam*norm(x)^2", "A: m x n, x: n, b: m, lam: scalar", "x"),
-    "softmax ce": ("-sum(y .* log(softmax(W*x + b)))", "W: k x d, x: d, b: k, y: k", "W,b"),
-}
+CASES = EXAMPLES  # the issue's examples (issue 17)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from _matrix_examples import EXAMPLES
 
 from symgrad.core.derive import derive, derive_expr
 from symgrad.core.matrix_derive import derive_matrix
@@ -26,14 +27,7 @@ from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
 from symgrad.teaching.worksheets.export import EDITIONS, figures, to_tex
 
 SEEDS = (1, 2, 3)
-MATRIX = {  # the issue's examples (issue 17)
-    "mse": ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"),
-    "logistic pm1": ("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w"),
-    "bce definitions": ("z = X*w; p = sigmoid(z); L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
-                        "X: N x d, w: d, y: N", "w"),
-    "norm + lam": ("norm(A*x - b)^2 + lam*norm(x)^2", "A: m x n, x: n, b: m, lam: scalar", "x"),
-    "softmax ce": ("-sum(y .* log(softmax(W*x + b)))", "W: k x d, x: d, b: k, y: k", "W,b"),
-}
+MATRIX = EXAMPLES  # the issue's examples (issue 17)
 OVERFULL = re.compile(r"Overfull \\hbox \(([\d.]+)pt too wide\)")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _matrix_examples import EXAMPLES
 
 from symgrad.core.derive import derive, derive_expr
 from symgrad.core.matrix_derive import derive_matrix
@@ -58,14 +59,7 @@ MEASURE = """() => {
 }"""
 
 
-MATRIX = {  # the issue's examples (issue 17)
-    "mse": ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w"),
-    "logistic pm1": ("mean(log(1 + exp(-y .* (X*w))))", "X: N x d, w: d, y: N", "w"),
-    "bce definitions": ("z = X*w; p = sigmoid(z); L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
-                        "X: N x d, w: d, y: N", "w"),
-    "norm + lam": ("norm(A*x - b)^2 + lam*norm(x)^2", "A: m x n, x: n, b: m, lam: scalar", "x"),
-    "softmax ce": ("-sum(y .* log(softmax(W*x + b)))", "W: k x d, x: d, b: k, y: k", "W,b"),
-}
+MATRIX = EXAMPLES  # the issue's examples (issue 17)
 
 
 def _worksheets() -> dict[str, str]:
