@@ -284,3 +284,17 @@ def test_derive_expr_with_shapes_is_the_matrix_engine():
     assert isinstance(d, MatrixDerivation) and d.verified
     ref = derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w")
     assert str(d.gradients["w"].expanded) == str(ref.gradients["w"].expanded)
+
+
+def test_json_carries_the_numpy_code_and_it_runs():
+    # issue 17: the code export in the API, the JSON and --format python
+    d = derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", "w")
+    data = json.loads(json.dumps(matrix_dict(d), allow_nan=False))
+    assert data["numpy"] == python_source(d)
+    namespace: dict = {}
+    exec(compile(data["numpy"], "<symgrad export>", "exec"), namespace)  # our own generated code
+    f = next(v for k, v in namespace.items() if callable(v) and k.startswith("loss"))
+    X, w, y = np.arange(6.0).reshape(3, 2), np.array([0.5, -1.0]), np.array([1.0, 0.0, 2.0])
+    loss, grads = f(X, w, y)
+    r = X @ w - y
+    assert loss == pytest.approx(r @ r / 3) and grads["w"] == pytest.approx(2 / 3 * X.T @ r)

@@ -26,7 +26,7 @@ from symgrad.core.graph import Graph, Values, constants
 from symgrad.core.matrix import shape_list
 from symgrad.core.numbers import to_float
 from symgrad.core.steps import Derivation, Kind, Step
-from symgrad.render import rule_text
+from symgrad.render import python, rule_text
 from symgrad.render.latex import expr_latex, step_latex
 from symgrad.render.text import expr_text, matrix_text, step_text
 
@@ -145,7 +145,7 @@ def matrix_dict(d: Any) -> dict[str, Any]:
     types: ``{"kind": "matrix", "expr", "layout", "shapes": {name: [sizes]}, "parameters",
     "data", "assumptions", "steps": [{"kind", "lhs", "forms", "text", "shape", "rules",
     "verified", "check", "exact"}], "gradients": {name: {"shape", "named", "text", "check",
-    "exact"}}}``;
+    "exact"}}, "numpy"}``; ``numpy`` is the NumPy code (:func:`symgrad.render.python.render`);
     a shape is a list of strings: ``[]`` a scalar, ``["d"]`` a column vector, ``["N", "d"]``.
 
     >>> from symgrad.core.matrix_derive import derive_matrix
@@ -181,6 +181,7 @@ def matrix_dict(d: Any) -> dict[str, Any]:
         "assumptions": list(d.assumptions),
         "steps": steps,
         "gradients": gradients,
+        "numpy": python.render(d),
     }
 
 
