@@ -88,6 +88,7 @@ def test_progress_appears_on_a_long_derivation(capsys, monkeypatch):
     assert any("chain rule" in s for s in lines) and any("checks, 100% done" in s for s in lines)
     assert all("% done" in s for s in lines) and any(" s left" in s for s in lines)
     assert err.endswith("\r")  # the line is cleared at the end
+    assert all(a != b for a, b in zip(lines, lines[1:], strict=False))  # no line drawn twice
 
 
 def test_no_progress_on_a_short_derivation(capsys, monkeypatch):

@@ -456,6 +456,7 @@ class Bar:
         self.start = time.perf_counter()
         self.drawn = 0.0
         self.width = 0
+        self.shown = ""
 
     def __call__(self, stage: str, fraction: float) -> None:
         now = time.perf_counter()
@@ -472,9 +473,11 @@ class Bar:
         text = f"{self.what}: {stage}, {fraction:.0%} done"
         if left is not None:
             text += f", about {_seconds(left)} left"
+        if text == self.shown:  # the same line again (the last stage reports 100% twice)
+            return
         self.stream.write("\r" + text.ljust(self.width))
         self.stream.flush()
-        self.width = len(text)
+        self.width, self.shown = len(text), text
 
     def close(self) -> None:
         """Clear the line, if one was drawn."""
