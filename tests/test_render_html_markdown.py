@@ -92,3 +92,12 @@ def test_prose_escapes_html_and_converts_math():
     out = html.prose(r"if \(a < b\) then <b>")
     assert "&lt;b&gt;" in out and out.count("<math") == 1
     assert markdown.inline(r"slope \( w \)") == "slope $w$"
+
+
+def test_brackets_around_one_line_sit_snug_and_tall_ones_stretch():
+    # Chromium set stretchy brackets apart from their contents: "σ ( zᵢ )" on every HTML page
+    from symgrad.render.html import mathml
+
+    assert 'stretchy="true"' not in mathml(r"\sigma\left(z_{i}\right) \left(1 - \hat{y}\right)")
+    tall = mathml(r"\left(\frac{y - p}{N}\right) \left(x\right)")
+    assert tall.count('stretchy="true"') == 2 and tall.count('stretchy="false"') == 2

@@ -82,6 +82,34 @@ def mathml(latex: str, display: bool = False) -> str:
             raise MathConversionError(f"LaTeX left over in MathML for {latex!r}: {el.text}")
         if el.tag.endswith("}mi") and el.text == "&":
             raise MathConversionError(f"alignment '&' in {latex!r}: convert row by row")
+    return _snug_fences(out)
+
+
+_FENCE = re.compile(r'<mo stretchy="true" fence="true" form="(prefix|postfix)">')
+#: What makes brackets grow: a fraction, a sum with limits, a matrix.
+_TALL = ("<mfrac", "<munderover", "<mtable")
+
+
+def _snug_fences(out: str) -> str:
+    r"""Brackets around a single line of math do not stretch: Chromium sets a stretchy bracket
+    apart from its contents (``σ ( z )``), a plain one sits as in print (``σ(z)``).
+
+    >>> _snug_fences(mathml(r"\sigma\left(z\right)")).count('stretchy="false"')
+    2
+    >>> _snug_fences(mathml(r"\left(\frac{1}{N}\right)")).count('stretchy="true"')
+    2
+    """
+    pairs, stack = [], []
+    for m in _FENCE.finditer(out):
+        if m.group(1) == "prefix":
+            stack.append(m)
+        elif stack:
+            pairs.append((stack.pop(), m))
+    snug = sorted(
+        (m.start() for a, b in pairs if not any(t in out[a.end():b.start()] for t in _TALL)
+         for m in (a, b)), reverse=True)
+    for start in snug:
+        out = out[:start] + out[start:].replace('stretchy="true"', 'stretchy="false"', 1)
     return out
 
 
