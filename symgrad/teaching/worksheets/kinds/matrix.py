@@ -36,6 +36,7 @@ from symgrad.core.matrix_steps import MatrixDerivation
 from symgrad.core.steps import Kind as StepKind
 from symgrad.render import sections
 from symgrad.render.text import matrix_text
+from symgrad.teaching.check_matrix import shape_words
 from symgrad.teaching.worksheets.kinds import KINDS, Field, Kind, register
 from symgrad.teaching.worksheets.kinds._common import num, pick
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Text
@@ -133,22 +134,6 @@ def _renamed(text: str, first: str, shapes: str) -> str:
         return text
     names = dict(zip(old, new, strict=True))
     return re.sub(r"[A-Za-z_]\w*", lambda m: names.get(m.group(), m.group()), text)
-
-
-def shape_words(shape_text_: str) -> tuple[str, ...]:
-    """The ways a student may type a shape: ``k×d``, ``k x d``, ``kxd``, ``k*d``, ``(k, d)``.
-
-    >>> shape_words("k×d")
-    ('k×d', 'k x d', 'kxd', 'k*d', '(k, d)', 'k,d')
-    >>> shape_words("d")
-    ('d', '(d,)', 'd x 1')
-    """
-    if "×" not in shape_text_:
-        if shape_text_ == "scalar":
-            return ("scalar", "1", "1 x 1", "()")
-        return (shape_text_, f"({shape_text_},)", f"{shape_text_} x 1")
-    r, c = shape_text_.split("×")
-    return (shape_text_, f"{r} x {c}", f"{r}x{c}", f"{r}*{c}", f"({r}, {c})", f"{r},{c}")
 
 
 @functools.lru_cache(maxsize=64)
