@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad.core.errors import ShapeError, SymgradError
+from symgrad.core.errors import ParseError, ShapeError, SymgradError
 from symgrad.core.matrix import M, Shape, const, mul, neg, parse_matrix, shape_text
 from symgrad.core.matrix_check import evaluate
 from symgrad.core.matrix_steps import MatrixDerivation
@@ -56,6 +56,19 @@ class MatrixVerdict:
     expected: str
     mistakes: tuple[str, ...]
     message: str
+    answer: str = ""
+    gradient: str = ""
+
+    def __str__(self) -> str:
+        """One line: ``Correct: ∂L/∂w = ... (shape d)`` or ``Not correct: ...``."""
+        if self.correct:
+            return f"Correct: {self.gradient} (shape {self.expected})"
+        named = f" (mistakes: {', '.join(self.mistakes)})" if self.mistakes else ""
+        return f"Not correct: {self.message}{named}"
+
+    def to_dict(self) -> dict[str, object]:
+        """Strict JSON data: the fields, ``mistakes`` a list."""
+        return {**dataclasses.asdict(self), "mistakes": list(self.mistakes)}
 
 
 def _sizes(shapes: dict[str, Shape]) -> list[sp.Symbol]:
@@ -122,11 +135,21 @@ def wrong_answers(correct: M, shapes: dict[str, Shape]) -> dict[str, list[M]]:
 
 def check_matrix_answer(answer: str, d: MatrixDerivation, wrt: str) -> MatrixVerdict:
     """The student's ``answer`` for ∂L/∂``wrt`` against the derivation ``d``."""
+    verdict = _verdict(answer, d, wrt)
+    return dataclasses.replace(verdict, answer=answer, gradient=(
+        f"∂{d.loss}/∂{wrt} = {d.gradients[wrt].expanded}"))
+
+
+def _verdict(answer: str, d: MatrixDerivation, wrt: str) -> MatrixVerdict:
     g = d.gradients[wrt]
     expected = shape_text(g.shape)
     try:
         typed = parse_matrix(answer, d.shapes)
     except ShapeError as err:
+        if err.option == "shapes":  # a name without a shape: not a name of the expression
+            raise ParseError(f"{str(err).split(' has no')[0]} is not a name of the "
+                             f"expression (its names: {', '.join(d.shapes)})", text=answer,
+                             column=err.column) from None
         return _not_conforming(answer, d, g.expanded, expected, err)
     shape = shape_text(typed.shape)
     if typed.shape != g.shape:
