@@ -261,7 +261,12 @@
     }
   }
   // {state: "refused" | "correct" | "wrong", message}
+  const squeeze = (s) => String(s).replace(/\s+/g, "");
   function judge(q, text) {
+    if (q.accepts !== undefined) { // a typed word (a shape: k×d, k x d, kxd, (k, d)), not parsed
+      const ok = q.accepts.map(squeeze).includes(squeeze(text));
+      return ok ? { state: "correct", message: "Correct." } : { state: "wrong", message: "Not correct." };
+    }
     const got = read(text);
     if (got.error) return { state: "refused", message: `Not read: ${got.error}.` };
     if (q.value !== undefined) { // a number (worksheets, the graph): the sheet's tolerance

@@ -379,6 +379,8 @@ def to_interactive(v: Variant) -> str:
                 q.update(value=float(a.value), tolerance=float(a.tolerance or 1e-6))
             elif isinstance(a.value, str):
                 q["word"] = a.value
+                if a.typed:  # a shape: the spellings Moodle accepts, spaces ignored
+                    q["accepts"] = a.given.get("accepts") or [a.value]
             else:  # a formula: compared with the solution by the student
                 parts.append(f"<p>{render_html.prose(a.question)} (a formula: compare it with "
                              "the solution)</p>")
@@ -503,8 +505,9 @@ def to_moodle(variants: list[Variant], course: str, title: str) -> str:
             prompt, files = _moodle_prompt(vex)
             boxes = "".join(f"<li>{esc(a.question, quote=False)}: {_cloze(a, words)}</li>"
                             for a in asked)
-            text = (prompt + f"<p>Give every number to {MOODLE_DECIMALS} decimal places.</p>"
-                    f"<ol>{boxes}</ol>")
+            numbers = any(isinstance(a.value, float) for a in asked)  # not on a shape alone
+            text = (prompt + (f"<p>Give every number to {MOODLE_DECIMALS} decimal places.</p>"
+                              if numbers else "") + f"<ol>{boxes}</ol>")
             feedback = "".join(f"<p>\\({esc(a.latex, quote=False)}\\)</p>" for a in asked)
             out += [
                 '  <question type="cloze">',
