@@ -120,3 +120,44 @@ def test_course_expressions(browser, tmp_path: Path, text, shapes, wrt, answer, 
     page, seen, errors = _open(browser, path)
     assert _answer(page, f"grad-{wrt}")(answer, shape).startswith("Correct"), answer
     _offline(path, page, seen, errors)
+
+
+def test_worksheet_page_checks_matrix_formulas_and_shape_spellings(browser,  # noqa: F811
+                                                                   tmp_path: Path) -> None:
+    """The matrix worksheet's interactive page: the formula is checked at random matrices (a
+    missing transpose named), the shape box takes Moodle's spellings."""
+    from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
+    from symgrad.teaching.worksheets.export import to_interactive
+
+    v = generate(load_spec(bundled_dir() / "matrix_calculus.toml"), seed=1)
+    path = tmp_path / "ws.html"
+    path.write_text(to_interactive(v))
+    page, seen, errors = _open(browser, path)
+    ex = v.exercises[0]
+    formula, shape = ex.answers[0], ex.answers[1]
+    n = shape.value  # the size name this variant drew (d, p or k)
+    wrt = formula.given["wrt"]
+    rows = next(k for k, s in formula.given["shapes"].items() if "×" in s)
+    answer = f"2*{rows}'*({rows}*{wrt} - y)"
+    size = formula.given["shapes"]["y"]
+    scale = f"/{size}"  # both choices are a mean over the samples
+
+    def check(qid: str, text: str) -> str:  # ids hold dots: attribute selectors
+        page.fill(f'[id="{qid}-in"]', text)
+        page.click(f'[data-q="{qid}"] button.check')
+        return page.text_content(f'[id="{qid}-verdict"]')
+
+    assert check(f"q-{formula.id}", answer + scale) == "Correct."
+    said = check(f"q-{formula.id}", f"2*{rows}*({rows}*{wrt} - y){scale}")
+    assert said.startswith("Not correct, the shape is wrong") and "a missing transpose" in said
+    assert page.is_visible(f"#solution-{ex.number}")
+    for spelling in (n, f"({n},)", f"{n} x 1", f" {n} "):
+        assert check(f"q-{shape.id}", spelling) == "Correct.", spelling
+    assert check(f"q-{shape.id}", f"{size}") == "Not correct."
+    w = next(a for e in v.exercises for a in e.answers if a.id == "4.W.shape")
+    r, c = w.value.split("×")
+    for spelling in (w.value, f"{r} x {c}", f"{r}x{c}", f"({r}, {c})"):
+        assert check(f"q-{w.id}", spelling) == "Correct.", spelling
+    page.set_viewport_size({"width": 1024, "height": 900})
+    page.screenshot(path=str(ARTIFACTS / "interactive-matrix-worksheet.png"), full_page=True)
+    _offline(path, page, seen, errors)

@@ -306,7 +306,9 @@
   }
 
   // --- questions with their own input (gradients, worksheet answers) -----------------------------
-  const boxes = Array.from(document.querySelectorAll(".question[data-q]"));
+  // (a matrix question of a worksheet is interactive_matrix.js's)
+  const boxes = Array.from(document.querySelectorAll(".question[data-q]"))
+    .filter((box) => !(QUESTIONS.get(box.dataset.q) || {}).matrix);
   function reveals(q, result) {
     const policy = q.reveal || "after_attempt";
     if (policy === "always") return true;

@@ -151,12 +151,12 @@ def _asset(name: str) -> str:
 
 
 def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (),
-         script: str = "interactive.js") -> str:
+         scripts: tuple[str, ...] = ("interactive.js",)) -> str:
     """The whole page around ``body``: CSP, style, the page's data and its one script.
 
     ``data`` is read by the script (``JSON.parse``; never run); ``compiled`` are JavaScript
-    expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``; ``script`` is
-    the page's program (``interactive_matrix.js`` for matrix derivations), after ``F``, the
+    expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``; ``scripts`` are
+    the page's programs (``interactive_matrix.js`` for matrix questions), after ``F``, the
     functions ``FN`` and ``erf``.
 
     >>> p = page("<p>hi</p>", "T", {"questions": []})
@@ -165,7 +165,7 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
     """
     functions = ",\n".join(f"  function (E, K) {{ return {js}; }}" for js in compiled)
     script = (f"const F = [\n{functions}\n];\n" + _functions_js() + _asset("interactive_erf.js")
-              + _asset(script))
+              + "".join(_asset(name) for name in scripts))
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     esc = htmlmod.escape

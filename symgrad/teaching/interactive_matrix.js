@@ -9,12 +9,17 @@
   "use strict";
   const DATA = JSON.parse(document.getElementById("symgrad-data").textContent);
   const $ = (id) => document.getElementById(id);
-  const NAMES = new Map(Object.entries(DATA.names));
-  const SHAPES = new Map(Object.entries(DATA.shapes));
-  const SIZES = new Set(DATA.sizes);
-  const ELEMENTWISE = new Set(DATA.functions);
-  const SPECIAL = new Set(DATA.special);
-  const QUESTIONS = new Map(DATA.questions.map((q) => [q.id, q]));
+  // A question's context (its names and shapes, the sizes, the functions, the points): its own
+  // on a worksheet (q.context), the page's for a derivation.
+  function context(c) {
+    return { names: new Map(Object.entries(c.names)), shapes: new Map(Object.entries(c.shapes)),
+      sizes: new Set(c.sizes), elementwise: new Set(c.functions), special: new Set(c.special),
+      points: c.points, square: c.square };
+  }
+  const PAGE = DATA.points ? context(DATA) : null;
+  const QUESTIONS = new Map(DATA.questions.filter((q) => q.matrix || PAGE).map((q) => [q.id, q]));
+  const contextOf = (q) => q.ctx || (q.ctx = q.context ? context(q.context) : PAGE);
+  const KEY = DATA.key + (PAGE ? "" : ":matrix"); // a worksheet's other answers keep DATA.key
   const MAX_DEPTH = 100;
   const MAX_LENGTH = DATA.max_length || 2000;
 
@@ -22,7 +27,7 @@
   let store = {};
   function load() {
     try {
-      const text = window.localStorage.getItem(DATA.key);
+      const text = window.localStorage.getItem(KEY);
       const got = text ? JSON.parse(text) : {};
       store = got && typeof got === "object" ? got : {};
     } catch (e) {
@@ -31,7 +36,7 @@
     if (!store.answers || typeof store.answers !== "object") store.answers = {};
   }
   function save() {
-    try { window.localStorage.setItem(DATA.key, JSON.stringify(store)); } catch (e) { /* none */ }
+    try { window.localStorage.setItem(KEY, JSON.stringify(store)); } catch (e) { /* none */ }
   }
 
   // --- the whitelist parser of the matrix language ----------------------------------------------
@@ -86,7 +91,8 @@
     return s[1] === "1" ? s[0] : `${s[0]}×${s[1]}`;
   }
 
-  function parse(text) {
+  function parse(text, ctx) {
+    const { names: NAMES, shapes: SHAPES, sizes: SIZES, elementwise: ELEMENTWISE, special: SPECIAL } = ctx;
     const tokens = tokenize(text);
     let p = 0;
     const peek = (t) => p < tokens.length && tokens[p].t === t;
@@ -300,15 +306,16 @@
   const named = (names, q) => names.map((n) => (q.mistakes.find((m) => m.name === n) || { message: n.replace(/_/g, " ") }).message);
   const TRANSPOSE = "a missing transpose (Xw where Xᵀ belongs)";
   function transposeDropped(tree, q) {
-    const mine = at(tree, DATA.square);
+    const mine = at(tree, contextOf(q).square);
     return mine !== null && q.transposes.some((v) => v !== null && equal(mine, v));
   }
   const squeeze = (s) => String(s).replace(/\s+/g, "");
   // {state: "refused" | "correct" | "wrong", mistakes, message}
   function judge(q, text, shape) {
+    const ctx = contextOf(q);
     let tree;
     try {
-      tree = parse(String(text));
+      tree = parse(String(text), ctx);
     } catch (e) {
       if (e instanceof ReadError || e instanceof RangeError) return { state: "refused", message: `Not read: ${e.message}.` };
       if (!(e instanceof ShapeError)) throw e;
@@ -320,7 +327,7 @@
       return { state: "wrong", mistakes: ["wrong_shape"],
         message: `Not correct, the shape is wrong: yours is ${shapeText(tree.shape)}, ${q.lhs} is ${q.shape}.` };
     }
-    const mine = DATA.points.map((point) => at(tree, point));
+    const mine = ctx.points.map((point) => at(tree, point));
     if (!matches(mine, q.expected)) {
       let names = q.mistakes.filter((m) => m.values.some((v) => matches(mine, v))).map((m) => m.name);
       if (!names.length && transposeDropped(tree, q)) names = ["missing_transpose"];
@@ -328,6 +335,7 @@
       const messages = names.map((n) => (n === "missing_transpose" ? TRANSPOSE : named([n], q)[0]));
       return { state: "wrong", mistakes: names, message: `Not correct: ${messages.join(", ")}.` };
     }
+    if (shape === null) return { state: "correct", message: "Correct." }; // its shape asked apart
     if (squeeze(shape) === "") return { state: "wrong", mistakes: ["no_shape"], message: "The derivative is right; now give its shape too." };
     if (!q.accepts.map(squeeze).includes(squeeze(shape))) {
       return { state: "wrong", mistakes: ["wrong_shape_given"], message: `The derivative is right, but ${shape.trim()} is not its shape.` };
@@ -337,12 +345,10 @@
   // An answer that does not conform, read with the shapes of the square point (every size equal):
   // equal there to the gradient with a transpose dropped?
   function transposeAtSquare(text, q) {
-    const saved = new Map(SHAPES);
-    const one = [...SIZES][0];
-    for (const [k, s] of saved) SHAPES.set(k, s.map((x) => (SIZES.has(x) ? one : x)));
-    try { return transposeDropped(parse(text), q); } catch (e) { return false; } finally {
-      for (const [k, s] of saved) SHAPES.set(k, s);
-    }
+    const ctx = contextOf(q);
+    const one = [...ctx.sizes][0];
+    const shapes = new Map([...ctx.shapes].map(([k, s]) => [k, s.map((x) => (ctx.sizes.has(x) ? one : x))]));
+    try { return transposeDropped(parse(text, { ...ctx, shapes }), q); } catch (e) { return false; }
   }
 
   function show(el, result) {
@@ -362,10 +368,11 @@
   }
   function attempt(box, q, remember) {
     const text = box.querySelector("input.answer").value;
-    const shape = box.querySelector("input.shape").value;
+    const shapeBox = box.querySelector("input.shape");
+    const shape = shapeBox ? shapeBox.value : null;
     const result = text === "" ? null : judge(q, text, shape);
     show(box.querySelector(".verdict"), result);
-    const solution = box.querySelector(".solution");
+    const solution = q.solution ? $(q.solution) : box.querySelector(".solution");
     const open = reveals(q, result) || (store.answers[q.id] || {}).revealed === true;
     if (solution && open) solution.hidden = false;
     if (remember && result) {
@@ -373,7 +380,7 @@
       save();
     }
   }
-  const boxes = Array.from(document.querySelectorAll(".question[data-q]"));
+  const boxes = Array.from(document.querySelectorAll(".question[data-q]")).filter((b) => QUESTIONS.has(b.dataset.q));
   for (const box of boxes) {
     const run = () => attempt(box, QUESTIONS.get(box.dataset.q), true);
     box.querySelector("button.check").addEventListener("click", run);
@@ -399,33 +406,36 @@
     }
   }
   function setSteps(k) { shown = Math.max(0, Math.min(steps.length, k)); store.steps = shown; save(); showSteps(); }
-  $("step-next").addEventListener("click", () => setSteps(shown + 1));
-  $("step-prev").addEventListener("click", () => setSteps(shown - 1));
-  $("step-all").addEventListener("click", () => setSteps(steps.length));
-  const checkStep = () => {
-    const q = QUESTIONS.get(steps[shown].dataset.q);
-    const result = $("step-in").value === "" ? null : judge(q, $("step-in").value, $("step-shape").value);
-    show($("step-verdict"), result);
-    if (result && result.state !== "refused") { store.answers[q.id] = { state: result.state }; save(); }
-  };
-  tryBox.querySelector("button.check").addEventListener("click", checkStep);
-  tryBox.querySelectorAll("input").forEach((i) => i.addEventListener("keydown", (e) => { if (e.key === "Enter") checkStep(); }));
+  if (tryBox) {
+    $("step-next").addEventListener("click", () => setSteps(shown + 1));
+    $("step-prev").addEventListener("click", () => setSteps(shown - 1));
+    $("step-all").addEventListener("click", () => setSteps(steps.length));
+    const checkStep = () => {
+      const q = QUESTIONS.get(steps[shown].dataset.q);
+      const result = $("step-in").value === "" ? null : judge(q, $("step-in").value, $("step-shape").value);
+      show($("step-verdict"), result);
+      if (result && result.state !== "refused") { store.answers[q.id] = { state: result.state }; save(); }
+    };
+    tryBox.querySelector("button.check").addEventListener("click", checkStep);
+    tryBox.querySelectorAll("input").forEach((i) => i.addEventListener("keydown", (e) => { if (e.key === "Enter") checkStep(); }));
+  }
 
   // --- start, and reset -------------------------------------------------------------------------
   function restore() {
     load();
     shown = Number.isInteger(store.steps) ? Math.min(store.steps, steps.length) : 0;
-    document.querySelectorAll(".solution").forEach((sol) => { sol.hidden = true; });
+    if (PAGE) document.querySelectorAll(".solution").forEach((sol) => { sol.hidden = true; });
     for (const box of boxes) {
       const saved = store.answers[box.dataset.q] || {};
       box.querySelector("input.answer").value = typeof saved.text === "string" ? saved.text : "";
-      box.querySelector("input.shape").value = typeof saved.shape === "string" ? saved.shape : "";
+      const shapeBox = box.querySelector("input.shape");
+      if (shapeBox) shapeBox.value = typeof saved.shape === "string" ? saved.shape : "";
       attempt(box, QUESTIONS.get(box.dataset.q), false);
     }
-    showSteps();
+    if (tryBox) showSteps();
   }
-  $("reset").addEventListener("click", () => {
-    try { window.localStorage.removeItem(DATA.key); } catch (e) { /* no storage */ }
+  if ($("reset")) $("reset").addEventListener("click", () => {
+    try { window.localStorage.removeItem(KEY); } catch (e) { /* no storage */ }
     store = { answers: {} };
     restore();
   });

@@ -53,9 +53,16 @@ from symgrad.teaching.check_matrix import (
 )
 from symgrad.teaching.interactive import Page, check_reveal, page
 
-__all__ = ["practice", "render"]
+__all__ = ["HINT", "practice", "render", "worksheet_question"]
 
 Env = dict[str, Any]
+#: How to type a matrix answer (the page and the worksheets' pages say it).
+HINT = ("Write <code>*</code> for a matrix product (or a scaling), <code>.*</code> "
+        "<code>./</code> <code>.^</code> elementwise, <code>X'</code> or <code>X.T</code> for a "
+        "transpose; <code>sum</code>, <code>mean</code>, <code>norm</code>, <code>dot</code>, "
+        "<code>trace</code>, <code>softmax</code> and the elementwise functions (<code>exp</code>, "
+        "<code>log</code>, <code>sigmoid</code>, ...). Answers are checked in this page at random "
+        "matrices.")
 
 
 def _values(m: sp.Matrix) -> list[list[float]]:
@@ -117,14 +124,48 @@ def _shapes(d: MatrixDerivation) -> dict[str, list[str]]:
     return {n: [str(r), str(c)] for n, (r, c) in shapes.items()}
 
 
-def _try(prefix: str, label: str) -> str:
-    """A derivative box and a shape box, a Check button and the verdict."""
+def _try(prefix: str, label: str, shape: bool = True) -> str:
+    """A derivative box and (with ``shape``) a shape box, a Check button and the verdict."""
     return (f'<label for="{prefix}-in">{label} =</label> '
             f'<input id="{prefix}-in" class="answer" autocomplete="off" spellcheck="false"> '
-            f'<label for="{prefix}-shape">shape:</label> <input id="{prefix}-shape" '
-            'class="shape" autocomplete="off" spellcheck="false" placeholder="e.g. d or N x d"> '
-            '<button type="button" class="check">Check</button>'
+            + (f'<label for="{prefix}-shape">shape:</label> <input id="{prefix}-shape" '
+               'class="shape" autocomplete="off" spellcheck="false" '
+               'placeholder="e.g. d or N x d"> ' if shape else "")
+            + '<button type="button" class="check">Check</button>'
             f'<p class="verdict" id="{prefix}-verdict" role="status" aria-live="polite"></p>')
+
+
+def _context(d: MatrixDerivation) -> tuple[dict[str, Any], list[Env], Env]:
+    """What the page's checker reads for ``d`` (names, shapes, sizes, functions, the points),
+    with the points' values: two sets of distinct sizes, one with every size equal."""
+    at = [_env(d, env) for env in list(points(d, d.shapes, square=False))[:2]]
+    square = _env(d, next(points(d, d.shapes, square=True)))
+    shapes = _shapes(d)
+    return {
+        "names": _names(d), "shapes": shapes,
+        "sizes": sorted({s for v in shapes.values() for s in v if not s.isdigit()}),
+        "functions": list(ELEMENTWISE), "special": list(SPECIAL),
+        "points": [_point(d, env) for env in at], "square": _point(d, square),
+    }, at, square
+
+
+def worksheet_question(d: MatrixDerivation, wrt: str, qid: str, label: str
+                       ) -> tuple[dict[str, Any], str]:
+    """A worksheet's formula answer ∂L/∂``wrt`` as a question of the worksheet's page (its own
+    context: a worksheet has several derivations) and its box, without a shape box (the
+    worksheet asks the shape apart); the page needs ``interactive_matrix.js``.
+
+    >>> from symgrad.core.matrix_derive import derive_matrix
+    >>> d = derive_matrix("norm(A*x - b)^2", "A: m x n, x: n, b: m", wrt="x")
+    >>> q, box = worksheet_question(d, "x", "q-1.x", "dL/dx")
+    >>> q["matrix"], q["shape"], 'class="shape"' in box
+    (True, 'n', False)
+    """
+    context, at, square = _context(d)
+    g = d.gradients[wrt]
+    q = _question(qid, f"∂{d.loss}/∂{wrt}", g.expanded, g.shape, d, at, square)
+    return ({**q, "matrix": True, "context": context},
+            f'<div class="question" data-q="{qid}">{_try(qid, label, shape=False)}</div>')
 
 
 def _steps_html(d: MatrixDerivation, at: list[Env], square: Env,
@@ -181,13 +222,8 @@ def _gradients_html(d: MatrixDerivation, at: list[Env], square: Env,
                      "</div>")
     return (
         '<section aria-labelledby="h-practice"><h2 id="h-practice">Practice: the gradients'
-        "</h2><p class=\"hint\">Write <code>*</code> for a matrix product (or a scaling), "
-        "<code>.*</code> <code>./</code> <code>.^</code> elementwise, <code>X'</code> or "
-        "<code>X.T</code> for a transpose; <code>sum</code>, <code>mean</code>, <code>norm</code>, "
-        "<code>dot</code>, <code>trace</code>, <code>softmax</code> and the elementwise "
-        "functions (<code>exp</code>, <code>log</code>, <code>sigmoid</code>, ...). The shape as "
-        "<code>d</code>, <code>N x d</code> or <code>(N, d)</code>, <code>scalar</code> for a "
-        "number. Answers are checked in this page at random matrices.</p>\n"
+        f"</h2><p class=\"hint\">{HINT} The shape as <code>d</code>, <code>N x d</code> or "
+        "<code>(N, d)</code>, <code>scalar</code> for a number.</p>\n"
         + "\n".join(items) + "</section>")
 
 
@@ -196,8 +232,7 @@ def render(d: MatrixDerivation, *, title: str | None = None, reveal: str = "afte
     """The interactive page of the matrix derivation ``d`` (a whole HTML document); ``reveal``
     says when a gradient's solution shows, as :func:`symgrad.teaching.interactive.render`."""
     check_reveal(reveal)
-    at = [_env(d, env) for env in list(points(d, d.shapes, square=False))[:2]]
-    square = _env(d, next(points(d, d.shapes, square=True)))
+    context, at, square = _context(d)
     questions: list[dict[str, Any]] = []
     steps = _steps_html(d, at, square, questions)
     grads = _gradients_html(d, at, square, questions, reveal)
@@ -208,14 +243,10 @@ def render(d: MatrixDerivation, *, title: str | None = None, reveal: str = "afte
              'this browser. <button type="button" id="reset">Reset progress</button></p>')
     data = {
         "key": "symgrad:" + hashlib.sha256(steps.encode()).hexdigest()[:16],
-        "names": _names(d), "shapes": _shapes(d),
-        "sizes": sorted({s for v in _shapes(d).values() for s in v if not s.isdigit()}),
-        "functions": list(ELEMENTWISE), "special": list(SPECIAL),
-        "points": [_point(d, env) for env in at], "square": _point(d, square),
-        "questions": questions, "max_length": MAX_LENGTH,
+        **context, "questions": questions, "max_length": MAX_LENGTH,
     }
     return page(intro + "\n" + steps + "\n" + grads, title or d.title or "Matrix derivation",
-                data, script="interactive_matrix.js")
+                data, scripts=("interactive_matrix.js",))
 
 
 def practice(d: MatrixDerivation, **options: Any) -> Page:
