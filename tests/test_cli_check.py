@@ -119,3 +119,41 @@ def test_a_wrong_answer_is_shown_as_typed():
     r = check_answer("2*(w*x + b - y)", expr="(w*x + b - y)^2", wrt="w")
     assert str(r).splitlines()[0] == "Not correct: 2·(w·x + b − y)"  # not 2·w·x + 2·b − 2·y
     assert r.mistakes == ("missing_chain_factor",)
+
+
+MATRIX = ("check", "--expr", "sum((X*w - y)^2)/N", "--shapes", "X: N x d, w: d, y: N",
+          "--wrt", "w", "--answer")
+
+
+@pytest.mark.parametrize("answer, code, line", [
+    ("2/N * X'*(X*w - y)", 0, "Correct: ∂L/∂w = (2/N)·Xᵀ(Xw − y) (shape d)"),
+    ("(2/N)*(X.T*X*w - X.T*y)", 0, "Correct: ∂L/∂w = (2/N)·Xᵀ(Xw − y) (shape d)"),
+    ("2/N * X*(X*w - y)", 1, "Not correct: 2/N * X*(X*w - y) at column 1: (2/N)·X is N×d and "
+     "Xw − y is N; a matrix product needs d = N (a missing transpose (Xw where Xᵀ belongs)) "
+     "(mistakes: wrong_shape, missing_transpose)"),
+    ("2/N * (X*w - y)", 1, "Not correct: the shape is wrong: yours is N, ∂L/∂w is d (the shape "
+     "of w) (mistakes: wrong_shape)"),
+    ("-2/N * X'*(X*w - y)", 1, "Not correct: not equal to the gradient: the sign is flipped "
+     "(mistakes: sign)"),
+    ("2 * X'*(X*w - y)", 1, "Not correct: not equal to the gradient: missing 1 over N "
+     "(mistakes: missing_1_over_N)"),
+])
+def test_matrix_answers_one_line_and_exit_status(capsys, answer, code, line):
+    got, out, err = run(capsys, *MATRIX, answer)
+    assert (got, out, err) == (code, line + "\n", "")
+
+
+def test_matrix_answer_json_and_bad_input(capsys):
+    code, out, _ = run(capsys, *MATRIX, "2/N * X'*(X*w - y)", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["correct"] is True and data["expected"] == "d"
+    assert data["mistakes"] == [] and data["answer"] == "2/N * X'*(X*w - y)"
+    for answer, message in (("2/N * q'*X", "q at column 7 is not a name of the expression "
+                                           "(its names: X, w, y)"),
+                            ("2/N * X'*(X*w - ", "invalid syntax")):
+        code, out, err = run(capsys, *MATRIX, answer)
+        assert code == 2 and out == "" and message in err.splitlines()[0], err
+    code, out, err = run(capsys, *MATRIX, "X'*X", "--update")
+    assert code == 2 and out == "" and "--update does not apply to a matrix expression" in err
+    code, out, err = run(capsys, *MATRIX[:4], "X: N x", "--wrt", "w", "--answer", "w")
+    assert code == 2 and out == "" and "--shapes 'X: N x'" in err

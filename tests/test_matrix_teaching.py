@@ -136,6 +136,22 @@ def test_moodle_asks_the_shape_as_a_typed_answer(variants):
     assert all(":SHORTANSWER:=" in t and ":MULTICHOICE:" not in t for t in texts)
     assert r"{1:SHORTANSWER:=k×d~=k x d~=kxd~=k\*d~=(k, d)~=k,d}" in "".join(texts) or \
         r"{1:SHORTANSWER:=c×n~=c x n~=cxn~=c\*n~=(c, n)~=c,n}" in "".join(texts)
+    assert not any("decimal places" in t for t in texts)  # a shape is not a number
+
+
+def test_the_solution_is_the_matrix_printer_s(variants):
+    """The solution sheet prints each derivation with render/latex.py's matrix printer (a form
+    per row, broken to fit the page; shapes as \\in \\mathbb{R}^{...}), no stand-in."""
+    from symgrad.render.latex import matrix_render
+    from symgrad.teaching.worksheets.export import RULE_WIDTH
+    from symgrad.teaching.worksheets.model import Steps
+
+    tex = to_tex(variants[0], "solutions")
+    for ex in variants[0].exercises:
+        (steps,) = ex.solution
+        assert isinstance(steps, Steps)
+        assert matrix_render(steps.derivation, rule_width=RULE_WIDTH) in tex
+    assert r"\operatorname{log}" not in tex and r"\in \mathbb{R}^{" in tex
 
 
 def test_the_sheet_compiles_with_pdflatex(variants, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from symgrad.cli.options import one_of_loss_or_expr, positive, say, whole
+from symgrad.cli.options import one_of_loss_or_expr, positive, say, shapes, whole
 from symgrad.core.names import LOSSES, MODELS, RESULT_FORMATS
 
 EXAMPLES = """examples:
@@ -18,6 +18,8 @@ EXAMPLES = """examples:
   symgrad check bce --model logistic --wrt w --answer "(1/N)*sum((yhat - y)*x)"
   symgrad check mse --wrt b --update --answer "b - lr*(2/N)*sum(yhat - y)"
   symgrad check --expr "(w*x + b - y)^2" --wrt w --answer "2*(w*x + b - y)*x"
+  symgrad check --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w \
+      --answer "2/N * X'*(X*w - y)"                      # matrix calculus: shape, then values
 
 answers: sum(expr) or sum(expr, i) sums over the samples i = 1..N; per-sample names x_i, y_i,
 yhat_i (y_hat_i), z_i, u_i may drop the _i; the learning rate of --update is lr (eta, alpha).
@@ -43,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
                    help="classes K for cross_entropy")
     p.add_argument("--l2", type=positive("--l2"), default=None, metavar="LAMBDA",
                    help="add the penalty LAMBDA * (sum of squared weights)")
+    p.add_argument("--shapes", type=shapes("--shapes"), default=None, metavar='"X: N x d, w: d"',
+                   help="--expr is a matrix expression: the shape of every name; the answer's "
+                   "shape is checked first, then its values at random matrices")
     p.add_argument("--wrt", required=True, metavar="w", help="the parameter (or variable)")
     p.add_argument("--answer", required=True, metavar="TEXT", help="the answer to check")
     form = p.add_mutually_exclusive_group()
@@ -59,20 +64,37 @@ def run(args: argparse.Namespace) -> int:
     from symgrad.teaching.check import check_answer
 
     one_of_loss_or_expr(args.loss, args.expr)
-    result = check_answer(
-        args.answer,
-        args.loss,
-        args.model,
-        expr=args.expr,
-        wrt=args.wrt,
-        features=args.features,
-        classes=args.classes,
-        l2=args.l2,
-        per_sample=args.per_sample,
-        update=args.update,
-    )
+    if args.shapes is not None:
+        result = _check_matrix(args)
+    else:
+        result = check_answer(
+            args.answer,
+            args.loss,
+            args.model,
+            expr=args.expr,
+            wrt=args.wrt,
+            features=args.features,
+            classes=args.classes,
+            l2=args.l2,
+            per_sample=args.per_sample,
+            update=args.update,
+        )
     if args.format == "json":
         print(say(json_render.dumps(result.to_dict()), "per_sample"))
     else:
         print(say(str(result), "per_sample"))
     return 0 if result.correct else 1
+
+
+def _check_matrix(args: argparse.Namespace):
+    """``--expr`` with ``--shapes``: a matrix answer (symgrad.teaching.check_matrix)."""
+    from symgrad.core.errors import OptionError
+    from symgrad.core.matrix_derive import derive_matrix
+    from symgrad.teaching.check_matrix import check_matrix_answer
+
+    for flag, given in (("--per-sample", args.per_sample), ("--update", args.update),
+                        ("--l2", args.l2 is not None)):
+        if given:
+            raise OptionError(f"{flag} does not apply to a matrix expression (--shapes)")
+    d = derive_matrix(args.expr, args.shapes, args.wrt)
+    return check_matrix_answer(args.answer, d, args.wrt)

@@ -141,7 +141,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "--interactive",
         action="store_true",
         help="html: a page to step through the derivation and the graph (played with --at for "
-        "--expr) and to practise the gradients, checked in the page; offline",
+        "--expr) and to practise the gradients, checked in the page; offline (with --shapes: "
+        "type each derivative and its shape)",
     )
     p.add_argument(
         "--at",
@@ -307,11 +308,15 @@ def _run_matrix(args: argparse.Namespace) -> int:
         raise OptionError(f"a matrix derivation prints as {', '.join(MATRIX_FORMATS)}, "
                           f"not {args.format}")
     for flag, value in (("--at", args.at), ("--data", args.data), ("--optimizer", args.optimizer),
-                        ("--interactive", args.interactive or None),
                         ("--hessian", args.hessian or None)):
         if value is not None:
             raise OptionError(f"{flag} does not apply to a matrix expression (--shapes)")
     d = derive_matrix(args.expr, args.shapes, args.wrt)
+    if args.interactive:  # the page: step through with shapes, type derivatives and shapes
+        from symgrad.teaching.interactive_matrix import render
+
+        print(render(d), end="")
+        return 0
     if args.format in RENDERERS:  # the printed page, --standalone as a whole document
         _print(d, args)
         return 0

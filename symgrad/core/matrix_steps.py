@@ -134,6 +134,11 @@ class MatrixDerivation:
         """
         return display(self, "json", "to_dict")
 
+    def practice(self, **options: Any) -> Any:
+        """The interactive page (step through with shapes, type each derivative and its shape),
+        shown inline in Jupyter: :func:`symgrad.teaching.interactive_matrix.practice`."""
+        return display(self, "interactive_matrix", "practice", **options)
+
     def to_numpy(self) -> Callable[..., Any]:
         """A NumPy function ``f(**arrays) -> (loss, {name: gradient})`` with shape assertions,
         built from :func:`symgrad.render.python.render`'s source."""

@@ -224,7 +224,8 @@ class Derivation:
 
 #: Printers that are not in symgrad.render: the interactive page (it draws the graph's layout and
 #: the known mistakes, which live in symgrad.teaching).
-_MODULES = {"interactive": "symgrad.teaching.interactive"}
+_MODULES = {"interactive": "symgrad.teaching.interactive",
+            "interactive_matrix": "symgrad.teaching.interactive_matrix"}
 
 
 def display(d: Derivation, fmt: str, function: str = "render", **options: Any) -> Any:

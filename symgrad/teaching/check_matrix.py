@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad.core.errors import ShapeError, SymgradError
+from symgrad.core.errors import ParseError, ShapeError, SymgradError
 from symgrad.core.matrix import M, Shape, const, mul, neg, parse_matrix, shape_text
 from symgrad.core.matrix_check import evaluate
 from symgrad.core.matrix_steps import MatrixDerivation
@@ -56,14 +56,28 @@ class MatrixVerdict:
     expected: str
     mistakes: tuple[str, ...]
     message: str
+    answer: str = ""
+    gradient: str = ""
+
+    def __str__(self) -> str:
+        """One line: ``Correct: ∂L/∂w = ... (shape d)`` or ``Not correct: ...``."""
+        if self.correct:
+            return f"Correct: {self.gradient} (shape {self.expected})"
+        named = f" (mistakes: {', '.join(self.mistakes)})" if self.mistakes else ""
+        return f"Not correct: {self.message}{named}"
+
+    def to_dict(self) -> dict[str, object]:
+        """Strict JSON data: the fields, ``mistakes`` a list."""
+        return {**dataclasses.asdict(self), "mistakes": list(self.mistakes)}
 
 
 def _sizes(shapes: dict[str, Shape]) -> list[sp.Symbol]:
     return sorted({s for shape in shapes.values() for s in shape if s.is_Symbol}, key=str)
 
 
-def _points(d: MatrixDerivation, shapes: dict[str, Shape], square: bool) -> Iterator[dict]:
-    """Random inputs (SymPy matrices of Floats), one set of sizes per point."""
+def points(d: MatrixDerivation, shapes: dict[str, Shape], square: bool) -> Iterator[dict]:
+    """Random inputs (SymPy matrices of Floats), one set of sizes per point (:data:`SIZES`; with
+    ``square``, every size equal, where a product missing its transpose still conforms)."""
     rng = random.Random(0)
     names = _sizes(shapes)
     for values in SIZES:
@@ -79,9 +93,9 @@ def _points(d: MatrixDerivation, shapes: dict[str, Shape], square: bool) -> Iter
         yield env
 
 
-def _same(a: M, b: M, points: list[dict]) -> bool:
+def _same(a: M, b: M, at: list[dict]) -> bool:
     try:
-        for env in points:
+        for env in at:
             u, v = evaluate(a, env, numeric=True), evaluate(b, env, numeric=True)
             if u.shape != v.shape or any(
                     abs(complex(x) - complex(y)) > TOLERANCE * max(1, abs(complex(y)))
@@ -92,7 +106,7 @@ def _same(a: M, b: M, points: list[dict]) -> bool:
     return True
 
 
-def _without_transposes(m: M) -> Iterator[M]:
+def without_transposes(m: M) -> Iterator[M]:
     """``m`` with one of its transposes dropped (each in turn), then with all of them."""
     def drop(x: M, which: int | None, seen: list[int]) -> M:
         if x.op == "T":
@@ -111,7 +125,7 @@ def _without_transposes(m: M) -> Iterator[M]:
 
 def wrong_answers(correct: M, shapes: dict[str, Shape]) -> dict[str, list[M]]:
     """The named mistakes as transformations of the correct gradient (same shape: sign, factor 2,
-    a forgotten 1/size for each size; the transposes are :func:`_without_transposes`)."""
+    a forgotten 1/size for each size; the transposes are :func:`without_transposes`)."""
     out = {"sign": [neg(correct)], "factor_2": [mul(const(2), correct),
                                                  mul(const(sp.Rational(1, 2)), correct)]}
     for s in _sizes(shapes):
@@ -121,29 +135,47 @@ def wrong_answers(correct: M, shapes: dict[str, Shape]) -> dict[str, list[M]]:
 
 def check_matrix_answer(answer: str, d: MatrixDerivation, wrt: str) -> MatrixVerdict:
     """The student's ``answer`` for ∂L/∂``wrt`` against the derivation ``d``."""
+    verdict = _verdict(answer, d, wrt)
+    return dataclasses.replace(verdict, answer=answer, gradient=(
+        f"∂{d.loss}/∂{wrt} = {d.gradients[wrt].expanded}"))
+
+
+def _verdict(answer: str, d: MatrixDerivation, wrt: str) -> MatrixVerdict:
     g = d.gradients[wrt]
     expected = shape_text(g.shape)
     try:
         typed = parse_matrix(answer, d.shapes)
     except ShapeError as err:
+        if err.option == "shapes":  # a name without a shape: not a name of the expression
+            raise ParseError(f"{str(err).split(' has no')[0]} is not a name of the "
+                             f"expression (its names: {', '.join(d.shapes)})", text=answer,
+                             column=err.column) from None
         return _not_conforming(answer, d, g.expanded, expected, err)
     shape = shape_text(typed.shape)
     if typed.shape != g.shape:
         return MatrixVerdict(False, shape, expected, ("wrong_shape",),
                              f"the shape is wrong: yours is {shape}, ∂{d.loss}/∂{wrt} is "
                              f"{expected} (the shape of {wrt})")
-    points = list(_points(d, d.shapes, square=False))
-    if _same(typed, g.expanded, points):
+    at = list(points(d, d.shapes, square=False))
+    if _same(typed, g.expanded, at):
         return MatrixVerdict(True, shape, expected, (), "correct")
     named = tuple(name for name, forms in wrong_answers(g.expanded, d.shapes).items()
-                  if any(_same(typed, f, points) for f in forms))
-    square = list(_points(d, d.shapes, square=True))
-    if not named and any(_same(typed, f, square) for f in _without_transposes(g.expanded)):
+                  if any(_same(typed, f, at) for f in forms))
+    square = list(points(d, d.shapes, square=True))
+    if not named and any(_same(typed, f, square) for f in without_transposes(g.expanded)):
         named = ("missing_transpose",)
     return MatrixVerdict(False, shape, expected, named,
                          "not equal to the gradient" + (": " + ", ".join(
-                             MISTAKES.get(n, n.replace("_", " ")) for n in named)
-                             if named else ""))
+                             mistake_text(n) for n in named) if named else ""))
+
+
+def mistake_text(name: str) -> str:
+    """A named mistake as a student reads it.
+
+    >>> mistake_text("sign"), mistake_text("missing_1_over_N")
+    ('the sign is flipped', 'missing 1 over N')
+    """
+    return MISTAKES.get(name, name.replace("_", " "))
 
 
 def _not_conforming(answer: str, d: MatrixDerivation, correct: M, expected: str,
@@ -160,8 +192,24 @@ def _not_conforming(answer: str, d: MatrixDerivation, correct: M, expected: str,
     except SymgradError:
         typed = None
     if typed is not None and names:
-        points = list(_points(d, d.shapes, square=True))
-        if any(_same(typed, f, points) for f in _without_transposes(correct)):
+        square = list(points(d, d.shapes, square=True))
+        if any(_same(typed, f, square) for f in without_transposes(correct)):
             named += ("missing_transpose",)
     return MatrixVerdict(False, "", expected, named, f"{err}" + (
         f" ({MISTAKES['missing_transpose']})" if "missing_transpose" in named else ""))
+
+
+def shape_words(shape_text_: str) -> tuple[str, ...]:
+    """The ways a student may type a shape: ``k×d``, ``k x d``, ``kxd``, ``k*d``, ``(k, d)``.
+
+    >>> shape_words("k×d")
+    ('k×d', 'k x d', 'kxd', 'k*d', '(k, d)', 'k,d')
+    >>> shape_words("d")
+    ('d', '(d,)', 'd x 1')
+    """
+    if "×" not in shape_text_:
+        if shape_text_ == "scalar":
+            return ("scalar", "1", "1 x 1", "()")
+        return (shape_text_, f"({shape_text_},)", f"{shape_text_} x 1")
+    r, c = shape_text_.split("×")
+    return (shape_text_, f"{r} x {c}", f"{r}x{c}", f"{r}*{c}", f"({r}, {c})", f"{r},{c}")

@@ -2,24 +2,8 @@
 // Before this file the page defines F (the expected expressions compiled by SymPy's JavaScript
 // printer, each a function of a point E) and FN (the functions a student may type, from the
 // function registry). The student's text is read by the whitelist parser below (tokenizer,
-// recursive descent, tree walker): it is never evaluated as code.
-// --- erf (SymPy's erf, used by gelu) -----------------------------------------------------------
-function erf(x) {
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let term = x, sum = x;
-    for (let n = 1; n < 100 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-      term *= (-x * x) / n;
-      sum += term / (2 * n + 1);
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let f = ax; // erfc by its continued fraction, evaluated from the tail
-  for (let n = 60; n >= 1; n--) f = ax + n / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return x > 0 ? 1 - erfc : erfc - 1;
-}
-
+// recursive descent, tree walker): it is never evaluated as code. erf (SymPy's, for gelu) is
+// in interactive_erf.js, before this file.
 (function () {
   "use strict";
   const DATA = JSON.parse(document.getElementById("symgrad-data").textContent);
@@ -277,7 +261,12 @@ function erf(x) {
     }
   }
   // {state: "refused" | "correct" | "wrong", message}
+  const squeeze = (s) => String(s).replace(/\s+/g, "");
   function judge(q, text) {
+    if (q.accepts !== undefined) { // a typed word (a shape: k×d, k x d, kxd, (k, d)), not parsed
+      const ok = q.accepts.map(squeeze).includes(squeeze(text));
+      return ok ? { state: "correct", message: "Correct." } : { state: "wrong", message: "Not correct." };
+    }
     const got = read(text);
     if (got.error) return { state: "refused", message: `Not read: ${got.error}.` };
     if (q.value !== undefined) { // a number (worksheets, the graph): the sheet's tolerance
@@ -317,7 +306,9 @@ function erf(x) {
   }
 
   // --- questions with their own input (gradients, worksheet answers) -----------------------------
-  const boxes = Array.from(document.querySelectorAll(".question[data-q]"));
+  // (a matrix question of a worksheet is interactive_matrix.js's)
+  const boxes = Array.from(document.querySelectorAll(".question[data-q]"))
+    .filter((box) => !(QUESTIONS.get(box.dataset.q) || {}).matrix);
   function reveals(q, result) {
     const policy = q.reveal || "after_attempt";
     if (policy === "always") return true;

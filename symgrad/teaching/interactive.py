@@ -57,7 +57,8 @@ from symgrad.render.text import expr_text
 from symgrad.teaching import graphdraw
 from symgrad.teaching.check import Problem, answer_names, known_answers
 
-__all__ = ["CSP", "Page", "SAMPLES", "page", "practice", "render", "to_js"]
+__all__ = ["CSP", "REVEAL", "SAMPLES", "Page", "check_reveal", "page", "practice", "render",
+           "to_js"]
 
 _HERE = Path(__file__).parent
 #: How many samples the page draws for a loss over samples (the sums run over them, N = SAMPLES).
@@ -149,18 +150,22 @@ def _asset(name: str) -> str:
     return (_HERE / name).read_text(encoding="utf-8")
 
 
-def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = ()) -> str:
+def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (),
+         scripts: tuple[str, ...] = ("interactive.js",)) -> str:
     """The whole page around ``body``: CSP, style, the page's data and its one script.
 
     ``data`` is read by the script (``JSON.parse``; never run); ``compiled`` are JavaScript
-    expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``.
+    expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``; ``scripts`` are
+    the page's programs (``interactive_matrix.js`` for matrix questions), after ``F``, the
+    functions ``FN`` and ``erf``.
 
     >>> p = page("<p>hi</p>", "T", {"questions": []})
     >>> p.count("<script"), "sha256-" in p, "unsafe-inline'; img" in p, "script-src 'unsafe" in p
     (2, True, True, False)
     """
     functions = ",\n".join(f"  function (E, K) {{ return {js}; }}" for js in compiled)
-    script = f"const F = [\n{functions}\n];\n" + _functions_js() + _asset("interactive.js")
+    script = (f"const F = [\n{functions}\n];\n" + _functions_js() + _asset("interactive_erf.js")
+              + "".join(_asset(name) for name in scripts))
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     esc = htmlmod.escape
@@ -401,7 +406,20 @@ def _gradients_html(d: Derivation, compile_: _Compiler, questions: list[dict[str
     )
 
 
-_REVEAL = ("after_attempt", "after_correct", "never", "always")
+#: When a gradient's solution shows.
+REVEAL = ("after_attempt", "after_correct", "never", "always")
+
+
+def check_reveal(reveal: str) -> str:
+    """``reveal`` if it is one of :data:`REVEAL`, else an OptionError naming them.
+
+    >>> check_reveal("never")
+    'never'
+    """
+    if reveal not in REVEAL:
+        raise OptionError(f"unknown reveal {reveal!r}; choose from: {', '.join(REVEAL)}",
+                          option="reveal")
+    return reveal
 
 
 def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
@@ -415,9 +433,7 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     >>> 'data-q="grad-w"' in html, "missing_1_over_N" in html
     (True, True)
     """
-    if reveal not in _REVEAL:
-        raise OptionError(f"unknown reveal {reveal!r}; choose from: {', '.join(_REVEAL)}",
-                          option="reveal")
+    check_reveal(reveal)
     g = d.graph
     if at is not None and g.mean_over_samples:
         raise OptionError("a point applies to typed expressions, not to a loss over samples",

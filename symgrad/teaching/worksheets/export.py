@@ -29,7 +29,7 @@ from symgrad.render import html as render_html
 from symgrad.render import json as render_json
 from symgrad.render import latex as render_latex
 from symgrad.render import markdown as render_md
-from symgrad.teaching import interactive
+from symgrad.teaching import interactive, interactive_matrix
 from symgrad.teaching.worksheets.model import (
     Answer,
     Block,
@@ -354,8 +354,10 @@ def to_html(v: Variant, edition: str) -> str:
 
 def to_interactive(v: Variant) -> str:
     """One page for the variant where each answer is checked in the page (numbers within the
-    answer's tolerance) and an exercise's solution shows as the spec's ``reveal`` says (by
-    default after an attempt): :func:`symgrad.teaching.interactive.page`, offline, with its CSP.
+    answer's tolerance, a shape in any of its spellings, a matrix formula at random matrices:
+    :func:`symgrad.teaching.interactive_matrix.worksheet_question`) and an exercise's solution
+    shows as the spec's ``reveal`` says (by default after an attempt):
+    :func:`symgrad.teaching.interactive.page`, offline, with its CSP.
 
     >>> from symgrad.teaching.worksheets import bundled_dir, generate, load_spec
     >>> page = to_interactive(generate(load_spec(bundled_dir() / "activations.toml"), seed=7))
@@ -363,7 +365,7 @@ def to_interactive(v: Variant) -> str:
     (16, 3, True)
     """
     esc = htmlmod.escape
-    parts, questions = [], []
+    parts, questions, matrix = [], [], False
     if v.instructions:
         parts.append(f"<p>{render_html.prose(v.instructions)}</p>")
     for ex in v.exercises:
@@ -379,6 +381,18 @@ def to_interactive(v: Variant) -> str:
                 q.update(value=float(a.value), tolerance=float(a.tolerance or 1e-6))
             elif isinstance(a.value, str):
                 q["word"] = a.value
+                if a.typed:  # a shape: the spellings Moodle accepts, spaces ignored
+                    q["accepts"] = a.given.get("accepts") or [a.value]
+            elif a.kind == "matrix":  # a matrix formula: checked in the page at random matrices
+                d = next(b.derivation for b in ex.solution if isinstance(b, Steps))
+                q, box = interactive_matrix.worksheet_question(
+                    d, a.given["wrt"], qid, render_html.prose(a.question))
+                if not matrix:
+                    parts.append(f'<p class="hint">{interactive_matrix.HINT}</p>')
+                matrix = True
+                questions.append({**q, "reveal": v.reveal, "solution": solution})
+                parts.append(box)
+                continue
             else:  # a formula: compared with the solution by the student
                 parts.append(f"<p>{render_html.prose(a.question)} (a formula: compare it with "
                              "the solution)</p>")
@@ -398,7 +412,8 @@ def to_interactive(v: Variant) -> str:
     data = {"key": f"symgrad:{v.name}:{v.seed}", "questions": questions, "names": {}}
     intro = ('<p class="hint">Type each answer and press Enter or Check. Progress is kept in this '
              'browser. <button type="button" id="reset">Reset progress</button></p>')
-    return interactive.page(intro + "\n".join(parts), v.title, data)
+    scripts = ("interactive.js", "interactive_matrix.js") if matrix else ("interactive.js",)
+    return interactive.page(intro + "\n".join(parts), v.title, data, scripts=scripts)
 
 
 # --- answers and Moodle --------------------------------------------------------------------------
@@ -503,8 +518,9 @@ def to_moodle(variants: list[Variant], course: str, title: str) -> str:
             prompt, files = _moodle_prompt(vex)
             boxes = "".join(f"<li>{esc(a.question, quote=False)}: {_cloze(a, words)}</li>"
                             for a in asked)
-            text = (prompt + f"<p>Give every number to {MOODLE_DECIMALS} decimal places.</p>"
-                    f"<ol>{boxes}</ol>")
+            numbers = any(isinstance(a.value, float) for a in asked)  # not on a shape alone
+            text = (prompt + (f"<p>Give every number to {MOODLE_DECIMALS} decimal places.</p>"
+                              if numbers else "") + f"<ol>{boxes}</ol>")
             feedback = "".join(f"<p>\\({esc(a.latex, quote=False)}\\)</p>" for a in asked)
             out += [
                 '  <question type="cloze">',

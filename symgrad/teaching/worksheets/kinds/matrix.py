@@ -34,69 +34,17 @@ from symgrad.core.matrix import shape_text
 from symgrad.core.matrix_derive import derive_matrix
 from symgrad.core.matrix_steps import MatrixDerivation
 from symgrad.core.steps import Kind as StepKind
-from symgrad.render import sections
+from symgrad.render.latex import matrix_latex, shape_latex
 from symgrad.render.text import matrix_text
+from symgrad.teaching.check_matrix import shape_words
 from symgrad.teaching.worksheets.kinds import KINDS, Field, Kind, register
 from symgrad.teaching.worksheets.kinds._common import num, pick
-from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Text
+from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Steps, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, draw
 
-__all__ = ["KINDS", "MatrixKind", "matrix_latex"]
-
-# --- the one hook to the LaTeX printer --------------------------------------------------------
-# render/latex.py does not print matrix derivations yet (core.names.MATRIX_FORMATS has no "latex"):
-# until it does, the worksheet's math is the text printer's form, transliterated here. Once the
-# printer lands, matrix_latex (and _prose_latex for the rules) is the one place to switch.
-
-_LATEX = {"∂": r"\partial ", "ᵀ": r"^{\top}", "−": "-", "·": r"\cdot ", "⊙": r"\odot",
-          "⊘": r"\oslash", "‖": r"\|", "²": "^{2}", "³": "^{3}", "λ": r"\lambda ",
-          "σ": r"\sigma", "×": r"\times ", "ε": r"\varepsilon ", "≥": r"\geq "}
-_WORD = re.compile(r"(?<![\\\w])([A-Za-z]{2,})(?=\()")
-_ONES = re.compile(r"\b1_(\w+)")
-
-
-def text_latex(text: str) -> str:
-    r"""The text printer's Unicode form as LaTeX math (the transitional hook, see above).
-
-    >>> text_latex("∂L/∂w = (2/N)·Xᵀ(Xw − y)")
-    '\\partial L/\\partial w = (2/N)\\cdot X^{\\top}(Xw - y)'
-    >>> text_latex("(1/N)·1_N ⊙ log(p)")
-    '(1/N)\\cdot \\mathbf{1}_{N} \\odot \\operatorname{log}(p)'
-    """
-    out = _ONES.sub(r"\\mathbf{1}_{\1}", text)
-    out = _WORD.sub(r"\\operatorname{\1}", out)
-    out = "".join(_LATEX.get(c, c) for c in out)
-    bad = [c for c in out if ord(c) > 127]
-    if bad:  # pragma: no cover - a new character in the text printer: add it to _LATEX
-        raise ValueError(f"no LaTeX for {bad[0]!r} in {text!r}")
-    return out
-
-
-def matrix_latex(m: Any) -> str:
-    """A matrix expression (:class:`~symgrad.core.matrix.M`) as LaTeX math."""
-    return text_latex(matrix_text(m))
-
-
-def _prose_latex(text: str) -> str:
-    r"""Prose with its Unicode words set as inline math: ``quadratic form: \(\partial\|v\|^2\)``."""
-    return " ".join(_word_latex(w) for w in text.split(" "))
-
-
-def _word_latex(word: str) -> str:
-    core = word.rstrip(".,;:")
-    if not any(ord(c) > 127 for c in core):
-        return word
-    return rf"\({text_latex(core)}\)" + word[len(core):]
-
+__all__ = ["KINDS", "MatrixKind"]
 
 # --- the kind ---------------------------------------------------------------------------------
-
-
-def _shape_latex(shape) -> str:
-    text = shape_text(shape)
-    if text == "scalar":
-        return r"\mathbb{R}"
-    return r"\mathbb{R}^{" + text.replace("×", r" \times ") + "}"
 
 
 def _choices(value: Any) -> list[str]:
@@ -133,22 +81,6 @@ def _renamed(text: str, first: str, shapes: str) -> str:
         return text
     names = dict(zip(old, new, strict=True))
     return re.sub(r"[A-Za-z_]\w*", lambda m: names.get(m.group(), m.group()), text)
-
-
-def shape_words(shape_text_: str) -> tuple[str, ...]:
-    """The ways a student may type a shape: ``k×d``, ``k x d``, ``kxd``, ``k*d``, ``(k, d)``.
-
-    >>> shape_words("k×d")
-    ('k×d', 'k x d', 'kxd', 'k*d', '(k, d)', 'k,d')
-    >>> shape_words("d")
-    ('d', '(d,)', 'd x 1')
-    """
-    if "×" not in shape_text_:
-        if shape_text_ == "scalar":
-            return ("scalar", "1", "1 x 1", "()")
-        return (shape_text_, f"({shape_text_},)", f"{shape_text_} x 1")
-    r, c = shape_text_.split("×")
-    return (shape_text_, f"{r} x {c}", f"{r}x{c}", f"{r}*{c}", f"({r}, {c})", f"{r},{c}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -190,7 +122,7 @@ class MatrixKind(Kind):
         lam = draw(es.fields["lam"], rng, es.at("lam")) if "lam" in es.fields else None
         text = _renamed(text, _choices(es.fields["shapes"])[0], shapes)
         d = self._derive(es, *_with_lam(text, shapes, lam))
-        inputs = ", ".join(rf"\({n} \in {_shape_latex(s)}\)" for n, s in d.shapes.items())
+        inputs = ", ".join(rf"\({n} \in {shape_latex(s)}\)" for n, s in d.shapes.items())
         defs = [s for s in d.steps if s.kind is StepKind.DEFINITION]
         asks = ", ".join(rf"\(\partial {d.loss}/\partial {n}\)" for n in d.gradients)
         prompt = [
@@ -202,21 +134,6 @@ class MatrixKind(Kind):
                  "gradient."),
             Space(self.get(es, "space")),
         ]
-        solution: list = [Text(f"Layout: {_prose_latex(d.layout)}.")]
-        solution += [Text(f"Assumed: {_prose_latex(a)}.") for a in d.assumptions]
-        for heading, steps in sections(d.steps):
-            if steps[0].kind is StepKind.DEFINITION:
-                continue
-            solution.append(Text(heading + ":"))
-            for s in steps:
-                rules = ", ".join(r.text for r in s.rules)
-                first, *rest = (matrix_latex(f) for f in s.forms)
-                # one form per row: a long chain would run off the page
-                solution.append(Math((f"{matrix_latex(s.lhs)} = {first}",
-                                      *(f"= {f}" for f in rest))))
-                solution.append(Text(rf"Shape \({text_latex(shape_text(s.shape))}\); "
-                                     f"{_prose_latex(rules)}."))
-        solution.append(Text(f"Checked: {_prose_latex(d.checks_text())}."))
         answers = []
         given = {"expr": d.text, "shapes": {n: shape_text(s) for n, s in d.shapes.items()}}
         for n, g in d.gradients.items():
@@ -231,11 +148,12 @@ class MatrixKind(Kind):
                 Answer(id=f"{es.number}.{n}.shape", kind=self.name,
                        question=rf"the shape of \(\partial {d.loss}/\partial {n}\)",
                        given={**given, "wrt": n, "accepts": list(shape_words(shape))},
-                       latex=rf"{lhs} \in {_shape_latex(g.shape)}",
+                       latex=rf"{lhs} \in {shape_latex(g.shape)}",
                        text=f"shape of ∂{d.loss}/∂{n}: {shape}", value=shape, typed=True),
             ]
-        solution.append(Math(tuple(a.latex for a in answers)))
         title = es.title or "Matrix calculus: a gradient and its shape"
-        return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
-                        drawn={"expr": d.text})
+        # the solution is the printer's derivation: a form per row, broken to fit the page, each
+        # with its shape and rules, the result last
+        return Exercise(es.number, self.name, title, float(es.points), prompt, [Steps(d)],
+                        answers, drawn={"expr": d.text})
 
