@@ -35,6 +35,7 @@ everything is NumPy.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -367,18 +368,7 @@ def _score_path(
         ) -> tuple[float, np.ndarray]:
             n = X.shape[0]
             if not want_loss and (halves or residual):
-                h = theta * 0.5 if halves else theta
-                zv = X[:, 0] * h[0] if k == 1 else X @ h[:k]
-                zv += h[k]
-                if halves:
-                    kernels.sigmoid_residual_half(zv, Y)
-                else:
-                    zv -= Y
-                grad = np.empty(n_params)
-                np.dot(zv, X, out=grad[:k])
-                grad[k] = zv.sum()
-                grad *= (1.0 if halves else 2.0) / n
-                return np.nan, grad
+                return np.nan, _residual_gradient(theta, X, Y, halves)
             if simple:
                 zv = X[:, 0] * theta[0] if k == 1 else X @ theta[:k]
                 zv += theta[k]
@@ -431,6 +421,58 @@ def _score_path(
         return loss, grad
 
     return vector_k
+
+
+#: Rows per block of :func:`_residual_gradient`: one block of the residual (k = 1) is 256 KB,
+#: so the passes over it after the first stay in the core's cache.
+BLOCK = 32768
+_scratch = threading.local()
+
+
+def _residual_gradient(
+    theta: np.ndarray, X: np.ndarray, Y: np.ndarray, halves: bool
+) -> np.ndarray:
+    """The gradient of the mean of ``(z - y)**2`` (or BCE, ``halves``) in ``z = X w + b``.
+
+    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) of a block of
+    rows is formed in a buffer that stays in the cache, and ``X.T r`` and ``sum(r)`` are added up
+    from it before the next block: the samples are read from memory once (x and y), where the
+    textbook code writes an N-array and reads it back four times. The buffer is allocated once
+    per thread and reused (no fresh 8 MB temporary and its page faults per call). For one
+    feature, ``x . r`` is a multiply and a sum in the cache (a BLAS call per block pays its
+    thread start-up every time).
+
+    >>> X = np.array([[1.0], [2.0], [3.0]]); Y = np.array([1.0, 2.0, 2.0])
+    >>> _residual_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
+    [2.0, 0.6666666666666666]
+    """
+    n, k = X.shape
+    h = theta * 0.5 if halves else theta
+    rows = max(1, BLOCK // k)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or len(buf) < min(n, rows):
+        buf = _scratch.buf = np.empty(max(BLOCK, min(n, rows)))
+    grad = np.zeros(len(theta))
+    for start in range(0, n, rows):
+        Xb, Yb = X[start : start + rows], Y[start : start + rows]
+        r = buf[: len(Xb)]
+        if k == 1:
+            np.multiply(Xb[:, 0], h[0], out=r)
+        else:
+            np.dot(Xb, h[:k], out=r)
+        r += h[k]
+        if halves:
+            kernels.sigmoid_residual_half(r, Yb)
+        else:
+            r -= Yb
+        grad[k] += r.sum()
+        if k == 1:
+            r *= Xb[:, 0]
+            grad[0] += r.sum()
+        else:
+            grad[:k] += r @ Xb
+    grad *= (1.0 if halves else 2.0) / n
+    return grad
 
 
 def _stable_logs(ell: sp.Expr, zs: list[sp.Symbol], logp: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
