@@ -423,8 +423,8 @@ def _score_path(
     return vector_k
 
 
-#: Rows per block of :func:`_residual_gradient`: one block of the residual (k = 1) is 256 KB,
-#: so the passes over it after the first stay in the core's cache.
+#: Numbers (rows times features) per block of :func:`_residual_gradient`: a block's residual
+#: (one feature) is 256 KB, so the passes over it after the first stay in the core's cache.
 BLOCK = 32768
 _scratch = threading.local()
 
@@ -434,13 +434,13 @@ def _residual_gradient(
 ) -> np.ndarray:
     """The gradient of the mean of ``(z - y)**2`` (or BCE, ``halves``) in ``z = X w + b``.
 
-    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) of a block of
-    rows is formed in a buffer that stays in the cache, and ``X.T r`` and ``sum(r)`` are added up
-    from it before the next block: the samples are read from memory once (x and y), where the
-    textbook code writes an N-array and reads it back four times. The buffer is allocated once
-    per thread and reused (no fresh 8 MB temporary and its page faults per call). For one
-    feature, ``x . r`` is a multiply and a sum in the cache (a BLAS call per block pays its
-    thread start-up every time).
+    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) is formed in
+    place and ``X.T r`` and ``sum(r)`` are taken from it. Past :data:`BLOCK` numbers, block by
+    block in a buffer that stays in the cache, each block's sums added up before the next: the
+    samples are read from memory once (x and y), where the textbook code writes an N-array and
+    reads it back four times. The buffer is allocated once per thread and reused (no fresh
+    8 MB temporary and its page faults per call). For one feature, ``x . r`` of a block is a
+    multiply and a sum in the cache (a BLAS call per block pays its threads' start-up).
 
     >>> X = np.array([[1.0], [2.0], [3.0]]); Y = np.array([1.0, 2.0, 2.0])
     >>> _residual_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
@@ -449,30 +449,43 @@ def _residual_gradient(
     n, k = X.shape
     h = theta * 0.5 if halves else theta
     rows = max(1, BLOCK // k)
-    buf = getattr(_scratch, "buf", None)
-    if buf is None or len(buf) < min(n, rows):
-        buf = _scratch.buf = np.empty(max(BLOCK, min(n, rows)))
-    grad = np.zeros(len(theta))
-    for start in range(0, n, rows):
-        Xb, Yb = X[start : start + rows], Y[start : start + rows]
-        r = buf[: len(Xb)]
-        if k == 1:
-            np.multiply(Xb[:, 0], h[0], out=r)
-        else:
-            np.dot(Xb, h[:k], out=r)
-        r += h[k]
-        if halves:
-            kernels.sigmoid_residual_half(r, Yb)
-        else:
-            r -= Yb
-        grad[k] += r.sum()
-        if k == 1:
-            r *= Xb[:, 0]
-            grad[0] += r.sum()
-        else:
-            grad[:k] += r @ Xb
+    grad = np.empty(len(theta))
+    if n <= rows:  # one block (569 x 30): the fewest calls
+        r = _residual(X, Y, h, halves, np.empty(n))
+        np.dot(r, X, out=grad[:k])
+        grad[k] = r.sum()
+    else:
+        buf = getattr(_scratch, "buf", None)
+        if buf is None:
+            buf = _scratch.buf = np.empty(BLOCK)
+        grad[:] = 0.0
+        for start in range(0, n, rows):
+            Xb = X[start : start + rows]
+            r = _residual(Xb, Y[start : start + rows], h, halves, buf[: len(Xb)])
+            grad[k] += r.sum()
+            if k == 1:
+                r *= Xb[:, 0]
+                grad[0] += r.sum()
+            else:
+                grad[:k] += r @ Xb
     grad *= (1.0 if halves else 2.0) / n
     return grad
+
+
+def _residual(
+    X: np.ndarray, Y: np.ndarray, h: np.ndarray, halves: bool, r: np.ndarray
+) -> np.ndarray:
+    """``X w + b - y`` (``halves``: ``sigma(2 (X w + b)) - y``) into ``r``, and ``r``."""
+    k = X.shape[1]
+    if k == 1:
+        np.multiply(X[:, 0], h[0], out=r)
+    else:
+        np.dot(X, h[:k], out=r)
+    r += h[k]
+    if halves:
+        return kernels.sigmoid_residual_half(r, Y)
+    r -= Y
+    return r
 
 
 def _stable_logs(ell: sp.Expr, zs: list[sp.Symbol], logp: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
