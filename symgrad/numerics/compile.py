@@ -368,7 +368,20 @@ def _score_path(
         ) -> tuple[float, np.ndarray]:
             n = X.shape[0]
             if not want_loss and (halves or residual):
-                return np.nan, _residual_gradient(theta, X, Y, halves)
+                if n * k > BLOCK:  # N = 1e6: block by block in the cache
+                    return np.nan, _blocked_gradient(theta, X, Y, halves)
+                h = theta * 0.5 if halves else theta
+                zv = X[:, 0] * h[0] if k == 1 else X @ h[:k]
+                zv += h[k]
+                if halves:
+                    kernels.sigmoid_residual_half(zv, Y)
+                else:
+                    zv -= Y
+                grad = np.empty(n_params)
+                np.dot(zv, X, out=grad[:k])
+                grad[k] = zv.sum()
+                grad *= (1.0 if halves else 2.0) / n
+                return np.nan, grad
             if simple:
                 zv = X[:, 0] * theta[0] if k == 1 else X @ theta[:k]
                 zv += theta[k]
@@ -423,51 +436,46 @@ def _score_path(
     return vector_k
 
 
-#: Numbers (rows times features) per block of :func:`_residual_gradient`: a block's residual
+#: Numbers (rows times features) per block of :func:`_blocked_gradient`: a block's residual
 #: (one feature) is 256 KB, so the passes over it after the first stay in the core's cache.
 BLOCK = 32768
 _scratch = threading.local()
 
 
-def _residual_gradient(
+def _blocked_gradient(
     theta: np.ndarray, X: np.ndarray, Y: np.ndarray, halves: bool
 ) -> np.ndarray:
-    """The gradient of the mean of ``(z - y)**2`` (or BCE, ``halves``) in ``z = X w + b``.
+    """The gradient of the mean of ``(z - y)**2`` (or BCE, ``halves``) in ``z = X w + b``, block
+    by block.
 
-    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) is formed in
-    place and ``X.T r`` and ``sum(r)`` are taken from it. Past :data:`BLOCK` numbers, block by
-    block in a buffer that stays in the cache, each block's sums added up before the next: the
-    samples are read from memory once (x and y), where the textbook code writes an N-array and
-    reads it back four times. The buffer is allocated once per thread and reused (no fresh
-    8 MB temporary and its page faults per call). For one feature, ``x . r`` of a block is a
-    multiply and a sum in the cache (a BLAS call per block pays its threads' start-up).
+    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) of a block of
+    :data:`BLOCK` numbers is formed in a buffer that stays in the cache, and ``X.T r`` and
+    ``sum(r)`` are added up from it before the next block: the samples are read from memory once
+    (x and y), where the textbook code writes an N-array and reads it back four times. The
+    buffer is allocated once per thread and reused (no fresh 8 MB temporary and its page faults
+    per call). For one feature, ``x . r`` of a block is a multiply and a sum in the cache (a
+    BLAS call per block pays its threads' start-up).
 
     >>> X = np.array([[1.0], [2.0], [3.0]]); Y = np.array([1.0, 2.0, 2.0])
-    >>> _residual_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
+    >>> _blocked_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
     [2.0, 0.6666666666666666]
     """
     n, k = X.shape
     h = theta * 0.5 if halves else theta
     rows = max(1, BLOCK // k)
-    grad = np.empty(len(theta))
-    if n <= rows:  # one block (569 x 30): the fewest calls
-        r = _residual(X, Y, h, halves, np.empty(n))
-        np.dot(r, X, out=grad[:k])
-        grad[k] = r.sum()
-    else:
-        buf = getattr(_scratch, "buf", None)
-        if buf is None:
-            buf = _scratch.buf = np.empty(BLOCK)
-        grad[:] = 0.0
-        for start in range(0, n, rows):
-            Xb = X[start : start + rows]
-            r = _residual(Xb, Y[start : start + rows], h, halves, buf[: len(Xb)])
-            grad[k] += r.sum()
-            if k == 1:
-                r *= Xb[:, 0]
-                grad[0] += r.sum()
-            else:
-                grad[:k] += r @ Xb
+    buf = getattr(_scratch, "buf", None)
+    if buf is None:
+        buf = _scratch.buf = np.empty(BLOCK)
+    grad = np.zeros(len(theta))
+    for start in range(0, n, rows):
+        Xb = X[start : start + rows]
+        r = _residual(Xb, Y[start : start + rows], h, halves, buf[: len(Xb)])
+        grad[k] += r.sum()
+        if k == 1:
+            r *= Xb[:, 0]
+            grad[0] += r.sum()
+        else:
+            grad[:k] += r @ Xb
     grad *= (1.0 if halves else 2.0) / n
     return grad
 
