@@ -370,13 +370,7 @@ def _score_path(
             if not want_loss and (halves or residual):
                 if n * k > BLOCK:  # N = 1e6: block by block in the cache
                     return np.nan, _blocked_gradient(theta, X, Y, halves)
-                h = theta * 0.5 if halves else theta
-                zv = X[:, 0] * h[0] if k == 1 else X @ h[:k]
-                zv += h[k]
-                if halves:
-                    kernels.sigmoid_residual_half(zv, Y)
-                else:
-                    zv -= Y
+                zv = _residual(X, Y, theta * 0.5 if halves else theta, halves)
                 grad = np.empty(n_params)
                 np.dot(zv, X, out=grad[:k])
                 grad[k] = zv.sum()
@@ -452,9 +446,9 @@ def _blocked_gradient(
     :data:`BLOCK` numbers is formed in a buffer that stays in the cache, and ``X.T r`` and
     ``sum(r)`` are added up from it before the next block: the samples are read from memory once
     (x and y), where the textbook code writes an N-array and reads it back four times. The
-    buffer is allocated once per thread and reused (no fresh 8 MB temporary and its page faults
-    per call). For one feature, ``x . r`` of a block is a multiply and a sum in the cache (a
-    BLAS call per block pays its threads' start-up).
+    buffer is allocated once per thread and reused (no 8 MB temporary per call). For one
+    feature, ``x . r`` of a block is a multiply and a sum in the cache (a BLAS call per block
+    pays its threads' start-up).
 
     >>> X = np.array([[1.0], [2.0], [3.0]]); Y = np.array([1.0, 2.0, 2.0])
     >>> _blocked_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
@@ -481,14 +475,12 @@ def _blocked_gradient(
 
 
 def _residual(
-    X: np.ndarray, Y: np.ndarray, h: np.ndarray, halves: bool, r: np.ndarray
+    X: np.ndarray, Y: np.ndarray, h: np.ndarray, halves: bool, r: np.ndarray | None = None
 ) -> np.ndarray:
-    """``X w + b - y`` (``halves``: ``sigma(2 (X w + b)) - y``) into ``r``, and ``r``."""
+    """``X w + b - y`` (``halves``: ``sigma(2 (X w + b)) - y``, ``h`` the halved parameters)
+    into ``r`` (a new array when None), and that array."""
     k = X.shape[1]
-    if k == 1:
-        np.multiply(X[:, 0], h[0], out=r)
-    else:
-        np.dot(X, h[:k], out=r)
+    r = np.multiply(X[:, 0], h[0], out=r) if k == 1 else np.dot(X, h[:k], out=r)
     r += h[k]
     if halves:
         return kernels.sigmoid_residual_half(r, Y)
