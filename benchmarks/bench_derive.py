@@ -24,6 +24,7 @@ gradient that costs nothing, against a bare Python loop doing the same parameter
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,8 @@ NETWORKS = [
     ([16, 32, 1], ["relu", "sigmoid"], "bce", 60),
     ([4, 4, 4, 1], ["relu", "relu", "sigmoid"], "bce", None),
     ([3, 4, 4], ["tanh", "softmax"], "cross_entropy", None),
+    ([3, 4, 8], ["tanh", "softmax"], "cross_entropy", None),
+    ([4, 8, 10], ["tanh", "softmax"], "cross_entropy", None),
     ([2, 3, 1], ["relu", "sigmoid"], "bce", None),
 ]
 
@@ -165,10 +168,23 @@ def loop_overhead(iterations: int = 20_000) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
-    repeats = ap.parse_args().repeats
+    ap.add_argument("--only", choices=["all", "derivations", "networks"], default="all",
+                    help="one part of the run (the expanded networks alone: the size guard)")
+    ap.add_argument("--sizes", default="", help="with --only networks: e.g. 3-4-4,3-4-8")
+    a = ap.parse_args()
+    repeats = a.repeats
     print("# bench_derive")
     for key, value in machine().items():
         print(f"  {key}: {value}")
+    if a.only in ("all", "derivations"):
+        derivations(repeats)
+    if a.only in ("all", "networks"):
+        networks(repeats, [s for s in a.sizes.split(",") if s])
+    if a.only == "all":
+        rest(repeats)
+
+
+def derivations(repeats: int) -> None:
     for warm in (True, False):
         how = "warm: one other derivation first, untimed" if warm else "fresh process, cold"
         print(f"\n## Catalogue and typed derivations ({how}; median of {repeats})")
@@ -177,8 +193,13 @@ def main() -> None:
             compare(name, ours, base, repeats, goal, warm)
         for name, (ours, base) in TYPED.items():
             compare(name, ours, base, repeats, "(as fast as the catalogue)", warm)
+
+
+def networks(repeats: int, only: list[str]) -> None:
     print(f"\n## Expanded networks, every step checked (fresh process each, median of {repeats})")
     for sizes, acts, loss, target in NETWORKS:
+        if only and "-".join(map(str, sizes)) not in only:
+            continue
         spec = f"{sizes}, {acts}, {loss!r}"
         setup = ("import symgrad; from symgrad.models.network_expand import estimated_seconds; "
                  f"net = symgrad.network({spec}); print(estimated_seconds(net))")
@@ -195,7 +216,14 @@ def main() -> None:
         goal = f"(< {target} s)" if target else ""
         print(f"  {name:<40} {m:6.2f} s  estimate {est:6.2f} s  estimate/measured "
               f"{est / m:4.2f}  {goal}")
-        print(f"  {'':<40} runs: {_runs(runs)}")
+        print(f"  {'':<40} runs: {_runs(runs)} | load {_load()}", flush=True)
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def rest(repeats: int) -> None:
     print(f"\n## Layer-level networks (fresh process each, median of {repeats})")
     for name, (setup, stmt) in LAYER_LEVEL.items():
         ours = [cold(setup, stmt) for _ in range(repeats)]
