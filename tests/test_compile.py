@@ -113,14 +113,12 @@ def test_wrt_subset_and_errors():
 @pytest.mark.parametrize(
     "loss,model,k", [("mse", "linear", 1), ("mse", "linear", 3), ("bce", "logistic", 4)]
 )
-def test_blocked_gradient_equals_textbook_numpy(loss, model, k):
-    """The gradient alone runs block by block in a reused buffer (issue 18): several blocks and a
-    remainder, compared with the textbook full-array NumPy gradient and with the loss path."""
-    from symgrad.numerics.compile import BLOCK
-
+def test_gradient_alone_equals_textbook_numpy_on_large_data(loss, model, k):
+    """The gradient-only path (issue 18) on about 100,000 numbers, called twice, then on fewer
+    samples: the textbook full-array NumPy gradient and the loss path's gradient."""
     f = compile_gradient(derive(loss, model, features=k))
     rng = np.random.default_rng(7)
-    n = 3 * (BLOCK // k) + 5
+    n = 3 * (32768 // k) + 5
     X = rng.normal(loc=3.0, size=(n, k))
     theta = rng.normal(size=k + 1)
     z = X @ theta[:k] + theta[k]
@@ -132,7 +130,7 @@ def test_blocked_gradient_equals_textbook_numpy(loss, model, k):
         r = 1.0 / (1.0 + np.exp(-z)) - y
     want = np.append(r @ X, r.sum()) / n
     X, Y = prepare(X, y, k)
-    for _ in range(2):  # the second call reuses the buffer
+    for _ in range(2):
         np.testing.assert_allclose(f.gradient(theta, X, Y), want, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(f.vector(theta, X, Y)[1], want, rtol=1e-11, atol=1e-14)
     small = f.gradient(theta, X[:7], Y[:7])  # a smaller call after a larger one

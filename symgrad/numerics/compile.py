@@ -35,7 +35,6 @@ everything is NumPy.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -368,9 +367,13 @@ def _score_path(
         ) -> tuple[float, np.ndarray]:
             n = X.shape[0]
             if not want_loss and (halves or residual):
-                if n * k > BLOCK:  # N = 1e6: block by block in the cache
-                    return np.nan, _blocked_gradient(theta, X, Y, halves)
-                zv = _residual(X, Y, theta * 0.5 if halves else theta, halves)
+                h = theta * 0.5 if halves else theta
+                zv = X[:, 0] * h[0] if k == 1 else X @ h[:k]
+                zv += h[k]
+                if halves:
+                    kernels.sigmoid_residual_half(zv, Y)
+                else:
+                    zv -= Y
                 grad = np.empty(n_params)
                 np.dot(zv, X, out=grad[:k])
                 grad[k] = zv.sum()
@@ -428,64 +431,6 @@ def _score_path(
         return loss, grad
 
     return vector_k
-
-
-#: Numbers (rows times features) per block of :func:`_blocked_gradient`: a block's residual
-#: (one feature) is 256 KB, so the passes over it after the first stay in the core's cache.
-BLOCK = 32768
-_scratch = threading.local()
-
-
-def _blocked_gradient(
-    theta: np.ndarray, X: np.ndarray, Y: np.ndarray, halves: bool
-) -> np.ndarray:
-    """The gradient of the mean of ``(z - y)**2`` (or BCE, ``halves``) in ``z = X w + b``, block
-    by block.
-
-    The residual ``r = z - y`` (BCE: ``sigma(z) - y`` from the halved parameters) of a block of
-    :data:`BLOCK` numbers is formed in a buffer that stays in the cache, and ``X.T r`` and
-    ``sum(r)`` are added up from it before the next block: the samples are read from memory once
-    (x and y), where the textbook code writes an N-array and reads it back four times. The
-    buffer is allocated once per thread and reused (no 8 MB temporary per call). For one
-    feature, ``x . r`` of a block is a multiply and a sum in the cache (a BLAS call per block
-    pays its threads' start-up).
-
-    >>> X = np.array([[1.0], [2.0], [3.0]]); Y = np.array([1.0, 2.0, 2.0])
-    >>> _blocked_gradient(np.array([1.0, 0.0]), X, Y, False).tolist()  # 2/3 * (0 + 0 + 3)
-    [2.0, 0.6666666666666666]
-    """
-    n, k = X.shape
-    h = theta * 0.5 if halves else theta
-    rows = max(1, BLOCK // k)
-    buf = getattr(_scratch, "buf", None)
-    if buf is None:
-        buf = _scratch.buf = np.empty(BLOCK)
-    grad = np.zeros(len(theta))
-    for start in range(0, n, rows):
-        Xb = X[start : start + rows]
-        r = _residual(Xb, Y[start : start + rows], h, halves, buf[: len(Xb)])
-        grad[k] += r.sum()
-        if k == 1:
-            r *= Xb[:, 0]
-            grad[0] += r.sum()
-        else:
-            grad[:k] += r @ Xb
-    grad *= (1.0 if halves else 2.0) / n
-    return grad
-
-
-def _residual(
-    X: np.ndarray, Y: np.ndarray, h: np.ndarray, halves: bool, r: np.ndarray | None = None
-) -> np.ndarray:
-    """``X w + b - y`` (``halves``: ``sigma(2 (X w + b)) - y``, ``h`` the halved parameters)
-    into ``r`` (a new array when None), and that array."""
-    k = X.shape[1]
-    r = np.multiply(X[:, 0], h[0], out=r) if k == 1 else np.dot(X, h[:k], out=r)
-    r += h[k]
-    if halves:
-        return kernels.sigmoid_residual_half(r, Y)
-    r -= Y
-    return r
 
 
 def _stable_logs(ell: sp.Expr, zs: list[sp.Symbol], logp: dict[sp.Symbol, sp.Symbol]) -> sp.Expr:
