@@ -101,3 +101,15 @@ def test_brackets_around_one_line_sit_snug_and_tall_ones_stretch():
     assert 'stretchy="true"' not in mathml(r"\sigma\left(z_{i}\right) \left(1 - \hat{y}\right)")
     tall = mathml(r"\left(\frac{y - p}{N}\right) \left(x\right)")
     assert tall.count('stretchy="true"') == 2 and tall.count('stretchy="false"') == 2
+
+
+@pytest.mark.parametrize("fmt,want", [
+    ("md", "# Gradient of `3*x^2 + a*b*c`"),  # was "# Gradient of 3*x^2 + a*b*c": b in italics
+    ("html", "<h1>Gradient of <code>3*x^2 + a*b*c</code></h1>"),
+    ("latex", r"\section*{Gradient of \texttt{3*x\textasciicircum{}2 + a*b*c}}"),
+])
+def test_a_typed_expression_is_set_as_code_in_the_title(fmt, want, capsys):
+    from symgrad.cli import main
+
+    assert main(["derive", "--expr", "3*x^2 + a*b*c", "--format", fmt, "--standalone"]) == 0
+    assert want in capsys.readouterr().out.splitlines()

@@ -259,6 +259,8 @@ def run(args: argparse.Namespace) -> int:
 def _print(d: Any, args: argparse.Namespace, at: Any = None) -> None:
     import importlib
 
+    from symgrad.render import typed_title
+
     if args.interactive:  # a whole page, the graph played at --at (typed expressions)
         from symgrad.teaching.interactive import render
 
@@ -266,7 +268,7 @@ def _print(d: Any, args: argparse.Namespace, at: Any = None) -> None:
         return
     renderer = importlib.import_module(f"symgrad.render.{RENDERERS[args.format]}")
     body = renderer.render(d)
-    print(renderer.document(body, d.title) if args.standalone else body)
+    print(renderer.document(body, *typed_title(d)) if args.standalone else body)
 
 
 def _run_mlp(args: argparse.Namespace) -> int:

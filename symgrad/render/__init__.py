@@ -74,3 +74,23 @@ def checks_text(d: Derivation) -> str:
             parts.append(f"{len(numeric)} {where.format(points)} with ≥ {digits} digits")
     against = d.meta.get("checked_against", "sympy.diff")
     return f"every step checked against {against}: " + ", ".join(parts)
+
+
+def typed_title(d: object) -> tuple[str, str]:
+    """A derivation's title as its words and the text the user typed (``""`` when none), so that
+    each printer sets the typed text as code: ``3*x^2`` is neither prose nor Markdown emphasis.
+
+    >>> from symgrad.core.derive import derive, derive_expr
+    >>> typed_title(derive_expr("3*x^2 + a*b*c"))
+    ('Gradient of', '3*x^2 + a*b*c')
+    >>> typed_title(derive("mse", "linear"))
+    ('Gradient of the mean squared error with the linear model', '')
+    """
+    title = getattr(d, "title", "") or ""
+    meta = getattr(d, "meta", None) or {}
+    text = meta.get("expr") or getattr(d, "text", "")
+    lead = "Gradient of "
+    if text and title == lead + text:
+        return lead.rstrip(), text
+    return title, ""
+

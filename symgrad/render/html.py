@@ -214,11 +214,14 @@ def notebook(d: Derivation) -> str:
     return block(d.title, body)
 
 
-def document(body: str, title: str = "") -> str:
-    """A standalone HTML page (inline CSS, no scripts, no external resources) around ``body``."""
-    head = f"<h1>{html.escape(title)}</h1>\n" if title else ""
+def document(body: str, title: str = "", typed: str = "") -> str:
+    """A standalone HTML page (inline CSS, no scripts, no external resources) around ``body``;
+    the user's ``typed`` text after the title as code."""
+    code = f" <code>{html.escape(typed)}</code>" if typed else ""
+    head = f"<h1>{html.escape(title)}{code}</h1>\n" if title else ""
+    plain = f"{title} {typed}".strip()
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title or 'symgrad')}</title>\n<style>{CSS}</style>\n</head>\n"
+        f"<title>{html.escape(plain or 'symgrad')}</title>\n<style>{CSS}</style>\n</head>\n"
         f"<body>\n{head}{body}\n</body>\n</html>\n"
     )

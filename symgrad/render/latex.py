@@ -18,7 +18,7 @@ from symgrad.core.matrix import is_scalar
 from symgrad.core.matrix_steps import LAYOUT
 from symgrad.core.steps import Derivation, Partial, Step
 from symgrad.models.network_names import Elementwise, Hadamard, Mat, MatMul, Unit, bracketed
-from symgrad.render import rule_text, sections
+from symgrad.render import rule_text, sections, typed_title
 from symgrad.render._display import arrange
 from symgrad.render.text import MatrixTextPrinter, signed
 
@@ -215,6 +215,15 @@ def prose(text: str) -> str:
                    for k, p in enumerate(parts))
 
 
+def code(typed: str) -> str:
+    r"""The user's typed text after a title, in typewriter (``''`` for none).
+
+    >>> code("3*x^2")
+    ' \\texttt{3*x\\textasciicircum{}2}'
+    """
+    return rf" \texttt{{{prose(typed)}}}" if typed else ""
+
+
 def notebook(d: Derivation) -> str:
     r"""The derivation for a notebook's MathJax: one ``aligned`` block in ``$$``, the title and
     section headings as ``\text`` rows (MathJax has no ``\intertext`` or ``\parbox``).
@@ -225,21 +234,22 @@ def notebook(d: Derivation) -> str:
     (True, False, False)
     """
     if not isinstance(d, Derivation):
-        rows = [rf"&\textbf{{{prose(d.title)}}}"] + [
+        rows = [rf"&\textbf{{{prose(typed_title(d)[0])}{code(typed_title(d)[1])}}}"] + [
             "&" + _text_math(prose(r)) if lhs is None else r for lhs, r in _matrix_lines(d, None)]
         return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
     late = frozenset(d.graph.features)
-    rows = [rf"&\textbf{{{prose(d.title)}}}"] if d.title else []
+    rows = [rf"&\textbf{{{prose(typed_title(d)[0])}{code(typed_title(d)[1])}}}"] if d.title else []
     for heading, steps in sections(d.steps):
         rows.append(rf"&\text{{{heading}:}}")
         rows += [step_latex(step, late) for step in steps]
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
 
 
-def document(body: str, title: str = "") -> str:
+def document(body: str, title: str = "", typed: str = "") -> str:
     """A standalone document around a LaTeX body, compilable with pdflatex; the ``title`` is text
-    (escaped: ``cross_entropy`` prints as it reads)."""
-    head = rf"\section*{{{prose(title)}}}" + "\n" if title else ""
+    (escaped: ``cross_entropy`` prints as it reads), ``typed`` the user's text after it, set as
+    code (see :func:`symgrad.render.typed_title`)."""
+    head = rf"\section*{{{prose(title)}{code(typed)}}}" + "\n" if title else ""
     return (
         "\\documentclass[11pt]{article}\n\\usepackage[margin=2cm]{geometry}\n"
         "\\usepackage{amsmath,amssymb,mathtools}\n\\usepackage{textcomp}\n\\allowdisplaybreaks\n"

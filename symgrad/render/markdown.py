@@ -81,7 +81,9 @@ def matrix_render(d) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def document(body: str, title: str = "") -> str:
-    """A Markdown document: an optional ``#`` title over ``body``."""
-    head = f"# {title}\n\n" if title else ""
+def document(body: str, title: str = "", typed: str = "") -> str:
+    """A Markdown document: an optional ``#`` title over ``body``, the user's ``typed`` text after
+    it as code (``a*b*c`` is not emphasis)."""
+    tail = f" `{typed}`" if typed and "`" not in typed else (f" {typed}" if typed else "")
+    head = f"# {title}{tail}\n\n" if title else ""
     return head + body.rstrip("\n") + "\n"

@@ -213,8 +213,9 @@ def render(d: Derivation) -> str:
     return "\n".join(lines)
 
 
-def document(body: str, title: str = "") -> str:
+def document(body: str, title: str = "", typed: str = "") -> str:
     """Text with its title underlined (the text renderer already starts with the title)."""
+    title = f"{title} {typed}".strip()
     return body if not title or body.startswith(title) else f"{title}\n{'=' * len(title)}\n{body}"
 
 
