@@ -36,35 +36,9 @@
   }
 
   // --- the whitelist parser ---------------------------------------------------------------------
-  class ReadError extends Error {}
-  const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
-  const NAME = /[A-Za-z][A-Za-z0-9_]*/y;
-
-  function tokenize(text) {
-    if (text.length > MAX_LENGTH) {
-      throw new ReadError(`too long: at most ${MAX_LENGTH} characters (this has ${text.length})`);
-    }
-    const tokens = [];
-    let i = 0;
-    while (i < text.length) {
-      const c = text[i];
-      if (c === " " || c === "\t") { i++; continue; }
-      NUMBER.lastIndex = i;
-      let m = NUMBER.exec(text);
-      if (m) { tokens.push({ t: "num", v: parseFloat(m[0]), at: i }); i += m[0].length; continue; }
-      NAME.lastIndex = i;
-      m = NAME.exec(text);
-      if (m) { tokens.push({ t: "name", v: m[0], at: i }); i += m[0].length; continue; }
-      if (text.startsWith("**", i)) { tokens.push({ t: "^", at: i }); i += 2; continue; }
-      if ("+-*/^(),".includes(c)) { tokens.push({ t: c, at: i }); i++; continue; }
-      if (c === "_") throw new ReadError(`a name starts with a letter, not '_' (column ${i + 1})`);
-      const shown = c.codePointAt(0) < 32 ? "a control character" : `'${c}'`;
-      throw new ReadError(`${shown} is not allowed (column ${i + 1}): use numbers, names, ` +
-        "+ - * / ^ and parentheses");
-    }
-    if (!tokens.length) throw new ReadError("the answer is empty");
-    return tokens;
-  }
+  const OPERATORS = ["**", "+", "-", "*", "/", "^", "(", ")", ","];
+  const tokenize = (text) => readTokens(text, { maxLength: MAX_LENGTH, operators: OPERATORS,
+    hint: "+ - * / ^", underscore: true });
 
   function parse(text) {
     const tokens = tokenize(text);

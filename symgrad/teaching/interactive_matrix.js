@@ -40,47 +40,10 @@
   }
 
   // --- the whitelist parser of the matrix language ----------------------------------------------
-  class ReadError extends Error {}
   class ShapeError extends Error {}
-  const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
-  const NAME = /[A-Za-z][A-Za-z0-9_]*/y;
   const OPERATORS = [".*", "./", ".^", ".T", "**", "+", "-", "*", "/", "^", "(", ")", ",", "'"];
-
-  function tokenize(text) {
-    if (text.length > MAX_LENGTH) {
-      throw new ReadError(`too long: at most ${MAX_LENGTH} characters (this has ${text.length})`);
-    }
-    const tokens = [];
-    let i = 0;
-    while (i < text.length) {
-      const c = text[i];
-      if (c === " " || c === "\t") { i++; continue; }
-      NUMBER.lastIndex = i;
-      let m = NUMBER.exec(text);
-      if (m) {
-        let s = m[0]; // 2.*x and 1./x are MATLAB's elementwise operators after a number
-        if (s.endsWith(".") && "*/^".includes(text[i + s.length] || "")) s = s.slice(0, -1);
-        tokens.push({ t: "num", v: parseFloat(s), at: i, end: i + s.length });
-        i += s.length;
-        continue;
-      }
-      NAME.lastIndex = i;
-      m = NAME.exec(text);
-      if (m) { tokens.push({ t: "name", v: m[0], at: i, end: i + m[0].length }); i += m[0].length; continue; }
-      const op = OPERATORS.find((o) => text.startsWith(o, i) && !(o === ".T" && /[A-Za-z0-9_]/.test(text[i + 2] || "")));
-      if (op) {
-        const t = op === "**" || op === ".^" ? "^" : op === ".T" ? "'" : op;
-        tokens.push({ t, at: i, end: i + op.length });
-        i += op.length;
-        continue;
-      }
-      const shown = c.codePointAt(0) < 32 ? "a control character" : `'${c}'`;
-      throw new ReadError(`${shown} is not allowed (column ${i + 1}): use numbers, names, ` +
-        "+ - * / ^ .* ./ .^ ' and parentheses");
-    }
-    if (!tokens.length) throw new ReadError("the answer is empty");
-    return tokens;
-  }
+  const tokenize = (text) => readTokens(text, { maxLength: MAX_LENGTH, operators: OPERATORS,
+    hint: "+ - * / ^ .* ./ .^ '" });
 
   // A tree node: {k, ..., at, end} with its shape [rows, columns] (size names or "1").
   const SCALAR = ["1", "1"];
