@@ -233,12 +233,14 @@ def notebook(d: Derivation) -> str:
     >>> out.startswith("$$\\begin{aligned}"), "intertext" in out, "parbox" in out
     (True, False, False)
     """
+    words, typed = typed_title(d)
+    title = [rf"&\textbf{{{prose(words)}{code(typed)}}}"] if d.title else []
     if not isinstance(d, Derivation):
-        rows = [rf"&\textbf{{{prose(typed_title(d)[0])}{code(typed_title(d)[1])}}}"] + [
+        rows = title + [
             "&" + _text_math(prose(r)) if lhs is None else r for lhs, r in _matrix_lines(d, None)]
         return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
     late = frozenset(d.graph.features)
-    rows = [rf"&\textbf{{{prose(typed_title(d)[0])}{code(typed_title(d)[1])}}}"] if d.title else []
+    rows = list(title)
     for heading, steps in sections(d.steps):
         rows.append(rf"&\text{{{heading}:}}")
         rows += [step_latex(step, late) for step in steps]
