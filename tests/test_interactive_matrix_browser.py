@@ -15,7 +15,6 @@ from symgrad.teaching.interactive_matrix import render
 from tests.test_interactive_browser import ARTIFACTS, _offline, _open
 
 playwright = pytest.importorskip("playwright.sync_api")
-from tests.test_interactive_browser import browser  # noqa: E402,F401  (the fixture)
 
 MSE = ("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N")
 

@@ -22,9 +22,6 @@ nbclient = pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 CELLS = {  # name -> (code, the title its HTML must show)
     "derivation": ('import symgrad\nsymgrad.derive("bce", "logistic")',
@@ -98,26 +95,23 @@ def test_figure_displays_inline(outputs) -> None:
     assert isinstance(png, str) and len(png) > 5000  # base64 of a drawn figure
 
 
-def test_outputs_in_a_browser(outputs, tmp_path: Path) -> None:
+def test_outputs_in_a_browser(outputs, browser, tmp_path: Path) -> None:
     """The outputs' HTML in Chromium: each title's block starts at the left edge, at body size."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     blocks = "\n".join(outputs[n]["text/html"] for n, (_, t) in CELLS.items() if t)
     png = outputs["figure"]["image/png"]
     page_html = (f'<!DOCTYPE html><html><body style="font-size:16px;text-align:center">{blocks}'
                  f'<img src="data:image/png;base64,{png}"></body></html>')
     path = tmp_path / "outputs.html"
     path.write_text(page_html, encoding="utf-8")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 800})
-        page.goto(path.as_uri())
-        found = page.evaluate("""() => [...document.querySelectorAll("div.symgrad")].map(d => {
-            const s = d.querySelector("strong"), r = s.getBoundingClientRect();
-            return [s.textContent, r.left, parseFloat(getComputedStyle(d).fontSize)];
-        })""")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "notebook-outputs.png"), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    page.goto(path.as_uri())
+    found = page.evaluate("""() => [...document.querySelectorAll("div.symgrad")].map(d => {
+        const s = d.querySelector("strong"), r = s.getBoundingClientRect();
+        return [s.textContent, r.left, parseFloat(getComputedStyle(d).fontSize)];
+    })""")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "notebook-outputs.png"), full_page=True)
+    page.close()
     assert [t for t, _, _ in found] == [t for _, t in CELLS.values() if t]
     for title, left, size in found:  # the page centres text; the blocks stay left-aligned
         assert left < 20 and size == 16, (title, left, size)

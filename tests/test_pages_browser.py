@@ -24,9 +24,6 @@ from symgrad.teaching.worksheets.export import EDITIONS, to_html
 
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).parent / "artifacts" / "pages"
 SEEDS = (1, 2)
 
@@ -103,13 +100,6 @@ def _derivations() -> dict[str, str]:
 
 PAGES = {**_derivations(), **_worksheets()}
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
