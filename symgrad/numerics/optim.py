@@ -70,6 +70,13 @@ def _real(owner: str, name: str, value: Any, lo: float, hi: float, lo_in: bool, 
         raise OptionError(f"{owner}: {name} must be in {interval}, got {value!r}", option=name)
 
 
+def _whole(owner: str, name: str, value: Any) -> None:
+    """Raise an OptionError unless ``value`` is a whole number >= 1 (a count of updates)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise OptionError(f"{owner}: {name} must be a whole number >= 1, got {value!r}",
+                          option=name)
+
+
 def _unit(owner: str, name: str, value: Any) -> None:
     """``value`` in [0, 1): a decay rate (momentum, a beta, alpha, dampening)."""
     _real(owner, name, value, 0.0, 1.0, True, False)
@@ -346,10 +353,7 @@ class StepLR:
     name = "step"
 
     def __post_init__(self) -> None:
-        if isinstance(self.step_size, bool) or not isinstance(self.step_size, numbers.Integral) \
-                or self.step_size < 1:
-            raise OptionError(f"StepLR: step_size must be a whole number >= 1, got "
-                              f"{self.step_size!r}", option="step_size")
+        _whole("StepLR", "step_size", self.step_size)
         _real("StepLR", "gamma", self.gamma, 0.0, 1.0, False, True)
 
     def lr(self, lr0: float, t: int) -> float:
@@ -388,10 +392,7 @@ class CosineAnnealingLR:
     name = "cosine"
 
     def __post_init__(self) -> None:
-        if isinstance(self.t_max, bool) or not isinstance(self.t_max, numbers.Integral) \
-                or self.t_max < 1:
-            raise OptionError(f"CosineAnnealingLR: t_max must be a whole number >= 1, got "
-                              f"{self.t_max!r}", option="t_max")
+        _whole("CosineAnnealingLR", "t_max", self.t_max)
         _real("CosineAnnealingLR", "eta_min", self.eta_min, 0.0, math.inf, True, False)
 
     def lr(self, lr0: float, t: int) -> float:
