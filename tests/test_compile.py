@@ -135,3 +135,27 @@ def test_gradient_alone_equals_textbook_numpy_on_large_data(loss, model, k):
     np.testing.assert_allclose(f.vector(theta, X, Y)[1], want, rtol=1e-11, atol=1e-14)
     small = f.gradient(theta, X[:7], Y[:7])  # a smaller call after a larger one
     np.testing.assert_allclose(small, np.append(r[:7] @ X[:7], r[:7].sum()) / 7, rtol=1e-12)
+
+
+def test_gradient_alone_is_right_when_threads_call_it_at_once():
+    """The gradient-only path reuses a work array per thread: threads calling one compiled
+    function at the same time, on different data, each get their own textbook gradient."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = compile_gradient(derive("mse", "linear", features=3))
+    rng = np.random.default_rng(11)
+    jobs = []
+    for t in range(8):
+        n = 20000 + 1000 * t
+        X = rng.normal(size=(n, 3))
+        theta = rng.normal(size=4)
+        y = X @ theta[:3] + theta[3] + rng.normal(size=n)
+        r = 2.0 * (X @ theta[:3] + theta[3] - y)
+        jobs.append((theta, *prepare(X, y, 3), np.append(r @ X, r.sum()) / n))
+
+    def run(job):
+        theta, X, Y, want = job
+        return all(np.allclose(f.gradient(theta, X, Y), want, rtol=1e-11) for _ in range(20))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(run, jobs * 2))
