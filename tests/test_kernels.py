@@ -174,3 +174,22 @@ def test_sigmoid_symmetry_and_range(z: float) -> None:
         assert s + t == pytest.approx(1.0, abs=1e-15)
         assert K.log_sigmoid(z) <= 0.0
         assert K.softplus(z) >= max(z, 0.0)
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((5, 3), 1), ((3, 5), 0), ((3, 4, 2), 0),
+                                             ((4, 3, 2), 1), ((4, 2, 3), -1)])
+def test_cross_entropy_integer_classes_equal_one_hot_along_any_axis(shape, axis) -> None:
+    """Integer classes pick the entries (class y, sample) directly: the same loss and gradient as
+    the one-hot labels, whatever the axis of the classes and the number of sample axes."""
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=shape) * 5
+    K_ = shape[axis]
+    classes = rng.integers(0, K_, size=np.delete(np.array(shape), axis % len(shape)))
+    one_hot = np.moveaxis(np.eye(K_)[classes], -1, axis)
+    loss, delta = K.cross_entropy_loss_grad(Z, classes, axis=axis)
+    loss_oh, delta_oh = K.cross_entropy_loss_grad(Z, one_hot, axis=axis)
+    assert loss == pytest.approx(loss_oh, rel=1e-14)
+    np.testing.assert_allclose(delta, delta_oh, rtol=1e-14, atol=1e-16)
+    Z_in = Z.copy()
+    K.cross_entropy_loss_grad(Z_in, classes, axis=axis)
+    assert np.array_equal(Z_in, Z)  # the logits are not written to

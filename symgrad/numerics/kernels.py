@@ -279,18 +279,27 @@ def cross_entropy_loss_grad(
     P /= total
     samples = d.size // d.shape[axis]
     y = np.asarray(y)
-    if y.ndim == d.ndim - 1:  # integer classes
-        at = np.expand_dims(y.astype(np.int64), axis)
-        loss = np.nan
-        if want_loss:
-            picked = np.take_along_axis(d, at, axis)
-            loss = float(np.log(total).sum() - picked.sum()) / samples
-        np.put_along_axis(P, at, np.take_along_axis(P, at, axis) - 1.0, axis)
+    if y.ndim == d.ndim - 1:  # integer classes: the entries (class y_i, sample i)
+        at = _class_entries(y.astype(np.intp, copy=False), axis, d.ndim)
+        loss = float(np.log(total).sum() - d[at].sum()) / samples if want_loss else np.nan
+        P[at] -= 1.0
         return loss, P
     y = _arr(y)
     loss = float(-np.vdot(y, d - np.log(total))) / samples if want_loss else np.nan
     P -= y
     return loss, P
+
+
+def _class_entries(y: np.ndarray, axis: int, ndim: int) -> tuple[np.ndarray, ...]:
+    """The index of the entries (class ``y[i]``, sample ``i``) of an array with the classes along
+    ``axis``: direct indexing (``take_along_axis`` costs a third of the loss head on 1797 digits).
+
+    >>> _class_entries(np.array([2, 0]), 0, 2)
+    (array([2, 0]), array([0, 1]))
+    """
+    rest = np.indices(y.shape, sparse=True) if y.ndim > 1 else (np.arange(y.shape[0]),)
+    axis = axis % ndim
+    return (*rest[:axis], y, *rest[axis:])
 
 
 def relu_grad(z: ArrayLike) -> Any:
