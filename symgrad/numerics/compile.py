@@ -94,7 +94,6 @@ def prepare(X: Any, Y: Any, n_features: int, n_labels: int = 1) -> tuple[np.ndar
 # work arrays reused from call to call (the gradient-only path)
 
 _THREAD = threading.local()
-_ONES = np.ones(0)
 
 
 def _scratch(n: int) -> np.ndarray:
@@ -108,21 +107,6 @@ def _scratch(n: int) -> np.ndarray:
     if buf is None or buf.shape[0] < n:
         buf = _THREAD.buf = np.empty(n)
     return buf if buf.shape[0] == n else buf[:n]
-
-
-def _ones(n: int) -> np.ndarray:
-    """``n`` ones (read-only, shared): ``r @ ones`` is BLAS's sum of ``r``.
-
-    >>> float(np.arange(4.0) @ _ones(4))
-    6.0
-    """
-    global _ONES
-    ones = _ONES
-    if ones.shape[0] < n:
-        ones = np.ones(n)
-        ones.flags.writeable = False
-        _ONES = ones
-    return ones if ones.shape[0] == n else ones[:n]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -413,7 +397,7 @@ def _score_path(
                     zv -= Y
                 grad = np.empty(n_params)
                 np.dot(zv, X, out=grad[:k])
-                grad[k] = np.dot(zv, _ones(n))  # BLAS, as X.T @ r: faster than zv.sum()
+                grad[k] = np.dot(zv, kernels.ones(n))  # BLAS, as X.T @ r: faster than zv.sum()
                 grad *= (1.0 if halves else 2.0) / n
                 return np.nan, grad
             if simple:
