@@ -401,7 +401,8 @@ def _score_path(
                 grad *= (1.0 if halves else 2.0) / n
                 return np.nan, grad
             if simple:
-                zv = X[:, 0] * theta[0] if k == 1 else X @ theta[:k]
+                zv = _scratch(n)  # the kernels below work in it (overwrite=True)
+                np.dot(X, theta[:k], out=zv)
                 zv += theta[k]
             else:
                 zv = X @ np.where(wmask0, theta[w_idx], 0.0)
@@ -412,13 +413,13 @@ def _score_path(
             else:
                 loss = float(np.mean(np.broadcast_to(ell_f(zv, Y), (n,))))
                 delta = np.broadcast_to(delta_f(zv, Y), (n,))
-            gw = X[:, 0] @ delta if k == 1 else delta @ X
             if simple:
                 grad = np.empty(n_params)
-                grad[:k] = gw
-                grad[k] = delta.sum()
+                np.dot(delta, X, out=grad[:k])
+                grad[k] = np.dot(delta, kernels.ones(n))
                 grad /= n
             else:
+                gw = delta @ X
                 grad = np.zeros(n_params)
                 np.add.at(grad, w_idx[wmask0], gw[wmask0] / n)
                 if has_b:

@@ -181,8 +181,19 @@ def bce_loss_grad(
     (6666.897716, [1.0, -1.0, -0.5])
     """
     y = _arr(y)
-    loss = bce_from_logits(z, y, reduction="sum") / np.shape(z)[-1] if want_loss else np.nan
     s = _work(z, overwrite)
+    if s.shape != y.shape:
+        raise ValueError(f"logits of shape {s.shape} and labels of shape {y.shape} differ")
+    loss = np.nan
+    if want_loss:  # bce_from_logits's sum, with its order of operations, in fewer arrays
+        with np.errstate(under="ignore"):
+            e = np.abs(s)
+            np.negative(e, out=e)
+            np.log1p(np.exp(e, out=e), out=e)
+        per = np.maximum(s, 0.0)
+        per -= y * s
+        per += e
+        loss = float(per.sum()) / s.shape[-1]
     s *= 0.5
     np.tanh(s, out=s)
     s *= 0.5
