@@ -88,3 +88,11 @@ def test_spec_reveal(tmp_path: Path) -> None:
     spec.write_text('title = "T"\nreveal = "soon"\n' + body)
     with pytest.raises(SpecError, match="field 'reveal'"):
         load_spec(spec)
+
+
+def test_typed_text_in_the_page_title_is_code_not_prose():
+    """The page's heading sets what the user typed as code, as the other printers' titles do."""
+    html = render(derive_expr("3*x^2 + a*b*c"))
+    assert "<h1>Gradient of <code>3*x^2 + a*b*c</code></h1>" in html
+    assert "<title>Gradient of 3*x^2 + a*b*c</title>" in html
+    assert "<h1>Gradient of the mean squared error" in render(derive("mse", "linear"))

@@ -50,7 +50,7 @@ from symgrad.core.functions import FUNCTIONS, elementary
 from symgrad.core.graph import N, Values, forward_backward
 from symgrad.core.parse import MAX_LENGTH
 from symgrad.core.steps import Kind, Partial
-from symgrad.render import rule_text
+from symgrad.render import rule_text, typed_title
 from symgrad.render.html import mathml
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
@@ -151,8 +151,9 @@ def _asset(name: str) -> str:
 
 
 def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (),
-         scripts: tuple[str, ...] = ("interactive.js",)) -> str:
-    """The whole page around ``body``: CSP, style, the page's data and its one script.
+         scripts: tuple[str, ...] = ("interactive.js",), typed: str = "") -> str:
+    """The whole page around ``body``: CSP, style, the page's data and its one script; the user's
+    ``typed`` text after the title as code (:func:`symgrad.render.typed_title`).
 
     ``data`` is read by the script (``JSON.parse``; never run); ``compiled`` are JavaScript
     expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``; ``scripts`` are
@@ -162,6 +163,8 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
     >>> p = page("<p>hi</p>", "T", {"questions": []})
     >>> p.count("<script"), "sha256-" in p, "unsafe-inline'; img" in p, "script-src 'unsafe" in p
     (2, True, True, False)
+    >>> "<h1>Gradient of <code>a*b*c</code></h1>" in page("", "Gradient of", {}, typed="a*b*c")
+    True
     """
     functions = ",\n".join(f"  function (E, K) {{ return {js}; }}" for js in compiled)
     script = (f"const F = [\n{functions}\n];\n" + _functions_js() + _asset("interactive_erf.js")
@@ -170,12 +173,14 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     esc = htmlmod.escape
     policy = CSP.format(script=f"'sha256-{digest}'")
+    code = f" <code>{esc(typed)}</code>" if typed else ""
+    plain = f"{title} {typed}".strip()
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title or 'symgrad')}</title>\n<style>{_asset('interactive.css')}</style>\n"
-        f"</head>\n<body>\n<main>\n<h1>{esc(title)}</h1>\n{body}\n</main>\n"
+        f"<title>{esc(plain or 'symgrad')}</title>\n<style>{_asset('interactive.css')}</style>\n"
+        f"</head>\n<body>\n<main>\n<h1>{esc(title)}{code}</h1>\n{body}\n</main>\n"
         f'<script type="application/json" id="symgrad-data">{blob}</script>\n'
         f"<script>{script}</script>\n</body>\n</html>\n"
     )
@@ -445,7 +450,9 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     steps = _steps_html(d, compile_, questions)
     graph, events = _graph_html(d, vals)
     grads = _gradients_html(d, compile_, questions, reveal)
-    title = title or d.title or "Derivation"
+    typed = ""
+    if title is None:
+        title, typed = typed_title(d)
     data = {
         "key": "symgrad:" + hashlib.sha256(steps.encode()).hexdigest()[:16],
         "point": point, "names": _names(d, Problem(d, g.params[0]) if g.params else None),
@@ -454,7 +461,8 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     }
     intro = ('<p class="hint">Keyboard: Tab to a control, Enter to press it. Progress is kept in '
              'this browser. <button type="button" id="reset">Reset progress</button></p>')
-    return page(intro + "\n" + graph + "\n" + steps + "\n" + grads, title, data, compile_.code)
+    return page(intro + "\n" + graph + "\n" + steps + "\n" + grads, title or "Derivation", data,
+                compile_.code, typed=typed)
 
 
 @dataclass(frozen=True)
