@@ -82,7 +82,26 @@ def mathml(latex: str, display: bool = False) -> str:
             raise MathConversionError(f"LaTeX left over in MathML for {latex!r}: {el.text}")
         if el.tag.endswith("}mi") and el.text == "&":
             raise MathConversionError(f"alignment '&' in {latex!r}: convert row by row")
-    return _snug_fences(out)
+    return _spaced_operators(_snug_fences(out))
+
+
+#: A function name written upright after a letter, a number or a bracket: TeX puts a thin space
+#: before it (``y_i \log(p)``); latex2mathml's ``<mi>log</mi>`` sits flush (``yᵢlog(p)``).
+_NAMED_AFTER_ORD = re.compile(
+    r"(</mi>|</mn>|</msub>|</msup>|</msubsup>|</mover>|</mrow>)"
+    r"(<mi>(?:log|ln|exp|sin|cos|tan|sinh|cosh|tanh|max|min)</mi>)"
+)
+
+
+def _spaced_operators(out: str) -> str:
+    r"""A thin space before an operator name that follows an ordinary symbol, as TeX sets it.
+
+    >>> _spaced_operators(mathml(r"y_{i} \log{\left(p\right)}")).count("<mspace")
+    1
+    >>> _spaced_operators(mathml(r"- \log{\left(p\right)}")).count("<mspace")
+    0
+    """
+    return _NAMED_AFTER_ORD.sub(r'\1<mspace width="0.1667em"></mspace>\2', out)
 
 
 _FENCE = re.compile(r'<mo stretchy="true" fence="true" form="(prefix|postfix)">')
