@@ -118,8 +118,8 @@ def test_a_typed_expression_is_set_as_code_in_the_title(fmt, want, capsys):
 def test_operator_names_after_a_symbol_get_tex_thin_space():
     """y_i log(p) and (1 - y_i) log(1 - p): a thin space before each log, as TeX sets \\log after
     an ordinary symbol; none after a minus sign (the operator spaces itself)."""
-    bce = html.mathml(r"- \left[y_{i} \log{\left(p \right)} + \left(1 - y_{i}\right) \log{\left(1 - p"
-                 r" \right)}\right]")
+    bce = html.mathml(r"- \left[y_{i} \log{\left(p \right)} + \left(1 - y_{i}\right)"
+                      r" \log{\left(1 - p \right)}\right]")
     assert bce.count("<mspace") == 2
     assert all(part.endswith("</mspace>") for part in bce.split("<mi>log</mi>")[:-1])
     assert "<mspace" not in html.mathml(r"- \log{\left(p \right)}")
