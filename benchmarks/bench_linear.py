@@ -7,8 +7,8 @@ Run by hand from the repository root (see RESULTS.md for the exact command):
 Baselines measured in the same run: hand NumPy with a dot product (timed interleaved with
 symgrad's gradient, round by round, ``ROUNDS * repeats`` rounds: the medians, and each round's
 ratio), JAX jit, PyTorch (one gradient); JAX ``lax.fori_loop`` and a hand NumPy loop (1000
-steps). symgrad: the compiled gradient (``X.T @ delta``, block by block past 32768 numbers: the
-samples read once) for one gradient, and :func:`symgrad.models.fit.fit` with the statistics
+steps). symgrad: the compiled gradient (the residual written into the thread's reused work array
+by BLAS, ``X.T @ r`` and ``r @ ones`` by BLAS) for one gradient, and :func:`symgrad.models.fit.fit` with the statistics
 reduction for 1000 steps (``tol=0`` so that all 1000 steps run; the time includes computing the
 statistics once, the whole training loop with its history, and the closed form).
 """
