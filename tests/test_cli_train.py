@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from symgrad.cli import main
@@ -180,3 +181,52 @@ def test_mlp_needs_its_options_and_matching_data(xor_csv, capsys):
     assert code == 2 and "--model mlp needs --layers, --activations and --loss" in err
     code, _, err = _run(capsys, *_mlp_args(xor_csv, "3,4,1"))
     assert code == 2 and "expected (m, 3)" in err and len(err.strip().splitlines()) == 1
+
+
+def _huber_gd(x, y, delta, lr, steps):
+    """Plain gradient descent on PyTorch's HuberLoss(delta) of w x + b, written from its
+    definition (r^2/2 inside delta, delta (|r| - delta/2) outside): the independent reference."""
+    w = b = 0.0
+    for _ in range(steps):
+        r = w * x + b - y
+        g = np.clip(r, -delta, delta)
+        w, b = w - lr * float(np.mean(g * x)), b - lr * float(np.mean(g))
+    return w, b
+
+
+def test_train_huber_delta_is_the_threshold_and_is_reported(capsys, tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=40)
+    y = 1.5 * x - 0.5 + rng.standard_t(2, size=40)
+    data = tmp_path / "d.csv"
+    rows = "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y, strict=True))
+    data.write_text("x,y\n" + rows)
+    runs = {}
+    for delta in ("0.5", "2"):
+        code, out, _ = _run(capsys, "train", "--loss", "huber", "--delta", delta, "--data",
+                            str(data), "--lr", "0.1", "--max-iter", "60", "--tol", "0",
+                            "--format", "json")
+        assert code == 0
+        runs[delta] = json.loads(out)
+        assert runs[delta]["delta"] == float(delta) and runs[delta]["loss"] == "huber"
+        want = _huber_gd(x, y, float(delta), 0.1, 60)
+        got = runs[delta]["params"]
+        assert (got["w"], got["b"]) == pytest.approx(want, rel=1e-12, abs=1e-14)
+    assert runs["0.5"]["params"]["w"] != pytest.approx(runs["2"]["params"]["w"], rel=1e-3)
+    code, out, _ = _run(capsys, "train", "--loss", "huber", "--delta", "0.5", "--data", str(data),
+                        "--lr", "0.1", "--max-iter", "5")
+    assert code == 0 and out.startswith("linear model, huber loss (delta 0.5): 40 samples")
+
+
+@pytest.mark.parametrize("extra", [["--delta", "2"], ["--l2", "0.1"], ["--standardize"],
+                                   ["--init", "w=1"]])
+def test_train_mlp_refuses_catalogue_options_instead_of_ignoring_them(capsys, extra):
+    code, out, err = _run(capsys, "train", "--model", "mlp", "--layers", "1,2,1", "--activations",
+                          "tanh,sigmoid", "--loss", "bce", *extra)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and extra[0] in err and "not --model mlp" in err
+
+
+def test_train_delta_is_huber_only(capsys):
+    code, out, err = _run(capsys, "train", "--loss", "mse", "--delta", "0.5")
+    assert code == 2 and out == "" and "delta" in err and err.count("\n") == 1

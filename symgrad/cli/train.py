@@ -38,6 +38,7 @@ EXAMPLES = """examples:
   symgrad train --standardize --lr 0.1
   symgrad train --model logistic --loss bce --data admit.csv --x gre,gpa --y admit --lr 0.5
   symgrad train --lr 1e-7 --max-iter 200 --format json
+  symgrad train --loss huber --delta 0.5 --standardize --lr 0.1
   symgrad train --standardize --optimizer adam --lr 0.1 --beta1 0.8
   symgrad train --standardize --optimizer momentum --lr 0.1 --schedule cosine
   symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \
@@ -89,6 +90,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
                    help="initial values (zeros)")
     p.add_argument("--l2", type=positive("--l2"), default=None, metavar="LAMBDA",
                    help="l2 penalty")
+    p.add_argument("--delta", type=positive("--delta"), default=None, metavar="DELTA",
+                   help="huber: where the loss turns from quadratic to linear (default 1)")
     p.add_argument(
         "--standardize", action="store_true", help="scale features to mean 0, sd 1 first"
     )
@@ -181,6 +184,7 @@ def _catalogue(args: argparse.Namespace, progress: Any) -> FitResult:
         init=args.init,
         standardize=args.standardize,
         l2=args.l2,
+        delta=args.delta,
         progress=progress,
         **training(args),
     )
@@ -237,6 +241,12 @@ def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
 
     if args.layers is None or args.activations is None or args.loss is None:
         raise OptionError("--model mlp needs --layers, --activations and --loss")
+    given = [flag for flag, value in (("--l2", args.l2), ("--delta", args.delta),
+                                      ("--standardize", args.standardize or None),
+                                      ("--init", args.init)) if value is not None]
+    if given:  # never silently ignored
+        raise OptionError(f"{', '.join(given)}: for the catalogue models (linear, logistic), "
+                          "not --model mlp")
     if args.loss == "cross_entropy":  # a class column y (0..K-1) or one-hot columns y1..yK
         classes = parse_layers(args.layers)[-1]
         data, Y = load_classes(args.data or bundled(), classes, x=args.x, y=args.y)

@@ -132,7 +132,9 @@ class FitResult:
         >>> r = fit("mse", "linear", lr=0.1, max_iter=3, standardize=True)
         >>> d = r.to_dict()
         >>> sorted(d)[:6]
-        ['batch_size', 'closed_form', 'closed_form_original', 'data', 'diverged_at', 'final_loss']
+        ['batch_size', 'closed_form', 'closed_form_original', 'data', 'delta', 'diverged_at']
+        >>> d["l2"], d["delta"]  # the loss's settings: None when not given
+        (None, None)
         >>> d["stopped_because"], d["iterations"], len(d["loss_history"])
         ('max_iter', 3, 4)
         """
@@ -153,6 +155,8 @@ class FitResult:
             "grad_norm_history": t["grad_norm_history"],
             "model": self.model,
             "loss": self.loss,
+            "l2": self.derivation.meta.get("l2"),
+            "delta": self.derivation.meta.get("delta"),
             "lr": self.lr,
             "batch_size": self.batch_size,
             "method": self.method,
@@ -175,19 +179,21 @@ def _plain_dict(d: Mapping[str, float] | None) -> dict[str, float | None] | None
 
 @functools.lru_cache(maxsize=32)
 def derived(
-    loss: str, model: str, k: int, l2: float | None
+    loss: str, model: str, k: int, l2: float | None, delta: float | None = None
 ) -> tuple[Derivation, CompiledGradient, Reduction | None]:
-    """The derivation of ``loss`` for ``model`` with ``k`` features, compiled and reduced.
+    """The derivation of ``loss`` for ``model`` with ``k`` features, compiled and reduced
+    (``delta``: huber's).
 
     >>> derived("mse", "linear", 1, None)[1].names
     ('w', 'b')
     """
-    d = derive(loss, model, features=k, l2=l2)
+    d = derive(loss, model, features=k, l2=l2, delta=delta)
     return d, compile_gradient(d), reduce_derivation(d)
 
 
 @functools.lru_cache(maxsize=32)
-def second_order(loss: str, model: str, k: int, l2: float | None) -> CompiledHessian:
+def second_order(loss: str, model: str, k: int, l2: float | None,
+                 delta: float | None = None) -> CompiledHessian:
     """The Hessian of ``loss`` for ``model`` with ``k`` features, derived step by step
     (:func:`symgrad.core.hessian.with_hessian`) and compiled: Newton's method and the divergence
     diagnosis read it.
@@ -195,7 +201,7 @@ def second_order(loss: str, model: str, k: int, l2: float | None) -> CompiledHes
     >>> second_order("mse", "linear", 1, None).names
     ('w', 'b')
     """
-    return compile_hessian(with_hessian(derived(loss, model, k, l2)[0]))
+    return compile_hessian(with_hessian(derived(loss, model, k, l2, delta)[0]))
 
 
 def dataset(data: Any, x: Any, y: str | None) -> Dataset:
@@ -271,6 +277,7 @@ def fit(
     progress: Progress | None = None,
     optimizer: str | Optimizer = "gd",
     schedule: str | Schedule | None = None,
+    delta: float | None = None,
 ) -> FitResult:
     """Fit ``model`` by minimizing ``loss`` with gradient descent (see the module docstring).
 
@@ -283,13 +290,17 @@ def fit(
     gradient descent (1: stochastic) with shuffling seeded by ``seed``. ``standardize`` trains on
     features scaled to mean 0 and standard deviation 1 and reports the parameters also in the
     original units. ``optimizer`` and ``schedule`` choose the update rule and the learning rate
-    of each update (:func:`symgrad.numerics.train.gradient_descent`). Bad options raise
+    of each update (:func:`symgrad.numerics.train.gradient_descent`). ``delta`` is huber's
+    threshold (1 when None; PyTorch's HuberLoss). Bad options raise
     :class:`~symgrad.core.errors.OptionError` or :class:`~symgrad.core.errors.DataError`; a
     diverging run is a result, not an error.
 
     >>> r = fit("mse", "linear", ([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]), lr=0.1, max_iter=5000)
     >>> r.stopped_because, round(r.params["w"], 6), round(r.params["b"], 6), r.method
     ('converged', 2.0, 1.0, 'statistics')
+    >>> r = fit("huber", "linear", ([0.0, 1.0, 2.0], [1.0, 3.0, 9.0]), lr=0.1, delta=2.0)
+    >>> r.derivation.meta["delta"], r.to_dict()["delta"]
+    (2.0, 2.0)
     """
     if model not in MODELS:
         raise OptionError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
@@ -308,11 +319,11 @@ def fit(
     mean = std = None
     if standardize:
         X, mean, std = standardize_features(ds)
-    d, compiled, reduction = derived(loss, model, k, l2)
+    d, compiled, reduction = derived(loss, model, k, l2, delta)
     names = compiled.names
     theta0 = initial(names, init)
     Xp, Yp = prepare(X, ds.y, k)
-    hess = second_order(loss, model, k, l2)
+    hess = second_order(loss, model, k, l2, delta)
 
     def hessian(p: dict[str, Any]) -> np.ndarray:
         return hess.matrix(p["theta"], Xp, Yp)
@@ -492,8 +503,11 @@ def _summary(r: FitResult) -> str:
         if r.batch_size is None or r.batch_size >= r.n_samples
         else ("stochastic (batch 1)" if r.batch_size == 1 else f"mini-batch {r.batch_size}")
     )
+    settings = ", ".join(f"{k} {r.derivation.meta[k]:g}" for k in ("delta", "l2")
+                         if r.derivation.meta.get(k) is not None)
+    loss = f"{r.loss} loss ({settings})" if settings else f"{r.loss} loss"
     lines = [
-        f"{r.model} model, {r.loss} loss: {r.n_samples} samples from {source_text(r.source)} "
+        f"{r.model} model, {loss}: {r.n_samples} samples from {source_text(r.source)} "
         f"(x: {', '.join(r.x_names)}; y: {r.y_name})",
         f"{method_text(r.train)}: lr {r.lr:g}, {batch}; {r.iterations} iterations, "
         f"stopped: {r.stopped_because}",
