@@ -98,7 +98,8 @@ _THREAD = threading.local()
 
 def _scratch(n: int) -> np.ndarray:
     """A float64 work array of ``n`` numbers owned by the calling thread, reused by every call
-    (a fresh 8 MB array per gradient costs page faults); nothing returned to a caller aliases it.
+    (no fresh n-array per gradient); nothing returned to a caller aliases it. It keeps the
+    largest size asked for: 8 MB per thread after a gradient over 1e6 samples.
 
     >>> _scratch(3).shape
     (3,)
