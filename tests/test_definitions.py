@@ -242,9 +242,30 @@ def test_bad_columns_are_one_line(capsys, tmp_path, columns, message):
     assert len(err.splitlines()) == 1 and message in err, err
 
 
-def test_columns_need_a_typed_loss_on_data(capsys):
+def test_columns_need_data(capsys):
     code, _, err = run(capsys, "derive", "mse", "--columns", "x=sat")
-    assert code == 2 and "--columns maps the --data columns of a typed loss" in err
+    assert code == 2 and "--columns maps the columns of --data" in err and "add --data" in err
+
+
+def test_columns_map_the_data_of_a_catalogue_loss(capsys, tmp_path):
+    """The catalogue's data names (x or x1..xk, y) read other columns with --columns; checked
+    against the gradient written by hand, and a name the loss does not have is refused."""
+    data = tmp_path / "adm.csv"
+    data.write_text("gre,gpa,admit\n0.2,1.5,1\n-0.4,0.3,0\n1.1,-0.2,1\n0.0,0.8,0\n")
+    X = np.array([[0.2, 1.5], [-0.4, 0.3], [1.1, -0.2], [0.0, 0.8]])
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    code, out, err = run(capsys, "derive", "bce", "--model", "logistic", "--features", "2",
+                         "--at", "w1=0.5,w2=-1,b=0.25", "--data", str(data),
+                         "--columns", "x1=gre,x2=gpa,y=admit")
+    assert code == 0 and err == ""
+    r = 1 / (1 + np.exp(-(X @ np.array([0.5, -1.0]) + 0.25))) - y  # sigma(z) - y, by hand
+    assert out.splitlines()[-3:] == [f"  ∂L/∂w₁ = {np.mean(r * X[:, 0]):.6g}",
+                                     f"  ∂L/∂w₂ = {np.mean(r * X[:, 1]):.6g}",
+                                     f"  ∂L/∂b = {np.mean(r):.6g}"]
+    code, out, err = run(capsys, "derive", "mse", "--at", "w=1,b=0", "--data", str(data),
+                         "--columns", "x=gre,t=admit")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--columns: 't' is not a data name of the loss; its data: x, y" in err
 
 
 @pytest.mark.parametrize(

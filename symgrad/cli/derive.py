@@ -50,6 +50,7 @@ EXAMPLES = """examples:
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data data.csv
       # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data sat.csv --columns x=sat,y=gpa
+  symgrad derive bce --model logistic --at w=0.1,b=0 --data admit.csv --columns x=gre,y=admit
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
   symgrad derive --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w
       # vectors and matrices: * matrix product, .* ./ elementwise, ' transpose
@@ -162,8 +163,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         type=columns("--columns"),
         default=None,
         metavar="x=sat,y=gpa",
-        help="a typed loss over samples: the --data column of each data name (default: the "
-        "column named like it)",
+        help="the --data column of each of the loss's data names (x or x1..xk, y; a typed "
+        "loss's own names); default: the column named like it",
     )
     p.set_defaults(run=run)
 
@@ -180,9 +181,9 @@ def run(args: argparse.Namespace) -> int:
         raise OptionError("--interactive is a kind of HTML page: add --format html")
     if args.interactive and args.model == NETWORK_MODEL and args.expr is None:
         raise OptionError("--interactive applies to catalogue losses and --expr, not --model mlp")
-    if args.columns is not None and (args.expr is None or args.data is None):
-        raise OptionError("--columns maps the --data columns of a typed loss over samples "
-                          "(--expr or --expr-file with --data)")
+    if args.columns is not None and args.data is None:
+        raise OptionError("--columns maps the columns of --data to the loss's data names: "
+                          "add --data")
     if args.shapes is not None:
         return _run_matrix(args)
     if args.format in CODE_FORMATS:
@@ -218,10 +219,11 @@ def run(args: argparse.Namespace) -> int:
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
         at = {k: float(v) for k, v in args.at.items()}
+        x, y = _columns(args.columns, [_data_name(s) for s in d.graph.features], "y")
         if d.graph.sum_to_one:  # K classes: a class column y or one-hot columns y1..yK
-            ds, Y = load_classes(args.data, args.classes)
+            ds, Y = load_classes(args.data, args.classes, x=x, y=y)
         else:
-            ds = load_data(args.data)
+            ds = load_data(args.data, x=x, y=y)
             Y = ds.y
         compiled = compile_gradient(d)
         loss_value, values = compiled(at, ds.X, Y)
@@ -254,6 +256,37 @@ def run(args: argparse.Namespace) -> int:
             print(f"  largest stable lr (gradient descent) 2/λ_max = {curv['stable_lr']:.6g}, "
                   f"condition number λ_max/λ_min = {curv['condition_number']:.6g}")
     return 0
+
+
+def _data_name(symbol: Any) -> str:
+    """The data column a per-sample symbol reads: ``x_i`` -> x, ``x_i2`` -> x2, ``sat_i`` -> sat.
+
+    >>> [_data_name(s) for s in ("x_i", "x_i2", "sat_i")]
+    ['x', 'x2', 'sat']
+    """
+    head, _, tail = str(symbol).rpartition("_i")
+    return head + tail if head and (tail == "" or tail.isdigit()) else str(symbol)
+
+
+def _columns(mapping: dict[str, str] | None, features: list[str], label: str | None
+             ) -> tuple[list[str] | None, str | None]:
+    """The data file's feature columns and label column for ``--columns`` (None: the defaults);
+    a name that is not one of the loss's data names is refused in one line.
+
+    >>> _columns({"x": "sat", "y": "gpa"}, ["x"], "y")
+    (['sat'], 'gpa')
+    >>> _columns(None, ["x"], "y")
+    (None, None)
+    """
+    if not mapping:
+        return None, None
+    names = [*features, *([label] if label else [])]
+    mapping = {_data_name(k): v for k, v in mapping.items()}
+    for name in mapping:
+        if name not in names:
+            raise OptionError(f"--columns: {name!r} is not a data name of the loss; its data: "
+                              + ", ".join(names))
+    return [mapping.get(f, f) for f in features], mapping.get(label) if label else None
 
 
 def _print(d: Any, args: argparse.Namespace, at: Any = None) -> None:
@@ -394,17 +427,10 @@ def _run_sample_loss(d: Any, args: argparse.Namespace) -> int:
         if g.penalty != 0 or len(g.labels) > 1:
             raise OptionError("--data evaluates a typed loss with one label column and no "
                               "penalty outside the sum")
-        features = [str(s).removesuffix("_i") for s in g.features]
-        label = str(g.labels[0]).removesuffix("_i") if g.labels else None
-        mapping = args.columns or {}
-        data = [*features, *([label] if label else [])]
-        for name in mapping:
-            if name.removesuffix("_i") not in data:
-                raise OptionError(f"--columns: {name!r} is not a data name of the loss; its data: "
-                                  + ", ".join(data))
-        mapping = {k.removesuffix("_i"): v for k, v in mapping.items()}
-        ds = load_data(args.data, x=[mapping.get(f, f) for f in features],
-                       y=mapping.get(label, label) if label else None)
+        label = _data_name(g.labels[0]) if g.labels else None
+        features = [_data_name(s) for s in g.features]
+        x, y = _columns(args.columns, features, label)  # the typed names unless mapped
+        ds = load_data(args.data, x=x or features, y=y if y is not None else label)
         at = {k: float(v) for k, v in args.at.items()}
         loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
     if args.format == "json":
