@@ -8,9 +8,10 @@ Baselines measured in the same run: hand NumPy with a dot product (timed interle
 symgrad's gradient, round by round, ``ROUNDS * repeats`` rounds: the medians, and each round's
 ratio), JAX jit, PyTorch (one gradient); JAX ``lax.fori_loop`` and a hand NumPy loop (1000
 steps). symgrad: the compiled gradient (the residual written into the thread's reused work array
-by BLAS, ``X.T @ r`` and ``r @ ones`` by BLAS) for one gradient, and :func:`symgrad.models.fit.fit` with the statistics
-reduction for 1000 steps (``tol=0`` so that all 1000 steps run; the time includes computing the
-statistics once, the whole training loop with its history, and the closed form).
+by BLAS, ``X.T @ r`` and ``r @ ones`` by BLAS) for one gradient, and
+:func:`symgrad.models.fit.fit` with the statistics reduction for 1000 steps (``tol=0`` so that
+all 1000 steps run; the time includes computing the statistics once, the whole training loop
+with its history, and the closed form).
 """
 
 from __future__ import annotations
