@@ -7,14 +7,17 @@ request left the file; keeps screenshots under tests/artifacts/ (ignored by git)
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from symgrad.core.derive import derive, derive_expr
-from symgrad.teaching.interactive import render
+from symgrad.core.functions import relu
+from symgrad.teaching.interactive import render, to_js
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -303,3 +306,21 @@ def test_where_catalogue_losses(browser, tmp_path: Path, loss: str, right: str,
     assert answer(ignored).startswith("Not correct")
     assert "Known mistake: sign" in answer(f"-({right})")
     _offline(path, page, seen, errors)
+
+
+def test_piecewise_compiled_for_the_page_agrees_with_sympy(browser) -> None:
+    """to_js of the engine's piecewise answers (where, sign, abs, step, relu) run by Chromium,
+    against SymPy's own values on both sides of each kink (close to it too)."""
+    z = sp.Symbol("z", real=True)
+    exprs = [sp.Piecewise((2 * z, z > 1), (0, True)), sp.sign(z - 1) * z, sp.Abs(z - 1),
+             sp.Heaviside(z - 1), relu(z - 1) ** 2, -sp.Piecewise((1, z >= 1), (0, True)) / 2]
+    points = [-2.5, 0.5, 0.999999, 1.000001, 3.0]
+    body = ",".join(f"(E) => {to_js(e)}" for e in exprs)
+    program = (f"(() => {{ const F = [{body}]; return {json.dumps(points)}.map((v) => "
+               "F.map((f) => f({s: new Map([['z', v]])}))); })()")
+    page = browser.new_page()
+    got = page.evaluate(program)
+    page.close()
+    for row, v in zip(got, points, strict=True):
+        want = [float(e.subs(z, v)) for e in exprs]
+        assert row == pytest.approx(want, rel=1e-12), v
