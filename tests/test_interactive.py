@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -19,6 +20,10 @@ from symgrad.teaching.worksheets.load import load_spec
 from symgrad.teaching.worksheets.spec import SpecError
 
 ROOT = Path(__file__).parent.parent
+
+
+def _data(page: str) -> dict:
+    return json.loads(re.search(r'id="symgrad-data">(.*?)</script>', page, re.S).group(1))
 
 
 def _script(page: str) -> str:
@@ -96,3 +101,28 @@ def test_typed_text_in_the_page_title_is_code_not_prose():
     assert "<h1>Gradient of <code>3*x^2 + a*b*c</code></h1>" in html
     assert "<title>Gradient of 3*x^2 + a*b*c</title>" in html
     assert "<h1>Gradient of the mean squared error" in render(derive("mse", "linear"))
+
+
+def test_kinks_of_piecewise_answers() -> None:
+    """The kinks the page keeps its points off and on both sides of: every Piecewise condition,
+    abs, sign, step, max (as verify finds them), per sample inside a sum, compiled into F."""
+    from symgrad.core.functions import relu
+    from symgrad.teaching.interactive import kinks
+
+    w, x, b, z = sp.symbols("w x b z", real=True)
+    assert kinks(relu(w * x + b)) == [b + w * x]
+    assert kinks(sp.Heaviside(z - 1) + sp.sign(z) + sp.Max(z, 2)) == [z, 2 - z, z - 1]
+    assert kinks(w * x + b) == []
+    page = render(derive_expr("relu(w*x + b)"))
+    data = _data(page)
+    code = re.findall(r"function \(E, K\) \{ return (.*?); \}", _script(page))
+    gaps = {code[k] for k in data["point"]["kinks"]}
+    assert 'E.s.get("v")' in gaps  # relu(v)'s kink, v = w x + b
+    assert 'E.s.get("b") + E.s.get("w")*E.s.get("x")' in gaps  # the gradient written out
+    assert "where(z &gt; 0, a, b)" in page  # the hint, as the page has piecewise answers
+    assert "where(z &gt; 0" not in render(derive_expr("a*b"))
+    hinge = render(derive("hinge", "linear"))
+    code = re.findall(r"function \(E, K\) \{ return (.*?); \}", _script(hinge))
+    per_sample = [code[k] for k in _data(hinge)["point"]["kinks"]]
+    assert per_sample and all("E.k[K]" in g for g in per_sample)  # per sample: F[g](E, j)
+

@@ -7,14 +7,17 @@ request left the file; keeps screenshots under tests/artifacts/ (ignored by git)
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from symgrad.core.derive import derive, derive_expr
-from symgrad.teaching.interactive import render
+from symgrad.core.functions import relu
+from symgrad.teaching.interactive import render, to_js
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -131,7 +134,9 @@ def test_mse_answers_and_hostile_text(browser, tmp_path: Path) -> None:
     assert "sign" in answer("-(2/N)*sum((yhat - y)*x)")
     assert answer("x + 1").startswith("Not correct, and not one of the known mistakes")
     hostile = {
-        "<script>alert(1)</script>": "'<' is not allowed",
+        "<script>alert(1)</script>": "unexpected '<' at column 1",
+        "alert(1)": "unknown function 'alert'",
+        "w = 1": "'=' is not allowed (column 3)",
         "constructor": "unknown name 'constructor'",
         "__proto__": "a name starts with a letter, not '_'",
         "w.constructor": "'.' is not allowed",
@@ -197,3 +202,125 @@ def test_worksheet_page(browser, tmp_path: Path) -> None:
     assert first.locator(".verdict").text_content() == "Correct."
     assert not page.is_visible("#solution-2")
     _offline(path, page, seen, errors)
+
+
+def _answers(page, q: str):
+    def answer(text: str) -> str:
+        page.fill(f"#grad-{q}-in", text)
+        page.click(f'[data-q="grad-{q}"] button.check')
+        return page.text_content(f"#grad-{q}-verdict")
+    return answer
+
+
+def test_where_answers_relu(browser, tmp_path: Path) -> None:
+    """where(condition, a, b), read as core/parse.py reads it: relu(w*x + b)'s derivative written
+    piecewise is right, without its kink wrong; malformed and hostile text refused in one line."""
+    out = subprocess.run(
+        [sys.executable, "-m", "symgrad", "derive", "--expr", "relu(w*x + b)", "--format", "html",
+         "--interactive"],
+        capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)}, check=True,
+    ).stdout
+    path = tmp_path / "relu.html"
+    path.write_text(out)
+    page, seen, errors = _open(browser, path)
+    answer = _answers(page, "w")
+    for right in ("where(w*x + b > 0, x, 0)", "where(b > -w*x, x, 0)", "where((w*x+b >= 0), x, 0)",
+                  "x*step(w*x + b)", "where(w*x + b <= 0, 0, x)"):
+        assert answer(right) == "Correct.", right
+    for wrong in ("x", "where(w*x + b < 0, x, 0)", "where(x > 0, x, 0)",
+                  "where(w*x + b > 0, 1, 0)"):
+        assert answer(wrong).startswith("Not correct"), wrong
+    assert answer("where(w*x + b > 0, w, 0)").startswith("Not correct")  # dL/db's, not dL/dw's
+    refused = {
+        "where(x, 1)": "where() takes 3 arguments, got 2 (column 1)",
+        "where(x, 1, 0)": "the first argument of where() must be a comparison like z > 0",
+        "where(x == 0, 1, 0)": "where() compares two terms with one of <, <=, >, >= (column 7)",
+        "where(0 < x < 1, 1, 0)": "where() compares two terms with one of <, <=, >, >=",
+        "x*(w*x + b > 0)": "a comparison (<, ==, ...) outside where(condition, a, b) is not "
+                           "allowed (column 4)",
+        "where(x > 0, x > 1, 0)": "outside where(condition, a, b) is not allowed (column 14)",
+        "w*x + b > 0": "outside where(condition, a, b)",
+        "where(x > 0, x, 0": "expected ')' at the end",
+        "where": "'where' is a function; call it like where(z > 0, 1, 0)",
+        "where(x >= 0; 1, 0)": "';' is not allowed (column 13)",
+        "where(x > 0, constructor, 0)": "unknown name 'constructor'",
+        "where(x => 0, 1, 0)": "'=' is not allowed (column 9)",
+        # the sides of this condition differ only by rounding (0.1*3 is 0.30000000000000004):
+        # no branch is decided by it
+        "where(0.1*3 - 0.3 > 0, x, 0)": "equal up to rounding at the check points",
+    }
+    for text, message in refused.items():
+        said = answer(text)
+        assert said.startswith("Not read:") and message in said, (text, said)
+        assert "\n" not in said
+    # the local derivative of relu, before its step is shown: 1 everywhere is not it
+    page.click("#step-all")
+    page.click("#step-prev")
+    while page.get_attribute("#step-answer", "aria-label") != "Your answer for ∂j/∂v":
+        page.click("#step-prev")
+    page.fill("#step-answer", "1")
+    page.keyboard.press("Enter")
+    assert page.text_content("#step-verdict").startswith("Not correct")
+    page.fill("#step-answer", "where(v > 0, 1, 0)")
+    page.keyboard.press("Enter")
+    assert page.text_content("#step-verdict") == "Correct."
+    page.fill("#grad-w-in", "where(w*x + b > 0, x, 0)")
+    page.keyboard.press("Enter")
+    page.fill("#grad-b-in", "where(w*x + b > 0, 1)")
+    page.keyboard.press("Enter")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("section[aria-labelledby=h-practice]").screenshot(
+        path=str(ARTIFACTS / "interactive-where.png"))
+    _offline(path, page, seen, errors)
+
+
+def test_where_both_sides_of_a_far_kink(browser, tmp_path: Path) -> None:
+    """relu(x + 3): the page's usual points (|x| < 2.5) are all right of the kink at x = -3; it
+    draws wider ones until a point lies on each side, so 1 is not taken for the derivative."""
+    path = tmp_path / "far.html"
+    path.write_text(render(derive_expr("relu(x + 3)")))
+    page, seen, errors = _open(browser, path)
+    answer = _answers(page, "x")
+    assert answer("where(x + 3 > 0, 1, 0)") == "Correct."
+    assert answer("where(x > -3, 1, 0)") == "Correct."
+    assert answer("1").startswith("Not correct")
+    assert answer("where(x > 0, 1, 0)").startswith("Not correct")
+    _offline(path, page, seen, errors)
+
+
+@pytest.mark.parametrize("loss, right, ignored", [
+    ("hinge", "-(1/N)*sum(where(y*(w*x + b) < 1, y*x, 0))", "-(1/N)*sum(y*x)"),
+    ("mae", "(1/N)*sum(where(w*x + b > y, x, -x))", "(1/N)*sum(x)"),
+    ("huber", "(1/N)*sum(where(abs(w*x + b - y) <= 1, (w*x + b - y)*x, sign(w*x + b - y)*x))",
+     "(1/N)*sum((w*x + b - y)*x)"),
+])
+def test_where_catalogue_losses(browser, tmp_path: Path, loss: str, right: str,
+                                ignored: str) -> None:
+    """A catalogue loss whose derivative is piecewise, answered with where(...) over the samples:
+    right; the same without its kink (one branch everywhere) wrong; the sign flipped named."""
+    path = tmp_path / f"{loss}.html"
+    path.write_text(render(derive(loss, "linear")))
+    page, seen, errors = _open(browser, path)
+    answer = _answers(page, "w")
+    assert answer(right) == "Correct."
+    assert answer(ignored).startswith("Not correct")
+    assert "Known mistake: sign" in answer(f"-({right})")
+    _offline(path, page, seen, errors)
+
+
+def test_piecewise_compiled_for_the_page_agrees_with_sympy(browser) -> None:
+    """to_js of the engine's piecewise answers (where, sign, abs, step, relu) run by Chromium,
+    against SymPy's own values on both sides of each kink (close to it too)."""
+    z = sp.Symbol("z", real=True)
+    exprs = [sp.Piecewise((2 * z, z > 1), (0, True)), sp.sign(z - 1) * z, sp.Abs(z - 1),
+             sp.Heaviside(z - 1), relu(z - 1) ** 2, -sp.Piecewise((1, z >= 1), (0, True)) / 2]
+    points = [-2.5, 0.5, 0.999999, 1.000001, 3.0]
+    body = ",".join(f"(E) => {to_js(e)}" for e in exprs)
+    program = (f"(() => {{ const F = [{body}]; return {json.dumps(points)}.map((v) => "
+               "F.map((f) => f({s: new Map([['z', v]])}))); })()")
+    page = browser.new_page()
+    got = page.evaluate(program)
+    page.close()
+    for row, v in zip(got, points, strict=True):
+        want = [float(e.subs(z, v)) for e in exprs]
+        assert row == pytest.approx(want, rel=1e-12), v

@@ -36,7 +36,12 @@
   }
 
   // --- the whitelist parser ---------------------------------------------------------------------
-  const OPERATORS = ["**", "+", "-", "*", "/", "^", "(", ")", ","];
+  // The comparisons are read only to give where(condition, a, b) its condition (and to refuse
+  // them anywhere else with their column); == and != are read to be refused by name.
+  const OPERATORS = ["**", "+", "-", "*", "/", "^", "(", ")", ",", "<=", ">=", "==", "!=", "<", ">"];
+  const COMPARE = new Set(["<", "<=", ">", ">=", "==", "!="]);
+  const HOLDS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b,
+    ">=": (a, b) => a >= b };
   const tokenize = (text) => readTokens(text, { maxLength: MAX_LENGTH, operators: OPERATORS,
     hint: "+ - * / ^", underscore: true });
 
@@ -53,12 +58,32 @@
     function deep(depth) {
       if (depth > MAX_DEPTH) throw new ReadError(`nested too deeply (more than ${MAX_DEPTH} levels)`);
     }
+    // test := expr [comparison expr]: Python's grammar, where a comparison binds loosest and
+    // may stand in parentheses; it is a value nowhere (plain), only where()'s first argument.
+    function test(depth) {
+      deep(depth);
+      const at = p < tokens.length ? tokens[p].at : 0;
+      const a = expr(depth + 1);
+      if (!(p < tokens.length && COMPARE.has(tokens[p].t))) return a;
+      const op = tokens[p++].t;
+      const node = { k: "cmp", op, a, b: expr(depth + 1), at };
+      if (p < tokens.length && COMPARE.has(tokens[p].t)) node.chained = true;
+      while (p < tokens.length && COMPARE.has(tokens[p].t)) { p++; expr(depth + 1); }
+      return node;
+    }
+    function plain(node) {
+      if (node.k === "cmp") {
+        throw new ReadError("a comparison (<, ==, ...) outside where(condition, a, b) is not " +
+          `allowed (column ${node.at + 1})`);
+      }
+      return node;
+    }
     function expr(depth) {
       deep(depth);
       let a = term(depth + 1);
       while (peek("+") || peek("-")) {
         const op = tokens[p++].t;
-        a = { k: "bin", op, a, b: term(depth + 1) };
+        a = { k: "bin", op, a: plain(a), b: plain(term(depth + 1)) };
       }
       return a;
     }
@@ -67,7 +92,7 @@
       let a = unary(depth + 1);
       while (peek("*") || peek("/")) {
         const op = tokens[p++].t;
-        a = { k: "bin", op, a, b: unary(depth + 1) };
+        a = { k: "bin", op, a: plain(a), b: plain(unary(depth + 1)) };
       }
       return a;
     }
@@ -75,7 +100,7 @@
       deep(depth);
       if (peek("-") || peek("+")) {
         const op = tokens[p++].t;
-        const a = unary(depth + 1);
+        const a = plain(unary(depth + 1));
         return op === "-" ? { k: "neg", a } : a;
       }
       return power(depth + 1);
@@ -83,15 +108,38 @@
     function power(depth) {
       deep(depth);
       const base = primary(depth + 1);
-      if (peek("^")) { p++; return { k: "bin", op: "^", a: base, b: unary(depth + 1) }; }
+      if (peek("^")) {
+        p++;
+        return { k: "bin", op: "^", a: plain(base), b: plain(unary(depth + 1)) };
+      }
       return base;
     }
-    function call(name, depth) {
+    // where(a > b, x, y), as core/parse.py reads it: three arguments, the first one comparison
+    // (<, <=, >, >=) of two terms; x where it holds, y where it does not.
+    function piecewise(at, depth) {
+      const args = [test(depth + 1)];
+      while (peek(",")) { p++; args.push(test(depth + 1)); }
+      expect(")");
+      if (args.length !== 3) {
+        throw new ReadError(`where() takes 3 arguments, got ${args.length} (column ${at + 1})`);
+      }
+      const [c, a, b] = args;
+      if (c.k !== "cmp") {
+        throw new ReadError("the first argument of where() must be a comparison like z > 0 " +
+          `(column ${at + 1})`);
+      }
+      if (c.chained || !HOLDS[c.op]) {
+        throw new ReadError("where() compares two terms with one of <, <=, >, >= " +
+          `(column ${c.at + 1})`);
+      }
+      return { k: "where", op: c.op, l: plain(c.a), r: plain(c.b), a: plain(a), b: plain(b) };
+    }
+    function call(name, at, depth) {
       if (name === "sum") {
         if (POINT.samples < 2 && !PER.size) throw new ReadError("there are no samples to sum over");
         if (inSum) throw new ReadError("sums do not nest");
         inSum = true;
-        const a = expr(depth + 1);
+        const a = plain(test(depth + 1));
         inSum = false;
         if (peek(",")) {
           p++;
@@ -103,10 +151,11 @@
         expect(")");
         return { k: "sum", a };
       }
+      if (name === "where") return piecewise(at, depth + 1);
       if (!FN.has(name)) throw new ReadError(`unknown function '${name}'`);
       const fn = FN.get(name);
-      const args = [expr(depth + 1)];
-      while (peek(",")) { p++; args.push(expr(depth + 1)); }
+      const args = [plain(test(depth + 1))];
+      while (peek(",")) { p++; args.push(plain(test(depth + 1))); }
       expect(")");
       if (args.length < fn.lo || (fn.hi !== null && args.length > fn.hi + 0)) {
         throw new ReadError(`${name} takes ${fn.lo === fn.hi ? fn.lo : "another number of"} ` +
@@ -119,11 +168,12 @@
       if (p >= tokens.length) throw new ReadError("the answer ends too early");
       const tok = tokens[p++];
       if (tok.t === "num") return { k: "num", v: tok.v };
-      if (tok.t === "(") { const e = expr(depth + 1); expect(")"); return e; }
+      if (tok.t === "(") { const e = test(depth + 1); expect(")"); return e; }
       if (tok.t === "name") {
-        if (peek("(")) { p++; return call(tok.v, depth + 1); }
+        if (peek("(")) { p++; return call(tok.v, tok.at, depth + 1); }
         if (FN.has(tok.v) || tok.v === "sum") {
-          throw new ReadError(`'${tok.v}' is a function; call it like ${tok.v}(x)`);
+          const like = tok.v === "where" ? "where(z > 0, 1, 0)" : `${tok.v}(x)`;
+          throw new ReadError(`'${tok.v}' is a function; call it like ${like}`);
         }
         const name = NAMES.get(tok.v);
         if (name === undefined) {
@@ -134,32 +184,40 @@
       }
       throw new ReadError(`unexpected '${tok.t}' at column ${tok.at + 1}`);
     }
-    const tree = expr(0);
+    const tree = plain(test(0));
     if (p < tokens.length) throw new ReadError(`unexpected '${tokens[p].t === "num" || tokens[p].t === "name" ? tokens[p].v : tokens[p].t}' at column ${tokens[p].at + 1} (write * for a product)`);
     return tree;
   }
 
-  function evaluate(node, E, k) {
+  // `seen.edge` is set when a where()'s two sides differ only by rounding (its branch is then
+  // the rounding's choice, not the answer's).
+  function evaluate(node, E, k, seen = {}) {
     switch (node.k) {
       case "num": return node.v;
       case "var":
         if (node.name === "N") return E.n;
         return PER.has(node.name) ? E.k[k].get(node.name) : E.s.get(node.name);
-      case "neg": return -evaluate(node.a, E, k);
+      case "neg": return -evaluate(node.a, E, k, seen);
       case "sum": {
         let total = 0;
-        for (let j = 0; j < E.k.length; j++) total += evaluate(node.a, E, j);
+        for (let j = 0; j < E.k.length; j++) total += evaluate(node.a, E, j, seen);
         return total;
       }
+      case "where": {
+        const l = evaluate(node.l, E, k, seen), r = evaluate(node.r, E, k, seen);
+        if (!finite(l) || !finite(r)) return NaN;
+        if (l !== r && Math.abs(l - r) <= 1e-9 * Math.max(1, Math.abs(l), Math.abs(r))) seen.edge = true;
+        return evaluate(HOLDS[node.op](l, r) ? node.a : node.b, E, k, seen);
+      }
       case "call": {
-        const args = node.args.map((a) => evaluate(a, E, k));
+        const args = node.args.map((a) => evaluate(a, E, k, seen));
         const fn = node.fn;
         if (fn.hi === null) return args.reduce((x, y) => fn.f(x, y));
         while (args.length < fn.hi) args.push(fn.d[args.length - fn.lo]);
         return fn.f(...args);
       }
       case "bin": {
-        const a = evaluate(node.a, E, k), b = evaluate(node.b, E, k);
+        const a = evaluate(node.a, E, k, seen), b = evaluate(node.b, E, k, seen);
         if (node.op === "+") return a + b;
         if (node.op === "-") return a - b;
         if (node.op === "*") return a * b;
@@ -179,8 +237,10 @@
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
   const uniform = (lo, hi) => lo + (hi - lo) * rand();
-  function draw(attempt) {
-    const [lo, hi] = [[-1.5, 1.5], [0.1, 0.9], [1.1, 2.5]][attempt % 3];
+  // attempt k draws its parameters from the k-th range (cyclically), or wide ones (|p| up to 100)
+  function draw(attempt, wide = false) {
+    const [lo, hi] = wide ? [[2.5, 10], [10, 100]][attempt % 2]
+      : [[-1.5, 1.5], [0.1, 0.9], [1.1, 2.5]][attempt % 3];
     const E = { s: new Map(), k: [], n: POINT.samples };
     for (let j = 0; j < POINT.samples; j++) E.k.push(new Map());
     for (const v of POINT.variables) {
@@ -212,12 +272,38 @@
     return E;
   }
   const finite = (x) => typeof x === "number" && Number.isFinite(x);
-  const POINTS = [];
-  for (let attempt = 0; attempt < 300 && POINTS.length < 8; attempt++) {
-    const E = draw(attempt);
+  // The points: 8 where every value is finite, none on a kink of an expected answer (a point
+  // within 1e-6 of one could land on either side of the student's way of writing it), and for
+  // each kink, at least one point on each side of it at sample 0 (when one is found: else an
+  // answer that ignores the kink would be judged right), wider parameters drawn if needed. A
+  // kink that every point is on (its two sides never differ here) is no kink of this page.
+  const KINKS = POINT.kinks || [];
+  const near = (g) => !finite(g) || Math.abs(g) <= 1e-6;
+  const drawn = [];
+  let pool = [];
+  function candidate(attempt, wide) {
+    const E = draw(attempt, wide);
     const values = [...E.s.values(), ...E.k.flatMap((m) => [...m.values()])];
-    if (values.every(finite)) POINTS.push(E);
+    if (!values.every(finite)) return;
+    E.gaps = KINKS.map((f) => E.k.map((m, j) => { try { return F[f](E, j); } catch (e) { return NaN; } }));
+    drawn.push(E);
+    const live = KINKS.map((_, c) => drawn.some((P) => !P.gaps[c].some(near)));
+    pool = drawn.filter((P) => P.gaps.every((gs, c) => !live[c] || !gs.some(near)));
   }
+  const covered = (c, up) => pool.some((E) => (E.gaps[c][0] > 0) === up);
+  const missing = () => KINKS.some((_, c) => !covered(c, true) || !covered(c, false));
+  for (let attempt = 0; attempt < 300 && drawn.length < (KINKS.length ? 64 : 8); attempt++) {
+    candidate(attempt, false);
+  }
+  for (let attempt = 0; attempt < 200 && missing(); attempt++) candidate(attempt, true);
+  const POINTS = [];
+  KINKS.forEach((_, c) => {
+    for (const up of [true, false]) {
+      const E = pool.find((P) => (P.gaps[c][0] > 0) === up);
+      if (E && !POINTS.some((P) => (P.gaps[c][0] > 0) === up)) POINTS.push(E);
+    }
+  });
+  for (const E of pool) if (POINTS.length < 8 && !POINTS.includes(E)) POINTS.push(E);
   const close = (a, b, tol) => finite(a) && finite(b) && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 
   // --- checking an answer -----------------------------------------------------------------------
@@ -256,9 +342,15 @@
       const ok = String(text).trim().toLowerCase() === q.word.toLowerCase();
       return ok ? { state: "correct", message: "Correct." } : { state: "wrong", message: "Not correct." };
     }
-    const mine = POINTS.map((E) => { try { return evaluate(got.tree, E, 0); } catch (e) { return NaN; } });
+    const seen = POINTS.map(() => ({ edge: false }));
+    const mine = POINTS.map((E, j) => { try { return evaluate(got.tree, E, 0, seen[j]); } catch (e) { return NaN; } });
+    const edges = seen.filter((s) => s.edge).length;
+    if (2 * edges > POINTS.length) {
+      return { state: "refused", message: "Not read: the two sides of a where() condition are " +
+        "equal up to rounding at the check points, so they cannot say which branch holds." };
+    }
     const right = valuesOf(q.answers[0].f);
-    const used = right.map((r) => finite(r));
+    const used = right.map((r, j) => finite(r) && !seen[j].edge);
     for (const a of q.answers) {
       const theirs = valuesOf(a.f);
       if (used.every((u, j) => !u || close(mine[j], theirs[j], 1e-7))) {

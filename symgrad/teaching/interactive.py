@@ -50,6 +50,7 @@ from symgrad.core.functions import FUNCTIONS, elementary
 from symgrad.core.graph import N, Values, forward_backward
 from symgrad.core.parse import MAX_LENGTH
 from symgrad.core.steps import Kind, Partial
+from symgrad.core.verify import _kinks
 from symgrad.render import rule_text, typed_title
 from symgrad.render.html import mathml
 from symgrad.render.latex import expr_latex
@@ -57,8 +58,8 @@ from symgrad.render.text import expr_text
 from symgrad.teaching import graphdraw
 from symgrad.teaching.check import Problem, answer_names, known_answers
 
-__all__ = ["CSP", "REVEAL", "SAMPLES", "Page", "check_reveal", "page", "practice", "render",
-           "to_js"]
+__all__ = ["CSP", "REVEAL", "SAMPLES", "Page", "check_reveal", "kinks", "page", "practice",
+           "render", "to_js"]
 
 _HERE = Path(__file__).parent
 #: How many samples the page draws for a loss over samples (the sums run over them, N = SAMPLES).
@@ -187,17 +188,39 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
 
 
 class _Compiler:
-    """Collects the page's JavaScript functions (``F[k]``), one per distinct expression."""
+    """Collects the page's JavaScript functions (``F[k]``), one per distinct expression, and the
+    kinks of the expressions it compiled (``kinks``: the ``F[k]`` of each ``g`` whose zero is a
+    kink, ``g`` per sample: ``F[k](E, j)`` at sample ``j``), for the page's choice of points."""
 
     def __init__(self, per_sample: set[sp.Symbol]) -> None:
         self.per_sample, self.code, self.index = per_sample, [], {}
+        self.kinks: list[int] = []
 
     def __call__(self, expr: sp.Expr, sample: int | str = 0) -> int:
-        js = to_js(expr, self.per_sample, sample)
+        for g in kinks(expr):
+            k = self._add(to_js(g, self.per_sample, "K"))
+            if k not in self.kinks:
+                self.kinks.append(k)
+        return self._add(to_js(expr, self.per_sample, sample))
+
+    def _add(self, js: str) -> int:
         if js not in self.index:
             self.index[js] = len(self.code)
             self.code.append(js)
         return self.index[js]
+
+
+def kinks(expr: sp.Expr) -> list[sp.Expr]:
+    """Where ``expr`` (written out, as the page computes it) changes branch: each ``g`` whose zero
+    is a kink (a condition ``a > b`` gives ``a - b``; Abs, sign, Heaviside, Max, Min their
+    arguments), found by :mod:`symgrad.core.verify`'s rule; inside a sum over the samples, per
+    sample. The page's points keep off them and lie on both sides of each.
+
+    >>> z = sp.Symbol("z", real=True)
+    >>> kinks(sp.Piecewise((1, z > 0), (0, True)) + abs(z - 2))
+    [z, z - 2]
+    """
+    return _kinks([elementary(expr)])
 
 
 def _names(d: Derivation, p: Problem | None) -> dict[str, str]:
@@ -404,6 +427,9 @@ def _gradients_html(d: Derivation, compile_: _Compiler, questions: list[dict[str
     how = ("Write sums over the samples as <code>sum(...)</code>; per-sample names as "
            "<code>x_i</code> or <code>x</code>, <code>yhat_i</code>, ...; N is the sample count."
            if d.graph.mean_over_samples else "Use the variables' names; ^ or ** for powers.")
+    if any(kinks(g.expanded) for g in d.gradients.values()):
+        how += (" A piecewise value: <code>where(z &gt; 0, a, b)</code> is a where z &gt; 0, "
+                "else b (one comparison: &lt;, &lt;=, &gt; or &gt;=).")
     return (
         '<section aria-labelledby="h-practice"><h2 id="h-practice">Practice: the gradients</h2>'
         f"<p class=\"hint\">{how} Answers are checked in this page at random points.</p>\n"
@@ -450,6 +476,7 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     steps = _steps_html(d, compile_, questions)
     graph, events = _graph_html(d, vals)
     grads = _gradients_html(d, compile_, questions, reveal)
+    point["kinks"] = compile_.kinks  # of every expression compiled, the questions' included
     typed = ""
     if title is None:
         title, typed = typed_title(d)
