@@ -43,7 +43,7 @@
   const HOLDS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b,
     ">=": (a, b) => a >= b };
   const tokenize = (text) => readTokens(text, { maxLength: MAX_LENGTH, operators: OPERATORS,
-    hint: "+ - * / ^", underscore: true });
+    hint: "+ - * / ^, where(z > 0, a, b)", underscore: true });
 
   function parse(text) {
     const tokens = tokenize(text);
