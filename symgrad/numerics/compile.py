@@ -398,7 +398,7 @@ def _score_path(
                     zv -= Y
                 grad = np.empty(n_params)
                 np.dot(zv, X, out=grad[:k])
-                grad[k] = np.dot(zv, kernels.ones(n))  # BLAS, as X.T @ r: faster than zv.sum()
+                grad[k] = kernels.total(zv)
                 grad *= (1.0 if halves else 2.0) / n
                 return np.nan, grad
             if simple:
@@ -417,7 +417,7 @@ def _score_path(
             if simple:
                 grad = np.empty(n_params)
                 np.dot(delta, X, out=grad[:k])
-                grad[k] = np.dot(delta, kernels.ones(n))
+                grad[k] = kernels.total(delta)
                 grad /= n
             else:
                 gw = delta @ X

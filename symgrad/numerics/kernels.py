@@ -45,6 +45,7 @@ __all__ = [
     "leaky_relu",
     "leaky_relu_grad",
     "ones",
+    "total",
 ]
 
 #: The activation kernels are the function registry's (:mod:`symgrad.core.functions`).
@@ -114,6 +115,22 @@ def ones(n: int) -> np.ndarray:
         got.flags.writeable = False
         _ONES = got
     return got if got.shape[0] == n else got[:n]
+
+
+#: Up to this many numbers :func:`total` sums by BLAS; above, the ones would be one more large
+#: array in the cache beside the data (measured: at 1e6 samples ``r.sum()`` wins in a gradient).
+BLAS_SUM_MAX = 65536
+
+
+def total(r: np.ndarray) -> float:
+    """The sum of a 1-D float64 array, the faster way for its size: ``r @ ones(n)`` for small
+    arrays (a third of ``r.sum()``'s call overhead), ``r.sum()`` past :data:`BLAS_SUM_MAX`.
+
+    >>> total(np.arange(5.0)), total(np.ones(100000))
+    (10.0, 100000.0)
+    """
+    n = r.shape[0]
+    return float(np.dot(r, ones(n))) if n <= BLAS_SUM_MAX else float(r.sum())
 
 
 def _shifted(z: ArrayLike, axis: int) -> np.ndarray:
