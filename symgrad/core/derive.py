@@ -177,6 +177,8 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """
     if _monomial(expr) or (not graph.sum_to_one and _irreducible(expr)):
         return expr  # nothing to cancel, collect or factor: already its shortest form
+    if not graph.sum_to_one and _lowest_terms(expr):
+        return orient(expr, {n.symbol for n in graph.nodes})  # as the full path would leave it
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
@@ -250,6 +252,33 @@ def _irreducible(expr: sp.Expr) -> bool:
         if not (f.is_Number or (power.is_Integer and power > 0 and ok(base))):
             return False
     return True
+
+
+def _lowest_terms(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a fraction in lowest terms that ``factor(cancel(...))`` leaves as it
+    is: a product of integer powers (of either sign) of numbers, symbols, function values and
+    sums that :func:`_irreducible` accepts, no factor of the denominator equal to one of the
+    numerator up to its sign (irreducible factors share no divisor unless they are such a
+    pair), and no ``exp`` (``cancel`` reads exp(2 a) as exp(a)^2, which can factor).
+
+    >>> x, y, u, n = sp.symbols("x y u n")
+    >>> _lowest_terms(x * (u - y) / n), _lowest_terms((u - y) / (n * u * (1 - u)))
+    (True, True)
+    >>> _lowest_terms((u - y) / (y - u)), _lowest_terms((x**2 - 1) / (x - 1))
+    (False, False)
+    """
+    if expr.has(sp.exp):
+        return False
+    above: list[sp.Expr] = []
+    below: list[sp.Expr] = []
+    for f in sp.Mul.make_args(expr):
+        if f.is_Number:
+            continue
+        base, power = f.as_base_exp()
+        if not (power.is_Integer and _irreducible(base)) or base.is_Number:
+            return False
+        (above if power > 0 else below).append(base)
+    return not any(b == a or b == -a for b in below for a in above)
 
 
 def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
