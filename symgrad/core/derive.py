@@ -190,8 +190,7 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     # a function value of a long argument with nothing to take out of it (a network's unit
     # written out) is one variable to cancel/factor, held as a symbol: they would otherwise walk
     # and print its argument again and again (0.6 s per form in a 4-8-4-1 network)
-    held = sorted((f for f in expr.atoms(sp.Function) if _long(f) and _irreducible(f)), key=_shape)
-    hold = {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
+    hold = _held(expr.atoms(sp.Function))
     work = expr.xreplace(hold)
     candidates = [sp.factor(sp.cancel(work)), work]
     for group in graph.sum_to_one:
@@ -427,6 +426,12 @@ class _Tidier:
     def __call__(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
         return self.remembered("tidy", expr, swap, lambda e: tidy(e, self.graph))
 
+    def substituted(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
+        """:func:`_substitute_helpers` remembered (the renaming leaves every node's definition
+        unchanged, so substituting commutes with it)."""
+        return self.remembered(
+            "substituted", expr, swap, lambda e: _substitute_helpers(e, self.graph))
+
     def compact(
         self, expr: sp.Expr, rule: Rule, what: str, swap: Renaming | None
     ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
@@ -439,7 +444,8 @@ class _Tidier:
 def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
     fixed order: equal texts mean literally the same expression up to the order of terms and
-    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again.
+    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again; a
+    subtree the renaming does not touch keeps its remembered text (:func:`_plain_shape`).
 
     >>> x, y = sp.symbols("x y")
     >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
@@ -447,23 +453,44 @@ def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     >>> _shape(x - y, {x: y, y: x}) == _shape(y - x), _shape(x - y) == _shape(y - x)
     (True, False)
     """
-    swap = swap or {}
+    if not swap:
+        return _plain_shape(e)[0]
+    moved = frozenset(swap)
     memo: dict[int, str] = {}
 
     def walk(x: sp.Basic) -> str:
         out = memo.get(id(x))
         if out is None:
-            if not x.args:
-                out = _leaf(swap.get(x, x))
+            text, leaves = _plain_shape(x)
+            if not leaves & moved:
+                out = text
+            elif not x.args:
+                out = _leaf(swap[x])
             else:
-                args = [walk(a) for a in x.args]
-                if isinstance(x, sp.Add | sp.Mul):
-                    args.sort()
-                out = f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
+                out = _node_text(x, [walk(a) for a in x.args])
             memo[id(x)] = out
         return out
 
     return walk(e)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_shape(x: sp.Basic) -> tuple[str, frozenset[sp.Basic]]:
+    """:func:`_shape` of ``x`` without a renaming, and the atoms it holds; remembered, so the
+    shared parts of a derivation's forms (sigma of a 31-term sum in every gradient) are walked
+    once."""
+    if not x.args:
+        return _leaf(x), frozenset((x,))
+    parts = [_plain_shape(a) for a in x.args]
+    return _node_text(x, [t for t, _ in parts]), frozenset().union(*(a for _, a in parts))
+
+
+def _node_text(x: sp.Basic, args: list[str]) -> str:
+    """One node of :func:`_shape`: its class and its arguments' texts (sorted in a sum or a
+    product)."""
+    if isinstance(x, sp.Add | sp.Mul):
+        args = sorted(args)
+    return f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -740,9 +767,7 @@ def derive_graph(
         users = graph.consumers(n.symbol)
         symbolic, values = chain_terms(users, n.symbol)
         product = sp.Add(*values, evaluate=False)
-        result = tidy(
-            sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
-        )
+        result = tidier(sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]))
         claim = check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}")
         rules = (_chain_rule(users),)
         lhs = Partial(result_sym, n.symbol)
@@ -788,7 +813,7 @@ def derive_graph(
             rules += (Rule.PENALTY,)
         term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
-        grad_named_sub = _substitute_helpers(term_named, graph)
+        grad_named_sub = tidier.substituted(term_named, swap)
         sub_rules, sub_claims, grad_named_sub = tidier.compact(
             grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
@@ -904,14 +929,26 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
     False
     """
 
+    # a function value of a long argument holding no power (see tidy) is one generator to
+    # factor, held as a symbol: factor would otherwise walk and print its argument each time
+    hold = _held(before.atoms(sp.Function) | after.atoms(sp.Function))
+    back = {v: f for f, v in hold.items()}
+
     def factors(e: sp.Expr) -> set[sp.Expr]:
         out: set[sp.Expr] = set()
-        for p in sp.preorder_traversal(e):
+        for p in sp.preorder_traversal(e.xreplace(hold)):
             if isinstance(p, sp.Pow) and p.exp.is_negative:
                 out |= {f for f in sp.Mul.make_args(sp.factor(p.base)) if not f.is_number}
-        return {sp.expand(f) for f in out}
+        return {sp.expand(f.xreplace(back)) for f in out}
 
     return bool(factors(before) - factors(after))
+
+
+def _held(functions: set[sp.Expr]) -> dict[sp.Expr, sp.Dummy]:
+    """A symbol for each of ``functions`` whose argument is long and irreducible (a unit's
+    weighted sum): ``cancel`` and ``factor`` see such a value as one generator anyway."""
+    held = sorted((f for f in functions if _long(f) and _irreducible(f)), key=_shape)
+    return {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
 
 
 #: The shares of the work (measured on networks) of the local derivatives, the chain rule and the
