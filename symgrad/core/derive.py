@@ -562,6 +562,17 @@ class _Checker:
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
         self._one_sample: Differentiator | None = None
+        self._derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
+
+    def diff(self, expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+        """``sympy.diff(expr, var)``, computed once per derivation: the engine's local
+        derivative of a node without symgrad's functions, its check's reference and an adjoint's
+        reference can be the very same derivative (the claims compare the engine's tidied,
+        renamed form with it)."""
+        key = (expr, var)
+        if key not in self._derivatives:
+            self._derivatives[key] = sp.diff(expr, var)
+        return self._derivatives[key]
 
     def full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
@@ -576,7 +587,7 @@ class _Checker:
             return expr.xreplace(self._shown)
 
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
-        return (what, claimed, sp.diff(elementary(node_expr), var))
+        return (what, claimed, self.diff(elementary(node_expr), var))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
@@ -586,7 +597,7 @@ class _Checker:
             if n.symbol != var and n.expr.free_symbols & below:
                 downstream.append((n.symbol, n.expr))
                 below.add(n.symbol)
-        reference = Differentiator(g.output, downstream)(var)
+        reference = Differentiator(g.output, downstream, self.diff)(var)
         return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
     def gradient(
@@ -618,7 +629,8 @@ class _Checker:
         """The references of :meth:`gradient`'s claims, in their order."""
         g = self.graph
         if self._one_sample is None:
-            self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
+            self._one_sample = Differentiator(
+                g.output, [(n.symbol, n.expr) for n in g.nodes], self.diff)
         if not g.mean_over_samples:
             return [self._one_sample(var)]
         return [sp.diff(elementary(g.penalty), var), self._one_sample(var) * g.weight]
@@ -730,7 +742,7 @@ def derive_graph(
         report("local derivatives", _SHARE[0] * k / len(graph.nodes))
         budget.check()
         for s in graph.inputs(n):
-            d = tidy(in_named_terms(n.local(s), graph), graph)
+            d = tidy(in_named_terms(n.local(s, check.diff), graph), graph)
             claim = check.local(n.expr, s, d, f"d{n.symbol}/d{s}")
             add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
             steps[-1] = replace(steps[-1], note=_convention(n.expr))
