@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -171,28 +172,36 @@ def main() -> None:
     ap.add_argument("--only", choices=["all", "derivations", "networks"], default="all",
                     help="one part of the run (the expanded networks alone: the size guard)")
     ap.add_argument("--sizes", default="", help="with --only networks: e.g. 3-4-4,3-4-8")
+    ap.add_argument("--case", action="append", default=[], help="one derivation row by its "
+                    "name (repeatable), e.g. --case 'bce, logistic'")
+    ap.add_argument("--warm-only", action="store_true", help="the warm derivations alone")
     a = ap.parse_args()
     repeats = a.repeats
     print("# bench_derive")
     for key, value in machine().items():
         print(f"  {key}: {value}")
     if a.only in ("all", "derivations"):
-        derivations(repeats)
+        derivations(repeats, a.case, a.warm_only)
     if a.only in ("all", "networks"):
         networks(repeats, [s for s in a.sizes.split(",") if s])
     if a.only == "all":
         rest(repeats)
 
 
-def derivations(repeats: int) -> None:
-    for warm in (True, False):
+def derivations(repeats: int, cases: Sequence[str] = (), warm_only: bool = False) -> None:
+    def chosen(name: str) -> bool:
+        return not cases or name in cases
+
+    for warm in (True,) if warm_only else (True, False):
         how = "warm: one other derivation first, untimed" if warm else "fresh process, cold"
         print(f"\n## Catalogue and typed derivations ({how}; median of {repeats})")
         for name, (ours, base) in CATALOGUE.items():
             goal = "(< 0.3 s, <= 10x)" if name == "bce, logistic, 30 features" else "(<= 10x)"
-            compare(name, ours, base, repeats, goal, warm)
+            if chosen(name):
+                compare(name, ours, base, repeats, goal, warm)
         for name, (ours, base) in TYPED.items():
-            compare(name, ours, base, repeats, "(as fast as the catalogue)", warm)
+            if chosen(name):
+                compare(name, ours, base, repeats, "(as fast as the catalogue)", warm)
 
 
 def networks(repeats: int, only: list[str]) -> None:

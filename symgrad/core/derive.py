@@ -587,7 +587,10 @@ class _Checker:
             return expr.xreplace(self._shown)
 
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
-        return (what, claimed, self.diff(elementary(node_expr), var))
+        """The local derivative against sympy.diff of the node's evaluated definition in
+        elementary functions (for a node without symgrad's functions, the derivative the engine
+        started from: the claim checks what it made of it)."""
+        return (what, claimed, self.diff(elementary(node_expr.doit()), var))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""

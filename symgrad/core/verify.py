@@ -469,12 +469,13 @@ class Differentiator:
 
     @property
     def full(self) -> sp.Expr:
-        """The composition in SymPy (evaluated, in elementary functions)."""
+        """The composition in SymPy (evaluated, in elementary functions): each definition
+        rewritten once (remembered, see :func:`_elementary_value`), then composed."""
         if self._full is None:
-            out = self._expr
+            out = _elementary_value(self._expr)
             for v, e in reversed(self._definitions):
-                out = out.xreplace({v: e})
-            self._full = elementary(out)
+                out = out.xreplace({v: _elementary_value(e)})
+            self._full = out
         return self._full
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
