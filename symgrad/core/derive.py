@@ -198,8 +198,21 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
         collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
         candidates.append(collected / den)
     candidates = [orient(c, set(nodes)) for c in candidates]
-    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    best = _shortest(candidates)
     return best.xreplace({v: f for f, v in hold.items()}) if hold else best
+
+
+def _shortest(candidates: Sequence[sp.Expr]) -> sp.Expr:
+    """The first of the forms with the fewest operations, then the shortest text (printed only
+    to break a tie).
+
+    >>> x, y = sp.symbols("x y")
+    >>> _shortest([x * (x + y), x**2 + x * y, x * y + x**2])
+    x*(x + y)
+    """
+    ops = [sp.count_ops(c) for c in candidates]
+    tied = [c for c, n in zip(candidates, ops, strict=True) if n == min(ops)]
+    return tied[0] if len(tied) == 1 else min(tied, key=lambda e: len(str(e)))
 
 
 def _monomial(expr: sp.Expr) -> bool:
