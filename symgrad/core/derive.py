@@ -575,6 +575,7 @@ class _Checker:
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
         self._one_sample: Differentiator | None = None
+        self._named: dict[sp.Expr, sp.Symbol] = {}
         self._derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
 
     def diff(self, expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
@@ -590,6 +591,15 @@ class _Checker:
     def full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
         return expr.xreplace(self._fulls)
+
+    def named(self, claims: Sequence[Claim]) -> tuple[Claim, ...]:
+        """``claims`` with each node's fully substituted form written as the node (sigma of the
+        31-term sum as v): :func:`~symgrad.core.verify.same_all` computes the node from its
+        definition, the same value, without rewriting the long form into elementary functions
+        again in every claim."""
+        if not self._named:
+            self._named = {e: v for v, e in self._fulls.items() if not e.is_Atom}
+        return tuple((w, a.xreplace(self._named), b.xreplace(self._named)) for w, a, b in claims)
 
     def shown_full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` unevaluated (2 (w x + b - y) stays as written)."""
@@ -863,10 +873,11 @@ def derive_graph(
         by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named, references)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
-            more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
+            more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *check.named(sub_claims))
             checked_by[len(steps) - 1] = ids + more
         if display_full != display_sub:
-            more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
+            more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,),
+                       *check.named(full_claims))
             checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
         claims_of[p] = list(range(first, len(claims)))
