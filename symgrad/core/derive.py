@@ -984,6 +984,8 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
     False
     """
 
+    if not _below(after):  # no fraction left: whatever denominator ``before`` had cancelled
+        return _below(before)
     # a function value of a long argument holding no power (see tidy) is one generator to
     # factor, held as a symbol: factor would otherwise walk and print its argument each time
     hold = _held(before.atoms(sp.Function) | after.atoms(sp.Function))
@@ -997,6 +999,18 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
         return {sp.expand(f.xreplace(back)) for f in out}
 
     return bool(factors(before) - factors(after))
+
+
+def _below(expr: sp.Expr) -> bool:
+    """Whether ``expr`` divides by something that is not a number (then that divisor has a
+    factor that is not a number).
+
+    >>> v, y = sp.symbols("v y")
+    >>> _below(v / (1 - y)), _below((v - y) / 2), _below(v * sp.exp(-y))
+    (True, False, False)
+    """
+    return any(isinstance(p, sp.Pow) and p.exp.is_negative and not p.base.is_number
+               for p in sp.preorder_traversal(expr))
 
 
 def _held(functions: set[sp.Expr]) -> dict[sp.Expr, sp.Dummy]:
