@@ -472,12 +472,14 @@ class Differentiator:
     @property
     def full(self) -> sp.Expr:
         """The composition in SymPy (evaluated, in elementary functions): each definition
-        rewritten once (remembered, see :func:`_elementary_value`), then composed."""
+        rewritten once (remembered, see :func:`_elementary_value`), then composed from the
+        first up, so that each node's full form is built once (composed from the last down,
+        everything above a node was built again with each node below it)."""
         if self._full is None:
-            out = _elementary_value(self._expr)
-            for v, e in reversed(self._definitions):
-                out = out.xreplace({v: _elementary_value(e)})
-            self._full = out
+            full: dict[sp.Symbol, sp.Expr] = {}
+            for v, e in self._definitions:
+                full[v] = _elementary_value(e).xreplace(full)
+            self._full = _elementary_value(self._expr).xreplace(full)
         return self._full
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
