@@ -459,7 +459,7 @@ class Differentiator:
         self.converted: se.Basic | None = None
         self._expr, self._definitions = expr, tuple(definitions)
         self._full: sp.Expr | None = None
-        if _Inliner(self._definitions, limit=100)(expr) is not None:
+        if _Inliner(self._definitions, limit=100).fits(expr):
             return  # small: SymPy's form
         try:
             sub: dict[se.Basic, se.Basic] = {}
@@ -710,22 +710,30 @@ class _Inliner:
 
     def __init__(self, defs: Sequence[tuple[sp.Symbol, sp.Expr]], limit: int = 400) -> None:
         self.limit = limit
+        self.defs = defs
         self.size: dict[sp.Symbol, int] = {}
-        self.full: dict[sp.Symbol, sp.Expr] = {}
         for v, e in defs:
             self.size[v] = self._size(e)
-            if self.size[v] <= limit:
-                self.full[v] = e.xreplace(self.full)
+        self._full: dict[sp.Symbol, sp.Expr] | None = None
 
     def _size(self, e: sp.Expr) -> int:
         return sum(self.size.get(n, 1) for n in sp.preorder_traversal(e))
 
+    def fits(self, e: sp.Expr) -> bool:
+        """Whether ``e`` with the definitions substituted has at most ``limit`` nodes."""
+        return not self.size or (_small(e, self.limit) and self._size(e) <= self.limit)
+
     def __call__(self, e: sp.Expr) -> sp.Expr | None:
         if not self.size:
             return e
-        if not _small(e, self.limit) or self._size(e) > self.limit:
+        if not self.fits(e):
             return None
-        return e.xreplace(self.full)
+        if self._full is None:  # built when first needed (fits alone does not need it)
+            self._full = {}
+            for v, d in self.defs:
+                if self.size[v] <= self.limit:
+                    self._full[v] = d.xreplace(self._full)
+        return e.xreplace(self._full)
 
 
 #: Where :func:`same_all` is (fraction of its work, measured on networks) after the proofs, the
