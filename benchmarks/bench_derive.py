@@ -90,6 +90,9 @@ TYPED = {
     ),
 }
 
+#: typed row -> the catalogue row of the same loss it is compared with (in the same run)
+TYPED_AGAINST = {"typed bce, logistic, 30 features (wrt w, b)": "bce, logistic, 30 features"}
+
 #: sizes, activations, loss, target seconds
 NETWORKS = [
     ([4, 8, 1], ["relu", "sigmoid"], "bce", 1),
@@ -128,11 +131,13 @@ def cold(setup: str, stmt: str) -> float:
 
 
 def _runs(xs: list[float]) -> str:
-    return ", ".join(f"{x:.2f}" for x in xs)
+    return ", ".join(f"{x:.3f}" for x in xs)
 
 
 def compare(name: str, ours_code: tuple[str, str], base_code: tuple[str, str], repeats: int,
-            goal: str, warm: bool = False) -> None:
+            goal: str, warm: bool = False) -> float:
+    """Print the derivation's and the baseline's medians, their ratio and every run; return the
+    derivation's median."""
     if warm:  # the untimed warm-up first, in the same process
         ours_code = (f"{WARM_UP}; {ours_code[0]}", ours_code[1])
         base_code = (f"{WARM_UP_BASE}; {base_code[0]}", base_code[1])
@@ -141,8 +146,9 @@ def compare(name: str, ours_code: tuple[str, str], base_code: tuple[str, str], r
         ours.append(cold(*ours_code))
         base.append(cold(*base_code))
     o, b = statistics.median(ours), statistics.median(base)
-    print(f"  {name:<44} {o:6.2f} s  sympy.diff alone {b:5.2f} s  ratio {o / b:5.1f}x  {goal}")
-    print(f"  {'':<44} runs: {_runs(ours)} | baseline runs: {_runs(base)}")
+    print(f"  {name:<44} {o:6.3f} s  sympy.diff alone {b:6.3f} s  ratio {o / b:5.1f}x  {goal}")
+    print(f"  {'':<44} runs: {_runs(ours)} | baseline runs: {_runs(base)}", flush=True)
+    return o
 
 
 def loop_overhead(iterations: int = 20_000) -> tuple[float, float]:
@@ -195,13 +201,19 @@ def derivations(repeats: int, cases: Sequence[str] = (), warm_only: bool = False
     for warm in (True,) if warm_only else (True, False):
         how = "warm: one other derivation first, untimed" if warm else "fresh process, cold"
         print(f"\n## Catalogue and typed derivations ({how}; median of {repeats})")
+        medians = {}
         for name, (ours, base) in CATALOGUE.items():
             goal = "(< 0.3 s, <= 10x)" if name == "bce, logistic, 30 features" else "(<= 10x)"
             if chosen(name):
-                compare(name, ours, base, repeats, goal, warm)
+                medians[name] = compare(name, ours, base, repeats, goal, warm)
         for name, (ours, base) in TYPED.items():
             if chosen(name):
-                compare(name, ours, base, repeats, "(as fast as the catalogue)", warm)
+                medians[name] = compare(name, ours, base, repeats, "(as fast as the catalogue)",
+                                        warm)
+        for typed, catalogue in TYPED_AGAINST.items():
+            if typed in medians and catalogue in medians:
+                print(f"  {typed} / {catalogue}: {medians[typed] / medians[catalogue]:.2f}x  "
+                      "(<= 1.25x)")
 
 
 def networks(repeats: int, only: list[str]) -> None:
