@@ -710,11 +710,11 @@ class _Inliner:
 
     def __init__(self, defs: Sequence[tuple[sp.Symbol, sp.Expr]], limit: int = 400) -> None:
         self.limit = limit
-        self.defs = defs
+        self.defs = dict(defs)
         self.size: dict[sp.Symbol, int] = {}
         for v, e in defs:
             self.size[v] = self._size(e)
-        self._full: dict[sp.Symbol, sp.Expr] | None = None
+        self._full: dict[sp.Symbol, sp.Expr] = {}
 
     def _size(self, e: sp.Expr) -> int:
         return sum(self.size.get(n, 1) for n in sp.preorder_traversal(e))
@@ -728,12 +728,17 @@ class _Inliner:
             return e
         if not self.fits(e):
             return None
-        if self._full is None:  # built when first needed (fits alone does not need it)
-            self._full = {}
-            for v, d in self.defs:
-                if self.size[v] <= self.limit:
-                    self._full[v] = d.xreplace(self._full)
-        return e.xreplace(self._full)
+        return e.xreplace(self._fulls(e))
+
+    def _fulls(self, e: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
+        """The full forms of the defined symbols in ``e``, each built once, when first needed
+        (the output's, a log of long sums, is built only if a claim holds the output)."""
+        out = {}
+        for v in e.free_symbols & self.defs.keys():
+            if v not in self._full:
+                self._full[v] = self.defs[v].xreplace(self._fulls(self.defs[v]))
+            out[v] = self._full[v]
+        return out
 
 
 #: Where :func:`same_all` is (fraction of its work, measured on networks) after the proofs, the
