@@ -283,11 +283,11 @@ def _irreducible(expr: sp.Expr) -> bool:
 
 
 def _lowest_terms(expr: sp.Expr) -> bool:
-    """Whether ``expr`` is a fraction in lowest terms that ``factor(cancel(...))`` leaves as it
-    is: a product of integer powers (of either sign) of numbers, symbols, function values and
+    """Whether ``expr`` is a fraction in lowest terms that factoring (:func:`_factored`) leaves
+    as it is: a product of integer powers (of either sign) of numbers, symbols, function values and
     sums that :func:`_irreducible` accepts, no factor of the denominator equal to one of the
     numerator up to its sign (irreducible factors share no divisor unless they are such a
-    pair), and no ``exp`` (``cancel`` reads exp(2 a) as exp(a)^2, which can factor).
+    pair), and no ``exp`` (factoring reads exp(2 a) as exp(a)^2, which can factor).
 
     >>> x, y, u, n = sp.symbols("x y u n")
     >>> _lowest_terms(x * (u - y) / n), _lowest_terms((u - y) / (n * u * (1 - u)))
@@ -983,7 +983,6 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
     >>> _really_cancels(v * (1 - v) * ((1 - y) / q - y / v), v * (1 - v) * ((1 - y) / q - y / v))
     False
     """
-
     if not _below(after):  # no fraction left: whatever denominator ``before`` had cancelled
         return _below(before)
     # a function value of a long argument holding no power (see tidy) is one generator to
