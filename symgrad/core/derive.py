@@ -142,6 +142,7 @@ TIDY_BUDGET = 256
 TIDY_GENERATORS = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def _long(expr: sp.Expr, limit: int = 40) -> bool:
     """Whether ``expr`` has more than ``limit`` nodes (stops counting there)."""
     return any(k > limit for k, _ in enumerate(sp.preorder_traversal(expr)))
@@ -244,6 +245,7 @@ def _monomial(expr: sp.Expr) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _irreducible(expr: sp.Expr) -> bool:
     """Whether ``expr`` is a product of numbers, symbols, function values and positive integer
     powers of sums that each have a term that is a lone symbol or function value (times +-1)
