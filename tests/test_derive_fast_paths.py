@@ -119,3 +119,15 @@ def test_a_wrong_substituted_form_is_still_caught(monkeypatch):
     monkeypatch.setattr(engine, "_compact", doubled)
     with pytest.raises(VerificationError, match="substituted"):
         derive_expr(*TYPED_BCE)
+
+
+def test_the_inliner_builds_only_the_full_forms_a_claim_holds():
+    from symgrad.core.verify import _Inliner
+
+    a, b, c, u, v, w = sp.symbols("a b c u v w", real=True)
+    inline = _Inliner([(u, a + b), (v, u * c), (w, sp.log(v))])
+    assert inline(v + 1) == c * (a + b) + 1
+    assert set(inline._full) == {u, v}  # w's full form (a log) was never needed
+    assert inline(w * a) == a * sp.log(c * (a + b))
+    assert _Inliner([(u, a + b)], limit=2)(u * c) is None  # too large once substituted
+    assert not _Inliner([(u, a + b)], limit=2).fits(u * c)
