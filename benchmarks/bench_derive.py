@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,6 +90,9 @@ TYPED = {
     ),
 }
 
+#: typed row -> the catalogue row of the same loss it is compared with (in the same run)
+TYPED_AGAINST = {"typed bce, logistic, 30 features (wrt w, b)": "bce, logistic, 30 features"}
+
 #: sizes, activations, loss, target seconds
 NETWORKS = [
     ([4, 8, 1], ["relu", "sigmoid"], "bce", 1),
@@ -127,11 +131,13 @@ def cold(setup: str, stmt: str) -> float:
 
 
 def _runs(xs: list[float]) -> str:
-    return ", ".join(f"{x:.2f}" for x in xs)
+    return ", ".join(f"{x:.3f}" for x in xs)
 
 
 def compare(name: str, ours_code: tuple[str, str], base_code: tuple[str, str], repeats: int,
-            goal: str, warm: bool = False) -> None:
+            goal: str, warm: bool = False) -> float:
+    """Print the derivation's and the baseline's medians, their ratio and every run; return the
+    derivation's median."""
     if warm:  # the untimed warm-up first, in the same process
         ours_code = (f"{WARM_UP}; {ours_code[0]}", ours_code[1])
         base_code = (f"{WARM_UP_BASE}; {base_code[0]}", base_code[1])
@@ -140,8 +146,9 @@ def compare(name: str, ours_code: tuple[str, str], base_code: tuple[str, str], r
         ours.append(cold(*ours_code))
         base.append(cold(*base_code))
     o, b = statistics.median(ours), statistics.median(base)
-    print(f"  {name:<44} {o:6.2f} s  sympy.diff alone {b:5.2f} s  ratio {o / b:5.1f}x  {goal}")
-    print(f"  {'':<44} runs: {_runs(ours)} | baseline runs: {_runs(base)}")
+    print(f"  {name:<44} {o:6.3f} s  sympy.diff alone {b:6.3f} s  ratio {o / b:5.1f}x  {goal}")
+    print(f"  {'':<44} runs: {_runs(ours)} | baseline runs: {_runs(base)}", flush=True)
+    return o
 
 
 def loop_overhead(iterations: int = 20_000) -> tuple[float, float]:
@@ -171,28 +178,42 @@ def main() -> None:
     ap.add_argument("--only", choices=["all", "derivations", "networks"], default="all",
                     help="one part of the run (the expanded networks alone: the size guard)")
     ap.add_argument("--sizes", default="", help="with --only networks: e.g. 3-4-4,3-4-8")
+    ap.add_argument("--case", action="append", default=[], help="one derivation row by its "
+                    "name (repeatable), e.g. --case 'bce, logistic'")
+    ap.add_argument("--warm-only", action="store_true", help="the warm derivations alone")
     a = ap.parse_args()
     repeats = a.repeats
     print("# bench_derive")
     for key, value in machine().items():
         print(f"  {key}: {value}")
     if a.only in ("all", "derivations"):
-        derivations(repeats)
+        derivations(repeats, a.case, a.warm_only)
     if a.only in ("all", "networks"):
         networks(repeats, [s for s in a.sizes.split(",") if s])
     if a.only == "all":
         rest(repeats)
 
 
-def derivations(repeats: int) -> None:
-    for warm in (True, False):
+def derivations(repeats: int, cases: Sequence[str] = (), warm_only: bool = False) -> None:
+    def chosen(name: str) -> bool:
+        return not cases or name in cases
+
+    for warm in (True,) if warm_only else (True, False):
         how = "warm: one other derivation first, untimed" if warm else "fresh process, cold"
         print(f"\n## Catalogue and typed derivations ({how}; median of {repeats})")
+        medians = {}
         for name, (ours, base) in CATALOGUE.items():
             goal = "(< 0.3 s, <= 10x)" if name == "bce, logistic, 30 features" else "(<= 10x)"
-            compare(name, ours, base, repeats, goal, warm)
+            if chosen(name):
+                medians[name] = compare(name, ours, base, repeats, goal, warm)
         for name, (ours, base) in TYPED.items():
-            compare(name, ours, base, repeats, "(as fast as the catalogue)", warm)
+            if chosen(name):
+                medians[name] = compare(name, ours, base, repeats, "(as fast as the catalogue)",
+                                        warm)
+        for typed, catalogue in TYPED_AGAINST.items():
+            if typed in medians and catalogue in medians:
+                print(f"  {typed} / {catalogue}: {medians[typed] / medians[catalogue]:.2f}x  "
+                      "(<= 1.25x)")
 
 
 def networks(repeats: int, only: list[str]) -> None:

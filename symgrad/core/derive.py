@@ -142,6 +142,7 @@ TIDY_BUDGET = 256
 TIDY_GENERATORS = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def _long(expr: sp.Expr, limit: int = 40) -> bool:
     """Whether ``expr`` has more than ``limit`` nodes (stops counting there)."""
     return any(k > limit for k, _ in enumerate(sp.preorder_traversal(expr)))
@@ -177,6 +178,8 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     """
     if _monomial(expr) or (not graph.sum_to_one and _irreducible(expr)):
         return expr  # nothing to cancel, collect or factor: already its shortest form
+    if not graph.sum_to_one and _lowest_terms(expr):
+        return orient(expr, {n.symbol for n in graph.nodes})  # as the full path would leave it
     if expr.has(sp.Piecewise):
         return sp.piecewise_fold(expr) if sp.count_ops(expr) < 50 else expr
     nodes = [n.symbol for n in graph.nodes]
@@ -188,17 +191,45 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     # a function value of a long argument with nothing to take out of it (a network's unit
     # written out) is one variable to cancel/factor, held as a symbol: they would otherwise walk
     # and print its argument again and again (0.6 s per form in a 4-8-4-1 network)
-    held = sorted((f for f in expr.atoms(sp.Function) if _long(f) and _irreducible(f)), key=_shape)
-    hold = {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
+    hold = _held(expr.atoms(sp.Function))
     work = expr.xreplace(hold)
-    candidates = [sp.factor(sp.cancel(work)), work]
+    candidates = [_factored(work), work]
     for group in graph.sum_to_one:
         num, den = sp.fraction(sp.cancel(work))
         collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
         candidates.append(collected / den)
     candidates = [orient(c, set(nodes)) for c in candidates]
-    best = min(candidates, key=lambda e: (sp.count_ops(e), len(str(e))))
+    best = _shortest(candidates)
     return best.xreplace({v: f for f, v in hold.items()}) if hold else best
+
+
+def _factored(work: sp.Expr) -> sp.Expr:
+    """``work`` over one denominator with common factors cancelled, both parts factored.
+
+    ``factor`` does it alone (it puts the form over one denominator and factors both parts, so
+    common factors cancel): what ``factor(cancel(...))`` gave on the 1960 forms of the
+    catalogue, typed and network derivations tried (printed alike; 2 differ inside a typed sum's
+    order), in a third of the time (cancel expanded first, and factor undid it); the tests
+    compare the two.
+
+    >>> v, y = sp.symbols("v y")
+    >>> _factored(v * (1 - v) * ((1 - y) / (1 - v) - y / v))
+    v - y
+    """
+    return sp.factor(work)
+
+
+def _shortest(candidates: Sequence[sp.Expr]) -> sp.Expr:
+    """The first of the forms with the fewest operations, then the shortest text (printed only
+    to break a tie).
+
+    >>> x, y = sp.symbols("x y")
+    >>> _shortest([x * (x + y), x**2 + x * y, x * y + x**2])
+    x*(x + y)
+    """
+    ops = [sp.count_ops(c) for c in candidates]
+    tied = [c for c, n in zip(candidates, ops, strict=True) if n == min(ops)]
+    return tied[0] if len(tied) == 1 else min(tied, key=lambda e: len(str(e)))
 
 
 def _monomial(expr: sp.Expr) -> bool:
@@ -214,6 +245,7 @@ def _monomial(expr: sp.Expr) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _irreducible(expr: sp.Expr) -> bool:
     """Whether ``expr`` is a product of numbers, symbols, function values and positive integer
     powers of sums that each have a term that is a lone symbol or function value (times +-1)
@@ -250,6 +282,33 @@ def _irreducible(expr: sp.Expr) -> bool:
         if not (f.is_Number or (power.is_Integer and power > 0 and ok(base))):
             return False
     return True
+
+
+def _lowest_terms(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a fraction in lowest terms that factoring (:func:`_factored`) leaves
+    as it is: a product of integer powers (of either sign) of numbers, symbols, function values and
+    sums that :func:`_irreducible` accepts, no factor of the denominator equal to one of the
+    numerator up to its sign (irreducible factors share no divisor unless they are such a
+    pair), and no ``exp`` (factoring reads exp(2 a) as exp(a)^2, which can factor).
+
+    >>> x, y, u, n = sp.symbols("x y u n")
+    >>> _lowest_terms(x * (u - y) / n), _lowest_terms((u - y) / (n * u * (1 - u)))
+    (True, True)
+    >>> _lowest_terms((u - y) / (y - u)), _lowest_terms((x**2 - 1) / (x - 1))
+    (False, False)
+    """
+    if expr.has(sp.exp):
+        return False
+    above: list[sp.Expr] = []
+    below: list[sp.Expr] = []
+    for f in sp.Mul.make_args(expr):
+        if f.is_Number:
+            continue
+        base, power = f.as_base_exp()
+        if not (power.is_Integer and _irreducible(base)) or base.is_Number:
+            return False
+        (above if power > 0 else below).append(base)
+    return not any(b == a or b == -a for b in below for a in above)
 
 
 def _wants_flip(add: sp.Add, preferred: set[sp.Symbol]) -> bool:
@@ -398,6 +457,12 @@ class _Tidier:
     def __call__(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
         return self.remembered("tidy", expr, swap, lambda e: tidy(e, self.graph))
 
+    def substituted(self, expr: sp.Expr, swap: Renaming | None = None) -> sp.Expr:
+        """:func:`_substitute_helpers` remembered (the renaming leaves every node's definition
+        unchanged, so substituting commutes with it)."""
+        return self.remembered(
+            "substituted", expr, swap, lambda e: _substitute_helpers(e, self.graph))
+
     def compact(
         self, expr: sp.Expr, rule: Rule, what: str, swap: Renaming | None
     ) -> tuple[tuple[Rule, ...], tuple[Claim, ...], sp.Expr]:
@@ -410,7 +475,8 @@ class _Tidier:
 def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
     fixed order: equal texts mean literally the same expression up to the order of terms and
-    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again.
+    factors (a typed sum is kept in the order typed). Nothing is built or evaluated again; a
+    subtree the renaming does not touch keeps its remembered text (:func:`_plain_shape`).
 
     >>> x, y = sp.symbols("x y")
     >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
@@ -418,23 +484,44 @@ def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     >>> _shape(x - y, {x: y, y: x}) == _shape(y - x), _shape(x - y) == _shape(y - x)
     (True, False)
     """
-    swap = swap or {}
+    if not swap:
+        return _plain_shape(e)[0]
+    moved = frozenset(swap)
     memo: dict[int, str] = {}
 
     def walk(x: sp.Basic) -> str:
         out = memo.get(id(x))
         if out is None:
-            if not x.args:
-                out = _leaf(swap.get(x, x))
+            text, leaves = _plain_shape(x)
+            if not leaves & moved:
+                out = text
+            elif not x.args:
+                out = _leaf(swap[x])
             else:
-                args = [walk(a) for a in x.args]
-                if isinstance(x, sp.Add | sp.Mul):
-                    args.sort()
-                out = f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
+                out = _node_text(x, [walk(a) for a in x.args])
             memo[id(x)] = out
         return out
 
     return walk(e)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_shape(x: sp.Basic) -> tuple[str, frozenset[sp.Basic]]:
+    """:func:`_shape` of ``x`` without a renaming, and the atoms it holds; remembered, so the
+    shared parts of a derivation's forms (sigma of a 31-term sum in every gradient) are walked
+    once."""
+    if not x.args:
+        return _leaf(x), frozenset((x,))
+    parts = [_plain_shape(a) for a in x.args]
+    return _node_text(x, [t for t, _ in parts]), frozenset().union(*(a for _, a in parts))
+
+
+def _node_text(x: sp.Basic, args: list[str]) -> str:
+    """One node of :func:`_shape`: its class and its arguments' texts (sorted in a sum or a
+    product)."""
+    if isinstance(x, sp.Add | sp.Mul):
+        args = sorted(args)
+    return f"{type(x).__name__}#{id(type(x))}({','.join(args)})"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -506,10 +593,31 @@ class _Checker:
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
         self._one_sample: Differentiator | None = None
+        self._named: dict[sp.Expr, sp.Symbol] = {}
+        self._derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
+
+    def diff(self, expr: sp.Expr, var: sp.Symbol) -> sp.Expr:
+        """``sympy.diff(expr, var)``, computed once per derivation: the engine's local
+        derivative of a node without symgrad's functions, its check's reference and an adjoint's
+        reference can be the very same derivative (the claims compare the engine's tidied,
+        renamed form with it)."""
+        key = (expr, var)
+        if key not in self._derivatives:
+            self._derivatives[key] = sp.diff(expr, var)
+        return self._derivatives[key]
 
     def full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` with the node definitions substituted once, not per call."""
         return expr.xreplace(self._fulls)
+
+    def named(self, claims: Sequence[Claim]) -> tuple[Claim, ...]:
+        """``claims`` with each node's fully substituted form written as the node (sigma of the
+        31-term sum as v): :func:`~symgrad.core.verify.same_all` computes the node from its
+        definition, the same value, without rewriting the long form into elementary functions
+        again in every claim."""
+        if not self._named:
+            self._named = {e: v for v, e in self._fulls.items() if not e.is_Atom}
+        return tuple((w, a.xreplace(self._named), b.xreplace(self._named)) for w, a, b in claims)
 
     def shown_full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` unevaluated (2 (w x + b - y) stays as written)."""
@@ -520,7 +628,10 @@ class _Checker:
             return expr.xreplace(self._shown)
 
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
-        return (what, claimed, sp.diff(elementary(node_expr), var))
+        """The local derivative against sympy.diff of the node's evaluated definition in
+        elementary functions (for a node without symgrad's functions, the derivative the engine
+        started from: the claim checks what it made of it)."""
+        return (what, claimed, self.diff(elementary(node_expr.doit()), var))
 
     def adjoint(self, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
@@ -530,7 +641,7 @@ class _Checker:
             if n.symbol != var and n.expr.free_symbols & below:
                 downstream.append((n.symbol, n.expr))
                 below.add(n.symbol)
-        reference = Differentiator(g.output, downstream)(var)
+        reference = Differentiator(g.output, downstream, self.diff)(var)
         return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
     def gradient(
@@ -562,7 +673,8 @@ class _Checker:
         """The references of :meth:`gradient`'s claims, in their order."""
         g = self.graph
         if self._one_sample is None:
-            self._one_sample = Differentiator(g.output, [(n.symbol, n.expr) for n in g.nodes])
+            self._one_sample = Differentiator(
+                g.output, [(n.symbol, n.expr) for n in g.nodes], self.diff)
         if not g.mean_over_samples:
             return [self._one_sample(var)]
         return [sp.diff(elementary(g.penalty), var), self._one_sample(var) * g.weight]
@@ -674,7 +786,7 @@ def derive_graph(
         report("local derivatives", _SHARE[0] * k / len(graph.nodes))
         budget.check()
         for s in graph.inputs(n):
-            d = tidy(in_named_terms(n.local(s), graph), graph)
+            d = tidy(in_named_terms(n.local(s, check.diff), graph), graph)
             claim = check.local(n.expr, s, d, f"d{n.symbol}/d{s}")
             add(Kind.LOCAL, as_rules(rule_name(n.expr, s)), Partial(n.symbol, s), (d,), claim)
             steps[-1] = replace(steps[-1], note=_convention(n.expr))
@@ -711,9 +823,7 @@ def derive_graph(
         users = graph.consumers(n.symbol)
         symbolic, values = chain_terms(users, n.symbol)
         product = sp.Add(*values, evaluate=False)
-        result = tidy(
-            sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]), graph
-        )
+        result = tidier(sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]))
         claim = check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}")
         rules = (_chain_rule(users),)
         lhs = Partial(result_sym, n.symbol)
@@ -759,7 +869,7 @@ def derive_graph(
             rules += (Rule.PENALTY,)
         term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
-        grad_named_sub = _substitute_helpers(term_named, graph)
+        grad_named_sub = tidier.substituted(term_named, swap)
         sub_rules, sub_claims, grad_named_sub = tidier.compact(
             grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
@@ -781,10 +891,11 @@ def derive_graph(
         by = check.gradient(p, grad, f"d{result_sym}/d{p}", term_named, references)
         ids = add(Kind.CHAIN, rules, lhs, _distinct((*shown, named), lhs), *by)
         if display_sub != named:
-            more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *sub_claims)
+            more = add(Kind.SUBSTITUTION, sub_rules, lhs, (display_sub,), *check.named(sub_claims))
             checked_by[len(steps) - 1] = ids + more
         if display_full != display_sub:
-            more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,), *full_claims)
+            more = add(Kind.SUBSTITUTION, full_rules, lhs, (display_full,),
+                       *check.named(full_claims))
             checked_by[len(steps) - 1] = ids + more
         gradients[str(p)] = grad
         claims_of[p] = list(range(first, len(claims)))
@@ -874,15 +985,40 @@ def _really_cancels(before: sp.Expr, after: sp.Expr) -> bool:
     >>> _really_cancels(v * (1 - v) * ((1 - y) / q - y / v), v * (1 - v) * ((1 - y) / q - y / v))
     False
     """
+    if not _below(after):  # no fraction left: whatever denominator ``before`` had cancelled
+        return _below(before)
+    # a function value of a long argument holding no power (see tidy) is one generator to
+    # factor, held as a symbol: factor would otherwise walk and print its argument each time
+    hold = _held(before.atoms(sp.Function) | after.atoms(sp.Function))
+    back = {v: f for f, v in hold.items()}
 
     def factors(e: sp.Expr) -> set[sp.Expr]:
         out: set[sp.Expr] = set()
-        for p in sp.preorder_traversal(e):
+        for p in sp.preorder_traversal(e.xreplace(hold)):
             if isinstance(p, sp.Pow) and p.exp.is_negative:
                 out |= {f for f in sp.Mul.make_args(sp.factor(p.base)) if not f.is_number}
-        return {sp.expand(f) for f in out}
+        return {sp.expand(f.xreplace(back)) for f in out}
 
     return bool(factors(before) - factors(after))
+
+
+def _below(expr: sp.Expr) -> bool:
+    """Whether ``expr`` divides by something that is not a number (then that divisor has a
+    factor that is not a number).
+
+    >>> v, y = sp.symbols("v y")
+    >>> _below(v / (1 - y)), _below((v - y) / 2), _below(v * sp.exp(-y))
+    (True, False, False)
+    """
+    return any(isinstance(p, sp.Pow) and p.exp.is_negative and not p.base.is_number
+               for p in sp.preorder_traversal(expr))
+
+
+def _held(functions: set[sp.Expr]) -> dict[sp.Expr, sp.Dummy]:
+    """A symbol for each of ``functions`` whose argument is long and irreducible (a unit's
+    weighted sum): ``cancel`` and ``factor`` see such a value as one generator anyway."""
+    held = sorted((f for f in functions if _long(f) and _irreducible(f)), key=_shape)
+    return {f: sp.Dummy(f"f{k}") for k, f in enumerate(held)}
 
 
 #: The shares of the work (measured on networks) of the local derivatives, the chain rule and the

@@ -336,7 +336,9 @@ def _huber_elementary(u: sp.Expr, delta: sp.Expr) -> sp.Expr:
 sigmoid = _sympy_function(
     "sigmoid",
     1,
-    evaluate=lambda z: sp.S.Half if z.is_zero else None,
+    # a number only: asking a symbolic sum whether it is zero walks SymPy's assumptions over
+    # every term (6 ms for a 31-term weighted sum, each time the value is built anew)
+    evaluate=lambda z: sp.S.Half if z.is_number and z.is_zero else None,
     doc="The logistic sigmoid 1 / (1 + exp(-z)); its derivative is sigmoid(z) (1 - sigmoid(z)).",
 )
 relu = _sympy_function(

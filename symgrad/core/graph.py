@@ -20,7 +20,7 @@ a + b*c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +45,12 @@ class Node:
     keep: bool = True
     label: str = ""
 
-    def local(self, var: sp.Symbol) -> sp.Expr:
-        """d(expr)/d(var), of the evaluated expression (so (a^2)^2 gives 4 a^3, not 4 a^4/a)."""
-        return sp.diff(self.expr.doit(), var)
+    def local(
+        self, var: sp.Symbol, diff: Callable[[sp.Expr, sp.Symbol], sp.Expr] = sp.diff
+    ) -> sp.Expr:
+        """d(expr)/d(var), of the evaluated expression (so (a^2)^2 gives 4 a^3, not 4 a^4/a);
+        ``diff`` differentiates (``sympy.diff``, or one that remembers)."""
+        return diff(self.expr.doit(), var)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,8 @@ def _symbolically_equal(a: sp.Expr, b: sp.Expr, **hints: bool) -> bool:
     if diff == 0:
         return True
     if _small(diff) and not diff.has(sp.Piecewise) and expanded_terms(diff) <= _EXPAND_BUDGET:
+        # expand makes no log where there is none: its log walk would change nothing
+        hints = {"log": diff.has(sp.log), **hints}
         try:
             return sp.expand(diff, **hints) == 0
         except (TypeError, ValueError):  # pragma: no cover - expand on exotic input
@@ -447,13 +449,17 @@ class Differentiator:
     """
 
     def __init__(
-        self, expr: sp.Expr, definitions: Sequence[tuple[sp.Symbol, sp.Expr]] = ()
+        self,
+        expr: sp.Expr,
+        definitions: Sequence[tuple[sp.Symbol, sp.Expr]] = (),
+        diff: Callable[[sp.Expr, sp.Symbol], sp.Expr] = sp.diff,
     ) -> None:
+        self.diff = diff  # SymPy's (sympy.diff, or one that remembers what it computed)
         self.engine = _Engine([])
         self.converted: se.Basic | None = None
         self._expr, self._definitions = expr, tuple(definitions)
         self._full: sp.Expr | None = None
-        if _Inliner(self._definitions, limit=100)(expr) is not None:
+        if _Inliner(self._definitions, limit=100).fits(expr):
             return  # small: SymPy's form
         try:
             sub: dict[se.Basic, se.Basic] = {}
@@ -465,21 +471,24 @@ class Differentiator:
 
     @property
     def full(self) -> sp.Expr:
-        """The composition in SymPy (evaluated, in elementary functions)."""
+        """The composition in SymPy (evaluated, in elementary functions): each definition
+        rewritten once (remembered, see :func:`_elementary_value`), then composed from the
+        first up, so that each node's full form is built once (composed from the last down,
+        everything above a node was built again with each node below it)."""
         if self._full is None:
-            out = self._expr
-            for v, e in reversed(self._definitions):
-                out = out.xreplace({v: e})
-            self._full = elementary(out)
+            full: dict[sp.Symbol, sp.Expr] = {}
+            for v, e in self._definitions:
+                full[v] = _elementary_value(e).xreplace(full)
+            self._full = _elementary_value(self._expr).xreplace(full)
         return self._full
 
     def __call__(self, var: sp.Symbol) -> sp.Expr:
         if self.converted is None or var not in self.engine.symbol:
-            return sp.diff(self.full, var)
+            return self.diff(self.full, var)
         try:
             return self.engine.from_(self.converted.diff(self.engine.symbol[var]))
         except _Unsupported:  # a Derivative or Subs SymEngine left: SymPy's own
-            return sp.diff(self.full, var)
+            return self.diff(self.full, var)
 
 
 def _shared(
@@ -701,22 +710,35 @@ class _Inliner:
 
     def __init__(self, defs: Sequence[tuple[sp.Symbol, sp.Expr]], limit: int = 400) -> None:
         self.limit = limit
+        self.defs = dict(defs)
         self.size: dict[sp.Symbol, int] = {}
-        self.full: dict[sp.Symbol, sp.Expr] = {}
         for v, e in defs:
             self.size[v] = self._size(e)
-            if self.size[v] <= limit:
-                self.full[v] = e.xreplace(self.full)
+        self._full: dict[sp.Symbol, sp.Expr] = {}
 
     def _size(self, e: sp.Expr) -> int:
         return sum(self.size.get(n, 1) for n in sp.preorder_traversal(e))
 
+    def fits(self, e: sp.Expr) -> bool:
+        """Whether ``e`` with the definitions substituted has at most ``limit`` nodes."""
+        return not self.size or (_small(e, self.limit) and self._size(e) <= self.limit)
+
     def __call__(self, e: sp.Expr) -> sp.Expr | None:
         if not self.size:
             return e
-        if not _small(e, self.limit) or self._size(e) > self.limit:
+        if not self.fits(e):
             return None
-        return e.xreplace(self.full)
+        return e.xreplace(self._fulls(e))
+
+    def _fulls(self, e: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
+        """The full forms of the defined symbols in ``e``, each built once, when first needed
+        (the output's, a log of long sums, is built only if a claim holds the output)."""
+        out = {}
+        for v in e.free_symbols & self.defs.keys():
+            if v not in self._full:
+                self._full[v] = self.defs[v].xreplace(self._fulls(self.defs[v]))
+            out[v] = self._full[v]
+        return out
 
 
 #: Where :func:`same_all` is (fraction of its work, measured on networks) after the proofs, the
