@@ -37,9 +37,9 @@ from symgrad.models.network_spec import NetworkSpec
 #: Refuse expanded derivations estimated to take longer than this many seconds.
 MAX_SECONDS = 60.0
 #: Seconds per parameter (see :func:`estimated_seconds`).
-COST = 0.025
+COST = 0.02
 #: A softmax output of K units fed by H units costs K² H / SOFTMAX times as much per parameter.
-SOFTMAX = 50.0
+SOFTMAX = 90.0
 
 
 def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
@@ -59,7 +59,7 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
 def estimated_seconds(net: NetworkSpec) -> float:
     """The expanded derivation's time, from the parameter count P, the depth L and the
     activations: ``0.3 + COST · P · (1 + (L - 2)/2) · (1 + P/1000)``, times 1.5 for each kinked
-    layer fed by a kinked layer (relu of a relu: conditions on conditions), times K² H / 50 (at
+    layer fed by a kinked layer (relu of a relu: conditions on conditions), times K² H / 90 (at
     least 1) for a softmax output of K units fed by H units (its Jacobian has K² entries per
     sample, each through the H units below): fitted to 3-4-4, 3-4-8 and 4-8-10.
 
@@ -69,7 +69,7 @@ def estimated_seconds(net: NetworkSpec) -> float:
 
     >>> from symgrad.models.network import network
     >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")), 1)
-    1.6
+    1.3
     """
     p = net.n_params
     return 0.3 + COST * p * (1 + p / 1000) * _factor(net)
