@@ -264,8 +264,14 @@ def _point(
     return out
 
 
-def _kinks(exprs: Iterable[sp.Expr]) -> list[sp.Expr]:
-    """Expressions whose zeros are kinks: Piecewise conditions, Abs, Heaviside, sign, Max, Min."""
+def kinks(exprs: Iterable[sp.Expr]) -> list[sp.Expr]:
+    """Expressions whose zeros are kinks: Piecewise conditions, Abs, Heaviside, sign, Max, Min.
+    The checks of answers put points on both sides of each (and the practice page too).
+
+    >>> z = sp.Symbol("z", real=True)
+    >>> kinks([sp.Abs(z - 1) + sp.Piecewise((z, z > 0), (0, True))])
+    [z, z - 1]
+    """
     found: set[sp.Expr] = set()
     for e in (n for x in exprs for n in sp.preorder_traversal(x)):
         if isinstance(e, sp.Piecewise):
@@ -943,7 +949,7 @@ def equivalent(
         (n, k % _KINDS, _point(rng, k % _KINDS, shared_free, shared_groups))
         for k, n in enumerate(sizes)
     ]
-    for kink in _kinks([a, b]):
+    for kink in kinks([a, b]):
         if kink.free_symbols <= set(shared_free):
             base = _point(rng, 1, shared_free, shared_groups)
             head += [(rng.choice(small), 1, at) for at in _beside_kink(kink, base, rng)]

@@ -332,6 +332,7 @@ def fit(
     full = batch_size is None or (isinstance(batch_size, int) and batch_size >= n)
 
     loss_and_grad: Callable[[dict[str, Any], Any], tuple[float, dict[str, np.ndarray]]]
+    stats = None
     if reduction is not None and full:
         stats = reduction.statistics(Xp, Yp)
         method = "statistics"
@@ -366,7 +367,8 @@ def fit(
     params = dict(zip(names, map(float, theta), strict=True))
     closed = None
     if reduction is not None:
-        closed = reduction.closed_form(reduction.statistics(Xp, Yp))
+        closed = reduction.closed_form(stats if stats is not None
+                                       else reduction.statistics(Xp, Yp))  # one pass, not two
     params_orig = closed_orig = None
     if standardize:
         params_orig = _original(params, names, mean, std)

@@ -44,13 +44,13 @@ from typing import Any
 import sympy as sp
 from sympy.printing.jscode import JavascriptCodePrinter
 
+from symgrad.core import verify
 from symgrad.core.derive import Derivation
 from symgrad.core.errors import OptionError
 from symgrad.core.functions import FUNCTIONS, elementary
 from symgrad.core.graph import N, Values, forward_backward
 from symgrad.core.parse import MAX_LENGTH
 from symgrad.core.steps import Kind, Partial
-from symgrad.core.verify import _kinks
 from symgrad.render import rule_text, typed_title
 from symgrad.render.html import mathml
 from symgrad.render.latex import expr_latex
@@ -220,7 +220,7 @@ def kinks(expr: sp.Expr) -> list[sp.Expr]:
     >>> kinks(sp.Piecewise((1, z > 0), (0, True)) + abs(z - 2))
     [z, z - 2]
     """
-    return _kinks([elementary(expr)])
+    return verify.kinks([elementary(expr)])
 
 
 def _names(d: Derivation, p: Problem | None) -> dict[str, str]:
