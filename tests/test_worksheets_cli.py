@@ -171,3 +171,17 @@ def test_bundled_worksheets_after_a_non_editable_install(tmp_path):
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.split()) == len(shipped)
+
+
+def test_progress_bar_in_a_log_is_one_final_line(monkeypatch):
+    """Not a terminal and slow: the log gets the last state once, without carriage returns."""
+    import importlib
+
+    build_module = importlib.import_module("symgrad.teaching.worksheets.build")
+    clock = iter([100.0, 102.0, 103.0])
+    monkeypatch.setattr(build_module.time, "monotonic", lambda: next(clock))
+    log = io.StringIO()
+    bar = Bar("sheet", stream=log)
+    for done in (1, 2, 3):
+        bar(done, 3)
+    assert log.getvalue() == "sheet [########################] 3/3\n"

@@ -315,7 +315,8 @@ def bundled_specs() -> list[Path]:
 
 
 class Bar:
-    """A progress bar on stderr: drawn when stderr is a terminal or the work passes a second.
+    """A progress bar on stderr: drawn when stderr is a terminal; in a log (not a terminal) one
+    final line, when the work took more than a second (no carriage returns in the file).
 
     Call it with ``(done, total)``, e.g. as the ``progress`` of :func:`build`; ``stream`` and
     ``force`` (draw even when not a terminal) are for tests and logs.
@@ -337,11 +338,12 @@ class Bar:
         self.drawn = False
 
     def __call__(self, done: int, total: int) -> None:
-        if not (self.force or time.monotonic() - self.start > 1.0):
+        if not self.force and (done < total or time.monotonic() - self.start <= 1.0):
             return
         width = 24
         full = width * done // total
-        self.stream.write(f"\r{self.label} [{'#' * full}{'.' * (width - full)}] {done}/{total}")
+        lead = "\r" if self.force else ""  # a log gets no carriage return
+        self.stream.write(f"{lead}{self.label} [{'#' * full}{'.' * (width - full)}] {done}/{total}")
         if done == total:
             self.stream.write("\n")
         self.stream.flush()
