@@ -428,8 +428,8 @@ def _gradients_html(d: Derivation, compile_: _Compiler, questions: list[dict[str
            "<code>x_i</code> or <code>x</code>, <code>yhat_i</code>, ...; N is the sample count."
            if d.graph.mean_over_samples else "Use the variables' names; ^ or ** for powers.")
     if any(kinks(g.expanded) for g in d.gradients.values()):
-        how += (" A piecewise value: <code>where(z &gt; 0, a, b)</code> is a where z &gt; 0, "
-                "else b (one comparison: &lt;, &lt;=, &gt; or &gt;=).")
+        how += (" A piecewise value: <code>where(z &gt; 0, a, b)</code> is a when z &gt; 0 and "
+                "b otherwise (one comparison: &lt;, &lt;=, &gt; or &gt;=).")
     return (
         '<section aria-labelledby="h-practice"><h2 id="h-practice">Practice: the gradients</h2>'
         f"<p class=\"hint\">{how} Answers are checked in this page at random points.</p>\n"
