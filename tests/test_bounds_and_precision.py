@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import mpmath
 import pytest
@@ -218,3 +222,24 @@ def test_cancellation_past_half_the_working_precision_still_settles(zeta):
     vals = forward_backward(d.graph, {"z": sp.Rational(zeta)})
     assert to_float(vals.value[d.graph.output]) == pytest.approx(zeta, rel=1e-15)
     assert to_float(vals.grad[z]) == pytest.approx(1.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("order", [14, 40])
+def test_typed_arithmetic_never_trips_sympys_assumptions(order):
+    """Typed 1 - y at y = 0 keeps an unevaluated 1 - 1*0 for display; SymPy asks assumptions in
+    a random order, and with these orders (fresh process, hash seed 0) sympy.diff of the
+    unevaluated form raised InconsistentAssumptions (CI failed once on it). The references now
+    differentiate the evaluated definitions."""
+    code = (
+        "from sympy.core.random import seed\n"
+        f"seed({order})\n"
+        "from symgrad.core.derive import derive_expr\n"
+        "d = derive_expr('-((0)*log(sigmoid((1/2)*z + (-2)))"
+        " + (1 - (0))*log(1 - sigmoid((1/2)*z + (-2))))')\n"
+        "print(d.verified)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=root)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr[-2000:]

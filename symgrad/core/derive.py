@@ -592,6 +592,10 @@ class _Checker:
         self._shown: dict[sp.Symbol, sp.Expr] = {}
         for n in graph.nodes:  # each node down to parameters and data, once (topological order)
             self._fulls[n.symbol] = n.expr.xreplace(self._fulls)
+        # the definitions the references differentiate, with the typed arithmetic evaluated: an
+        # unevaluated 1 - 1*0 (typed 1 - y at y = 0) can make SymPy's assumptions, asked in a
+        # random order, raise InconsistentAssumptions inside sympy.diff
+        self._definitions = [(n.symbol, _evaluated(n.expr)) for n in graph.nodes]
         self._one_sample: Differentiator | None = None
         self._named: dict[sp.Expr, sp.Symbol] = {}
         self._derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
@@ -637,10 +641,10 @@ class _Checker:
         """dL/d(var) holding var's own inputs fixed: expand only the nodes downstream of var."""
         g = self.graph
         downstream, below = [], {var}
-        for n in g.nodes:
-            if n.symbol != var and n.expr.free_symbols & below:
-                downstream.append((n.symbol, n.expr))
-                below.add(n.symbol)
+        for symbol, expr in self._definitions:
+            if symbol != var and expr.free_symbols & below:
+                downstream.append((symbol, expr))
+                below.add(symbol)
         reference = Differentiator(g.output, downstream, self.diff)(var)
         return (what, claimed, reference * (g.weight if g.mean_over_samples else 1))
 
@@ -673,8 +677,7 @@ class _Checker:
         """The references of :meth:`gradient`'s claims, in their order."""
         g = self.graph
         if self._one_sample is None:
-            self._one_sample = Differentiator(
-                g.output, [(n.symbol, n.expr) for n in g.nodes], self.diff)
+            self._one_sample = Differentiator(g.output, self._definitions, self.diff)
         if not g.mean_over_samples:
             return [self._one_sample(var)]
         return [sp.diff(elementary(g.penalty), var), self._one_sample(var) * g.weight]
