@@ -364,28 +364,14 @@
   }
   function fmt(v) { return Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, ""); }
 
-  function show(el, result) {
-    el.textContent = result ? result.message : "";
-    el.className = "verdict" + (result ? " " + result.state : "");
-    if (result && result.mistakes) el.dataset.mistakes = result.mistakes.join(",");
-    else delete el.dataset.mistakes;
-  }
-
   // --- questions with their own input (gradients, worksheet answers) -----------------------------
   // (a matrix question of a worksheet is interactive_matrix.js's)
   const boxes = Array.from(document.querySelectorAll(".question[data-q]"))
     .filter((box) => !(QUESTIONS.get(box.dataset.q) || {}).matrix);
-  function reveals(q, result) {
-    const policy = q.reveal || "after_attempt";
-    if (policy === "always") return true;
-    if (policy === "never" || !result) return false;
-    if (policy === "after_correct") return result.state === "correct";
-    return result.state !== "refused";
-  }
   function attempt(box, text, remember) {
     const q = QUESTIONS.get(box.dataset.q);
     const result = text === "" ? null : judge(q, text);
-    show(box.querySelector(".verdict"), result);
+    showVerdict(box.querySelector(".verdict"), result);
     const solution = q.solution ? $(q.solution) : box.querySelector(".solution");
     const open = reveals(q, result) || (store.answers[q.id] || {}).revealed === true;
     if (solution && open) solution.hidden = false;
@@ -418,7 +404,7 @@
       lhs.replaceChildren(next.querySelector("template.lhs").content.cloneNode(true));
       $("step-answer").setAttribute("aria-label", `Your answer for ${next.dataset.lhs}`);
       $("step-answer").value = "";
-      show($("step-verdict"), null);
+      showVerdict($("step-verdict"), null);
     }
   }
   function setSteps(k) { shown = Math.max(0, Math.min(steps.length, k)); store.steps = shown; save(); showSteps(); }
@@ -429,7 +415,7 @@
     const checkStep = () => {
       const q = QUESTIONS.get(steps[shown].dataset.q);
       const result = $("step-answer").value === "" ? null : judge(q, $("step-answer").value);
-      show($("step-verdict"), result);
+      showVerdict($("step-verdict"), result);
       if (result && result.state !== "refused") { store.answers[q.id] = { state: result.state }; save(); }
     };
     $("step-check").addEventListener("click", checkStep);
@@ -468,7 +454,7 @@
     $("play-next").disabled = $("play-all").disabled = played === events.length;
     const next = events[played];
     $("play-try").hidden = !next;
-    if (next) { $("play-what").textContent = next.name; $("play-answer").value = ""; show($("play-verdict"), null); }
+    if (next) { $("play-what").textContent = next.name; $("play-answer").value = ""; showVerdict($("play-verdict"), null); }
   }
   function setPlay(k) { played = Math.max(0, Math.min(events.length, k)); store.play = played; save(); showPlay(); }
   if (events.length) {
@@ -478,7 +464,7 @@
     const checkPlay = () => {
       const ev = events[played];
       const q = { value: ev.value, tolerance: 1e-3 * Math.max(1, Math.abs(ev.value)), point: known };
-      show($("play-verdict"), $("play-answer").value === "" ? null : judge(q, $("play-answer").value));
+      showVerdict($("play-verdict"), $("play-answer").value === "" ? null : judge(q, $("play-answer").value));
     };
     $("play-check").addEventListener("click", checkPlay);
     $("play-answer").addEventListener("keydown", (e) => { if (e.key === "Enter") checkPlay(); });

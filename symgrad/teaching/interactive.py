@@ -159,7 +159,8 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
     ``data`` is read by the script (``JSON.parse``; never run); ``compiled`` are JavaScript
     expressions over a point ``E`` (from :func:`to_js`), the script's ``F[k]``; ``scripts`` are
     the page's programs (``interactive_matrix.js`` for matrix questions), after ``F``, the
-    functions ``FN``, ``erf`` and the whitelist tokenizer ``readTokens`` (interactive_read.js).
+    functions ``FN``, ``erf``, the whitelist tokenizer ``readTokens`` (interactive_read.js) and
+    ``showVerdict``/``reveals`` (interactive_verdict.js).
 
     >>> p = page("<p>hi</p>", "T", {"questions": []})
     >>> p.count("<script"), "sha256-" in p, "unsafe-inline'; img" in p, "script-src 'unsafe" in p
@@ -169,7 +170,8 @@ def page(body: str, title: str, data: Mapping[str, Any], compiled: list[str] = (
     """
     functions = ",\n".join(f"  function (E, K) {{ return {js}; }}" for js in compiled)
     script = (f"const F = [\n{functions}\n];\n" + _functions_js() + _asset("interactive_erf.js")
-              + _asset("interactive_read.js") + "".join(_asset(name) for name in scripts))
+              + _asset("interactive_read.js") + _asset("interactive_verdict.js")
+              + "".join(_asset(name) for name in scripts))
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
     esc = htmlmod.escape

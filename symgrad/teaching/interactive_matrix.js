@@ -314,27 +314,13 @@
     try { return transposeDropped(parse(text, { ...ctx, shapes }), q); } catch (e) { return false; }
   }
 
-  function show(el, result) {
-    el.textContent = result ? result.message : "";
-    el.className = "verdict" + (result ? " " + result.state : "");
-    if (result && result.mistakes) el.dataset.mistakes = result.mistakes.join(",");
-    else delete el.dataset.mistakes;
-  }
-
   // --- questions: the gradients' boxes and the step box ------------------------------------------
-  function reveals(q, result) {
-    const policy = q.reveal || "after_attempt";
-    if (policy === "always") return true;
-    if (policy === "never" || !result) return false;
-    if (policy === "after_correct") return result.state === "correct";
-    return result.state !== "refused";
-  }
   function attempt(box, q, remember) {
     const text = box.querySelector("input.answer").value;
     const shapeBox = box.querySelector("input.shape");
     const shape = shapeBox ? shapeBox.value : null;
     const result = text === "" ? null : judge(q, text, shape);
-    show(box.querySelector(".verdict"), result);
+    showVerdict(box.querySelector(".verdict"), result);
     const solution = q.solution ? $(q.solution) : box.querySelector(".solution");
     const open = reveals(q, result) || (store.answers[q.id] || {}).revealed === true;
     if (solution && open) solution.hidden = false;
@@ -365,7 +351,7 @@
       $("step-lhs").replaceChildren(next.querySelector("template.lhs").content.cloneNode(true));
       $("step-in").setAttribute("aria-label", `Your answer for ${next.dataset.lhs}`);
       $("step-in").value = $("step-shape").value = "";
-      show($("step-verdict"), null);
+      showVerdict($("step-verdict"), null);
     }
   }
   function setSteps(k) { shown = Math.max(0, Math.min(steps.length, k)); store.steps = shown; save(); showSteps(); }
@@ -376,7 +362,7 @@
     const checkStep = () => {
       const q = QUESTIONS.get(steps[shown].dataset.q);
       const result = $("step-in").value === "" ? null : judge(q, $("step-in").value, $("step-shape").value);
-      show($("step-verdict"), result);
+      showVerdict($("step-verdict"), result);
       if (result && result.state !== "refused") { store.answers[q.id] = { state: result.state }; save(); }
     };
     tryBox.querySelector("button.check").addEventListener("click", checkStep);
