@@ -194,18 +194,29 @@ def _softplus_kernel(z: Any) -> Any:
         return _out(np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))))
 
 
-_ZEROS: list[Any] = []  # one shared, read-only array of zeros (see _relu_kernel)
+_CONSTANT: dict[float, Any] = {}  # value -> one shared, read-only buffer (see constant_array)
 
 
-def _zeros_shaped(shape: tuple[int, ...], size: int) -> Any:
-    """A read-only array of zeros of ``shape``: a view of one shared buffer, grown as needed."""
-    import numpy as np
+def constant_array(value: float, shape: tuple[int, ...]) -> Any:
+    """A read-only float64 array of ``shape`` filled with ``value``: a view of one buffer per
+    value, shared by every caller and grown as needed (no fresh array per call: relu's zeros,
+    the ones of a BLAS sum).
 
-    if not _ZEROS or _ZEROS[0].size < size:
-        buf = np.zeros(size)
+    >>> a = constant_array(0.0, (2, 3))
+    >>> a.tolist(), a.flags.writeable
+    ([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], False)
+    """
+    flat = len(shape) == 1  # the hot case (a BLAS sum per gradient): no reshape
+    size = shape[0] if flat else math.prod(shape)
+    buf = _CONSTANT.get(value)
+    if buf is None or buf.size < size:
+        import numpy as np  # only to grow (core imports NumPy lazily)
+
+        buf = np.full(size, value, dtype=np.float64)
         buf.flags.writeable = False
-        _ZEROS[:] = [buf]
-    return _ZEROS[0][:size].reshape(shape)
+        _CONSTANT[value] = buf
+    part = buf if buf.size == size else buf[:size]
+    return part if flat else part.reshape(shape)
 
 
 def _relu_kernel(z: Any) -> Any:
@@ -225,7 +236,7 @@ def _relu_kernel(z: Any) -> Any:
     z = _arr(z)
     if z.size < 4096:  # small: the scalar loop costs less than finding the zeros
         return _out(np.maximum(z, 0.0))
-    return np.maximum(z, _zeros_shaped(z.shape, z.size))
+    return np.maximum(z, constant_array(0.0, z.shape))
 
 
 def _leaky_relu_kernel(z: Any, alpha: float = 0.01) -> Any:

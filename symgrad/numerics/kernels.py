@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from symgrad.core.functions import FUNCTIONS, _arr, _out
+from symgrad.core.functions import FUNCTIONS, _arr, _out, constant_array
 
 __all__ = [
     "sigmoid",
@@ -98,23 +98,15 @@ def bce_from_logits(z: ArrayLike, y: ArrayLike, *, reduction: str = "mean") -> A
     raise ValueError(f"unknown reduction {reduction!r}; choose one of: mean, sum, none")
 
 
-_ONES = np.ones(0)
-
-
 def ones(n: int) -> np.ndarray:
-    """``n`` ones, read-only and shared: ``r @ ones(n)`` is BLAS's sum of ``r``, which is faster
-    than ``r.sum()`` (NumPy's pairwise sum is one thread and not vectorized across rows).
+    """``n`` ones, read-only and shared (:func:`~symgrad.core.functions.constant_array`):
+    ``r @ ones(n)`` is BLAS's sum of ``r``, which is faster than ``r.sum()`` (NumPy's pairwise
+    sum is one thread and not vectorized across rows).
 
     >>> float(np.arange(4.0) @ ones(4))
     6.0
     """
-    global _ONES
-    got = _ONES
-    if got.shape[0] < n:
-        got = np.ones(n)
-        got.flags.writeable = False
-        _ONES = got
-    return got if got.shape[0] == n else got[:n]
+    return constant_array(1.0, (n,))
 
 
 #: Up to this many numbers :func:`total` sums by BLAS; above, the ones would be one more large

@@ -45,7 +45,6 @@ from symgrad.core.functions import elementary
 from symgrad.core.graph import Graph, N, i
 from symgrad.core.steps import Derivation, Kind, Partial, Rule, Step
 from symgrad.core.verify import Check, Method, same_all
-from symgrad.numerics import kernels
 
 __all__ = ["Reduction", "reduce_derivation", "with_reduction"]
 
@@ -91,8 +90,9 @@ class Reduction:
         A[:, 1:-1] = X
         A[:, -1] = y
         # the column means by BLAS (A.mean(axis=0) reduces a strided column: 4x slower); any
-        # centre serves, the statistics carry the one they were taken around
-        means = kernels.ones(A.shape[0]) @ A / A.shape[0]
+        # centre serves, the statistics carry the one they were taken around. The ones are this
+        # call's own: once per fit, not worth keeping a data-sized array for the process
+        means = np.ones(A.shape[0]) @ A / A.shape[0]
         A -= means
         A[:, 0] = 1.0
         G = A.T @ A
