@@ -87,8 +87,7 @@ def bce_from_logits(z: ArrayLike, y: ArrayLike, *, reduction: str = "mean") -> A
     y = _arr(y)
     if z.shape != y.shape:
         raise ValueError(f"logits of shape {z.shape} and labels of shape {y.shape} differ")
-    with np.errstate(under="ignore"):
-        per = np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))
+    per = _bce_terms(z, y)
     if reduction == "mean":
         return float(per.mean())
     if reduction == "sum":
@@ -123,6 +122,19 @@ def total(r: np.ndarray) -> float:
     """
     n = r.shape[0]
     return float(np.dot(r, ones(n))) if n <= BLAS_SUM_MAX else float(r.sum())
+
+
+def _bce_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The per-sample ``max(z, 0) - y z + log1p(exp(-|z|))`` (float64 arrays of one shape), in
+    that order of operations, in two new arrays."""
+    with np.errstate(under="ignore"):
+        e = np.abs(z, out=np.empty(z.shape))  # an array even for one number (out= below)
+        np.negative(e, out=e)
+        np.log1p(np.exp(e, out=e), out=e)
+    per = np.maximum(z, 0.0)
+    per -= y * z
+    per += e
+    return per
 
 
 def _shifted(z: ArrayLike, axis: int) -> np.ndarray:
@@ -193,16 +205,7 @@ def bce_loss_grad(
     s = _work(z, overwrite)
     if s.shape != y.shape:
         raise ValueError(f"logits of shape {s.shape} and labels of shape {y.shape} differ")
-    loss = np.nan
-    if want_loss:  # bce_from_logits's sum, with its order of operations, in fewer arrays
-        with np.errstate(under="ignore"):
-            e = np.abs(s)
-            np.negative(e, out=e)
-            np.log1p(np.exp(e, out=e), out=e)
-        per = np.maximum(s, 0.0)
-        per -= y * s
-        per += e
-        loss = float(per.sum()) / s.shape[-1]
+    loss = float(_bce_terms(s, y).sum()) / s.shape[-1] if want_loss else np.nan
     s *= 0.5
     np.tanh(s, out=s)
     s *= 0.5
