@@ -122,3 +122,11 @@ def test_cli_interactive_matrix_page() -> None:
     )
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.strip().endswith("--interactive is a kind of HTML page: add --format html")
+
+
+def test_the_heading_sets_the_typed_expression_as_code() -> None:
+    """Like the scalar page and the other printers: the words, then what was typed, as code."""
+    d = derive_matrix("sum((X*w - y)^2)/N", "X: N x d, w: d, y: N", wrt=["w"])
+    html = render(d)
+    assert "<h1>Gradient of <code>sum((X*w - y)^2)/N</code></h1>" in html
+    assert "<h1>Least squares</h1>" in render(d, title="Least squares")

@@ -58,8 +58,8 @@ from symgrad.render.text import expr_text
 from symgrad.teaching import graphdraw
 from symgrad.teaching.check import Problem, answer_names, known_answers
 
-__all__ = ["CSP", "REVEAL", "SAMPLES", "Page", "check_reveal", "kinks", "page", "practice",
-           "render", "to_js"]
+__all__ = ["CSP", "REVEAL", "SAMPLES", "Page", "check_reveal", "kinks", "page", "page_heading",
+           "practice", "render", "to_js"]
 
 _HERE = Path(__file__).parent
 #: How many samples the page draws for a loss over samples (the sums run over them, N = SAMPLES).
@@ -455,6 +455,20 @@ def check_reveal(reveal: str) -> str:
     return reveal
 
 
+def page_heading(d: Any, title: str | None, fallback: str) -> tuple[str, str]:
+    """A page's heading: ``title`` as given, else the derivation's title with the typed text
+    apart (set as code, :func:`symgrad.render.typed_title`), else ``fallback``.
+
+    >>> from symgrad.core.derive import derive_expr
+    >>> page_heading(derive_expr("a*b"), None, "Derivation"), page_heading(None, "T", "Derivation")
+    (('Gradient of', 'a*b'), ('T', ''))
+    """
+    if title:
+        return title, ""
+    words, typed = typed_title(d)
+    return words or fallback, typed
+
+
 def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
            title: str | None = None, reveal: str = "after_attempt") -> str:
     """The interactive page of ``d`` (a whole HTML document); ``at`` plays the graph's forward and
@@ -479,9 +493,7 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     graph, events = _graph_html(d, vals)
     grads = _gradients_html(d, compile_, questions, reveal)
     point["kinks"] = compile_.kinks  # of every expression compiled, the questions' included
-    typed = ""
-    if title is None:
-        title, typed = typed_title(d)
+    title, typed = page_heading(d, title, "Derivation")
     data = {
         "key": "symgrad:" + hashlib.sha256(steps.encode()).hexdigest()[:16],
         "point": point, "names": _names(d, Problem(d, g.params[0]) if g.params else None),
@@ -490,8 +502,8 @@ def render(d: Derivation, at: Mapping[str | sp.Symbol, Any] | None = None, *,
     }
     intro = ('<p class="hint">Keyboard: Tab to a control, Enter to press it. Progress is kept in '
              'this browser. <button type="button" id="reset">Reset progress</button></p>')
-    return page(intro + "\n" + graph + "\n" + steps + "\n" + grads, title or "Derivation", data,
-                compile_.code, typed=typed)
+    return page(intro + "\n" + graph + "\n" + steps + "\n" + grads, title, data, compile_.code,
+                typed=typed)
 
 
 @dataclass(frozen=True)

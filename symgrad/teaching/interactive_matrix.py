@@ -51,7 +51,7 @@ from symgrad.teaching.check_matrix import (
     without_transposes,
     wrong_answers,
 )
-from symgrad.teaching.interactive import Page, check_reveal, page
+from symgrad.teaching.interactive import Page, check_reveal, page, page_heading
 
 __all__ = ["HINT", "practice", "render", "worksheet_question"]
 
@@ -245,8 +245,9 @@ def render(d: MatrixDerivation, *, title: str | None = None, reveal: str = "afte
         "key": "symgrad:" + hashlib.sha256(steps.encode()).hexdigest()[:16],
         **context, "questions": questions, "max_length": MAX_LENGTH,
     }
-    return page(intro + "\n" + steps + "\n" + grads, title or d.title or "Matrix derivation",
-                data, scripts=("interactive_matrix.js",))
+    title, typed = page_heading(d, title, "Matrix derivation")
+    return page(intro + "\n" + steps + "\n" + grads, title, data,
+                scripts=("interactive_matrix.js",), typed=typed)
 
 
 def practice(d: MatrixDerivation, **options: Any) -> Page:
