@@ -382,18 +382,38 @@ class _Parser:
     def binop(self, node: ast.BinOp) -> _Node:
         if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
             raise self.refuse(node, type(node.op))
+        if isinstance(node.op, ast.Add | ast.Sub):
+            return self.sum(node)
         left, right = self.build(node.left), self.build(node.right)
         if isinstance(node.op, ast.Pow):
             return self.power(left, right, node)
         if isinstance(node.op, ast.Div) and right.value.is_zero:
             raise self.fail("division by zero", node.right.col_offset)
-        if isinstance(node.op, ast.Add | ast.Sub):
-            cost = max(left.cost, right.cost)  # an estimate: n terms add up to log2(n) bits
-        else:
-            cost = self.checked(left.cost + right.cost, node)
+        cost = self.checked(left.cost + right.cost, node)
         evaluated, unevaluated = _OPERATIONS[type(node.op)]
         value = self.sympy(evaluated, [left.value, right.value], node)
         typed = value if self.evaluate else unevaluated(left.typed, right.typed)
+        return _Node(value, typed, cost)
+
+    def sum(self, node: ast.BinOp) -> _Node:
+        """A chain a + b - c + ... built at once: SymPy sorts a sum's terms each time one is
+        added, so building it term by term costs the square of its length."""
+        operands: list[tuple[ast.expr, bool]] = []  # right to left, each with "subtracted"
+        left: ast.expr = node
+        while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add | ast.Sub):
+            operands.append((left.right, isinstance(left.op, ast.Sub)))
+            left = left.left
+        operands.append((left, False))
+        parts = [(self.build(n), minus) for n, minus in reversed(operands)]
+        values = [-p.value if minus else p.value for p, minus in parts]
+        value = self.sympy(sp.Add, values, node)
+        if self.evaluate:
+            typed = value
+        else:  # as typed: a - b is a + (-1)*b, and a + (b + c) one sum (see _OPERATIONS)
+            typed = sp.Add(*[t for p, minus in parts for t in (
+                (sp.Mul(-1, p.typed, evaluate=False),) if minus else _flat(p.typed, sp.Add))],
+                evaluate=False)
+        cost = max(p.cost for p, _ in parts)  # an estimate: n terms add up to log2(n) bits
         return _Node(value, typed, cost)
 
     def power(self, base: _Node, exponent: _Node, node: ast.expr) -> _Node:
@@ -559,11 +579,6 @@ def _negate(a: sp.Expr) -> sp.Expr:
 
 
 _OPERATIONS: dict[type, tuple[Callable[..., sp.Expr], Callable[..., sp.Expr]]] = {
-    ast.Add: (sp.Add, lambda a, b: sp.Add(*_flat(a, sp.Add), *_flat(b, sp.Add), evaluate=False)),
-    ast.Sub: (
-        lambda a, b: a - b,
-        lambda a, b: sp.Add(*_flat(a, sp.Add), sp.Mul(-1, b, evaluate=False), evaluate=False),
-    ),
     ast.Mult: (sp.Mul, lambda a, b: sp.Mul(*_flat(a, sp.Mul), *_flat(b, sp.Mul), evaluate=False)),
     ast.Div: (
         lambda a, b: a / b,
