@@ -111,9 +111,10 @@ def _tanh(e: sp.Expr) -> sp.Expr | None:
     parts = _ratio(e)
     if parts is None:
         return None
-    num, den = (_value(p) for p in parts)
+    den = _value(parts[1])
     if not (isinstance(den, sp.Add) and len(den.args) == 2):
-        return None
+        return None  # before evaluating the numerator (a typed mean's sum: SymPy tries it)
+    num = _value(parts[0])
     args = [_exp_arg(t) for t in den.args]
     if None not in args and sp.expand(args[0] + args[1]) == 0:  # exp(z) + exp(-z)
         z = args[0] if not args[0].could_extract_minus_sign() else args[1]
