@@ -316,3 +316,16 @@ def test_a_recognised_quotient_prints_as_typed_with_no_factor_one(typed):
     rec = next(s for s in d.steps if any(r.text == "recognised: sigmoid" for r in s.rules))
     assert latex.expr_latex(rec.forms[0]) == r"\frac{1}{1 + e^{- z}}"
     assert expr_text(rec.forms[0]) == "1/(1 + e^(-z))"
+
+
+def test_a_typed_loss_over_samples_keeps_the_definitions_as_typed():
+    """Giving the data the sample index renames them; it does not reorder the sum (w10 after w9,
+    not after w1) or distribute the minus of -(y log(yhat) + ...)."""
+    z = " + ".join(f"w{j}*x{j}" for j in range(1, 12)) + " + b"
+    text = f"z = {z}\nyhat = sigmoid(z)\nL = mean(-(y*log(yhat) + (1 - y)*log(1 - yhat)))"
+    d = derive_expr(text, wrt=[f"w{j}" for j in range(1, 12)] + ["b"])
+    defined = {str(s.lhs): expr_text(s.result) for s in d.steps if s.kind is Kind.DEFINITION}
+    low = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    order = [f"w{j}·x{j}ᵢ".translate(low) for j in range(1, 12)]
+    assert defined["z_i"] == " + ".join(order) + " + b"
+    assert defined["ell_i"] == "−(yᵢ·log(ŷᵢ) + (1 − yᵢ)·log(1 − ŷᵢ))"

@@ -39,6 +39,7 @@ line 2, column 6: 'yhat' is used before it is defined (on line 3)
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from symgrad.core.recognize import Recognition, recognize
 
 __all__ = ["Definition", "split_definitions", "typed_graph"]
 
+_name = operator.attrgetter("name")  # a symbol's name (str() goes through a printer)
 _ASSIGN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 
 
@@ -154,9 +156,9 @@ def _check_wrt(params, graph: Graph, text: str, statements: list[Definition]) ->
         return
     free = set().union(*[n.expr.free_symbols for n in graph.nodes]) | graph.penalty.free_symbols
     free -= {n.symbol for n in graph.nodes} | {N}
-    typed = {str(s).removesuffix("_i") for s in free} | {str(s) for s in free}
+    typed = {s.name.removesuffix("_i") for s in free} | {s.name for s in free}
     for p in params:
-        if str(p) not in typed:
+        if p.name not in typed:
             names = ", ".join(sorted(typed - {str(s) + "_i" for s in typed}))
             raise OptionError(f"unknown variable {str(p)!r}; choose from: {names}", option="wrt")
 
@@ -192,7 +194,7 @@ def _definitions_graph(
         free = e.free_symbols
         if order[k] is not None and order[k] in free:
             raise _error(f"'{d.name}' refers to itself", d.source, d.line, _column(d, d.name))
-        for s in sorted(free & set(names), key=str):
+        for s in sorted(free & set(names), key=_name):
             later = names[s]
             if later.line > d.line or (later.line == d.line and later.column > d.column):
                 raise _error(f"'{later.name}' is used before it is defined (on line "
@@ -209,7 +211,7 @@ def _definitions_graph(
     defined = set(names)
     free = set().union(*[e.free_symbols for e in exprs]) - defined
     if params is None:
-        params = tuple(sorted(free - {N}, key=str))
+        params = tuple(sorted(free - {N}, key=_name))
     out_name = statements[-1].name
     if exprs[-1].has(sp.Sum):
         graph = _sample_graph(statements, exprs, order, params, defined, out_name)
@@ -217,7 +219,7 @@ def _definitions_graph(
         nodes = [Node(s, e) for s, e in zip(order[:-1], exprs[:-1], strict=True)]
         nodes.append(Node(order[-1] or sp.Symbol("j", real=True), exprs[-1]))
         graph = _inline_data(Graph(tuple(nodes), params,
-                                   features=tuple(sorted(free - set(params), key=str))))
+                                   features=tuple(sorted(free - set(params), key=_name))))
     _check_wrt(params, graph, text, statements)
     return _with(graph, recognized=found)
 
@@ -238,7 +240,7 @@ def _inline_data(graph: Graph) -> Graph:
 
 
 def _per_sample(symbol: sp.Symbol) -> sp.Symbol:
-    name = str(symbol)
+    name = symbol.name
     return symbol if name.endswith("_i") else sp.Symbol(name + "_i", real=True)
 
 
@@ -279,11 +281,13 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
         nodes = list(g.nodes)
     graph = _inline_data(Graph(tuple(nodes), params))
     free = set().union(*[n.expr.free_symbols for n in graph.nodes])
-    data = sorted(free - set(params) - {n.symbol for n in graph.nodes} - {N}, key=str)
+    data = sorted(free - set(params) - {n.symbol for n in graph.nodes} - {N}, key=_name)
     rename = {s: _per_sample(s) for s in [*data, *(n.symbol for n in graph.nodes)]}
-    nodes = [Node(rename[n.symbol], n.expr.xreplace(rename), n.keep, n.label) for n in graph.nodes]
-    labels = tuple(rename[s] for s in data if str(s).startswith("y"))
-    features = tuple(rename[s] for s in data if not str(s).startswith("y"))
+    with sp.evaluate(False):  # renamed, not rewritten: the sums keep the order typed
+        nodes = [Node(rename[n.symbol], n.expr.xreplace(rename), n.keep, n.label)
+                 for n in graph.nodes]
+    labels = tuple(rename[s] for s in data if s.name.startswith("y"))
+    features = tuple(rename[s] for s in data if not s.name.startswith("y"))
     return Graph(tuple(nodes), params, features, labels, True, penalty,
                  output_symbol=sp.Symbol(out_name or "L", real=True), summed=not mean)
 
