@@ -19,6 +19,7 @@ from symgrad.cli import main
 from symgrad.core.errors import DomainError, OptionError, ParseError
 from symgrad.core.graph import forward_backward
 from symgrad.core.parse import parse, parse_assignments
+from symgrad.core.steps import Kind
 
 a, b, c = sp.symbols("a b c", real=True)
 
@@ -301,3 +302,15 @@ def test_constant_nodes_have_gradients_like_variables(capsys):
     at = {a_: 3, b_: 4, k: 2, m: 5}
     assert code == 0
     assert consts == {"2": sp.diff(j, k).subs(at), "5": sp.diff(j, m).subs(at)}
+
+
+def test_a_subtracted_term_stays_in_its_sum():
+    """1 - u is one node, as a lecturer writes it, not r = -u and then q = 1 + r."""
+    d = derive_expr("a - b*c")
+    defined = [f"{s.lhs} = {s.result}" for s in d.steps if s.kind is Kind.DEFINITION]
+    assert defined == ["u = b*c", "j = a - u"]
+    assert {name: g.named for name, g in d.gradients.items()} == {
+        "a": 1, "b": -sp.Symbol("c", real=True), "c": -sp.Symbol("b", real=True)}
+    typed = derive_expr("-(y*log(sigmoid(w*x)) + (1 - y)*log(1 - sigmoid(w*x)))", wrt=["w"])
+    nodes = [str(s.result) for s in typed.steps if s.kind is Kind.DEFINITION]
+    assert nodes[:4] == ["sigmoid(w*x)", "log(u)", "v*y", "1 - u"] and "-u" not in nodes

@@ -216,7 +216,9 @@ def expression_graph(
             return e
         if e in made:
             return made[e]
-        args = [visit(a) for a in e.args] if not leaf(e) else list(e.args)
+        # a term subtracted stays in its sum: q = 1 - v, not r = -v and q = 1 + r
+        within = _minus if isinstance(e, sp.Add) else lambda a, visit: visit(a)
+        args = [within(a, visit) for a in e.args] if not leaf(e) else list(e.args)
         if e.is_Atom:  # the whole expression is one symbol: j = a
             body = e
         elif isinstance(e, sp.Add | sp.Mul | sp.Pow):
@@ -232,6 +234,14 @@ def expression_graph(
     visit(expr, top=True)
     data = tuple(s for s in symbols if s not in varying)
     return Graph(tuple(nodes), tuple(params), features=data)
+
+
+def _minus(e: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+    """A term of a sum, visited: a term typed as ``-x`` stays ``-x`` with x visited (a node),
+    rather than becoming a node of its own."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1:
+        return sp.Mul(-1, visit(e.args[1]), evaluate=False)
+    return visit(e)
 
 
 @dataclass(frozen=True)
