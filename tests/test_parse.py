@@ -149,6 +149,9 @@ def _extend(children):
 EXPRESSIONS = st.recursive(_leaf(), _extend, max_leaves=8)
 
 
+# hypothesis sometimes describes this recursive strategy in a message (46 kB) and warns that
+# the description is large: its own bookkeeping, not a result of the test
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(EXPRESSIONS)
 def test_well_formed_expressions_parse_to_what_sympy_builds(case):
