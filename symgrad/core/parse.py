@@ -255,10 +255,13 @@ class _Parser:
 
     def fail(self, message: str, offset: int | None) -> ParseError:
         """A ParseError at a 0-based ``offset`` into the rewritten source (None: no column)."""
+        return ParseError(message, text=self.text, column=self.column(offset))
+
+    def column(self, offset: int | None) -> int | None:
+        """The 1-based column in the input of a 0-based ``offset`` into the rewritten source."""
         if offset is None:
-            return ParseError(message, text=self.text, column=None)
-        offset = min(max(offset, 0), len(self.origin) - 1)
-        return ParseError(message, text=self.text, column=self.origin[offset] + 1)
+            return None
+        return self.origin[min(max(offset, 0), len(self.origin) - 1)] + 1
 
     def run(self) -> sp.Expr:
         text = self.text
@@ -342,7 +345,7 @@ class _Parser:
             value = self.number(node)
             return _Node(value, value, _bits(value))
         if isinstance(node, ast.Name):
-            symbol = _symbol(node.id, self.text, self.fail("", node.col_offset).column)
+            symbol = _symbol(node.id, self.text, self.column(node.col_offset))
             return _Node(symbol, symbol, 1)
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub | ast.UAdd):
@@ -537,6 +540,8 @@ class _Parser:
         """Apply a SymPy constructor; its rare failures on odd numbers become ParseErrors."""
         try:
             result = function(*args)
+            if function in (sp.Add, sp.Mul) and all(a.is_Symbol for a in args):
+                return result  # a sum or product of names holds no zoo, nan or I
         except (TypeError, ValueError, AttributeError) as e:
             # SymPy raises these when it cannot decide a comparison of numbers (its cache turns
             # that TypeError into an AttributeError) and from its factor cache on some roots.
