@@ -72,6 +72,8 @@ def rule_name(expr: sp.Expr, var: sp.Symbol) -> str:
     'sigmoid identity'
     >>> rule_name(3 * x, x)
     'constant multiple rule'
+    >>> rule_name(sp.Piecewise((x**2, x > 0), (0, True)), x)
+    'piecewise rule, power rule'
     """
     rules: list[str] = []
 
@@ -104,6 +106,10 @@ def rule_name(expr: sp.Expr, var: sp.Symbol) -> str:
                 if e.base != var:
                     add("chain rule")
                 walk(e.base)
+        elif isinstance(e, sp.Piecewise):  # where(cond, a, b): each case, its condition fixed
+            add("piecewise rule")
+            for piece in e.args:
+                walk(piece.expr)
         elif isinstance(e, sp.Function):
             add(_FUNCTION_RULES.get(type(e), f"{type(e).__name__} rule"))
             inner = [a for a in e.args if a.has(var)]
@@ -595,7 +601,10 @@ class _Checker:
         # the definitions the references differentiate, with the typed arithmetic evaluated: an
         # unevaluated 1 - 1*0 (typed 1 - y at y = 0) can make SymPy's assumptions, asked in a
         # random order, raise InconsistentAssumptions inside sympy.diff
-        self._definitions = [(n.symbol, _evaluated(n.expr)) for n in graph.nodes]
+        # (a definition of names alone, a typed w1 x1 + ... + b, is taken as it is: only the
+        # order of its terms would change)
+        self._definitions = [(n.symbol, _evaluated(n.expr) if n.expr.atoms(sp.Number) else n.expr)
+                             for n in graph.nodes]
         self._one_sample: Differentiator | None = None
         self._named: dict[sp.Expr, sp.Symbol] = {}
         self._derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
