@@ -157,6 +157,12 @@ LOSSES = [
     ("z = w*x + b; L = mean(abs(z - y))", "real", lambda r, yv, s: anp.abs(r), anp.mean),
     ("r = w*x + b - y; m = min(abs(r), 1); L = mean(m^2/2 + (abs(r) - m))", "real",
      lambda r, yv, s: anp.where(anp.abs(r) <= 1, r**2 / 2, anp.abs(r) - 0.5), anp.mean),
+    # the same two written with where(cond, a, b), as the practice page reads them (<= is a
+    # comparison, not a definition's =)
+    ("mean(where(y*(w*x + b) < 1, 1 - y*(w*x + b), 0))", "signs",
+     lambda r, yv, s: anp.maximum(0.0, 1 - yv * s), anp.mean),
+    ("r = w*x + b - y; L = mean(where(abs(r) <= 1, r^2/2, abs(r) - 1/2))", "real",
+     lambda r, yv, s: anp.where(anp.abs(r) <= 1, r**2 / 2, anp.abs(r) - 0.5), anp.mean),
 ]
 
 
@@ -329,3 +335,25 @@ def test_a_typed_loss_over_samples_keeps_the_definitions_as_typed():
     order = [f"w{j}·x{j}ᵢ".translate(low) for j in range(1, 12)]
     assert defined["z_i"] == " + ".join(order) + " + b"
     assert defined["ell_i"] == "−(yᵢ·log(ŷᵢ) + (1 − yᵢ)·log(1 − ŷᵢ))"
+
+
+@pytest.mark.parametrize(("text", "function"), [
+    ("where(w*x > 1, w*x, 0)", lambda w, x: np.where(w * x > 1, w * x, 0.0)),
+    ("where(w*x >= 1, (w*x)^2, 1 - w*x)",
+     lambda w, x: np.where(w * x >= 1, (w * x) ** 2, 1 - w * x)),
+    ("z = w*x; L = where(z <= 0, 0, z)", lambda w, x: np.where(w * x <= 0, 0.0, w * x)),
+])
+def test_where_in_typed_text_derives_with_its_condition_fixed(capsys, text, function):
+    """where(cond, a, b) is a node of the graph, each case differentiated (a traceback before);
+    the gradient against central differences of the same function in NumPy, on both sides of
+    each kink."""
+    assert main(["derive", "--expr", text, "--wrt", "w"]) == 0
+    out = capsys.readouterr().out
+    assert "piecewise rule" in out and "every step checked" in out
+    d = derive_expr(text, wrt=["w"])
+    w_, x_ = sp.symbols("w x", real=True)
+    gradient = d.gradients["w"].expanded
+    for w, x in [(0.7, 2.0), (-0.3, 1.5), (0.4, -2.0), (2.0, 0.75), (0.2, 1.0)]:
+        h = 1e-6
+        expected = (function(w + h, x) - function(w - h, x)) / (2 * h)
+        assert float(gradient.subs({w_: w, x_: x})) == pytest.approx(expected, rel=1e-6, abs=1e-8)

@@ -54,6 +54,7 @@ from symgrad.core.recognize import Recognition, recognize
 __all__ = ["Definition", "split_definitions", "typed_graph"]
 
 _name = operator.attrgetter("name")  # a symbol's name (str() goes through a printer)
+_BARE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
 _ASSIGN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 
 
@@ -86,8 +87,9 @@ def split_definitions(text: str) -> list[Definition]:
                 continue
             m = _ASSIGN.match(part)
             if m is None:
-                if "=" in part.replace("==", ""):
-                    column = offset + part.index("=") + 1
+                bare = _BARE_EQUALS.search(part)  # not the = of <=, >=, == or !=
+                if bare:
+                    column = offset + bare.start() + 1
                     raise _error("a definition is name = expression", raw, number, column)
                 lead = len(part) - len(part.lstrip())
                 out.append(Definition(None, part.strip(), number, offset + lead + 1, raw))

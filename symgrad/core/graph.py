@@ -216,8 +216,10 @@ def expression_graph(
             return e
         if e in made:
             return made[e]
-        # a term subtracted stays in its sum: q = 1 - v, not r = -v and q = 1 + r
-        within = _minus if isinstance(e, sp.Add) else lambda a, visit: visit(a)
+        # a term subtracted stays in its sum: q = 1 - v, not r = -v and q = 1 + r; a piece of
+        # where(cond, a, b) is its value and its condition, not a node
+        within = _minus if isinstance(e, sp.Add) else _piece if isinstance(
+            e, sp.Piecewise) else lambda a, visit: visit(a)
         args = [within(a, visit) for a in e.args] if not leaf(e) else list(e.args)
         if e.is_Atom:  # the whole expression is one symbol: j = a
             body = e
@@ -242,6 +244,15 @@ def _minus(e: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
     if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1:
         return sp.Mul(-1, visit(e.args[1]), evaluate=False)
     return visit(e)
+
+
+def _piece(pair: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+    """A piece (value, condition) of a Piecewise, visited: the value, and each side of a
+    comparison (z > 0 with z a node), stay inside the piece."""
+    value, cond = pair.args
+    if isinstance(cond, sp.core.relational.Relational):
+        cond = cond.func(visit(cond.lhs), visit(cond.rhs), evaluate=False)
+    return type(pair)(visit(value), cond)
 
 
 @dataclass(frozen=True)
