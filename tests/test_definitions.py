@@ -357,3 +357,28 @@ def test_where_in_typed_text_derives_with_its_condition_fixed(capsys, text, func
         h = 1e-6
         expected = (function(w + h, x) - function(w - h, x)) / (2 * h)
         assert float(gradient.subs({w_: w, x_: x})) == pytest.approx(expected, rel=1e-6, abs=1e-8)
+
+
+def test_a_parameter_without_data_inside_a_mean_feeds_every_sample_alike():
+    """mean(a) is a, so dL/da = 1: the engine took a per-sample term without data for a penalty
+    and claimed 0 (its check caught it: a VerificationError). Against central differences of
+    the compiled loss on data."""
+    assert derive_expr("mean(a)", ["a"]).gradients["a"].expanded == 1
+    d = derive_expr("mean(sigmoid(a)*(w*x - y)^2 + a^2)", ["w", "a"])
+    f = compile_gradient(d)
+    X, Y = _samples()
+    theta, h = {"w": 0.3, "a": -0.4}, 1e-6
+    _, g = f(theta, X, Y)
+    for name in theta:
+        up, down = dict(theta), dict(theta)
+        up[name] += h
+        down[name] -= h
+        expected = (f(up, X, Y)[0] - f(down, X, Y)[0]) / (2 * h)
+        assert g[name] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_parameter_only_in_the_penalty_shows_the_penalty_alone():
+    d = derive_expr("L = mean((w*x - y)^2) + 0.5*a^2", ["w", "a"])
+    assert d.gradients["a"].expanded == sp.Symbol("a", real=True)
+    lines = [line for line in str(d).splitlines() if line.strip().startswith("∂L/∂a =")]
+    assert lines and all("Σ" not in line and "0 +" not in line for line in lines)

@@ -719,6 +719,12 @@ class _Checker:
         return [decided[k] for k in range(len(claims))]
 
 
+def _plus(gradient: sp.Expr, penalty: sp.Expr) -> sp.Expr:
+    """The data's part of a gradient plus the penalty's, as written: the penalty alone when the
+    parameter feeds no sample (not 0 + lambda w)."""
+    return penalty if gradient == 0 else sp.Add(gradient, penalty, evaluate=False)
+
+
 def _check(ok: bool, what: str) -> bool:
     """``ok``, or a VerificationError naming the step ``what`` that failed its check."""
     if not ok:
@@ -866,7 +872,7 @@ def derive_graph(
                 # as_independent does not reach it; every chain term is (1/N) * (dell_i/dparam),
                 # so the per-sample term is the N = 1 value (the gradient check confirms it)
                 scale, term_named = scale / N, term_named.xreplace({N: sp.S.One})
-            if not term_named.free_symbols & per_sample:  # feeds no sample (penalty only)
+            if not users:  # feeds no sample (penalty only); mean(a) feeds each sample alike
                 scale, term_named = sp.S.Zero, sp.S.Zero
             shown = [sp.Sum(symbolic, (i, 1, N)), sp.Sum(values, (i, 1, N))]
             named = sample_sum(per_term, per_sample)
@@ -876,9 +882,13 @@ def derive_graph(
             shown, named = [symbolic, values], per_term
             rules = (_chain_rule(users),)
         if extra != 0:
-            named = sp.Add(named, extra, evaluate=False)
-            shown = [sp.Add(f, sp.Derivative(graph.penalty, p), evaluate=False) for f in shown]
-            rules += (Rule.PENALTY,)
+            named = _plus(named, extra)
+            by_penalty = sp.Derivative(graph.penalty, p)
+            if users:
+                shown = [sp.Add(f, by_penalty, evaluate=False) for f in shown]
+                rules += (Rule.PENALTY,)
+            else:  # in the penalty alone: no chain through the samples to show
+                shown, rules = [by_penalty], (Rule.PENALTY,)
         term = check.full(term_named)
         # factors may cancel only once names are substituted (sigma(z)(1 - sigma(z)) / (1 - v))
         grad_named_sub = tidier.substituted(term_named, swap)
@@ -892,8 +902,7 @@ def derive_graph(
             shown_full = compact
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
-            display_sub = sp.Add(display_sub, extra, evaluate=False)
-            display_full = sp.Add(display_full, extra, evaluate=False)
+            display_sub, display_full = _plus(display_sub, extra), _plus(display_full, extra)
         grad = Gradient(p, display_sub, display_full, scale, term, extra)
         # the gradient's claims check the value every form of it displays (the substitutions
         # rewrite the checked term by node definitions): its steps share them
