@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 from symgrad.core.errors import VerificationError
+from symgrad.core.functions import sigmoid
 from symgrad.core.verify import SIZES, close, equivalent, same_all, value
 
 w, x, y, z, b = sp.symbols("w x y z b", real=True)
@@ -72,3 +73,15 @@ def test_value_sums_over_rows_and_says_none_outside_the_domain():
 def test_same_all_uses_the_same_tolerance():
     checks = same_all([(w**2, w * w), (w**2, w**2 + sp.Rational(1, 10**13))])
     assert [c.passed for c in checks] == [True, False]
+
+
+def test_digits_lost_alike_at_two_precisions_do_not_fail_a_true_claim():
+    """d/dx softplus(exp(x) + 1/2) at x = 640 (one of the drawn points): SymEngine writes the
+    reference's exp(x) exp(exp(x) + 1/2) as exp(x + exp(x) + 1/2), where x is lost below 278
+    digits, so 60 and 120 digits agree on a wrong value; a disagreement is confirmed at more
+    digits before it fails the claim. A wrong claim still fails."""
+    x = sp.Symbol("x", real=True)
+    reference = sp.diff(sp.log(1 + sp.exp(sp.exp(x) + sp.Rational(1, 2))), x)
+    right = sp.exp(x) * sigmoid(sp.exp(x) + sp.Rational(1, 2))
+    wrong = sp.exp(x) * sigmoid(sp.exp(x))
+    assert [c.passed for c in same_all([(right, reference), (wrong, reference)])] == [True, False]

@@ -67,6 +67,9 @@ from symgrad.core.functions import elementary
 TOLERANCE = mpmath.mpf("1e-20")
 #: Digits of the arithmetic, raised until two precisions agree (see :func:`_settled`).
 _DIGITS = (60, 120, 240, 480)
+#: Digits a disagreement is confirmed at: two precisions can agree on a value that both lost
+#: (x + exp(x) at x = 640 drops x below 278 digits, and exp of it is then wrong at both).
+_CONFIRM = (960, 1920)
 #: How closely two precisions must agree for a value to count as settled.
 _AGREE = mpmath.mpf("1e-25")
 #: Sample counts an answer with sums over the samples is tried at (and two random ones).
@@ -131,7 +134,8 @@ def _real(v: object) -> mpmath.mpf | None:
 
 
 def _settled(
-    f: Callable[..., Sequence], args: Sequence, wanted: Iterable[int]
+    f: Callable[..., Sequence], args: Sequence, wanted: Iterable[int],
+    precisions: Sequence[int] = _DIGITS,
 ) -> dict[int, tuple[mpmath.mpf, int]]:
     """The outputs ``wanted`` of ``f(*args)``, each once two precisions agree on it, with the
     digits of the arithmetic that settled it.
@@ -143,7 +147,7 @@ def _settled(
     wanted = list(wanted)
     settled: dict[int, tuple[mpmath.mpf, int]] = {}
     previous: Sequence | None = None
-    for digits in _DIGITS:
+    for digits in precisions:
         with mpmath.workdps(digits):
             try:
                 out = f(*args)
@@ -666,6 +670,11 @@ def same_all(
                 continue
             k = pending[j]
             (va, da), (vb, db) = out[2 * j], out[2 * j + 1]
+            if not close(va, vb):  # a real difference, or digits lost alike at both precisions
+                again = _settled(values, args, (2 * j, 2 * j + 1), _CONFIRM)
+                if len(again) < 2:
+                    continue  # not settled even there: the point does not count
+                (va, da), (vb, db) = again[2 * j], again[2 * j + 1]
             found[k] += 1
             digits[k] = max(digits[k], da, db)
             if not close(va, vb):
