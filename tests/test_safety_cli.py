@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from symgrad.cli import main
+from symgrad.core.errors import VerificationError
 
 ROOT = Path(__file__).resolve().parent.parent
 NON_FINITE = re.compile(r"\b(inf|nan|infinity)\b", re.I)
@@ -134,3 +135,26 @@ def test_no_traceback_from_a_subprocess():
                           cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0 and "Infinity" not in proc.stdout and not proc.stderr
     strict_json(proc.stdout)
+
+
+@pytest.mark.parametrize("error", [
+    VerificationError("step dL/dw does not match sympy.diff: symgrad has a bug"),
+    RecursionError("maximum recursion depth exceeded"),
+    ValueError("The argument 'zoo' is not comparable."),
+])
+def test_an_internal_error_is_one_line_and_exit_3(capsys, monkeypatch, error):
+    """symgrad's own bug (a failed check) or SymPy's, met on typed input: one line saying it is
+    symgrad's, status 3, nothing on stdout; the traceback on request."""
+    import symgrad.core.derive
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(symgrad.core.derive, "derive_expr", broken)
+    assert main(["derive", "--expr", "w*x", "--wrt", "w"]) == 3
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith("symgrad: internal error: ") and "report" in err
+    monkeypatch.setenv("SYMGRAD_TRACEBACK", "1")
+    with pytest.raises(type(error)):
+        main(["derive", "--expr", "w*x", "--wrt", "w"])

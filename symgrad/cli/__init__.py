@@ -2,7 +2,9 @@
 
 Each subcommand lives in :mod:`symgrad.cli` as a module with ``add_parser(subparsers, summary)``
 and ``run(args) -> int``. User errors print one line (``symgrad: error: ...``) and exit with status
-2, whatever the input holds: line breaks and control characters in it are printed as escapes
+2; symgrad's own bugs (a step that fails its check, an error inside SymPy) print one line
+(``symgrad: internal error: ...``) and exit with status 3, the traceback with SYMGRAD_TRACEBACK=1;
+whatever the input holds: line breaks and control characters in it are printed as escapes
 (:func:`one_line`); a typed expression's error adds the input with a caret under the column.
 Only the chosen subcommand's module is imported and its parser built: the others are listed by
 name and summary (:data:`COMMANDS`), so ``symgrad --help`` imports none of them. The subcommand
@@ -12,12 +14,13 @@ load inside ``run``.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from symgrad import __version__
 from symgrad.cli import options
 from symgrad.cli.layout import COMMANDS, one_line, terminal_columns, top_help
-from symgrad.core.errors import ParseError, SymgradError
+from symgrad.core.errors import ParseError, SymgradError, VerificationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
@@ -81,3 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. piped into head
         return 0
+    except (VerificationError, RecursionError, ArithmeticError, LookupError, TypeError,
+            ValueError, AttributeError) as err:  # symgrad's (or SymPy's) bug, not the user's
+        if os.environ.get("SYMGRAD_TRACEBACK"):
+            raise
+        print(f"symgrad: internal error: {one_line(_internal(err))} (nothing was written; "
+              "set SYMGRAD_TRACEBACK=1 for the traceback, and please report the command)",
+              file=sys.stderr)
+        return 3
+
+
+def _internal(err: Exception) -> str:
+    """An internal error in words: a failed check says so; anything else by its type."""
+    if isinstance(err, VerificationError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"[:300]

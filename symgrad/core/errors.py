@@ -112,8 +112,8 @@ class DomainError(SymgradError):
 class VerificationError(Exception):
     """A derivation step failed its independent check: a bug in symgrad, never printed as right.
 
-    It is not a :class:`SymgradError` (not the user's fault), so the command line lets it escape
-    as a traceback instead of printing a one-line error:
+    It is not a :class:`SymgradError` (not the user's fault): the command line says so in one
+    line (``symgrad: internal error: ...``, status 3), the traceback with SYMGRAD_TRACEBACK=1:
 
     >>> issubclass(VerificationError, SymgradError)
     False
