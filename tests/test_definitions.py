@@ -382,3 +382,25 @@ def test_a_parameter_only_in_the_penalty_shows_the_penalty_alone():
     assert d.gradients["a"].expanded == sp.Symbol("a", real=True)
     lines = [line for line in str(d).splitlines() if line.strip().startswith("∂L/∂a =")]
     assert lines and all("Σ" not in line and "0 +" not in line for line in lines)
+
+
+def test_where_inside_a_function_derives():
+    """relu(y + a + where(1 >= b, 0.5, w*x)): writing the full form under SymPy's
+    evaluate(False) made its Piecewise recurse without end (a RecursionError). Against central
+    differences of the same function in NumPy."""
+    d = derive_expr("relu(y + a + where(1 >= b, 0.5, w*x))", ["w", "b", "a"])
+
+    def f(w, b, a, x, y):
+        return max(y + a + (0.5 if b <= 1 else w * x), 0.0)
+
+    names = sp.symbols("w b a x y", real=True)
+    points = [(0.3, 2.0, 0.4, 1.5, -0.2), (0.3, 0.5, 0.4, 1.5, -0.2), (-1.2, 3.0, 0.1, 2.0, 0.5)]
+    for point in points:
+        at = dict(zip(names, point, strict=True))
+        for k, name in enumerate("wba"):
+            h = 1e-6
+            up, down = list(point), list(point)
+            up[k] += h
+            down[k] -= h
+            expected = (f(*up) - f(*down)) / (2 * h)
+            assert float(d.gradients[name].expanded.subs(at)) == pytest.approx(expected, abs=1e-6)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.core.errors import OptionError, ParseError
-from symgrad.core.graph import Graph, N, Node, expression_graph
+from symgrad.core.graph import Graph, N, Node, as_written, expression_graph
 from symgrad.core.parse import parse, parse_names
 from symgrad.core.recognize import Recognition, recognize
 
@@ -285,9 +285,9 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
     free = set().union(*[n.expr.free_symbols for n in graph.nodes])
     data = sorted(free - set(params) - {n.symbol for n in graph.nodes} - {N}, key=_name)
     rename = {s: _per_sample(s) for s in [*data, *(n.symbol for n in graph.nodes)]}
-    with sp.evaluate(False):  # renamed, not rewritten: the sums keep the order typed
-        nodes = [Node(rename[n.symbol], n.expr.xreplace(rename), n.keep, n.label)
-                 for n in graph.nodes]
+    # renamed, not rewritten: the sums keep the order typed
+    nodes = [Node(rename[n.symbol], as_written(n.expr, rename), n.keep, n.label)
+             for n in graph.nodes]
     labels = tuple(rename[s] for s in data if s.name.startswith("y"))
     features = tuple(rename[s] for s in data if not s.name.startswith("y"))
     return Graph(tuple(nodes), params, features, labels, True, penalty,

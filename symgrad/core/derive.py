@@ -38,7 +38,7 @@ import sympy as sp
 from symgrad.core import budget
 from symgrad.core.errors import OptionError, VerificationError
 from symgrad.core.functions import by_class, elementary
-from symgrad.core.graph import Graph, N, i
+from symgrad.core.graph import Graph, N, as_written, i
 from symgrad.core.names import display_name
 from symgrad.core.steps import Derivation, Gradient, Kind, Partial, Rule, Step, as_rules
 from symgrad.core.verify import Check, Differentiator, combined, expanded_terms, same_all
@@ -634,11 +634,10 @@ class _Checker:
 
     def shown_full(self, expr: sp.Expr) -> sp.Expr:
         """``graph.full(expr)`` unevaluated (2 (w x + b - y) stays as written)."""
-        with sp.evaluate(False):
-            if not self._shown:
-                for n in self.graph.nodes:
-                    self._shown[n.symbol] = n.expr.xreplace(self._shown)
-            return expr.xreplace(self._shown)
+        if not self._shown:
+            for n in self.graph.nodes:
+                self._shown[n.symbol] = as_written(n.expr, self._shown)
+        return as_written(expr, self._shown)
 
     def local(self, node_expr: sp.Expr, var: sp.Symbol, claimed: sp.Expr, what: str) -> Claim:
         """The local derivative against sympy.diff of the node's evaluated definition in

@@ -148,6 +148,31 @@ class Graph:
         return set(self.data) | {n.symbol for n in self.nodes}
 
 
+def as_written(expr: sp.Expr, mapping: Mapping[sp.Expr, sp.Expr]) -> sp.Expr:
+    """``expr.xreplace(mapping)`` with the sums, products and powers it rebuilds kept as written
+    (2 (w x + b - y), not 2 w x + 2 b - 2 y); functions and where() evaluate as usual (SymPy's
+    Piecewise does not build under ``sympy.evaluate(False)``: it recurses without end on some
+    conditions).
+
+    >>> w, x, b, u = sp.symbols("w x b u", real=True)
+    >>> as_written(sp.Mul(2, u, evaluate=False), {u: w * x + b})
+    2*(b + w*x)
+    """
+    def walk(e: sp.Expr) -> sp.Expr:
+        if e in mapping:
+            return mapping[e]
+        if not e.args:
+            return e
+        args = [walk(a) for a in e.args]
+        if all(a is b for a, b in zip(args, e.args, strict=True)):
+            return e
+        if isinstance(e, sp.Add | sp.Mul | sp.Pow):
+            return e.func(*args, evaluate=False)
+        return e.func(*args)
+
+    return walk(expr)
+
+
 # --- graphs of typed expressions ---------------------------------------------------------------
 
 #: Names for intermediates, in the order the lecture uses them (u = b c, v = a + u, ...).
