@@ -127,7 +127,7 @@ def test_the_command_table_names_one_module_per_subcommand():
     assert [name for name, _, _ in CLI_COMMANDS] == list(COMMANDS)
     assert [module for _, _, module in CLI_COMMANDS] == list(SUBCOMMANDS)
     assert {p.stem for p in (ROOT / "symgrad" / "cli").glob("*.py")} == {
-        *COMMANDS, "__init__", "__main__", "options", "layout", "parser"}
+        *COMMANDS, "__init__", "__main__", "options", "layout", "parser", "progress"}
 
 
 @pytest.mark.parametrize("columns", ["60", "0", "wide"])

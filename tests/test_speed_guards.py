@@ -90,27 +90,42 @@ def test_progress_reports_every_stage_in_order():
 
 
 def test_progress_appears_on_a_long_derivation(capsys, monkeypatch):
-    import symgrad.cli.derive as cli_derive
+    import symgrad.cli.progress as progress
 
-    monkeypatch.setattr(cli_derive, "AFTER", 0.0)  # "long": drawn at once, not after 1 s
-    monkeypatch.setattr(cli_derive, "EVERY", 0.0)
+    monkeypatch.setattr(progress, "AFTER", 0.0)  # "long": drawn at once, not after 1 s
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    monkeypatch.setattr(progress, "_terminal", lambda stream: True)  # redrawn in place
     code = main(["derive", "bce", "--model", "mlp", "--layers", "2,3,1",
                  "--activations", "relu,sigmoid", "--expanded"])
     out, err = capsys.readouterr()
     assert code == 0 and "∂L/∂w₁₁^[1]" in out
     lines = [s.strip() for s in err.split("\r") if s.strip()]
-    assert lines and all(s.startswith("deriving the 2-3-1 network weight by weight: ")
+    assert lines and all(s.startswith("deriving the 2-3-1 network weight by weight [")
                          for s in lines)
     assert any("chain rule" in s for s in lines) and any("checks, 100% done" in s for s in lines)
-    assert all("% done" in s for s in lines) and any(" s left" in s for s in lines)
+    assert all("% done" in s for s in lines) and any(" left" in s for s in lines)
     assert err.endswith("\r")  # the line is cleared at the end
     assert all(a != b for a, b in zip(lines, lines[1:], strict=False))  # no line drawn twice
 
 
-def test_no_progress_on_a_short_derivation(capsys, monkeypatch):
-    import symgrad.cli.derive as cli_derive
+def test_progress_in_a_log_is_one_final_line(capsys, monkeypatch):
+    """stderr is not a terminal (a log): no carriage returns, the last state once."""
+    import symgrad.cli.progress as progress
 
-    monkeypatch.setattr(cli_derive, "AFTER", 60.0)  # "short": done before the first drawing
+    monkeypatch.setattr(progress, "AFTER", 0.0)
+    assert main(["derive", "bce", "--model", "mlp", "--layers", "2,3,1",
+                 "--activations", "relu,sigmoid", "--expanded"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("\n") == 1
+    assert err.startswith("deriving the 2-3-1 network weight by weight [" + "#" * 24 + "] checks, "
+                          "100% done")
+
+
+def test_no_progress_on_a_short_derivation(capsys, monkeypatch):
+    import symgrad.cli.progress as progress
+
+    monkeypatch.setattr(progress, "AFTER", 60.0)  # "short": done before the first drawing
+    monkeypatch.setattr(progress, "_terminal", lambda stream: True)
     assert main(["derive", "bce", "--model", "mlp", "--layers", "1,2,1",
                  "--activations", "tanh,sigmoid", "--expanded"]) == 0
     assert capsys.readouterr().err == ""

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from symgrad.cli import main  # noqa: E402
-from symgrad.teaching.worksheets import Bar, bundled_specs  # noqa: E402
+from symgrad.cli.progress import Progress  # noqa: E402
+from symgrad.teaching.worksheets import bundled_specs  # noqa: E402
 from symgrad.teaching.worksheets.export import LatexError, compile_pdf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,14 +134,25 @@ def test_a_latex_failure_shows_only_the_error_lines():
     assert len(msg.splitlines()) < 10 and "This is pdfTeX" not in msg
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_bar():
-    stream = io.StringIO()
-    bar = Bar("sheet", stream=stream, force=True)
-    bar(1, 2)
-    bar(2, 2)
-    assert stream.getvalue().endswith("[########################] 2/2\n")
-    quiet = io.StringIO()
-    Bar("sheet", stream=quiet)(1, 2)  # not a terminal and quick: nothing drawn
+    """On a terminal: redrawn in place, the final line kept; quick work shows nothing."""
+    stream = _Terminal()
+    line = Progress("sheet", keep=True, stream=stream, after=0.0)
+    line.count(1, 2)
+    line.count(2, 2)
+    line.close()
+    first, last = stream.getvalue().split("\r")[1:]
+    assert first.startswith("sheet [############............] 1/2")
+    assert last.endswith("\n") and last.rstrip() == "sheet [########################] 2/2"
+    quiet = _Terminal()
+    line = Progress("sheet", keep=True, stream=quiet)
+    line.count(1, 2)
+    line.close()
     assert quiet.getvalue() == ""
 
 
@@ -175,13 +187,13 @@ def test_bundled_worksheets_after_a_non_editable_install(tmp_path):
 
 def test_progress_bar_in_a_log_is_one_final_line(monkeypatch):
     """Not a terminal and slow: the log gets the last state once, without carriage returns."""
-    import importlib
+    import symgrad.cli.progress as progress
 
-    build_module = importlib.import_module("symgrad.teaching.worksheets.build")
-    clock = iter([100.0, 102.0, 103.0])
-    monkeypatch.setattr(build_module.time, "monotonic", lambda: next(clock))
+    clock = iter([100.0, 101.0, 102.0, 103.0, 104.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
     log = io.StringIO()
-    bar = Bar("sheet", stream=log)
+    line = Progress("sheet", keep=True, stream=log)
     for done in (1, 2, 3):
-        bar(done, 3)
+        line.count(done, 3)
+    line.close()
     assert log.getvalue() == "sheet [########################] 3/3\n"

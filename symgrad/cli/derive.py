@@ -7,8 +7,6 @@ expression (``symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3``, with its c
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
 from symgrad.cli.options import (
     columns,
@@ -312,14 +310,16 @@ def _run_mlp(args: argparse.Namespace) -> int:
     need(args.activations, "--activations", "with --model mlp")
     net = network(args.layers, args.activations, args.loss)
     if args.expanded:  # seconds to a minute: progress on stderr
+        from symgrad.cli.progress import Progress
         from symgrad.models.network_expand import estimated_seconds
 
         sizes = "-".join(map(str, net.sizes))
-        bar = Bar(f"deriving the {sizes} network weight by weight", estimated_seconds(net))
+        line = Progress(f"deriving the {sizes} network weight by weight",
+                        estimate=estimated_seconds(net))
         try:
-            d = net.derive(expanded=True, progress=bar)
+            d = net.derive(expanded=True, progress=line.stage)
         finally:
-            bar.close()
+            line.close()
     else:
         d = net.derive()
     if args.format == "json":
@@ -453,72 +453,3 @@ def _num(v: Any) -> str:
     from symgrad.core.numbers import short
 
     return str(v) if v.is_Rational and len(str(v)) <= 10 else short(v)
-
-
-# --- progress on stderr: what, how far, the time left
-
-#: Seconds before the progress line is drawn (a derivation shorter than that shows nothing).
-AFTER = 1.0
-#: Seconds between two redraws.
-EVERY = 0.2
-
-
-class Bar:
-    """A ``progress(stage, fraction)`` callback (see
-    :func:`symgrad.core.derive.derive_graph`) drawing one line on ``stream`` (stderr by default),
-    rewritten in place, once the work has taken more than ``after`` seconds, at most every
-    :data:`EVERY` seconds; :meth:`close` clears it.
-
-    >>> import io
-    >>> out = io.StringIO()
-    >>> bar = Bar("the 4-8-1 network", estimate=2.0, stream=out, after=0.0)
-    >>> bar("chain rule", 0.25)
-    >>> bar.close()
-    >>> "the 4-8-1 network: chain rule, 25% done" in out.getvalue()
-    True
-
-    The time left is ``estimate`` minus the time spent until a tenth of the work is done, then
-    extrapolated from the pace so far.
-    """
-
-    def __init__(self, what: str, estimate: float | None = None, stream=None,
-                 after: float | None = None) -> None:
-        self.what, self.estimate = what, estimate
-        self.after = AFTER if after is None else after
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self.drawn = 0.0
-        self.width = 0
-        self.shown = ""
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        now = time.perf_counter()
-        spent = now - self.start
-        if spent < self.after or now - self.drawn < EVERY and fraction < 1:
-            return
-        self.drawn = now
-        if fraction >= 0.1:
-            left = spent * (1 - fraction) / fraction
-        elif self.estimate is not None:
-            left = max(0.0, self.estimate - spent)
-        else:
-            left = None
-        text = f"{self.what}: {stage}, {fraction:.0%} done"
-        if left is not None:
-            text += f", about {_seconds(left)} left"
-        if text == self.shown:  # the same line again (the last stage reports 100% twice)
-            return
-        self.stream.write("\r" + text.ljust(self.width))
-        self.stream.flush()
-        self.width, self.shown = len(text), text
-
-    def close(self) -> None:
-        """Clear the line, if one was drawn."""
-        if self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-            self.width = 0
-
-
-def _seconds(s: float) -> str:
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min"

@@ -10,8 +10,6 @@ JSON is strict (``null`` with a note, see :mod:`symgrad.render.json`).
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from typing import TYPE_CHECKING, NamedTuple  # NetworkRun is a NamedTuple
 
 from symgrad.cli.options import interval, names, nonnegative, point, positive, say, whole
@@ -274,40 +272,19 @@ def _mlp(args: argparse.Namespace, progress: Any) -> NetworkRun:
 RUNNERS[NETWORK_MODEL] = _mlp
 
 
-class ProgressBar:
-    """A one-line bar on stderr, shown only once a run has taken longer than ``delay`` seconds."""
-
-    def __init__(self, stream: Any = None, delay: float = 1.0, width: int = 30) -> None:
-        self.stream = sys.stderr if stream is None else stream
-        self.start = time.perf_counter()
-        self.delay = delay
-        self.width = width
-        self.shown = False
-
-    def __call__(self, it: int, total: int, loss: float) -> None:
-        if time.perf_counter() - self.start < self.delay:
-            return
-        self.shown = True
-        done = int(self.width * it / max(total, 1))
-        bar = "#" * done + "-" * (self.width - done)
-        from symgrad.models.fit import number_text
-
-        self.stream.write(f"\r[{bar}] {it}/{total}  loss {number_text(loss)}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
-    bar = ProgressBar() if args.format == "text" else None
+    from symgrad.cli.progress import Progress
+    from symgrad.models.fit import number_text
+
+    line = Progress("training", keep=True)
+
+    def progress(it: int, total: int, loss: float) -> None:
+        line.update(it / max(total, 1), f"{it}/{total}, loss {number_text(loss)}")
+
     try:
-        result = RUNNERS[args.model](args, bar)
+        result = RUNNERS[args.model](args, progress if args.format == "text" else None)
     finally:
-        if bar is not None:
-            bar.close()
+        line.close()
     data = result.to_dict()
     if args.format == "json":
         from symgrad.render import json as json_render

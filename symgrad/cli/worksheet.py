@@ -61,7 +61,8 @@ def _resolve(name: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     import shutil
 
-    from symgrad.teaching.worksheets import Bar, build, bundled_specs, load_spec
+    from symgrad.cli.progress import Progress
+    from symgrad.teaching.worksheets import build, bundled_specs, load_spec
     from symgrad.teaching.worksheets.build import build_seeds, earlier_seeds
 
     if args.all and args.spec:
@@ -80,8 +81,12 @@ def run(args: argparse.Namespace) -> int:
     specs = [load_spec(p) for p in paths]  # every spec is checked before anything is built
     plans = [build_seeds(spec, args.variants, args.seed) for spec in specs]
     for spec, seeds in zip(specs, plans, strict=True):
-        folder = build(spec, args.out, variants=len(seeds), seed=seeds[0], formats=formats,
-                       progress=Bar(f"{spec.name:<20}"))
+        line = Progress(f"{spec.name:<20}", keep=True)
+        try:
+            folder = build(spec, args.out, variants=len(seeds), seed=seeds[0], formats=formats,
+                           progress=line.count)
+        finally:
+            line.close()
         print(folder)
         kept = earlier_seeds(folder, seeds)
         if kept:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from symgrad.teaching.worksheets.build import (
            FORMATS,
-           Bar,
            build,
            bundled_dir,
            bundled_specs,
@@ -33,7 +32,7 @@ from symgrad.teaching.worksheets.model import (
 )
 from symgrad.teaching.worksheets.spec import Spec, SpecError
 
-__all__ = ["Answer", "Bar", "Degenerate", "Exercise", "FORMATS", "Field", "Figure", "KINDS", "Kind",
+__all__ = ["Answer", "Degenerate", "Exercise", "FORMATS", "Field", "Figure", "KINDS", "Kind",
            "Math",
            "Space", "Spec", "SpecError", "Steps", "Table", "Text", "Variant", "build",
            "bundled_dir", "bundled_specs", "generate", "load_spec", "register"]

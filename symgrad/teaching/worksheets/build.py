@@ -25,9 +25,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -314,42 +312,6 @@ def bundled_specs() -> list[Path]:
     return sorted(bundled_dir().glob("*.toml"))
 
 
-class Bar:
-    """A progress bar on stderr: drawn when stderr is a terminal; in a log (not a terminal) one
-    final line, when the work took more than a second (no carriage returns in the file).
-
-    Call it with ``(done, total)``, e.g. as the ``progress`` of :func:`build`; ``stream`` and
-    ``force`` (draw even when not a terminal) are for tests and logs.
-
-    >>> import io
-    >>> stream = io.StringIO()
-    >>> bar = Bar("tiny", stream=stream, force=True)
-    >>> bar(1, 2); bar(2, 2)
-    >>> print(stream.getvalue().split("\\r")[-1], end="")
-    tiny [########################] 2/2
-    """
-
-    def __init__(self, label: str, stream=None, force: bool | None = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.start = time.monotonic()
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        self.force = tty if force is None else force
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.force and (done < total or time.monotonic() - self.start <= 1.0):
-            return
-        width = 24
-        full = width * done // total
-        lead = "\r" if self.force else ""  # a log gets no carriage return
-        self.stream.write(f"{lead}{self.label} [{'#' * full}{'.' * (width - full)}] {done}/{total}")
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
-        self.drawn = True
-
-
-__all__ = ["ATTEMPTS", "Bar", "FORMATS", "OutputError", "SymgradError", "build", "bundled_dir",
+__all__ = ["ATTEMPTS", "FORMATS", "OutputError", "SymgradError", "build", "bundled_dir",
            "bundled_specs", "build_seeds", "clean_stale", "earlier_seeds", "generate",
            "write_variant"]
