@@ -895,11 +895,11 @@ def derive_graph(
         sub_rules, sub_claims, grad_named_sub = tidier.compact(
             grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
         full_rules, full_claims, compact = tidier.compact(
             term, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)", swap)
-        if full_claims:
-            shown_full = compact
+        # the shorter form when one was found, else as written: 2 (w x + b - y), not
+        # 2 w x + 2 b - 2 y (built only then: an unevaluated copy of a long form costs)
+        shown_full = compact if full_claims else check.shown_full(term_named)
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
             display_sub, display_full = _plus(display_sub, extra), _plus(display_full, extra)
