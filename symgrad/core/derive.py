@@ -448,14 +448,23 @@ class _Tidier:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.memo: dict[tuple[str, sp.Expr], Any] = {}
+        self._walks: tuple[Renaming | None, _Walked, _Walked] = (None, {}, {})
+
+    def walked(self, swap: Renaming) -> tuple[_Walked, _Walked]:
+        """What :func:`_shape` and :func:`_rename` found under the renaming ``swap``: one
+        parameter's forms share their parts (sigma of the 31-term sum), walked once."""
+        if self._walks[0] is not swap:
+            self._walks = (swap, {}, {})
+        return self._walks[1], self._walks[2]
 
     def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
         """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
         key = (kind, _shape(expr))
         if swap:
-            known = self.memo.get((kind, _shape(expr, swap)))
+            shapes, renamed = self.walked(swap)
+            known = self.memo.get((kind, _shape(expr, swap, shapes)))
             if known is not None:
-                return _rename_result(known, swap)
+                return _rename_result(known, swap, renamed)
         if key not in self.memo:
             self.memo[key] = make(expr)
         return self.memo[key]
@@ -478,11 +487,16 @@ class _Tidier:
         return rules, tuple((what, form, expr) for _ in claims), form
 
 
-def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
+#: A walk's results under one renaming, by the id of the subtree (kept, so the id stays its own).
+_Walked = dict[int, tuple[sp.Basic, Any]]
+
+
+def _shape(e: sp.Basic, swap: Renaming | None = None, memo: _Walked | None = None) -> str:
     """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
     fixed order: equal texts mean literally the same expression up to the order of terms and
     factors (a typed sum is kept in the order typed). Nothing is built or evaluated again; a
     subtree the renaming does not touch keeps its remembered text (:func:`_plain_shape`).
+    ``memo`` holds what earlier walks under the same ``swap`` found.
 
     >>> x, y = sp.symbols("x y")
     >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
@@ -493,19 +507,20 @@ def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     if not swap:
         return _plain_shape(e)[0]
     moved = frozenset(swap)
-    memo: dict[int, str] = {}
+    memo = {} if memo is None else memo
 
     def walk(x: sp.Basic) -> str:
-        out = memo.get(id(x))
-        if out is None:
-            text, leaves = _plain_shape(x)
-            if not leaves & moved:
-                out = text
-            elif not x.args:
-                out = _leaf(swap[x])
-            else:
-                out = _node_text(x, [walk(a) for a in x.args])
-            memo[id(x)] = out
+        known = memo.get(id(x))
+        if known is not None:
+            return known[1]
+        text, leaves = _plain_shape(x)
+        if not leaves & moved:
+            out = text
+        elif not x.args:
+            out = _leaf(swap[x])
+        else:
+            out = _node_text(x, [walk(a) for a in x.args])
+        memo[id(x)] = (x, out)
         return out
 
     return walk(e)
@@ -536,18 +551,19 @@ def _leaf(x: sp.Basic) -> str:
     return sp.srepr(x)
 
 
-def _rename_result(known: Any, swap: Renaming) -> Any:
+def _rename_result(known: Any, swap: Renaming, memo: _Walked | None = None) -> Any:
     """A remembered tidy form, or _compact's (rules, claims, form), renamed by ``swap``."""
     if isinstance(known, tuple):
         rules, claims, form = known
-        return rules, claims, _rename(form, swap)
-    return _rename(known, swap)
+        return rules, claims, _rename(form, swap, memo)
+    return _rename(known, swap, memo)
 
 
-def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
+def _rename(expr: sp.Expr, swap: Renaming, memo: _Walked | None = None) -> sp.Expr:
     """``expr.xreplace(swap)``, without rebuilding what the renaming leaves unchanged: a sum or
     product whose terms are only permuted by it is the same object (so sigma(b + w1 x1 + w2 x2)
-    is not built and evaluated again when w1, x1 and w2, x2 swap).
+    is not built and evaluated again when w1, x1 and w2, x2 swap). ``memo`` holds what earlier
+    walks under the same ``swap`` found.
 
     >>> x1, x2, w1, w2 = sp.symbols("x1 x2 w1 w2")
     >>> z = sp.exp(w1 * x1 + w2 * x2)
@@ -555,21 +571,22 @@ def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
     >>> _rename(x1 * z, swap) == (x1 * z).xreplace(swap), _rename(z, swap) is z
     (True, True)
     """
-    memo: dict[int, sp.Expr] = {}
+    memo = {} if memo is None else memo
 
     def walk(x: sp.Expr) -> sp.Expr:
         if not x.args:
             return swap.get(x, x)
-        out = memo.get(id(x))
-        if out is None:
-            args = [walk(a) for a in x.args]
-            if all(a is b for a, b in zip(args, x.args, strict=True)) or (
-                isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
-            ):
-                out = x
-            else:
-                out = x.func(*args)
-            memo[id(x)] = out
+        known = memo.get(id(x))
+        if known is not None:
+            return known[1]
+        args = [walk(a) for a in x.args]
+        if all(a is b for a, b in zip(args, x.args, strict=True)) or (
+            isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
+        ):
+            out = x
+        else:
+            out = x.func(*args)
+        memo[id(x)] = (x, out)
         return out
 
     return walk(expr)
@@ -921,7 +938,8 @@ def derive_graph(
         gradients[str(p)] = grad
         claims_of[p] = list(range(first, len(claims)))
         if p0 is not None:
-            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0)
+            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0,
+                            tidier.walked(swap)[0])
             copies.update(found)
             for k in set(claims_of[p]) - set(found):  # decided on their own: the reference
                 what, claimed, reference = claims[k]
@@ -952,10 +970,16 @@ class _Later:
 
 
 def _copies(
-    claims: Sequence[Claim], before: list[int], now: list[int], swap: Renaming, p0: sp.Symbol
+    claims: Sequence[Claim],
+    before: list[int],
+    now: list[int],
+    swap: Renaming,
+    p0: sp.Symbol,
+    shapes: _Walked | None = None,
 ) -> dict[int, tuple[int, str]]:
     """The claims ``now`` that are the claims ``before`` (of ``p0``) renamed by ``swap``, both
-    sides literally, with the text their checks carry (see :meth:`_Checker.run`)."""
+    sides literally, with the text their checks carry (see :meth:`_Checker.run`); ``shapes``
+    holds what earlier walks under ``swap`` found (see :func:`_shape`)."""
     if len(before) != len(now):
         return {}
     pairs = sorted({tuple(sorted((str(a), str(b)))) for a, b in swap.items()})
@@ -966,7 +990,8 @@ def _copies(
         _, a, b = claims[m]
         claimed, reference = claims[k][1:]
         made = isinstance(reference, _Later) and reference.of is b and reference.swap == swap
-        if _shape(claimed) == _shape(a, swap) and (made or _shape(reference) == _shape(b, swap)):
+        if _shape(claimed) == _shape(a, swap, shapes) and (
+                made or _shape(reference) == _shape(b, swap, shapes)):
             out[k] = (m, text)
     return out
 
