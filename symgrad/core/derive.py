@@ -1008,10 +1008,38 @@ def _compact(
     ``tidy_`` is the tidy to use (a remembering one), :func:`tidy` by default."""
     tidied = tidy(expr, graph) if tidy_ is None else tidy_(expr)
     compact = orient(tidied, {n.symbol for n in graph.nodes} | set(graph.params))
-    if compact == expr or sp.count_ops(compact) >= sp.count_ops(expr):
+    if compact == expr or _ops(compact) >= _ops(expr):
         return (rule,), (), expr
     rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
     return rules, ((what, compact, expr),), compact
+
+
+def _ops(expr: sp.Expr) -> int:
+    """``sympy.count_ops(expr)``, each long function value (sigma of a 31-term sum, held as in
+    :func:`tidy`) counted once and remembered: count_ops counts a function value alike wherever
+    it stands (one operation plus its argument's) and a symbol as none, so this is the count
+    of the form with the values held, plus each value's count times its occurrences (``exp``
+    excepted: count_ops reads exp(-a) as a division).
+
+    >>> x, y = sp.symbols("x y")
+    >>> from symgrad.core.functions import sigmoid
+    >>> v = sigmoid(sp.Add(*sp.symbols("a:30")) + x)
+    >>> e = x * (1 - v) * v * (-y / v + (1 - y) / (1 - v))
+    >>> _ops(e) == sp.count_ops(e)
+    True
+    """
+    hold = {f: h for f, h in _held(expr.atoms(sp.Function)).items() if not isinstance(f, sp.exp)}
+    if not hold:
+        return sp.count_ops(expr)
+    work = expr.xreplace(hold)
+    seen = Counter(s for s in sp.preorder_traversal(work) if s in hold.values())
+    return sp.count_ops(work) + sum(seen[h] * _value_ops(f) for f, h in hold.items())
+
+
+@functools.lru_cache(maxsize=1024)
+def _value_ops(f: sp.Expr) -> int:
+    """``sympy.count_ops`` of one held function value, remembered."""
+    return sp.count_ops(f)
 
 
 def _convention(expr: sp.Expr) -> str:
