@@ -4,8 +4,8 @@ walks shared (issue 18: one typed expression as fast as the catalogue).
 * ``_ops`` (count_ops with each long function value counted once) equals ``sympy.count_ops`` on
   every form ``_compact`` compared, across catalogue, typed and network derivations;
 * the long form sigma(31-term sum) is counted once per derivation, not in every form;
-* ``_shape`` and ``_rename`` under one renaming, sharing what earlier walks found, give what a
-  fresh walk (and ``xreplace``) gives;
+* ``_shape`` under one renaming, sharing what earlier walks found, gives what a fresh walk (and
+  ``xreplace``) gives;
 * the unevaluated fully substituted form is built only when it is shown.
 """
 
@@ -99,16 +99,13 @@ def test_shared_walks_give_what_fresh_walks_give(compared):
     assert len(forms) >= 4
     swap = {w1: w2, w2: w1, x1: x2, x2: x1}
     shapes: engine._Walked = {}
-    renamed: engine._Walked = {}
     for e in forms:
-        assert engine._shape(e, swap, shapes) == engine._shape(e, swap)
-        shared = engine._rename(e, swap, renamed)
-        assert shared == engine._rename(e, swap)
-        assert engine._shape(shared) == engine._shape(e.xreplace(swap))  # up to a sum's order
-    assert shapes and renamed  # filled, and read by the later forms
+        shape = engine._shape(e, swap, shapes)
+        assert shape == engine._shape(e, swap) == engine._shape(e.xreplace(swap))
+    assert shapes  # filled, and read by the later forms
     tidier = engine._Tidier(None)
-    assert tidier.walked(swap)[0] is tidier.walked(swap)[0]
-    assert tidier.walked(dict(swap))[0] is not shapes
+    assert tidier.walked(swap) is tidier.walked(swap)
+    assert tidier.walked(dict(swap)) is not tidier.walked(swap)
 
 
 def test_the_unevaluated_full_form_is_built_only_when_shown(monkeypatch):

@@ -448,23 +448,22 @@ class _Tidier:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.memo: dict[tuple[str, sp.Expr], Any] = {}
-        self._walks: tuple[Renaming | None, _Walked, _Walked] = (None, {}, {})
+        self._walks: tuple[Renaming | None, _Walked] = (None, {})
 
-    def walked(self, swap: Renaming) -> tuple[_Walked, _Walked]:
-        """What :func:`_shape` and :func:`_rename` found under the renaming ``swap``: one
-        parameter's forms share their parts (sigma of the 31-term sum), walked once."""
+    def walked(self, swap: Renaming) -> _Walked:
+        """What :func:`_shape` found under the renaming ``swap``: one parameter's forms share
+        their parts (sigma of the 31-term sum), walked once."""
         if self._walks[0] is not swap:
-            self._walks = (swap, {}, {})
-        return self._walks[1], self._walks[2]
+            self._walks = (swap, {})
+        return self._walks[1]
 
     def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
         """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
         key = (kind, _shape(expr))
         if swap:
-            shapes, renamed = self.walked(swap)
-            known = self.memo.get((kind, _shape(expr, swap, shapes)))
+            known = self.memo.get((kind, _shape(expr, swap, self.walked(swap))))
             if known is not None:
-                return _rename_result(known, swap, renamed)
+                return _rename_result(known, swap)
         if key not in self.memo:
             self.memo[key] = make(expr)
         return self.memo[key]
@@ -551,19 +550,18 @@ def _leaf(x: sp.Basic) -> str:
     return sp.srepr(x)
 
 
-def _rename_result(known: Any, swap: Renaming, memo: _Walked | None = None) -> Any:
+def _rename_result(known: Any, swap: Renaming) -> Any:
     """A remembered tidy form, or _compact's (rules, claims, form), renamed by ``swap``."""
     if isinstance(known, tuple):
         rules, claims, form = known
-        return rules, claims, _rename(form, swap, memo)
-    return _rename(known, swap, memo)
+        return rules, claims, _rename(form, swap)
+    return _rename(known, swap)
 
 
-def _rename(expr: sp.Expr, swap: Renaming, memo: _Walked | None = None) -> sp.Expr:
+def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
     """``expr.xreplace(swap)``, without rebuilding what the renaming leaves unchanged: a sum or
     product whose terms are only permuted by it is the same object (so sigma(b + w1 x1 + w2 x2)
-    is not built and evaluated again when w1, x1 and w2, x2 swap). ``memo`` holds what earlier
-    walks under the same ``swap`` found.
+    is not built and evaluated again when w1, x1 and w2, x2 swap).
 
     >>> x1, x2, w1, w2 = sp.symbols("x1 x2 w1 w2")
     >>> z = sp.exp(w1 * x1 + w2 * x2)
@@ -571,7 +569,7 @@ def _rename(expr: sp.Expr, swap: Renaming, memo: _Walked | None = None) -> sp.Ex
     >>> _rename(x1 * z, swap) == (x1 * z).xreplace(swap), _rename(z, swap) is z
     (True, True)
     """
-    memo = {} if memo is None else memo
+    memo: _Walked = {}
 
     def walk(x: sp.Expr) -> sp.Expr:
         if not x.args:
@@ -939,7 +937,7 @@ def derive_graph(
         claims_of[p] = list(range(first, len(claims)))
         if p0 is not None:
             found = _copies(claims, claims_of[p0], claims_of[p], swap, p0,
-                            tidier.walked(swap)[0])
+                            tidier.walked(swap))
             copies.update(found)
             for k in set(claims_of[p]) - set(found):  # decided on their own: the reference
                 what, claimed, reference = claims[k]
