@@ -448,12 +448,20 @@ class _Tidier:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.memo: dict[tuple[str, sp.Expr], Any] = {}
+        self._walks: tuple[Renaming | None, _Walked] = (None, {})
+
+    def walked(self, swap: Renaming) -> _Walked:
+        """What :func:`_shape` found under the renaming ``swap``: one parameter's forms share
+        their parts (sigma of the 31-term sum), walked once."""
+        if self._walks[0] is not swap:
+            self._walks = (swap, {})
+        return self._walks[1]
 
     def remembered(self, kind: str, expr: sp.Expr, swap: Renaming | None, make: Callable) -> Any:
         """``make(expr)``, or a remembered result for ``expr`` renamed by ``swap``, renamed."""
         key = (kind, _shape(expr))
         if swap:
-            known = self.memo.get((kind, _shape(expr, swap)))
+            known = self.memo.get((kind, _shape(expr, swap, self.walked(swap))))
             if known is not None:
                 return _rename_result(known, swap)
         if key not in self.memo:
@@ -478,11 +486,16 @@ class _Tidier:
         return rules, tuple((what, form, expr) for _ in claims), form
 
 
-def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
+#: A walk's results under one renaming, by the id of the subtree (kept, so the id stays its own).
+_Walked = dict[int, tuple[sp.Basic, Any]]
+
+
+def _shape(e: sp.Basic, swap: Renaming | None = None, memo: _Walked | None = None) -> str:
     """The tree of ``e`` (renamed by ``swap``) as text, the arguments of sums and products in a
     fixed order: equal texts mean literally the same expression up to the order of terms and
     factors (a typed sum is kept in the order typed). Nothing is built or evaluated again; a
     subtree the renaming does not touch keeps its remembered text (:func:`_plain_shape`).
+    ``memo`` holds what earlier walks under the same ``swap`` found.
 
     >>> x, y = sp.symbols("x y")
     >>> _shape(sp.Add(x, 2 * y, evaluate=False)) == _shape(sp.Add(2 * y, x, evaluate=False))
@@ -493,19 +506,20 @@ def _shape(e: sp.Basic, swap: Renaming | None = None) -> str:
     if not swap:
         return _plain_shape(e)[0]
     moved = frozenset(swap)
-    memo: dict[int, str] = {}
+    memo = {} if memo is None else memo
 
     def walk(x: sp.Basic) -> str:
-        out = memo.get(id(x))
-        if out is None:
-            text, leaves = _plain_shape(x)
-            if not leaves & moved:
-                out = text
-            elif not x.args:
-                out = _leaf(swap[x])
-            else:
-                out = _node_text(x, [walk(a) for a in x.args])
-            memo[id(x)] = out
+        known = memo.get(id(x))
+        if known is not None:
+            return known[1]
+        text, leaves = _plain_shape(x)
+        if not leaves & moved:
+            out = text
+        elif not x.args:
+            out = _leaf(swap[x])
+        else:
+            out = _node_text(x, [walk(a) for a in x.args])
+        memo[id(x)] = (x, out)
         return out
 
     return walk(e)
@@ -555,21 +569,22 @@ def _rename(expr: sp.Expr, swap: Renaming) -> sp.Expr:
     >>> _rename(x1 * z, swap) == (x1 * z).xreplace(swap), _rename(z, swap) is z
     (True, True)
     """
-    memo: dict[int, sp.Expr] = {}
+    memo: _Walked = {}
 
     def walk(x: sp.Expr) -> sp.Expr:
         if not x.args:
             return swap.get(x, x)
-        out = memo.get(id(x))
-        if out is None:
-            args = [walk(a) for a in x.args]
-            if all(a is b for a, b in zip(args, x.args, strict=True)) or (
-                isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
-            ):
-                out = x
-            else:
-                out = x.func(*args)
-            memo[id(x)] = out
+        known = memo.get(id(x))
+        if known is not None:
+            return known[1]
+        args = [walk(a) for a in x.args]
+        if all(a is b for a, b in zip(args, x.args, strict=True)) or (
+            isinstance(x, sp.Add | sp.Mul) and Counter(args) == Counter(x.args)
+        ):
+            out = x
+        else:
+            out = x.func(*args)
+        memo[id(x)] = (x, out)
         return out
 
     return walk(expr)
@@ -894,11 +909,11 @@ def derive_graph(
         sub_rules, sub_claims, grad_named_sub = tidier.compact(
             grad_named_sub, Rule.SUBSTITUTE_BACK, f"d{result_sym}/d{p} (substituted)", swap)
         display_sub = sample_sum(scale * grad_named_sub, per_sample) if mean else grad_named_sub
-        shown_full = check.shown_full(term_named)  # 2 (w x + b - y), not 2 w x + 2 b - 2 y
         full_rules, full_claims, compact = tidier.compact(
             term, Rule.SUBSTITUTE_FULLY, f"d{result_sym}/d{p} (substituted fully)", swap)
-        if full_claims:
-            shown_full = compact
+        # the shorter form when one was found, else as written: 2 (w x + b - y), not
+        # 2 w x + 2 b - 2 y (built only then: an unevaluated copy of a long form costs)
+        shown_full = compact if full_claims else check.shown_full(term_named)
         display_full = sample_sum(scale * shown_full, per_sample) if mean else shown_full
         if extra != 0:
             display_sub, display_full = _plus(display_sub, extra), _plus(display_full, extra)
@@ -920,7 +935,8 @@ def derive_graph(
         gradients[str(p)] = grad
         claims_of[p] = list(range(first, len(claims)))
         if p0 is not None:
-            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0)
+            found = _copies(claims, claims_of[p0], claims_of[p], swap, p0,
+                            tidier.walked(swap))
             copies.update(found)
             for k in set(claims_of[p]) - set(found):  # decided on their own: the reference
                 what, claimed, reference = claims[k]
@@ -951,10 +967,16 @@ class _Later:
 
 
 def _copies(
-    claims: Sequence[Claim], before: list[int], now: list[int], swap: Renaming, p0: sp.Symbol
+    claims: Sequence[Claim],
+    before: list[int],
+    now: list[int],
+    swap: Renaming,
+    p0: sp.Symbol,
+    shapes: _Walked | None = None,
 ) -> dict[int, tuple[int, str]]:
     """The claims ``now`` that are the claims ``before`` (of ``p0``) renamed by ``swap``, both
-    sides literally, with the text their checks carry (see :meth:`_Checker.run`)."""
+    sides literally, with the text their checks carry (see :meth:`_Checker.run`); ``shapes``
+    holds what earlier walks under ``swap`` found (see :func:`_shape`)."""
     if len(before) != len(now):
         return {}
     pairs = sorted({tuple(sorted((str(a), str(b)))) for a, b in swap.items()})
@@ -965,7 +987,8 @@ def _copies(
         _, a, b = claims[m]
         claimed, reference = claims[k][1:]
         made = isinstance(reference, _Later) and reference.of is b and reference.swap == swap
-        if _shape(claimed) == _shape(a, swap) and (made or _shape(reference) == _shape(b, swap)):
+        if _shape(claimed) == _shape(a, swap, shapes) and (
+                made or _shape(reference) == _shape(b, swap, shapes)):
             out[k] = (m, text)
     return out
 
@@ -982,10 +1005,38 @@ def _compact(
     ``tidy_`` is the tidy to use (a remembering one), :func:`tidy` by default."""
     tidied = tidy(expr, graph) if tidy_ is None else tidy_(expr)
     compact = orient(tidied, {n.symbol for n in graph.nodes} | set(graph.params))
-    if compact == expr or sp.count_ops(compact) >= sp.count_ops(expr):
+    if compact == expr or _ops(compact) >= _ops(expr):
         return (rule,), (), expr
     rules = (rule, Rule.CANCELLATION) if _really_cancels(expr, compact) else (rule,)
     return rules, ((what, compact, expr),), compact
+
+
+def _ops(expr: sp.Expr) -> int:
+    """``sympy.count_ops(expr)``, each long function value (sigma of a 31-term sum, held as in
+    :func:`tidy`) counted once and remembered: count_ops counts a function value alike wherever
+    it stands (one operation plus its argument's) and a symbol as none, so this is the count
+    of the form with the values held, plus each value's count times its occurrences (``exp``
+    excepted: count_ops reads exp(-a) as a division).
+
+    >>> x, y = sp.symbols("x y")
+    >>> from symgrad.core.functions import sigmoid
+    >>> v = sigmoid(sp.Add(*sp.symbols("a:30")) + x)
+    >>> e = x * (1 - v) * v * (-y / v + (1 - y) / (1 - v))
+    >>> _ops(e) == sp.count_ops(e)
+    True
+    """
+    hold = {f: h for f, h in _held(expr.atoms(sp.Function)).items() if not isinstance(f, sp.exp)}
+    if not hold:
+        return sp.count_ops(expr)
+    work = expr.xreplace(hold)
+    seen = Counter(s for s in sp.preorder_traversal(work) if s in hold.values())
+    return sp.count_ops(work) + sum(seen[h] * _value_ops(f) for f, h in hold.items())
+
+
+@functools.lru_cache(maxsize=1024)
+def _value_ops(f: sp.Expr) -> int:
+    """``sympy.count_ops`` of one held function value, remembered."""
+    return sp.count_ops(f)
 
 
 def _convention(expr: sp.Expr) -> str:
