@@ -36,8 +36,9 @@ from symgrad.models.network_spec import NetworkSpec
 
 #: Refuse expanded derivations estimated to take longer than this many seconds.
 MAX_SECONDS = 60.0
-#: Seconds per parameter (see :func:`estimated_seconds`).
-COST = 0.02
+#: Seconds any expanded derivation takes, and seconds per parameter (see
+#: :func:`estimated_seconds`; refitted in session 5 after the engine got faster).
+START, COST = 0.05, 0.017
 #: A softmax output of K units fed by H units costs K² H / SOFTMAX times as much per parameter.
 SOFTMAX = 90.0
 
@@ -58,8 +59,9 @@ def parameter_index(name: str) -> tuple[str, int, tuple[int, ...]]:
 
 def estimated_seconds(net: NetworkSpec) -> float:
     """The expanded derivation's time, from the parameter count P, the depth L and the
-    activations: ``0.3 + COST · P · (1 + (L - 2)/2) · (1 + P/1000)``, times 1.5 for each kinked
-    layer fed by a kinked layer (relu of a relu: conditions on conditions), times K² H / 90 (at
+    activations: ``START + COST · P · (1 + (L - 2)/2) · (1 + P/1000)``, times 1 + n/2 for each
+    kinked layer fed by a kinked layer of n units (relu of a relu: conditions on conditions;
+    fitted to 4-4-4-1, 4-4-4-4-1 and 3-3-3-3-3-1, all relu), times K² H / 90 (at
     least 1) for a softmax output of K units fed by H units (its Jacobian has K² entries per
     sample, each through the H units below): fitted to 3-4-4, 3-4-8 and 4-8-10.
 
@@ -69,16 +71,18 @@ def estimated_seconds(net: NetworkSpec) -> float:
 
     >>> from symgrad.models.network import network
     >>> round(estimated_seconds(network([4, 8, 1], ["relu", "sigmoid"], "bce")), 1)
-    1.3
+    0.9
     """
     p = net.n_params
-    return 0.3 + COST * p * (1 + p / 1000) * _factor(net)
+    return START + COST * p * (1 + p / 1000) * _factor(net)
 
 
 def _factor(net: NetworkSpec) -> float:
     factor = 1.0 + 0.5 * (net.depth - 2)  # each hidden layer after the first
     kinked = [_kinked(a) for a in net.activations]
-    factor *= 1.5 ** sum(a and b for a, b in zip(kinked, kinked[1:], strict=False))
+    for k, (a, b) in enumerate(zip(kinked, kinked[1:], strict=False)):
+        if a and b:  # conditions on conditions: each unit of the kinked layer below adds some
+            factor *= 1 + net.sizes[k + 1] / 2
     if net.activations[-1] == "softmax":
         factor *= max(1.0, net.sizes[-1] ** 2 * net.sizes[-2] / SOFTMAX)
     return factor
