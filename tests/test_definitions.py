@@ -350,6 +350,9 @@ def test_where_in_typed_text_derives_with_its_condition_fixed(capsys, text, func
     assert main(["derive", "--expr", text, "--wrt", "w"]) == 0
     out = capsys.readouterr().out
     assert "piecewise rule" in out and "every step checked" in out
+    for line in out.splitlines():  # a path through a condition only (0) is not a chain term:
+        lhs, _, rhs = line.strip().partition(" = ")  # dj/du never on its own right-hand side
+        assert not rhs or lhs not in rhs
     d = derive_expr(text, wrt=["w"])
     w_, x_ = sp.symbols("w x", real=True)
     gradient = d.gradients["w"].expanded

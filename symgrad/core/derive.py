@@ -833,10 +833,16 @@ def derive_graph(
         rules = (Rule.SUM,) if graph.summed else (Rule.CONSTANT_MULTIPLE, Rule.SUM)
         add(Kind.CHAIN, rules, Partial(result_sym, graph.output), (graph.weight,), claim)
 
+    def paths(users: list, var: sp.Symbol) -> list:
+        """The users of ``var`` the chain goes through: not one whose local derivative is 0
+        (var only in a where()'s condition), unless none is left."""
+        return [c for c in users if local[(c.symbol, var)] != 0] or users
+
     def chain_terms(users: list, var: sp.Symbol) -> tuple[sp.Expr, list[sp.Expr]]:
-        """sum_c dL/dc dc/dvar, symbolically and with values (dropping a factor dj/dj = 1)."""
+        """sum_c dL/dc dc/dvar over :func:`paths`, symbolically and with values (dropping a
+        factor dj/dj = 1)."""
         symbolic, values = [], []
-        for c in users:
+        for c in paths(users, var):
             if c.symbol == result_sym:
                 symbolic.append(Partial(c.symbol, var))
                 values.append(local[(c.symbol, var)])
@@ -857,7 +863,7 @@ def derive_graph(
         product = sp.Add(*values, evaluate=False)
         result = tidier(sp.Add(*[adjoint[c.symbol] * local[(c.symbol, n.symbol)] for c in users]))
         claim = check.adjoint(n.symbol, result, f"d{result_sym}/d{n.symbol}")
-        rules = (_chain_rule(users),)
+        rules = (_chain_rule(paths(users, n.symbol)),)
         lhs = Partial(result_sym, n.symbol)
         if _cancels(values, result, graph):  # show the product, then what cancels out of it
             one_hot = graph.sum_to_one and len(users) > 1
@@ -894,7 +900,7 @@ def derive_graph(
         else:
             scale, term_named = sp.S.One, per_term
             shown, named = [symbolic, values], per_term
-            rules = (_chain_rule(users),)
+            rules = (_chain_rule(paths(users, p)),)
         if extra != 0:
             named = _plus(named, extra)
             by_penalty = sp.Derivative(graph.penalty, p)
