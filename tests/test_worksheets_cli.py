@@ -149,6 +149,12 @@ def test_progress_bar():
     first, last = stream.getvalue().split("\r")[1:]
     assert first.startswith("sheet [############............] 1/2")
     assert last.endswith("\n") and last.rstrip() == "sheet [########################] 2/2"
+    held = _Terminal()  # the last state is drawn at the close, even when held back
+    line = Progress("sheet", keep=True, stream=held, after=0.0)
+    line.count(1, 3)
+    line.count(2, 3)  # within EVERY of the first: not drawn yet
+    line.close()
+    assert held.getvalue().split("\r")[-1].rstrip() == "sheet [################........] 2/3"
     quiet = _Terminal()
     line = Progress("sheet", keep=True, stream=quiet)
     line.count(1, 2)

@@ -53,7 +53,7 @@ class Progress:
         self.drawn = 0.0  # when the line was last drawn
         self.width = 0  # the length of the line on the terminal (0: none drawn)
         self.shown = ""  # the text on the terminal now
-        self.text = ""  # the line's last state
+        self.text = ""  # the line's last state, without the time left (the close shows it)
 
     def update(self, fraction: float, detail: str = "") -> None:
         """The work is ``fraction`` done; ``detail`` says where (a stage, a count, a loss)."""
@@ -66,10 +66,9 @@ class Progress:
         else:
             left = None
         full = int(WIDTH * min(max(fraction, 0.0), 1.0))
-        text = f"{self.what} [{'#' * full}{'.' * (WIDTH - full)}] {detail}".rstrip()
+        text = self.text = f"{self.what} [{'#' * full}{'.' * (WIDTH - full)}] {detail}".rstrip()
         if left is not None:
             text += f", about {_seconds(left)} left" if left >= 1 else ", under a second left"
-        self.text = text
         if not self.terminal or spent < self.after or (now - self.drawn < EVERY and fraction < 1):
             return
         if text != self.shown:
@@ -94,7 +93,10 @@ class Progress:
                 self.stream.write(self.text + "\n")
                 self.stream.flush()
         elif self.width:
-            end = "\n" if self.keep else "\r" + " " * self.width + "\r"
+            if self.keep:  # the last state, even one the redraw limit held back
+                end = ("\r" + self.text.ljust(self.width) if self.text != self.shown else "") + "\n"
+            else:
+                end = "\r" + " " * self.width + "\r"
             self.stream.write(end)
             self.stream.flush()
         self.width, self.text = 0, ""
