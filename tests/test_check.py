@@ -236,3 +236,10 @@ def test_cross_entropy_one_hot_labels():
     assert check_answer("(1/N)*sum((p_i1 - y_i1)*x)", "cross_entropy", wrt="w11").correct
     r = check_answer("(1/N)*sum((y_i1 - p_i1)*x)", "cross_entropy", wrt="w11")
     assert r.mistakes == ("sign",)
+
+
+def test_an_answer_undefined_on_a_branch_gets_a_verdict():
+    """1/relu(y_hat) is complex infinity where y_hat <= 0: those points are skipped, as in the
+    engine's checks (it was a KeyError inside lambdify's printer)."""
+    result = check_answer("sigmoid((0.5 - b) / relu(y_hat))", "mse", wrt="w")
+    assert not result.correct
