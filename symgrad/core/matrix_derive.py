@@ -413,7 +413,8 @@ def derive_matrix(
     ]
     chain_steps: list[MatrixStep] = []
     simplex: list[str] = []
-    assumptions: list[str] = [f"{n}ᵀ = {n} ({n}: symmetric)" for n in symmetric if n in used]
+    symmetric = [n for n in symmetric if n in used]
+    assumptions: list[str] = [f"{n}ᵀ = {n} ({n}: symmetric)" for n in symmetric]
     named_grads: dict[str, tuple[M, M, tuple]] = {}
     for name in [*reversed(node_names[:-1]), *params]:
         terms = incoming.get(name, [])
@@ -460,7 +461,7 @@ def derive_matrix(
         steps=(*steps, *chain_steps, *(s for _, s, _, _ in grad_steps)),
         gradients={}, title=f"Gradient of {text}" if "\n" not in text else
         "Gradient of the typed definitions", assumptions=tuple(assumptions),
-        simplex=tuple(simplex),
+        simplex=tuple(simplex), symmetric=tuple(symmetric),
     )
     return verify(draft, [(n, v, e) for n, _, v, e in grad_steps])
 
