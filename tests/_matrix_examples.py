@@ -6,7 +6,7 @@ import autograd
 import numpy as np
 import sympy as sp
 
-from symgrad.core.matrix import SCALAR
+from symgrad.core.matrix import SCALAR, is_symmetric
 
 #: The issue's examples: (text, shapes, wrt) by name.
 EXAMPLES = {
@@ -32,6 +32,8 @@ def arrays(d, sizes: dict[str, int], rng: np.random.Generator) -> dict[str, obje
             out[name] = rng.normal(size=dims[0])
         else:
             out[name] = rng.normal(size=tuple(dims))
+            if is_symmetric(d.shapes[name]):
+                out[name] = (out[name] + out[name].T) / 2
         if name in d.simplex:
             out[name] = np.eye(dims[0])[rng.integers(dims[0])]
     return out

@@ -155,7 +155,8 @@ def test_course_forms():
     def grad(case, name):
         return _text(derive_matrix(*case[:3]).gradients[name].expanded)
 
-    assert grad(COURSE[1], "w") == "Xᵀ(D(Xw − y)) + Xᵀ(Dᵀ(Xw − y))"  # no (rᵀDᵀ)ᵀ left
+    # no (rᵀDᵀ)ᵀ left, and the common factors collected (issue 17 follow-up)
+    assert grad(COURSE[1], "w") == "Xᵀ(D + Dᵀ)(Xw − y)"
     assert grad(COURSE[2], "X") == "ABᵀ"  # no identity matrix left
 
 

@@ -2,8 +2,10 @@ r"""Vector and matrix expressions with declared shapes: the records and their sa
 
 Shapes are declared as ``"X: N x d, w: d, y: N"`` (``N×d`` and ``Nxd`` too): a size is a
 name (N, d, k: a SymPy symbol) or a positive integer; one size is a column vector, two a matrix;
-``1`` or ``scalar`` (or ``N x 1`` for a column) declares a scalar. Internally every shape is two
-sizes, (rows, columns): a vector is (n, 1), a scalar (1, 1), a row vector (1, n).
+``1`` or ``scalar`` (or ``N x 1`` for a column) declares a scalar; ``symmetric`` after a square
+matrix's sizes (``D: N x N symmetric``) declares it equal to its transpose (Dᵀ is D). Internally
+every shape is two sizes, (rows, columns): a vector is (n, 1), a scalar (1, 1), a row vector
+(1, n); a symmetric matrix's shape is a :class:`SymmetricShape`.
 
 >>> shapes = parse_shapes("X: N x d, w: d, y: N, lam: scalar")
 >>> {k: shape_text(v) for k, v in shapes.items()}
@@ -67,6 +69,23 @@ ELEMENTWISE = tuple(
 )
 #: The other functions of the language: reductions, products and softmax.
 SPECIAL = ("sum", "mean", "norm", "dot", "trace", "transpose", "softmax")
+
+
+class SymmetricShape(tuple):
+    """The shape (n, n) of a matrix declared symmetric: equal to the plain (n, n) everywhere, and
+    a variable of this shape is its own transpose (:func:`transpose`).
+
+    >>> n = sp.Symbol("n")
+    >>> SymmetricShape((n, n)) == (n, n), is_symmetric(SymmetricShape((n, n))), is_symmetric((n, n))
+    (True, True, False)
+    """
+
+    __slots__ = ()
+
+
+def is_symmetric(shape: Shape) -> bool:
+    """Whether ``shape`` was declared symmetric (``D: N x N symmetric``)."""
+    return isinstance(shape, SymmetricShape)
 
 
 def is_scalar(shape: Shape) -> bool:
@@ -222,7 +241,8 @@ def matmul(a: M, b: M, where: _Where = _NOWHERE) -> M:
 
 
 def transpose(a: M) -> M:
-    if is_scalar(a.shape):
+    """Aᵀ; a scalar, and a variable declared symmetric (Dᵀ = D), are their own transposes."""
+    if is_scalar(a.shape) or a.op == "var" and is_symmetric(a.shape):
         return a
     if a.op == "T":
         return a.args[0]
@@ -281,10 +301,18 @@ def _size(text: str, whole: str) -> sp.Expr:
 
 
 def parse_shapes(text: str) -> dict[str, Shape]:
-    """``"X: N x d, w: d, y: N, lam: scalar"`` → each name's shape (rows, columns).
+    """``"X: N x d, w: d, y: N, lam: scalar"`` → each name's shape (rows, columns);
+    ``"D: N x N symmetric"`` declares a symmetric matrix (a :class:`SymmetricShape`).
 
     >>> parse_shapes("A: 3x2, b: 3")
     {'A': (3, 2), 'b': (3, 1)}
+    >>> is_symmetric(parse_shapes("D: N x N symmetric")["D"])
+    True
+    >>> try:
+    ...     parse_shapes("X: N x d symmetric")
+    ... except ShapeError as e:
+    ...     print(e)
+    shapes 'X: N x d symmetric': X is N×d; only a square matrix can be symmetric
     >>> try:
     ...     parse_shapes("X: N x d, X: d")
     ... except ShapeError as e:
@@ -302,7 +330,16 @@ def parse_shapes(text: str) -> dict[str, Shape]:
         symbol = str(_symbol(name, text, None))
         if symbol in out:
             raise ShapeError(f"shapes {text!r}: {name} is declared twice", option="shapes")
+        symmetric = sizes.split()[-1] == "symmetric"
+        if symmetric:
+            sizes = sizes[:sizes.rindex("symmetric")].strip()
+            if not sizes:
+                raise ShapeError(f"shapes {text!r}: {name} needs its sizes before symmetric "
+                                 f"(like {name}: N x N symmetric)", option="shapes")
         if sizes in ("scalar", "1"):
+            if symmetric:
+                raise ShapeError(f"shapes {text!r}: {name} is a scalar; only a square matrix "
+                                 "can be symmetric", option="shapes")
             out[symbol] = SCALAR
             continue
         parts = _SIZES_SPLIT.split(sizes)
@@ -312,7 +349,15 @@ def parse_shapes(text: str) -> dict[str, Shape]:
             raise ShapeError(f"shapes {text!r}: {name} has {len(parts)} sizes; vectors have one "
                              "and matrices two", option="shapes")
         dims = [_size(p, text) for p in parts]
-        out[symbol] = (dims[0], dims[1] if len(dims) == 2 else ONE)
+        shape = (dims[0], dims[1] if len(dims) == 2 else ONE)
+        if symmetric:
+            if shape[0] != shape[1] or is_scalar(shape):
+                what = ("a scalar" if is_scalar(shape) else
+                        f"a vector ({shape_text(shape)})" if shape[1] == ONE else shape_text(shape))
+                raise ShapeError(f"shapes {text!r}: {name} is {what}; only a square matrix can "
+                                 "be symmetric", option="shapes")
+            shape = SymmetricShape(shape)
+        out[symbol] = shape
     return out
 
 

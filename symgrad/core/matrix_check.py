@@ -24,7 +24,7 @@ import sympy as sp
 
 from symgrad.core.errors import DomainError, VerificationError
 from symgrad.core.functions import FUNCTIONS, elementary
-from symgrad.core.matrix import M, Shape
+from symgrad.core.matrix import M, Shape, is_symmetric
 from symgrad.core.matrix_steps import MatrixGradient
 from symgrad.core.verify import Check, Method, combined, same_all
 
@@ -126,11 +126,26 @@ def _draw(d, sizes: dict, rng: random.Random, positive: bool, symbolic: bool = F
         else:
             lo = 0.2 if positive else -1.5
             entries = [sp.Float(repr(rng.uniform(lo, 1.5)), DIGITS) for _ in range(rows * cols)]
-        value = sp.Matrix(rows, cols, entries)
+        value = symmetrized(shape, sp.Matrix(rows, cols, entries))
         if not symbolic and name in d.simplex:
             value = value.applyfunc(abs) / sum(value.applyfunc(abs))
         env[name] = value
     return env
+
+
+def symmetrized(shape: Shape, value: sp.Matrix) -> sp.Matrix:
+    """A random value of a matrix declared symmetric made symmetric (its upper triangle
+    mirrored); any other value as it is.
+
+    >>> from symgrad.core.matrix import parse_shapes
+    >>> symmetrized(parse_shapes("D: 2 x 2 symmetric")["D"], sp.Matrix([[1, 2], [3, 4]]))
+    Matrix([
+    [1, 2],
+    [2, 4]])
+    """
+    if not is_symmetric(shape):
+        return value
+    return sp.Matrix(*value.shape, lambda i, j: value[min(i, j), max(i, j)])
 
 
 def _forward(d, env: Env, start: int = 0) -> Env:
@@ -250,8 +265,11 @@ def _small_sizes(shapes: dict[str, Shape]) -> dict[sp.Symbol, int]:
 EXACT_SIZES = (2, 3)
 
 
-def _entries(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}[{i},{j}]", real=True))
+def _entries(name: str, rows: int, cols: int, shape: Shape | None = None) -> sp.Matrix:
+    """The entries as symbols name[i,j]; a symmetric matrix's name[i,j] and name[j,i] are one
+    symbol."""
+    entries = sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}[{i},{j}]", real=True))
+    return entries if shape is None else symmetrized(shape, entries)
 
 
 def _exact(d, gradients: Sequence[tuple[str, M, M]], sizes: dict
@@ -263,7 +281,7 @@ def _exact(d, gradients: Sequence[tuple[str, M, M]], sizes: dict
     :func:`~symgrad.core.verify.same_all`); for a parameter, the whole loss is written out."""
     held: Env = {"__sizes__": sizes}
     for name, shape in d.shapes.items():
-        held[name] = _entries(name, *_dims(shape, held))
+        held[name] = _entries(name, *_dims(shape, held), shape)
     simplex = [tuple(held[label]) for label in d.simplex]  # one-hot labels: on the simplex
     definitions: list[tuple[sp.Symbol, sp.Expr]] = []
     for node in d.nodes:

@@ -34,6 +34,7 @@ from symgrad.core.matrix import (
     div,
     eye,
     is_scalar,
+    is_symmetric,
     matmul,
     mul,
     neg,
@@ -118,8 +119,8 @@ VJP: dict[str, Vjp] = {
          (Rule.POWER, Rule.HADAMARD))
     ],
     "matmul": lambda m, g, _: [
-        (matmul(g, transpose(m.args[1])), (Rule.LINEAR_MAP,)),
-        (matmul(transpose(m.args[0]), g), (Rule.LINEAR_MAP,)),
+        (_product(g, transpose(m.args[1])), (Rule.LINEAR_MAP,)),
+        (_product(transpose(m.args[0]), g), (Rule.LINEAR_MAP,)),
     ],
     "T": lambda m, g, _: [(transpose(g), (Rule.TRANSPOSE,))],
     "sum": lambda m, g, _: [(_times(g, ones(m.args[0].shape)), (Rule.ONES_VECTOR,))],
@@ -136,6 +137,12 @@ VJP: dict[str, Vjp] = {
     "fn": _fn_vjp,
     "softmax": _softmax_vjp,
 }
+
+
+def _product(a: M, b: M) -> M:
+    """The matrix product a·b; a scaling by a scalar adjoint without a factor ±1 (the loss's
+    adjoint 1 times rᵀ is rᵀ)."""
+    return _times(a, b) if is_scalar(a.shape) or is_scalar(b.shape) else matmul(a, b)
 
 
 def _power(a: M, exponent: sp.Expr) -> M:
@@ -350,7 +357,10 @@ def derive_matrix(
     """Derive a scalar loss of vectors and matrices step by step, every step verified.
 
     ``shapes`` declares every name (``"X: N x d, w: d, y: N, lam: scalar"``); ``wrt`` names the
-    parameters (default: every declared name), the others are data.
+    parameters (default: every declared name but the matrices declared symmetric), the others
+    are data. A matrix declared symmetric (``D: N x N symmetric``) is its own transpose; it is
+    data (a gradient by it would differentiate its mirrored entries together): naming it in
+    ``wrt`` is refused.
 
     >>> d = derive_matrix("z = X*w; p = sigmoid(z); "
     ...                   "L = mean(-y .* log(p) - (1 - y) .* log(1 - p))",
@@ -364,14 +374,21 @@ def derive_matrix(
 
     declared = parse_shapes(shapes) if isinstance(shapes, str) else dict(shapes)
     params = _as_list(wrt)
+    symmetric = [n for n, shape in declared.items() if is_symmetric(shape)]
     for p in params or ():
         if p not in declared:
             raise OptionError(f"unknown parameter {p!r}; the declared names: "
                               f"{', '.join(declared)}", option="wrt")
+        if p in symmetric:
+            raise OptionError(f"{p} is declared symmetric: a gradient by a symmetric matrix is "
+                              "not supported (declare it without symmetric to differentiate by "
+                              "it)", option="wrt")
+    if params is None:
+        params = [n for n in declared if n not in symmetric]
     nodes, declared = build_nodes(text, declared, params)
     loss = nodes[-1]
     used = {n for node in nodes for n in _names(node.expr)}
-    params = [p for p in (params or declared) if p in used]
+    params = [p for p in params if p in used]
     if not params:
         raise OptionError("no parameter to differentiate by occurs in the expression",
                           option="wrt")
@@ -396,7 +413,8 @@ def derive_matrix(
     ]
     chain_steps: list[MatrixStep] = []
     simplex: list[str] = []
-    assumptions: list[str] = []
+    symmetric = [n for n in symmetric if n in used]
+    assumptions: list[str] = [f"{n}ᵀ = {n} ({n}: symmetric)" for n in symmetric]
     named_grads: dict[str, tuple[M, M, tuple]] = {}
     for name in [*reversed(node_names[:-1]), *params]:
         terms = incoming.get(name, [])
@@ -443,7 +461,7 @@ def derive_matrix(
         steps=(*steps, *chain_steps, *(s for _, s, _, _ in grad_steps)),
         gradients={}, title=f"Gradient of {text}" if "\n" not in text else
         "Gradient of the typed definitions", assumptions=tuple(assumptions),
-        simplex=tuple(simplex),
+        simplex=tuple(simplex), symmetric=tuple(symmetric),
     )
     return verify(draft, [(n, v, e) for n, _, v, e in grad_steps])
 

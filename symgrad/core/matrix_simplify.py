@@ -297,7 +297,90 @@ def tidy(m: M, given: dict[M, M] | None = None) -> M:
     if m.op not in _ELEMENTWISE or m.op in ("var", "const", "ones"):
         return _structural(m, given) if m.args else m
     template = _Template(given)
-    return template.back(_cancel(template.to(m), template.atoms), m.shape)
+    return _collected(template.back(_cancel(template.to(m), template.atoms), m.shape), given)
+
+
+def _terms(m: M) -> list[tuple[sp.Expr, M]]:
+    """The terms of a sum, each as (its constant coefficient, the rest)."""
+    if m.op == "add":
+        return _terms(m.args[0]) + _terms(m.args[1])
+    if m.op == "sub":
+        return _terms(m.args[0]) + [(-c, t) for c, t in _terms(m.args[1])]
+    return [_scale_of(m)]
+
+
+def _factors(m: M) -> list[M]:
+    """A matrix product's factors from left to right (one factor if ``m`` is no product)."""
+    if m.op == "matmul":
+        return _factors(m.args[0]) + _factors(m.args[1])
+    return [m]
+
+
+def _chain(factors: list[M]) -> M:
+    out = factors[0]
+    for f in factors[1:]:
+        out = matmul(out, f)
+    return out
+
+
+def _common(a: list[M], b: list[M]) -> tuple[int, int]:
+    """How many factors two products share on the left and on the right, each leaving at
+    least one factor of its own in the middle."""
+    left = 0
+    while left < min(len(a), len(b)) - 1 and a[left] == b[left]:
+        left += 1
+    right = 0
+    while right < min(len(a), len(b)) - left - 1 and a[-1 - right] == b[-1 - right]:
+        right += 1
+    return left, right
+
+
+def _merged(x: tuple[sp.Expr, M], y: tuple[sp.Expr, M], left: int, right: int,
+            given: dict[M, M]) -> tuple[sp.Expr, M]:
+    """c·A·B·v + c·A·C·v as c·A(B + C)v (and c·A(B − C)v for opposite coefficients)."""
+    (c1, t1), (c2, t2) = x, y
+    f1, f2 = _factors(t1), _factors(t2)
+    m1, m2 = _chain(f1[left:len(f1) - right]), _chain(f2[left:len(f2) - right])
+    if c2 == c1:
+        c, middle = c1, add(m1, m2)
+    elif c2 == -c1:
+        c, middle = c1, sub(m1, m2)
+    else:
+        c, middle = sp.S.One, add(_scaled(c1, m1), _scaled(c2, m2))
+    return c, _chain([*f1[:left], tidy(middle, given), *f1[len(f1) - right:]])
+
+
+def _collected(m: M, given: dict[M, M]) -> M:
+    """Common factors of matrix products collected, as a lecturer writes them:
+    A·B·v + A·C·v is A(B + C)v; a sum without products sharing a factor is left as it is.
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> s = parse_shapes("X: N x d, D: N x N, r: N")
+    >>> str(tidy(parse_matrix("X'*D*r + X'*D'*r", s)))
+    'Xᵀ(D + Dᵀ)r'
+    """
+    terms = _terms(m)
+    if len(terms) < 2:
+        return m
+    best: tuple[int, int, int, int] | None = None  # (shared factors, i, j, left)
+    for i, (_, a) in enumerate(terms):
+        for j in range(i + 1, len(terms)):
+            b = terms[j][1]
+            if a.shape != b.shape:
+                continue
+            left, right = _common(_factors(a), _factors(b))
+            if left + right and (best is None or left + right > best[0]):
+                best = (left + right, i, j, left)
+    if best is None:
+        return m
+    shared, i, j, left = best
+    merged = _merged(terms[i], terms[j], left, shared - left, given)
+    rest = [t for k, t in enumerate(terms) if k not in (i, j)]
+    terms = [*rest[:i], merged, *rest[i:]]
+    out = _scaled(*terms[0])
+    for c, t in terms[1:]:
+        out = sub(out, _scaled(-c, t)) if c.could_extract_minus_sign() else add(out, _scaled(c, t))
+    return _collected(out, given)
 
 
 def tidy_keeping_dots(m: M) -> M:

@@ -76,7 +76,8 @@ class MatrixGradient:
 class MatrixDerivation:
     """The nodes, steps and gradients of a matrix expression; the same API as
     :class:`symgrad.core.steps.Derivation` (``steps``, ``gradients``, ``verified``, ``to_dict``,
-    ``print``, Jupyter), plus ``to_numpy()`` (:mod:`symgrad.render.python`)."""
+    ``print``, Jupyter), plus ``to_numpy()`` (:mod:`symgrad.render.python`); ``simplex`` names
+    the labels assumed one-hot, ``symmetric`` the matrices declared symmetric (Dᵀ = D)."""
 
     text: str
     shapes: dict[str, Shape]
@@ -87,6 +88,7 @@ class MatrixDerivation:
     title: str = ""
     assumptions: tuple[str, ...] = ()
     simplex: tuple[str, ...] = ()
+    symmetric: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
 
     layout = LAYOUT

@@ -373,8 +373,11 @@ LAYOUTS = {LAYOUT: r"Denominator layout: \(\partial L/\partial v\) has the shape
 
 def matrix_prose(d) -> list[str]:
     r"""What a matrix derivation states once, as prose with ``\( \)`` math: the layout and the
-    assumptions (one-hot labels); the Markdown and HTML printers say the same."""
+    assumptions (symmetric matrices, one-hot labels); the Markdown and HTML printers say the
+    same."""
     lines = [LAYOUTS[d.layout]]
+    lines += [rf"Assumed: \({name}^{{\top}} = {name}\) (\({name}\): symmetric)."
+              for name in (expr_latex(sp.Symbol(n)) for n in d.symmetric)]
     lines += [rf"Assumed: \(\mathbf{{1}}^{{\top}} {expr_latex(sp.Symbol(n))} = 1\) "
               rf"(\({expr_latex(sp.Symbol(n))}\): one-hot labels)." for n in d.simplex]
     return lines

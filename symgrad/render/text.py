@@ -348,7 +348,7 @@ class MatrixTextPrinter:
             return self._print_neg(m)
         a, b = m.args
         left = self.wrap(a, ("var", "T", "matmul", "eye", "ones"))
-        right = self.wrap(b, ("var", "T", "eye", "ones"))
+        right = self.wrap(b, ("var", "T", "matmul", "eye", "ones"))
         return self.juxtapose(left, right, a, b)
 
     def juxtapose(self, left: str, right: str, a: Any, b: Any) -> str:

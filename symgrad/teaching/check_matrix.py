@@ -31,7 +31,7 @@ import sympy as sp
 
 from symgrad.core.errors import ParseError, ShapeError, SymgradError
 from symgrad.core.matrix import M, Shape, const, mul, neg, parse_matrix, shape_text
-from symgrad.core.matrix_check import evaluate
+from symgrad.core.matrix_check import evaluate, symmetrized
 from symgrad.core.matrix_steps import MatrixDerivation
 
 #: The named mistakes, as a student reads them.
@@ -85,8 +85,8 @@ def points(d: MatrixDerivation, shapes: dict[str, Shape], square: bool) -> Itera
         env: dict = {"__sizes__": sizes}
         for name, shape in shapes.items():
             rows, cols = (int(sp.sympify(x).subs(sizes)) for x in shape)
-            value = sp.Matrix(rows, cols, [sp.Float(rng.uniform(0.2, 1.5), 30)
-                                           for _ in range(rows * cols)])
+            value = symmetrized(shape, sp.Matrix(rows, cols, [sp.Float(rng.uniform(0.2, 1.5), 30)
+                                                              for _ in range(rows * cols)]))
             if name in d.simplex:
                 value = value / sum(value)
             env[name] = value
@@ -184,8 +184,9 @@ def _not_conforming(answer: str, d: MatrixDerivation, correct: M, expected: str,
     named."""
     names = _sizes(d.shapes)
     one = {s: names[0] for s in names}
-    square_shapes = {k: (sp.sympify(r).subs(one), sp.sympify(c).subs(one))
-                     for k, (r, c) in d.shapes.items()}
+    square_shapes = {k: type(shape)((sp.sympify(shape[0]).subs(one),
+                                     sp.sympify(shape[1]).subs(one)))
+                     for k, shape in d.shapes.items()}  # a symmetric matrix stays symmetric
     named: tuple[str, ...] = ("wrong_shape",)
     try:
         typed = parse_matrix(answer, square_shapes)
