@@ -197,3 +197,17 @@ def test_parse_errors_api_and_cli(text, shapes, error, words):
     assert first == f"symgrad: error: {info.value}"
     if caret:
         assert caret[0] == f"  {text}" and caret[1] == "  " + " " * (info.value.column - 1) + "^"
+
+
+def test_a_scalar_comes_out_of_a_transpose():
+    """lam*w'*w reads (λwᵀ)w: its gradient is 2λ·w, not 2·(λ·wᵀ)ᵀ; every step checked."""
+    d = derive_matrix("(X*w - y)'*(X*w - y) + lam*w'*w", "X: N x d, w: d, y: N, lam: scalar",
+                      "w")
+    assert _text(d.gradients["w"].expanded) == "2·Xᵀ(Xw − y) + 2λ·w"
+    assert all(s.check.passed for s in d.steps if s.check is not None)
+
+    def reference(X, w, y, lam):
+        r = anp.dot(X, w) - y
+        return anp.dot(r, r) + lam * anp.dot(w, w)
+
+    assert_matches_autograd(d, reference, COURSE_SIZES, seed=171)

@@ -269,6 +269,9 @@ def _structural(m: M, given: dict[M, M]) -> M:
         if inner.op == "matmul" and "T" in (inner.args[0].op, inner.args[1].op):
             # (rᵀD)ᵀ = Dᵀr: a transpose of a transpose cancels
             return _scaled(c, matmul(transpose(inner.args[1]), transpose(inner.args[0])))
+        if inner.op == "mul" and is_scalar(inner.args[0].shape):
+            # (λwᵀ)ᵀ = λw: a scalar factor comes out of the transpose
+            return _scaled(c, tidy(mul(inner.args[0], transpose(inner.args[1])), given))
         return _scaled(c, transpose(inner))
     if op in ("sum", "mean", "sqnorm", "norm", "trace"):
         c, inner = _scale_of(a[0])
