@@ -200,6 +200,12 @@ def tidy(expr: sp.Expr, graph: Graph) -> sp.Expr:
     hold = _held(expr.atoms(sp.Function))
     work = expr.xreplace(hold)
     candidates = [_factored(work), work]
+    # the same with each exp of a sum held whole: factor writes exp(w x + b) as exp(b) exp(w x)
+    whole = {f: sp.Dummy(f"e{k}") for k, f in enumerate(
+        sorted((f for f in work.atoms(sp.exp) if isinstance(f.args[0], sp.Add)), key=_shape))}
+    if whole:
+        candidates.insert(1, _factored(work.xreplace(whole)).xreplace(
+            {v: f for f, v in whole.items()}))
     for group in graph.sum_to_one:
         num, den = sp.fraction(sp.cancel(work))
         collected = sp.collect(sp.expand(num), nodes).subs(sp.Add(*group), 1)
