@@ -314,3 +314,11 @@ def test_a_subtracted_term_stays_in_its_sum():
     typed = derive_expr("-(y*log(sigmoid(w*x)) + (1 - y)*log(1 - sigmoid(w*x)))", wrt=["w"])
     nodes = [str(s.result) for s in typed.steps if s.kind is Kind.DEFINITION]
     assert nodes[:4] == ["sigmoid(w*x)", "log(u)", "v*y", "1 - u"] and "-u" not in nodes
+
+
+def test_a_label_keeps_its_place_in_a_product():
+    """y is a label, not a feature: s = y·log(v) is printed y·t, as typed (features such as x go
+    last: w·x)."""
+    d = derive_expr("-(y*log(sigmoid(w*x + b)) + (1 - y)*log(1 - sigmoid(w*x + b)))", ["w", "b"])
+    lines = [line.strip() for line in str(d).splitlines()]
+    assert "s = y·t    [definition]" in lines and "u = w·x + b    [definition]" in lines

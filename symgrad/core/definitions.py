@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.core.errors import OptionError, ParseError
-from symgrad.core.graph import Graph, N, Node, as_written, expression_graph
+from symgrad.core.graph import Graph, N, Node, as_written, expression_graph, is_label
 from symgrad.core.parse import parse, parse_names
 from symgrad.core.recognize import Recognition, recognize
 
@@ -222,8 +222,8 @@ def _definitions_graph(
         nodes.append(Node(order[-1] or sp.Symbol("j", real=True), exprs[-1]))
         data = sorted(free - set(params), key=_name)  # labels (y...) as over the samples:
         graph = _inline_data(Graph(tuple(nodes), params,  # only features go last in products
-                                   features=tuple(s for s in data if not _label(s)),
-                                   labels=tuple(s for s in data if _label(s))))
+                                   features=tuple(s for s in data if not is_label(s)),
+                                   labels=tuple(s for s in data if is_label(s))))
     _check_wrt(params, graph, text, statements)
     return _with(graph, recognized=found)
 
@@ -241,11 +241,6 @@ def _inline_data(graph: Graph) -> Graph:
             continue
         nodes.append(Node(n.symbol, expr, n.keep, n.label))
     return _with(graph, nodes=tuple(nodes))
-
-
-def _label(symbol: sp.Symbol) -> bool:
-    """Whether a data name is a label (y, y1, y_true): the rest are features."""
-    return symbol.name.startswith("y")
 
 
 def _per_sample(symbol: sp.Symbol) -> sp.Symbol:
@@ -295,8 +290,8 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
     # renamed, not rewritten: the sums keep the order typed
     nodes = [Node(rename[n.symbol], as_written(n.expr, rename), n.keep, n.label)
              for n in graph.nodes]
-    labels = tuple(rename[s] for s in data if _label(s))
-    features = tuple(rename[s] for s in data if not _label(s))
+    labels = tuple(rename[s] for s in data if is_label(s))
+    features = tuple(rename[s] for s in data if not is_label(s))
     return Graph(tuple(nodes), params, features, labels, True, penalty,
                  output_symbol=sp.Symbol(out_name or "L", real=True), summed=not mean)
 

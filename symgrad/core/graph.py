@@ -259,8 +259,19 @@ def expression_graph(
         return sym
 
     visit(expr, top=True)
-    data = tuple(s for s in symbols if s not in varying)
-    return Graph(tuple(nodes), tuple(params), features=data)
+    data = [s for s in symbols if s not in varying]
+    return Graph(tuple(nodes), tuple(params), features=tuple(s for s in data if not is_label(s)),
+                 labels=tuple(s for s in data if is_label(s)))
+
+
+def is_label(symbol: sp.Symbol) -> bool:
+    """Whether a data name is a label (y, y1, y_true), not a feature: features go last in a
+    product as a lecturer writes it (w·x), labels keep their place (y·log(ŷ)).
+
+    >>> is_label(sp.Symbol("y_i")), is_label(sp.Symbol("x1"))
+    (True, False)
+    """
+    return symbol.name.startswith("y")
 
 
 def _minus(e: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
