@@ -70,6 +70,9 @@ _DIGITS = (60, 120, 240, 480)
 #: Digits a disagreement is confirmed at: two precisions can agree on a value that both lost
 #: (x + exp(x) at x = 640 drops x below 278 digits, and exp of it is then wrong at both).
 _CONFIRM = (960, 1920)
+#: SymPy's complex infinity (log(relu(x)) or 1/relu(x) on the branch x <= 0) as nan: undefined
+#: there, a point the checks skip (and lambdify's printers have no name for zoo).
+_UNDEFINED = {sp.zoo: sp.nan}
 #: How closely two precisions must agree for a value to count as settled.
 _AGREE = mpmath.mpf("1e-25")
 #: Sample counts an answer with sums over the samples is tried at (and two random ones).
@@ -642,10 +645,8 @@ def same_all(
     steps = [(rename[v], e.xreplace(rename)) for v, e in defs]
     guarded = list(range(len(exprs), len(exprs) + len(guards)))
     replacements, reduced = _shared(exprs + guards, rename)  # before lambdify walks it
-    # log(relu(x)) is log(0) = zoo on a branch: undefined there, a NaN the points skip
-    undefined = {sp.zoo: sp.nan}
-    replacements = [(v, e.xreplace(undefined)) for v, e in replacements]
-    reduced = [e.xreplace(undefined) for e in reduced]
+    replacements = [(v, e.xreplace(_UNDEFINED)) for v, e in replacements]
+    reduced = [e.xreplace(_UNDEFINED) for e in reduced]
     report(_SHARE[1])
     values = sp.lambdify(
         [rename[s] for s in free + grouped], reduced, modules="mpmath",
@@ -705,7 +706,7 @@ def _evaluable(e: sp.Expr, substitution: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     e = sp.sympify(e)
     if not _plain(e):  # each function value rewritten once, however many claims share it
         e = e.xreplace({f: _elementary_value(f) for f in e.atoms(sp.Function)})
-    e = e.xreplace({**substitution, sp.zoo: sp.nan})
+    e = e.xreplace({**substitution, **_UNDEFINED})
     if e.has(sp.DiracDelta):
         e = e.replace(lambda x: isinstance(x, sp.DiracDelta), lambda x: sp.S.Zero)
     return e
@@ -782,9 +783,7 @@ class _Evaluator:
         shared: tuple[sp.Symbol, ...],
         per_sample: tuple[sp.Symbol, ...],
     ) -> None:
-        # complex infinity (1/relu(z) on the branch z <= 0) as nan: undefined there, a point
-        # the check skips (lambdify's printers have no name for it)
-        exprs = tuple(e.xreplace({sp.zoo: sp.nan}) for e in exprs)
+        exprs = tuple(e.xreplace(_UNDEFINED) for e in exprs)
         sums = sorted({s for e in exprs for s in e.atoms(sp.Sum)}, key=sp.default_sort_key)
         if any(s.function.has(sp.Sum) or len(s.limits) != 1 for s in sums):
             raise VerificationError("a sum inside a sum (or over two indices) cannot be checked")
