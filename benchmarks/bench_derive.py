@@ -229,21 +229,85 @@ def derivations(repeats: int, cases: Sequence[str] = (), warm_only: bool = False
         for typed, catalogue in TYPED_AGAINST.items():
             if typed in medians and catalogue in medians:
                 versus(typed, catalogue, repeats, warm)
+    if not cases or any(name in cases for name in TYPED):
+        stages()
 
 
 def versus(typed: str, catalogue: str, repeats: int, warm: bool) -> None:
     """The typed row against its catalogue row, in pairs run one after the other (fresh
     processes, each with its own kind of warm-up): every pair's ratio and their median
-    (goal: at most 1.0x)."""
+    (goal: at most 1.0x); and, as the noise to read it against, the catalogue row against
+    itself in pairs the same way."""
     (t_setup, t_stmt), (c_setup, c_stmt) = TYPED[typed][0], CATALOGUE[catalogue][0]
     if warm:
         t_setup, c_setup = f"{WARM_UP_TYPED}; {t_setup}", f"{WARM_UP}; {c_setup}"
-    ratios = []
+    ratios, same = [], []
     for _ in range(repeats):
         c = cold(c_setup, c_stmt)
         ratios.append(cold(t_setup, t_stmt) / c)
+        same.append(cold(c_setup, c_stmt) / c)
     print(f"  {typed} / {catalogue}, in pairs: {statistics.median(ratios):.2f}x (goal <= 1.0x); "
-          f"pairs: {', '.join(f'{r:.2f}' for r in ratios)}", flush=True)
+          f"pairs: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"  {'':<4}noise: the catalogue / itself, in pairs: {statistics.median(same):.2f}x; "
+          f"pairs: {', '.join(f'{r:.2f}' for r in same)}", flush=True)
+
+
+def stages(runs: int = 25) -> None:
+    """Where the typed rows' time goes, with less noise than fresh processes give: one process,
+    the rows alternated, SymPy's cache cleared before each run (every run builds its expressions
+    anew, as a fresh process does; the imports are paid once); the graph (built from the text,
+    or from the catalogue's name) and the derivation after it, timed apart."""
+    from sympy.core.cache import clear_cache
+
+    import symgrad
+    from symgrad.core import catalogue, definitions, derive
+
+    built = {"model_graph": catalogue.model_graph, "typed_graph": definitions.typed_graph}
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = time.perf_counter() - t
+        return wrapper
+
+    rows = {
+        "bce, logistic, 30 features":
+            lambda: symgrad.derive("bce", "logistic", features=30),
+        **{name: (lambda text=text: symgrad.derive_expr(text, wrt=WRT_30))
+           for name, text in (("typed definitions: z, yhat, L = mean(bce)", DEFINITIONS_30),
+                              ("one typed expression (bce, 30 features)", TYPED_30))},
+    }
+    symgrad.derive("mae", "linear", features=2)  # the warm-ups of the rows above
+    symgrad.derive_expr("mean(abs(w1*x1 + w2*x2 + b - y))", wrt=["w1", "w2", "b"])
+    catalogue.model_graph = timed("graph", built["model_graph"])
+    definitions.typed_graph = timed("graph", built["typed_graph"])
+    derive_graph = derive.derive_graph
+    derive.derive_graph = timed("derivation", derive_graph)
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in rows}
+    try:
+        for _ in range(runs):
+            for name, run in rows.items():
+                clear_cache()
+                t = time.perf_counter()
+                run()
+                spent["total"] = time.perf_counter() - t
+                for part, seconds in spent.items():
+                    times[name].setdefault(part, []).append(seconds)
+    finally:
+        catalogue.model_graph, definitions.typed_graph = built.values()
+        derive.derive_graph = derive_graph
+    print(f"\n## Where the time goes (one process, rows alternated, SymPy's cache cleared before "
+          f"each run; median of {runs}, ms)")
+    base = statistics.median(times["bce, logistic, 30 features"]["total"]) * 1e3
+    for name, parts in times.items():
+        graph, rest_, total = (statistics.median(parts[k]) * 1e3 for k in
+                               ("graph", "derivation", "total"))
+        print(f"  {name:<44} graph {graph:6.2f}  derivation {rest_:7.2f}  total {total:7.2f}  "
+              f"/ catalogue {total / base:5.3f}x")
 
 
 def networks(repeats: int, only: list[str]) -> None:

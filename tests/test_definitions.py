@@ -285,6 +285,18 @@ def test_columns_map_the_data_of_a_catalogue_loss(capsys, tmp_path):
         ("z = w*x\nq = 3*x\nL = z^2", "w", "line 2, column 1: 'q' is defined but never used"),
         ("z = w*x; L = z^2", "w,q", "unknown variable 'q'; choose from: w, x"),
         ("z = w*x +; L = z^2", "w", "line 1, column 10: invalid syntax"),
+        # a loss over samples: the names are read with the sample index (x as x_i), and every
+        # message still names them as typed
+        ("z = w*x + b; L = mean((z - y)^2) + y", "w,b", "line 1, column 18: the penalty outside "
+         "the sum may use only parameters and constants, not y"),
+        ("z = w*yhat\nyhat = w*x\nL = mean((z - y)^2)", "w",
+         "line 1, column 7: 'yhat' is used before it is defined (on line 2)"),
+        ("z = z*w\nL = mean(z^2)", "w", "line 1, column 5: 'z' refers to itself"),
+        ("w = 2\nL = mean(w*x)", "w",
+         "line 1, column 1: 'w' is a parameter (wrt) and cannot be defined"),
+        ("z = w*x; z = 2*w; L = mean(z^2)", "w", "line 1, column 10: 'z' is defined twice"),
+        ("z = w*x\nq = 3*x\nL = mean(z^2)", "w", "line 2, column 1: 'q' is defined but never used"),
+        ("L = mean((w*x - y)^2)", "w,q", "unknown variable 'q'; choose from: w, x, y"),
     ],
 )
 def test_bad_definitions_exit_2_with_one_line_naming_line_and_column(capsys, text, wrt, message):

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -55,6 +55,7 @@ __all__ = ["Definition", "split_definitions", "typed_graph"]
 
 _name = operator.attrgetter("name")  # a symbol's name (str() goes through a printer)
 _BARE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
+_SAMPLE_SUM = re.compile(r"(?<![A-Za-z0-9_])(?:sum|mean)\s*\(|Σ")  # a loss over samples
 _ASSIGN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 
 
@@ -113,9 +114,9 @@ def _column(d: Definition, name: str) -> int:
     return d.column + (m.start() if m else 0)
 
 
-def _parse(d: Definition) -> sp.Expr:
+def _parse(d: Definition, rename: Callable[[str], str] | None = None) -> sp.Expr:
     try:
-        return parse(d.text, evaluate=False, sums=True)
+        return parse(d.text, evaluate=False, sums=True, rename=rename)
     except ParseError as e:
         column = None if e.column is None else d.column + e.column - 1
         message = re.sub(r"^(invalid syntax) at column \d+", r"\1", str(e))
@@ -131,8 +132,9 @@ def typed_graph(text: str, wrt: Sequence[str | sp.Symbol] | None = None) -> Grap
         if d.name is None:
             raise _error("only the last line may be an expression without a name",
                          d.source, d.line, d.column)
-    exprs = [_parse(d) for d in statements]
     params = _wrt(wrt, text)
+    rename = _sample_names(statements[-1], params)
+    exprs = [_parse(d, rename) for d in statements]
     found: list[Recognition] = []
     recognized = []
     for e in exprs:
@@ -143,7 +145,27 @@ def typed_graph(text: str, wrt: Sequence[str | sp.Symbol] | None = None) -> Grap
         graph = expression_graph(recognized[0], params=params)
         _check_wrt(params, graph, text, statements)
         return _with(graph, recognized=tuple(found))
-    return _definitions_graph(statements, recognized, params, tuple(found), text)
+    return _definitions_graph(statements, recognized, params, tuple(found), text,
+                              rename or _same)
+
+
+def _sample_names(
+    last: Definition, params: tuple[sp.Symbol, ...] | None
+) -> Callable[[str], str] | None:
+    """For a loss over samples with known parameters: each other name as it is read gets the
+    sample index (x is x_i), so that the graph need not be renamed after parsing; else None."""
+    if params is None or not _SAMPLE_SUM.search(last.text):
+        return None
+    kept = {p.name for p in params} | {"N", "n"}
+
+    def rename(name: str) -> str:
+        return name if name in kept else _indexed(name)
+
+    return rename
+
+
+def _same(name: str) -> str:
+    return name
 
 
 def _wrt(wrt: Sequence[str | sp.Symbol] | None, text: str) -> tuple[sp.Symbol, ...] | None:
@@ -177,12 +199,14 @@ def _definitions_graph(
     params: tuple[sp.Symbol, ...] | None,
     found: tuple[Recognition, ...],
     text: str,
+    rename: Callable[[str], str],
 ) -> Graph:
+    order = [None if d.name is None else sp.Symbol(rename(parse_names(d.name)[0].name), real=True)
+             for d in statements]
     names: dict[sp.Symbol, Definition] = {}
-    for d in statements:
-        if d.name is None:
+    for d, symbol in zip(statements, order, strict=True):
+        if symbol is None:
             continue
-        symbol = parse_names(d.name)[0]
         if symbol in names:
             first = names[symbol]
             raise _error(f"'{d.name}' is defined twice (first on line {first.line})",
@@ -191,9 +215,8 @@ def _definitions_graph(
             raise _error(f"'{d.name}' is a parameter (wrt) and cannot be defined",
                          d.source, d.line, d.name_column)
         names[symbol] = d
-    order = [parse_names(d.name)[0] if d.name else None for d in statements]
-    for k, (d, e) in enumerate(zip(statements, exprs, strict=True)):
-        free = e.free_symbols
+    frees = [e.free_symbols for e in exprs]  # each walks the whole expression: once
+    for k, (d, free) in enumerate(zip(statements, frees, strict=True)):
         if order[k] is not None and order[k] in free:
             raise _error(f"'{d.name}' refers to itself", d.source, d.line, _column(d, d.name))
         for s in sorted(free & set(names), key=_name):
@@ -202,7 +225,7 @@ def _definitions_graph(
                 raise _error(f"'{later.name}' is used before it is defined (on line "
                              f"{later.line})", d.source, d.line, _column(d, later.name))
     for k, d in enumerate(statements[:-1]):
-        if not any(order[k] in x.free_symbols for x in exprs[k + 1:]):
+        if not any(order[k] in free for free in frees[k + 1:]):
             raise _error(f"'{d.name}' is defined but never used", d.source, d.line,
                          d.name_column)
     for k, e in enumerate(exprs[:-1]):
@@ -211,7 +234,7 @@ def _definitions_graph(
             raise _error("a sum or mean over the samples belongs in the last definition (the "
                          "loss)", d.source, d.line, d.column)
     defined = set(names)
-    free = set().union(*[e.free_symbols for e in exprs]) - defined
+    free = set().union(*frees) - defined
     if params is None:
         params = tuple(sorted(free - {N}, key=_name))
     out_name = statements[-1].name
@@ -244,8 +267,12 @@ def _inline_data(graph: Graph) -> Graph:
 
 
 def _per_sample(symbol: sp.Symbol) -> sp.Symbol:
-    name = symbol.name
-    return symbol if name.endswith("_i") else sp.Symbol(name + "_i", real=True)
+    return sp.Symbol(_indexed(symbol.name), real=True)
+
+
+def _indexed(name: str) -> str:
+    """The name with the sample index: x is x_i (and x_i stays x_i)."""
+    return name if name.endswith("_i") else name + "_i"
 
 
 def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
@@ -270,7 +297,8 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
     bad = penalty.free_symbols & (defined | (sums[0].function.free_symbols - set(params)))
     if bad:
         raise _error("the penalty outside the sum may use only parameters and constants, not "
-                     + ", ".join(sorted(str(s) for s in bad)), d.source, d.line, d.column)
+                     + ", ".join(sorted({s.name.removesuffix("_i") for s in bad})), d.source,
+                     d.line, d.column)
     body = sums[0].function
     if factor != 1:
         body = _negate(body) if factor == -1 else sp.Mul(factor, body, evaluate=False)
@@ -287,11 +315,12 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
     free = set().union(*[n.expr.free_symbols for n in graph.nodes])
     data = sorted(free - set(params) - {n.symbol for n in graph.nodes} - {N}, key=_name)
     rename = {s: _per_sample(s) for s in [*data, *(n.symbol for n in graph.nodes)]}
+    rename = {s: r for s, r in rename.items() if r != s}  # most were named so when read
     # renamed, not rewritten: the sums keep the order typed
-    nodes = [Node(rename[n.symbol], as_written(n.expr, rename), n.keep, n.label)
-             for n in graph.nodes]
-    labels = tuple(rename[s] for s in data if is_label(s))
-    features = tuple(rename[s] for s in data if not is_label(s))
+    nodes = [Node(rename.get(n.symbol, n.symbol), as_written(n.expr, rename) if rename else n.expr,
+                  n.keep, n.label) for n in graph.nodes]
+    labels = tuple(rename.get(s, s) for s in data if is_label(s))
+    features = tuple(rename.get(s, s) for s in data if not is_label(s))
     return Graph(tuple(nodes), params, features, labels, True, penalty,
                  output_symbol=sp.Symbol(out_name or "L", real=True), summed=not mean)
 

@@ -83,6 +83,10 @@ UNICODE = {
     "−": "-", "²": "**2", "λ": "lambda_", "η": "eta",
 }
 
+#: a character neither typed (printable ASCII but # and \\) nor, where sums are read, printed
+_NOT_TYPED = re.compile(r"[^ -~]|[#\\]")
+_NOT_TYPED_OR_PRINTED = re.compile(rf"[^ -~{''.join(UNICODE)}]|[#\\]")
+
 _RENAMES = {"lam": "lambda", "lambda_": "lambda"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _DECIMAL = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
@@ -128,12 +132,20 @@ _NOT_ALLOWED: dict[type, str] = {
 }
 
 
-def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
+def parse(
+    text: str,
+    *,
+    evaluate: bool = True,
+    sums: bool = False,
+    rename: Callable[[str], str] | None = None,
+) -> sp.Expr:
     """Parse ``text`` into a SymPy expression over real symbols; raise ParseError if it is not math.
 
     With ``evaluate=False`` the result keeps the typed structure (for computational graphs), in
     the form of SymPy's ``parse_expr(..., evaluate=False)``; the checks are the same either way.
     With ``sums=True``, ``sum(expr, i)`` is the sum over the samples (see the module docstring).
+    ``rename`` maps each name as it is read (typed definitions give the data of a loss over
+    samples their sample index: x is x_i).
 
     >>> parse("2^3^2"), parse("-a^2"), parse("1e-3")
     (512, -a**2, 1/1000)
@@ -141,6 +153,8 @@ def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     3*(a + b*c)
     >>> parse("leaky_relu(z) + max(a, b, 0)")
     leaky_relu(z, 1/100) + Max(0, a, b)
+    >>> parse("w*x + b", rename=lambda name: name if name in ("w", "b") else name + "_i")
+    b + w*x_i
     >>> try:
     ...     parse("__import__('os')")
     ... except ParseError as e:
@@ -149,7 +163,7 @@ def parse(text: str, *, evaluate: bool = True, sums: bool = False) -> sp.Expr:
     """
     if len(text) > MAX_LENGTH:
         raise ParseError(f"input is too long ({len(text)} characters; the limit is {MAX_LENGTH})")
-    expr = _Parser(text, evaluate, sums).run()
+    expr = _Parser(text, evaluate, sums, rename).run()
     too_costly = excess(expr)
     if too_costly:
         raise ParseError(f"too costly to derive and check: {too_costly}", text=text)
@@ -218,8 +232,11 @@ def _split(text: str, what: str) -> list[tuple[str, int]]:
     return parts
 
 
-def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
-    """The real symbol for an identifier, after the renames described in the module docstring."""
+def _symbol(
+    name: str, text: str, column: int | None, rename: Callable[[str], str] | None = None
+) -> sp.Symbol:
+    """The real symbol for an identifier, after the renames described in the module docstring
+    (and ``rename``, if given)."""
     if name in _FUNCTIONS or name in (SUM, MEAN):
         raise ParseError(f"'{name}' is a function; call it like {name}(x)", text, column)
     if not _NAME.fullmatch(name):
@@ -231,7 +248,8 @@ def _symbol(name: str, text: str, column: int | None) -> sp.Symbol:
     base, hat, rest = name.partition("_hat")
     if hat and rest and not rest.startswith("_"):  # y_hatch is a name of its own
         base, hat, rest = name, "", ""
-    return sp.Symbol(_RENAMES.get(base, base) + ("hat" if hat else "") + rest, real=True)
+    name = _RENAMES.get(base, base) + ("hat" if hat else "") + rest
+    return sp.Symbol(name if rename is None else rename(name), real=True)
 
 
 def _bits(number: sp.Rational) -> int:
@@ -247,8 +265,15 @@ class _Node(NamedTuple):
 class _Parser:
     """Builds the expression for one input, checking every node against the whitelist and limits."""
 
-    def __init__(self, text: str, evaluate: bool, sums: bool = False) -> None:
+    def __init__(
+        self,
+        text: str,
+        evaluate: bool,
+        sums: bool = False,
+        rename: Callable[[str], str] | None = None,
+    ) -> None:
         self.text = text
+        self.rename = rename
         self.evaluate = evaluate
         self.sums = sums
         self.lead = len(text) - len(text.lstrip(" "))
@@ -267,18 +292,46 @@ class _Parser:
         text = self.text
         if not text.strip(" "):
             raise ParseError("empty expression", text=text)
-        depth = 0
-        for i, char in enumerate(text):
-            printed = self.sums and char in "".join(UNICODE)
-            if not (" " <= char <= "~" or printed) or char in "#\\":
-                raise ParseError(f"the character {char!r} is not allowed", text, i + 1)
-            depth += (char in "([{") - (char in ")]}")
-            if depth > MAX_DEPTH:
-                raise ParseError(f"more than {MAX_DEPTH} nested parentheses", text, i + 1)
-        # Python's ^ is xor with the wrong precedence: rewrite it as ** and remember where
-        # each character of the rewritten source came from, to report columns in the input.
+        bad = (_NOT_TYPED_OR_PRINTED if self.sums else _NOT_TYPED).search(text)
+        if bad:
+            raise ParseError(f"the character {bad.group()!r} is not allowed", text, bad.start() + 1)
+        if sum(map(text.count, "([{")) > MAX_DEPTH:  # else they cannot nest too deep
+            depth = 0
+            for i, char in enumerate(text):
+                depth += (char in "([{") - (char in ")]}")
+                if depth > MAX_DEPTH:
+                    raise ParseError(f"more than {MAX_DEPTH} nested parentheses", text, i + 1)
+        self.source = self.rewrite(text.rstrip(" "))
+        try:
+            with warnings.catch_warnings():  # Python warns about e.g. "1if"; it is refused anyway
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self.source, mode="eval")
+        except SyntaxError as e:
+            message = "invalid syntax" if e.msg.startswith("invalid syntax") else e.msg
+            message = message.replace("Perhaps you forgot a comma?", "Is an operator missing?")
+            if re.search(r"\blambda\b", text):
+                message += " ('lambda' is a Python keyword: write lam or lambda_)"
+            offset = (e.offset or len(self.source) + 1) - 1 if e.lineno == 1 else len(self.source)
+            column = self.fail("", offset).column
+            message = f"invalid syntax at column {column}: {message}"
+            raise ParseError(message, text, column) from None
+        self.check_depth(tree)
+        node = self.build(tree.body)
+        if node.value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise ParseError("the expression is undefined (division by zero?)", text=text)
+        return node.typed
+
+    def rewrite(self, stripped: str) -> str:
+        """The source Python reads: ``^`` as ``**`` (Python's ^ is xor, with the wrong
+        precedence) and printed forms (Σ, ŷ, ·, ...) as typed names, remembering in
+        ``self.origin`` where each of its characters came from, to report columns in the input."""
+        k = self.lead
+        if stripped.isascii():  # nothing printed to read back: only ^ to rewrite
+            self.origin = [j for j in range(k, len(stripped))
+                           for _ in range(2 if stripped[j] == "^" else 1)]
+            self.origin.append(len(stripped))
+            return stripped[k:].replace("^", "**")
         source, self.origin = "", []
-        stripped, k = text.rstrip(" "), self.lead
         closes: list[int] = []  # where a printed Σ's term ends: ")" goes there
         while k <= len(stripped):
             while closes and closes[-1] == k:
@@ -304,26 +357,8 @@ class _Parser:
             source += piece
             self.origin += [k] * len(piece)
             k += step
-        self.origin.append(len(text.rstrip(" ")))
-        self.source = source
-        try:
-            with warnings.catch_warnings():  # Python warns about e.g. "1if"; it is refused anyway
-                warnings.simplefilter("ignore")
-                tree = ast.parse(source, mode="eval")
-        except SyntaxError as e:
-            message = "invalid syntax" if e.msg.startswith("invalid syntax") else e.msg
-            message = message.replace("Perhaps you forgot a comma?", "Is an operator missing?")
-            if re.search(r"\blambda\b", text):
-                message += " ('lambda' is a Python keyword: write lam or lambda_)"
-            offset = (e.offset or len(source) + 1) - 1 if e.lineno == 1 else len(source)
-            column = self.fail("", offset).column
-            message = f"invalid syntax at column {column}: {message}"
-            raise ParseError(message, text, column) from None
-        self.check_depth(tree)
-        node = self.build(tree.body)
-        if node.value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise ParseError("the expression is undefined (division by zero?)", text=text)
-        return node.typed
+        self.origin.append(len(stripped))
+        return source
 
     def check_depth(self, tree: ast.Expression) -> None:
         """Refuse trees deeper than MAX_DEPTH before the recursive walk (a+b+c is (a+b)+c)."""
@@ -345,7 +380,7 @@ class _Parser:
             value = self.number(node)
             return _Node(value, value, _bits(value))
         if isinstance(node, ast.Name):
-            symbol = _symbol(node.id, self.text, self.column(node.col_offset))
+            symbol = _symbol(node.id, self.text, self.column(node.col_offset), self.rename)
             return _Node(symbol, symbol, 1)
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub | ast.UAdd):
@@ -547,9 +582,10 @@ class _Parser:
             # that TypeError into an AttributeError) and from its factor cache on some roots.
             message = f"SymPy cannot build this part of the expression ({type(e).__name__})"
             raise self.fail(message, node.col_offset) from None
-        if result.has(sp.zoo, sp.nan):
-            raise self.fail("the expression is undefined here (division by zero?)", node.col_offset)
-        if result.has(sp.I):
+        if result.has(sp.zoo, sp.nan, sp.I):  # one walk; which of them, only when one is there
+            if result.has(sp.zoo, sp.nan):
+                message = "the expression is undefined here (division by zero?)"
+                raise self.fail(message, node.col_offset)
             raise self.fail("the expression is not real here", node.col_offset)
         return result
 
