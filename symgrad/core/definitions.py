@@ -47,7 +47,15 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.core.errors import OptionError, ParseError
-from symgrad.core.graph import Graph, N, Node, as_written, expression_graph, is_label
+from symgrad.core.graph import (
+    Graph,
+    N,
+    Node,
+    as_written,
+    expression_graph,
+    is_label,
+    negated,
+)
 from symgrad.core.parse import parse, parse_names
 from symgrad.core.recognize import Recognition, recognize
 
@@ -300,8 +308,10 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
                      + ", ".join(sorted({s.name.removesuffix("_i") for s in bad})), d.source,
                      d.line, d.column)
     body = sums[0].function
-    if factor != 1:
-        body = _negate(body) if factor == -1 else sp.Mul(factor, body, evaluate=False)
+    if factor == -1:
+        body = negated(body, evaluate=False)
+    elif factor != 1:
+        body = sp.Mul(factor, body, evaluate=False)
     nodes = [Node(s, e) for s, e in zip(order[:-1], exprs[:-1], strict=True)]
     ell = sp.Symbol("ell", real=True)
     if nodes and body == nodes[-1].symbol:
@@ -330,9 +340,3 @@ def _outside_sums(e: sp.Expr) -> sp.Expr:
     if e.is_Atom or isinstance(e, sp.Sum):
         return e
     return e.func(*[_outside_sums(a) for a in e.args])
-
-
-def _negate(e: sp.Expr) -> sp.Expr:
-    if isinstance(e, sp.Mul) and e.args[0] == -1 and len(e.args) == 2:
-        return e.args[1]
-    return sp.Mul(-1, e, evaluate=False)

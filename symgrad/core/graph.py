@@ -274,12 +274,29 @@ def is_label(symbol: sp.Symbol) -> bool:
     return symbol.name.startswith("y")
 
 
+def typed_negative(e: sp.Expr) -> sp.Expr | None:
+    """x, for an expression typed as ``-x`` (SymPy's unevaluated ``Mul(-1, x)``); else None."""
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1:
+        return e.args[1]
+    return None
+
+
+def negated(e: sp.Expr, evaluate: bool = True) -> sp.Expr:
+    """-e, keeping a typed sum as typed: -(-(w x + b)) is w x + b.
+
+    >>> w, x, b = sp.symbols("w x b", real=True)
+    >>> negated(sp.Mul(-1, w * x + b, evaluate=False)), negated(w * x + b, evaluate=False)
+    (b + w*x, -(b + w*x))
+    """
+    x = typed_negative(e)
+    return x if x is not None else sp.Mul(-1, e, evaluate=evaluate)
+
+
 def _minus(e: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
     """A term of a sum, visited: a term typed as ``-x`` stays ``-x`` with x visited (a node),
     rather than becoming a node of its own."""
-    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1:
-        return sp.Mul(-1, visit(e.args[1]), evaluate=False)
-    return visit(e)
+    x = typed_negative(e)
+    return visit(e) if x is None else sp.Mul(-1, visit(x), evaluate=False)
 
 
 def _piece(pair: sp.Expr, visit: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:

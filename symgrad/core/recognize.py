@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.core.functions import huber, relu, sigmoid, softplus
+from symgrad.core.graph import negated
 
 __all__ = ["CONVENTIONS", "Recognition", "recognize"]
 
@@ -73,13 +74,6 @@ def _one_plus_exp(e: sp.Expr) -> sp.Expr | None:
     return None
 
 
-def _negated(e: sp.Expr) -> sp.Expr:
-    """-e, keeping a typed sum as typed: -(-(w x + b)) is w x + b."""
-    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0] == -1:
-        return e.args[1]
-    return sp.Mul(-1, e)
-
-
 def _ratio(e: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     """(numerator, denominator) of a typed quotient a * b**(-1), else None."""
     if not isinstance(e, sp.Mul):
@@ -101,7 +95,7 @@ def _sigmoid(e: sp.Expr) -> sp.Expr | None:
     if a is None:
         return None
     if _value(num) == 1 and _value(a).could_extract_minus_sign():
-        return sigmoid(_negated(a))  # 1/(1 + exp(-z))
+        return sigmoid(negated(a))  # 1/(1 + exp(-z))
     if _exp_arg(num) is not None and sp.expand(_exp_arg(num) - _value(a)) == 0:
         return sigmoid(a)  # exp(z)/(1 + exp(z))
     return None
