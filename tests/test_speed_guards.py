@@ -3,6 +3,8 @@ themselves are measured in benchmarks/bench_derive.py (RESULTS-derive.md)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from symgrad.cli import main
@@ -75,6 +77,25 @@ def test_the_guard_refuses_what_it_cannot_do(spec):
     with pytest.raises(OptionError, match=rf"the expanded derivation of the {sizes} network "
                        rf"\({net.n_params} parameters\) would take about .*layer-level form"):
         net.derive(expanded=True)
+
+
+@pytest.mark.parametrize("limit", [1.5, 2.0, MAX_SECONDS])
+@pytest.mark.parametrize("sizes", [[32, 64, 1], [40, 50, 1]])  # over 1,500 parameters
+def test_the_size_the_guard_suggests_fits_under_it(sizes, limit):
+    """"expand at most about P parameters at this depth": P parameters at this depth pass the
+    guard (estimated by the guard's own formula, with this network's factor), and P + 10 do not
+    (the suggestion is in tens)."""
+    from symgrad.models.network_expand import COST, START, _factor
+
+    net = network(sizes, ["relu", "sigmoid"], "bce")
+    with pytest.raises(OptionError, match=r"expand at most about (\d+) parameters") as refused:
+        derive_expanded(net, max_seconds=limit)
+    most = int(re.search(r"at most about (\d+)", str(refused.value)).group(1))
+
+    def estimate(p: int) -> float:  # the estimate of p parameters with this network's factor
+        return START + COST * p * (1 + p / 1000) * _factor(net)
+
+    assert estimate(most) <= limit < estimate(most + 10)
 
 
 def test_the_guard_refuses_on_the_command_line(capsys):

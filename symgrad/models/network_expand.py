@@ -90,7 +90,7 @@ def _factor(net: NetworkSpec) -> float:
 
 def _smaller(net: NetworkSpec, max_seconds: float) -> str:
     """What would fit: fewer parameters at this depth, or no kinked layer fed by a kinked one."""
-    most = _max_params(max_seconds / _factor(net))
+    most = _max_params((max_seconds - START) / _factor(net))
     if most < 1:
         return "a layer fed by this many kinked units (ReLU, ...) is too costly to expand"
     return f"expand at most about {most} parameters at this depth (4-8-1 has 49)"
@@ -194,5 +194,5 @@ def _duration(seconds: float) -> str:
 
 def _max_params(seconds: float) -> int:
     """The most parameters P with COST · P · (1 + P/1000) within ``seconds``, to tens."""
-    p = 500 * (math.sqrt(1 + 4 * seconds / (1000 * COST)) - 1)
+    p = 500 * (math.sqrt(1 + 4 * max(seconds, 0.0) / (1000 * COST)) - 1)
     return int(p // 10 * 10)
