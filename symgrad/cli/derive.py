@@ -424,15 +424,16 @@ def _run_sample_loss(d: Any, args: argparse.Namespace) -> int:
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
         g = d.graph
-        if g.penalty != 0 or len(g.labels) > 1:
-            raise OptionError("--data evaluates a typed loss with one label column and no "
-                              "penalty outside the sum")
+        if len(g.labels) > 1:
+            raise OptionError("--data evaluates a typed loss with one label column")
         label = _data_name(g.labels[0]) if g.labels else None
         features = [_data_name(s) for s in g.features]
         x, y = _columns(args.columns, features, label)  # the typed names unless mapped
         ds = load_data(args.data, x=x or features, y=y if y is not None else label)
         at = {k: float(v) for k, v in args.at.items()}
-        loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
+        params = {str(p) for p in g.params}  # the rest of --at: the penalty's constants
+        constants = {k: v for k, v in at.items() if k not in params}
+        loss_value, values = compile_gradient(d, constants)(at, ds.X, ds.y)
     if args.format == "json":
         from symgrad.render import json as json_render
 
