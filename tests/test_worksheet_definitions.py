@@ -116,7 +116,15 @@ def test_typed_sheet_in_every_format(tmp_path):
      "field 'model': applies to a catalogue loss, not to definitions"),
     ('definitions = "z = w*x + b; L = (z - y)^2"\nwrt = ["w", "b"]\nat = { w = 1, b = 0 }\n'
      'data = { x = [1, 2], y = [0, 1] }',
-     "evaluating on 'data' needs a loss over the samples, L = mean(...)"),
+     "evaluating on 'data' needs a loss over the samples, L = mean(...), with one feature x and "
+     "one label y and no penalty; this one is not a loss over the samples"),
+    # each failed condition named: the message did not say that the penalty was the problem
+    ('definitions = "z = w*x + b; L = mean((z - y)^2) + 0.1*w^2"\nwrt = ["w", "b"]\n'
+     'at = { w = 1, b = 0 }\ndata = { x = [1, 2], y = [0, 1] }',
+     "no penalty; this one has a penalty outside the mean"),
+    ('definitions = "L = mean((w*x1 + v*x2 - y)^2)"\nwrt = ["w", "v"]\n'
+     'at = { w = 1, v = 0 }\ndata = { x = [1, 2], y = [0, 1] }',
+     "no penalty; this one has 2 features"),
     ('definitions = "z = w*x + b; L = mean((z - y)^2) # <script>"\nwrt = ["w"]',
      "field 'definitions': the character '#' is not allowed here"),
     ('definitions = "z = w*x + b; L = mean((z - y)^2)"\nwrt = ["w"]\nspace = "\\n"',
