@@ -494,3 +494,29 @@ def test_derive_evaluates_a_typed_loss_with_a_penalty_on_a_data_file(capsys, tmp
                          "w=0.5,b=0.1", "--data", str(data))
     assert (code, out) == (2, "")
     assert err == "symgrad: error: no value given for lambda in the penalty (give it in --at)\n"
+
+
+def test_a_node_of_a_function_of_a_typed_sum_is_named_in_its_derivative():
+    """yhat = sigmoid(3*a + c): SymPy's derivative holds sigmoid(c + 3*a) (its own order), which
+    did not match the node as typed, so dŷ/da was 3·σ(c + 3·a)·(1 − σ(c + 3·a)) and the BCE
+    never cancelled. Now 3·ŷ·(1 − ŷ), dL/da cancels to 3(ŷ − y); the gradients against
+    autograd."""
+    text = ("z = w*x + b; a = tanh(z); yhat = sigmoid(3*a + c); "
+            "L = -(y*log(yhat) + (1-y)*log(1-yhat))")
+    d = derive_expr(text, ["w", "b", "c"])
+    out = str(d)
+    assert "∂ŷ/∂a = 3·ŷ·(1 − ŷ)" in out and "∂ŷ/∂c = ŷ·(1 − ŷ)" in out
+    assert "σ(c + 3·a)" not in out
+    yhat = sp.Symbol("yhat", real=True)
+    assert sp.expand(d.gradients["c"].named - (yhat - y)) == 0
+
+    def loss(p, xv, yv):
+        t = _ag_sigmoid(3 * anp.tanh(p[0] * xv + p[1]) + p[2])
+        return -(yv * anp.log(t) + (1 - yv) * anp.log(1 - t))
+
+    symbols = sp.symbols("w b c x y", real=True)
+    for point in [(0.3, -0.2, 0.5, 1.5, 1.0), (-1.1, 0.4, -0.3, -0.7, 0.0)]:
+        ref = grad(loss)(anp.array(point[:3]), point[3], point[4])
+        at = dict(zip(symbols, point, strict=True))
+        for k, name in enumerate("wbc"):
+            assert float(d.gradients[name].expanded.subs(at)) == pytest.approx(ref[k], rel=1e-9)
