@@ -169,3 +169,15 @@ def test_a_wrong_sum_is_shown_as_typed(capsys, answer, line):
     code, out, err = run(capsys, "check", "mse", "--wrt", "w", "--answer", answer)
     assert code == 1 and err == ""
     assert out.splitlines()[0] == line
+
+
+def test_an_answer_that_begins_with_a_minus_is_read(capsys):
+    """A sign error begins with a minus: argparse took '-(2/N)*sum(...)' for an option and
+    stopped with "argument --answer: expected one argument"."""
+    code, out, err = run(capsys, "check", "mse", "--wrt", "w", "--answer",
+                         "-(2/N)*sum((w*x+b-y)*x)")
+    assert code == 1 and err == ""
+    assert "Mistakes: sign" in out.splitlines()[1]
+    code, out, err = run(capsys, "check", "--expr", "-log(sigmoid(w*x))", "--wrt", "w",
+                         "--answer", "-(1-sigmoid(w*x))*x")
+    assert code == 0 and out.startswith("Correct:")
