@@ -43,7 +43,7 @@ EXAMPLES = """examples:
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3 --format html --interactive > page.html
-  symgrad derive --expr "z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))" \
+  symgrad derive --expr "z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))" \\
       --wrt w,b                       # lecture-style definitions: the names are yours
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data data.csv
       # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
@@ -52,7 +52,7 @@ EXAMPLES = """examples:
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
   symgrad derive --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w
       # vectors and matrices: * matrix product, .* ./ elementwise, ' transpose
-  symgrad derive --expr "-sum(y .* log(softmax(W*x + b)))" --shapes "W: k x d, x: d, b: k, y: k" \
+  symgrad derive --expr "-sum(y .* log(softmax(W*x + b)))" --shapes "W: k x d, x: d, b: k, y: k" \\
       --wrt W,b --format python       # a NumPy function with shape assertions
 """
 
