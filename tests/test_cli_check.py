@@ -157,3 +157,27 @@ def test_matrix_answer_json_and_bad_input(capsys):
     assert code == 2 and out == "" and "--update does not apply to a matrix expression" in err
     code, out, err = run(capsys, *MATRIX[:4], "X: N x", "--wrt", "w", "--answer", "w")
     assert code == 2 and out == "" and "--shapes 'X: N x'" in err
+
+
+@pytest.mark.parametrize("answer, line", [
+    ("(1/N)*sum((w*x + b - y)*x)", "Not correct: (1/N)·Σᵢ (w·xᵢ + b − yᵢ)·xᵢ"),
+    ("sum(2*(w*x + b - y)*x)", "Not correct: Σᵢ 2·(w·xᵢ + b − yᵢ)·xᵢ"),
+])
+def test_a_wrong_sum_is_shown_as_typed(capsys, answer, line):
+    """Renaming the answer's symbols rebuilt its sum under evaluate(False), and SymPy's Sum put a
+    factor 1 in front of its term: 'Not correct: (1/N)·Σᵢ 1·((w·xᵢ + b − yᵢ)·xᵢ)'."""
+    code, out, err = run(capsys, "check", "mse", "--wrt", "w", "--answer", answer)
+    assert code == 1 and err == ""
+    assert out.splitlines()[0] == line
+
+
+def test_an_answer_that_begins_with_a_minus_is_read(capsys):
+    """A sign error begins with a minus: argparse took '-(2/N)*sum(...)' for an option and
+    stopped with "argument --answer: expected one argument"."""
+    code, out, err = run(capsys, "check", "mse", "--wrt", "w", "--answer",
+                         "-(2/N)*sum((w*x+b-y)*x)")
+    assert code == 1 and err == ""
+    assert "Mistakes: sign" in out.splitlines()[1]
+    code, out, err = run(capsys, "check", "--expr", "-log(sigmoid(w*x))", "--wrt", "w",
+                         "--answer", "-(1-sigmoid(w*x))*x")
+    assert code == 0 and out.startswith("Correct:")

@@ -275,3 +275,18 @@ def imported_of(argv: list[str], names: tuple[str, ...]) -> set[str]:
     )
     assert proc.stdout.strip() and proc.returncode == 0, proc.stderr
     return set(proc.stderr.strip().splitlines()[-1].removeprefix("imported:").split(",")) - {""}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_examples_one_command_a_line(command, capsys, monkeypatch):
+    """A long example ends its line with a backslash and goes on below; the epilogs wrote '\\'
+    in a Python string, which joined the two lines into one of 150 characters with a run of
+    spaces in it. gradcheck had no examples."""
+    monkeypatch.setenv("COLUMNS", "100")
+    text = help_text(build_parser(), [command, "--help"], capsys)
+    examples = text.split("\nexamples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples and all(line.startswith("  ") for line in examples)
+    assert all(len(line) <= 110 and not re.search(r"\S {6,}--", line) for line in examples)
+    for k, line in enumerate(examples):
+        if line.endswith("\\"):
+            assert re.match(r" {6,}--", examples[k + 1])

@@ -11,6 +11,7 @@ from autograd import grad
 
 from symgrad.cli import main
 from symgrad.core.derive import derive, derive_expr
+from symgrad.core.errors import OptionError
 from symgrad.core.functions import sigmoid
 from symgrad.core.steps import Kind, Partial, Rule
 from symgrad.numerics.compile import compile_gradient
@@ -438,3 +439,84 @@ def test_an_exponential_of_a_sum_stays_whole():
         up[name] += h
         down[name] -= h
         assert g[name] == pytest.approx((f(up, X, Y)[0] - f(down, X, Y)[0]) / (2 * h), rel=1e-6)
+
+
+L2_BCE = f"z = w*x + b; yhat = sigmoid(z); L = mean({BCE}) + lam*w^2"
+
+
+def test_a_named_constant_of_the_penalty_is_one_number_not_a_data_column():
+    """lam outside the mean was read with the sample index: the page showed L = (1/N)·Σᵢ ℓᵢ +
+    λᵢ·w² (an index outside its sum) and compile_gradient failed with a TypeError. The
+    gradient with lam given, against central differences of the loss written out in NumPy."""
+    d = derive_expr(L2_BCE, ["w", "b"])
+    lam = sp.Symbol("lambda", real=True)
+    assert d.graph.penalty.free_symbols == {lam, w}
+    assert "λᵢ" not in str(d) and "L = (1/N)·Σᵢ ℓᵢ + λ·w²" in str(d)
+    X, Y = _samples()
+
+    def loss(wv, bv, lv=0.3):
+        p = 1 / (1 + np.exp(-(wv * X + bv)))
+        return np.mean(-(Y * np.log(p) + (1 - Y) * np.log(1 - p))) + lv * wv**2
+
+    value, grads = compile_gradient(d, {"lam": 0.3})({"w": 0.7, "b": -0.2}, X, Y)
+    h = 1e-6
+    assert value == pytest.approx(loss(0.7, -0.2), rel=1e-12)
+    assert grads["w"] == pytest.approx((loss(0.7 + h, -0.2) - loss(0.7 - h, -0.2)) / (2 * h),
+                                       rel=1e-6)
+    assert grads["b"] == pytest.approx((loss(0.7, -0.2 + h) - loss(0.7, -0.2 - h)) / (2 * h),
+                                       rel=1e-6)
+    with pytest.raises(OptionError, match=r"^no value given for lambda in the penalty \(give it "
+                                          r"in constants=\)$"):
+        compile_gradient(d)
+
+
+def test_derive_evaluates_a_typed_loss_with_a_penalty_on_a_data_file(capsys, tmp_path):
+    """--data refused every typed loss with a penalty; the penalty's constant comes from --at.
+    The numbers against a hand-written NumPy loss and central differences."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,0\n2,1\n-1,0\n0.5,1\n")
+    code, out, err = run(capsys, "derive", "--expr", L2_BCE, "--wrt", "w,b", "--at",
+                         "w=0.5,b=0.1,lam=0.2", "--data", str(data))
+    assert code == 0 and err == ""
+    X, Y = np.array([1, 2, -1, 0.5]), np.array([0, 1, 0, 1.0])
+
+    def loss(wv, bv):
+        p = 1 / (1 + np.exp(-(wv * X + bv)))
+        return np.mean(-(Y * np.log(p) + (1 - Y) * np.log(1 - p))) + 0.2 * wv**2
+
+    h = 1e-6
+    dw = (loss(0.5 + h, 0.1) - loss(0.5 - h, 0.1)) / (2 * h)
+    db = (loss(0.5, 0.1 + h) - loss(0.5, 0.1 - h)) / (2 * h)
+    assert out.splitlines()[-3:] == [
+        f"At w=0.5,b=0.1,lam=0.2 on {data}: L = {loss(0.5, 0.1):.6g}",
+        f"  ∂L/∂w = {dw:.6g}", f"  ∂L/∂b = {db:.6g}"]
+    code, out, err = run(capsys, "derive", "--expr", L2_BCE, "--wrt", "w,b", "--at",
+                         "w=0.5,b=0.1", "--data", str(data))
+    assert (code, out) == (2, "")
+    assert err == "symgrad: error: no value given for lambda in the penalty (give it in --at)\n"
+
+
+def test_a_node_of_a_function_of_a_typed_sum_is_named_in_its_derivative():
+    """yhat = sigmoid(3*a + c): SymPy's derivative holds sigmoid(c + 3*a) (its own order), which
+    did not match the node as typed, so dŷ/da was 3·σ(c + 3·a)·(1 − σ(c + 3·a)) and the BCE
+    never cancelled. Now 3·ŷ·(1 − ŷ), dL/da cancels to 3(ŷ − y); the gradients against
+    autograd."""
+    text = ("z = w*x + b; a = tanh(z); yhat = sigmoid(3*a + c); "
+            "L = -(y*log(yhat) + (1-y)*log(1-yhat))")
+    d = derive_expr(text, ["w", "b", "c"])
+    out = str(d)
+    assert "∂ŷ/∂a = 3·ŷ·(1 − ŷ)" in out and "∂ŷ/∂c = ŷ·(1 − ŷ)" in out
+    assert "σ(c + 3·a)" not in out
+    yhat = sp.Symbol("yhat", real=True)
+    assert sp.expand(d.gradients["c"].named - (yhat - y)) == 0
+
+    def loss(p, xv, yv):
+        t = _ag_sigmoid(3 * anp.tanh(p[0] * xv + p[1]) + p[2])
+        return -(yv * anp.log(t) + (1 - yv) * anp.log(1 - t))
+
+    symbols = sp.symbols("w b c x y", real=True)
+    for point in [(0.3, -0.2, 0.5, 1.5, 1.0), (-1.1, 0.4, -0.3, -0.7, 0.0)]:
+        ref = grad(loss)(anp.array(point[:3]), point[3], point[4])
+        at = dict(zip(symbols, point, strict=True))
+        for k, name in enumerate("wbc"):
+            assert float(d.gradients[name].expanded.subs(at)) == pytest.approx(ref[k], rel=1e-9)

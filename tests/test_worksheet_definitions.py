@@ -116,7 +116,15 @@ def test_typed_sheet_in_every_format(tmp_path):
      "field 'model': applies to a catalogue loss, not to definitions"),
     ('definitions = "z = w*x + b; L = (z - y)^2"\nwrt = ["w", "b"]\nat = { w = 1, b = 0 }\n'
      'data = { x = [1, 2], y = [0, 1] }',
-     "evaluating on 'data' needs a loss over the samples, L = mean(...)"),
+     "evaluating on 'data' needs a loss over the samples, L = mean(...), with one feature x and "
+     "one label y and no penalty; this one is not a loss over the samples"),
+    # each failed condition named: the message did not say that the penalty was the problem
+    ('definitions = "z = w*x + b; L = mean((z - y)^2) + 0.1*w^2"\nwrt = ["w", "b"]\n'
+     'at = { w = 1, b = 0 }\ndata = { x = [1, 2], y = [0, 1] }',
+     "no penalty; this one has a penalty outside the mean"),
+    ('definitions = "L = mean((w*x1 + v*x2 - y)^2)"\nwrt = ["w", "v"]\n'
+     'at = { w = 1, v = 0 }\ndata = { x = [1, 2], y = [0, 1] }',
+     "no penalty; this one has 2 features"),
     ('definitions = "z = w*x + b; L = mean((z - y)^2) # <script>"\nwrt = ["w"]',
      "field 'definitions': the character '#' is not allowed here"),
     ('definitions = "z = w*x + b; L = mean((z - y)^2)"\nwrt = ["w"]\nspace = "\\n"',
@@ -129,3 +137,36 @@ def test_bad_definitions_are_one_line_naming_the_exercise(tmp_path, body, messag
     assert message in str(err.value)
     assert "\n" not in str(err.value)
     assert "exercise 1 (derive)" in str(err.value)
+
+
+HINGE = '''
+[[exercise]]
+kind = "derive"
+points = 4
+definitions = """
+s = y*(w*x + b)
+L = mean(where(s < 1, 1 - s, 0))"""
+wrt = ["w", "b"]
+at = { w = { range = [-1, 1], step = 0.5 }, b = { choice = [-0.5, 0.5] } }
+data = { x = [1, 2, -1], y = [-1, 1, 1] }
+'''
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_hinge_loss_with_where_is_a_worksheet_exercise(tmp_path, seed):
+    """The comparison of where() was refused by the spec's character check ('<' is not allowed
+    here), so no exercise could use it. The values against the hinge's gradient in NumPy."""
+    ex, = generate(_spec(tmp_path, HINGE), seed).exercises
+    w, b = (float(ex.drawn["point"][n]) for n in ("w", "b"))
+    x, y = np.array([1.0, 2.0, -1.0]), np.array([-1.0, 1.0, 1.0])
+    active = y * (w * x + b) < 1
+    values = {a.id.split(".")[1]: a.value for a in ex.answers}
+    assert values == pytest.approx({"w": np.mean(np.where(active, -y * x, 0)),
+                                    "b": np.mean(np.where(active, -y, 0))}, rel=1e-12)
+
+
+def test_markup_in_definitions_is_still_refused(tmp_path):
+    body = 'definitions = "L = mean(<script>)"\nwrt = ["w"]'
+    with pytest.raises(SpecError) as err:
+        _spec(tmp_path, f'[[exercise]]\nkind = "derive"\npoints = 1\n{body}\n')
+    assert "field 'definitions'" in str(err.value) and "\n" not in str(err.value)

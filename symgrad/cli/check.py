@@ -18,7 +18,7 @@ EXAMPLES = """examples:
   symgrad check bce --model logistic --wrt w --answer "(1/N)*sum((yhat - y)*x)"
   symgrad check mse --wrt b --update --answer "b - lr*(2/N)*sum(yhat - y)"
   symgrad check --expr "(w*x + b - y)^2" --wrt w --answer "2*(w*x + b - y)*x"
-  symgrad check --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w \
+  symgrad check --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w \\
       --answer "2/N * X'*(X*w - y)"                      # matrix calculus: shape, then values
 
 answers: sum(expr) or sum(expr, i) sums over the samples i = 1..N; per-sample names x_i, y_i,
@@ -38,7 +38,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("loss", nargs="?", choices=LOSSES, help="a catalogue loss: %(choices)s")
-    p.add_argument("--expr", default=None, metavar="TEXT", help="a typed function instead")
+    p.add_argument("--expr", default=None, metavar="TEXT",
+                   help='a typed function instead, e.g. "(w*x + b - y)^2"')
     p.add_argument("--model", default="linear", choices=MODELS, help="the model (default linear)")
     p.add_argument("--features", type=whole("--features"), default=1, help="number of features k")
     p.add_argument("--classes", type=whole("--classes"), default=3,
@@ -49,7 +50,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
                    help="--expr is a matrix expression: the shape of every name; the answer's "
                    "shape is checked first, then its values at random matrices")
     p.add_argument("--wrt", required=True, metavar="w", help="the parameter (or variable)")
-    p.add_argument("--answer", required=True, metavar="TEXT", help="the answer to check")
+    p.add_argument("--answer", required=True, metavar="TEXT",
+                   help='the answer to check, e.g. "(2/N)*sum((yhat - y)*x)" or "-2*u*x"')
     form = p.add_mutually_exclusive_group()
     form.add_argument("--per-sample", action="store_true",
                       help="the answer is the gradient of one sample's loss, dl_i/dw")

@@ -43,7 +43,7 @@ EXAMPLES = """examples:
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3
   symgrad derive --expr "(w*x + b - y)^2" --wrt w,b --format latex
   symgrad derive --expr "3*(a + b*c)" --at a=1,b=2,c=3 --format html --interactive > page.html
-  symgrad derive --expr "z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))" \
+  symgrad derive --expr "z = w*x + b; yhat = sigmoid(z); L = -(y*log(yhat) + (1-y)*log(1-yhat))" \\
       --wrt w,b                       # lecture-style definitions: the names are yours
   symgrad derive --expr-file loss.txt --wrt w,b --at w=0.5,b=1 --data data.csv
       # L = mean(...) or (1/N)*sum(...) over the samples; columns named like the data (x, y)
@@ -52,7 +52,7 @@ EXAMPLES = """examples:
   symgrad derive bce --model mlp --layers 2,3,1 --activations relu,sigmoid [--expanded]
   symgrad derive --expr "sum((X*w - y)^2)/N" --shapes "X: N x d, w: d, y: N" --wrt w
       # vectors and matrices: * matrix product, .* ./ elementwise, ' transpose
-  symgrad derive --expr "-sum(y .* log(softmax(W*x + b)))" --shapes "W: k x d, x: d, b: k, y: k" \
+  symgrad derive --expr "-sum(y .* log(softmax(W*x + b)))" --shapes "W: k x d, x: d, b: k, y: k" \\
       --wrt W,b --format python       # a NumPy function with shape assertions
 """
 
@@ -424,15 +424,16 @@ def _run_sample_loss(d: Any, args: argparse.Namespace) -> int:
         need(args.at, "--at", "with --data")
         need(args.data, "--data", "with --at")
         g = d.graph
-        if g.penalty != 0 or len(g.labels) > 1:
-            raise OptionError("--data evaluates a typed loss with one label column and no "
-                              "penalty outside the sum")
+        if len(g.labels) > 1:
+            raise OptionError("--data evaluates a typed loss with one label column")
         label = _data_name(g.labels[0]) if g.labels else None
         features = [_data_name(s) for s in g.features]
         x, y = _columns(args.columns, features, label)  # the typed names unless mapped
         ds = load_data(args.data, x=x or features, y=y if y is not None else label)
         at = {k: float(v) for k, v in args.at.items()}
-        loss_value, values = compile_gradient(d)(at, ds.X, ds.y)
+        params = {str(p) for p in g.params}  # the rest of --at: the penalty's constants
+        constants = {k: v for k, v in at.items() if k not in params}
+        loss_value, values = compile_gradient(d, constants)(at, ds.X, ds.y)
     if args.format == "json":
         from symgrad.render import json as json_render
 

@@ -18,6 +18,13 @@ if TYPE_CHECKING:  # annotations only: importing typing takes ~2 ms
 
 H = 1e-6
 
+EXAMPLES = """examples:
+  symgrad gradcheck --at w=0.002,b=0.7                  # the lecture's MSE on SAT -> GPA
+  symgrad gradcheck --model logistic --loss bce --data admit.csv --x gre,gpa --y admit \\
+      --at w1=0.01,w2=0.5,b=-3
+  symgrad gradcheck --at w=0.002,b=0.7 --l2 0.1 --tol 1e-8 --format json
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
     p = sub.add_parser(
@@ -25,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         help=summary,
         description="Evaluate the symbolic gradient at a point on data and compare it with "
         "central differences of the loss; exit 1 if a relative error exceeds --tol.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
     )
     p.add_argument("--model", default="linear", choices=MODELS, help="the model")
     p.add_argument("--loss", default=None, choices=FIT_LOSSES,

@@ -40,6 +40,7 @@ SAYS: dict[str, tuple[str, str]] = {
     "expr": ("expr", "--expr"),
     "shapes": ("shapes", "--shapes"),
     "wrt": ("wrt", "--wrt"),
+    "constants": ("in constants=", "in --at"),
 }
 
 #: API option (a keyword of figure(), fit(), ...) -> the flag that sets it.

@@ -22,12 +22,43 @@ class _Parser(argparse.ArgumentParser):
     Subcommand parsers are ``_Parser`` too (argparse makes them of the parent's class).
     """
 
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        return super().parse_known_args(_typed_values(args), namespace)
+
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
     def _get_formatter(self) -> argparse.HelpFormatter:
         # argparse's own width, terminal_columns() - 2, without its import of shutil
         return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)
+
+
+#: The options whose value is typed math, which may begin with a minus sign.
+TYPED = ("--answer", "--expr")
+
+
+def _typed_values(args: Any) -> Any:
+    """``--answer -(2/N)*sum(...)`` as ``--answer=-(2/N)*sum(...)``: argparse takes a value that
+    begins with ``-`` (and has no space) for an option and stops with "expected one argument".
+
+    >>> _typed_values(["check", "mse", "--answer", "-2*u*x", "--wrt", "w"])
+    ['check', 'mse', '--answer=-2*u*x', '--wrt', 'w']
+    >>> _typed_values(["derive", "--expr", "--wrt", "w"])  # a missing value stays missing
+    ['derive', '--expr', '--wrt', 'w']
+    """
+    if args is None:
+        return None
+    args, out = list(args), []
+    k = 0
+    while k < len(args):
+        value = args[k + 1] if k + 1 < len(args) else ""
+        if args[k] in TYPED and value.startswith("-") and not value.startswith("--"):
+            out.append(f"{args[k]}={value}")
+            k += 2
+        else:
+            out.append(args[k])
+            k += 1
+    return out
 
 
 class _Commands(argparse._SubParsersAction):

@@ -39,7 +39,7 @@ EXAMPLES = """examples:
   symgrad train --loss huber --delta 0.5 --standardize --lr 0.1
   symgrad train --standardize --optimizer adam --lr 0.1 --beta1 0.8
   symgrad train --standardize --optimizer momentum --lr 0.1 --schedule cosine
-  symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \
+  symgrad train --model mlp --layers 2,8,1 --activations tanh,sigmoid --loss bce \\
                 --data xor.csv --x x1,x2 --y y --lr 0.5 --max-iter 2000
 """
 

@@ -307,6 +307,9 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
         raise _error("the penalty outside the sum may use only parameters and constants, not "
                      + ", ".join(sorted({s.name.removesuffix("_i") for s in bad})), d.source,
                      d.line, d.column)
+    # a constant outside the sum is one number, not a column of the data: lam, not lam_i
+    penalty = penalty.xreplace({s: sp.Symbol(s.name.removesuffix("_i"), real=True)
+                                for s in penalty.free_symbols - set(params)})
     body = sums[0].function
     if factor == -1:
         body = negated(body, evaluate=False)

@@ -133,12 +133,19 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
     for n in reversed(graph.nodes):
         if n.expr.is_Atom:
             continue
-        expr = expr.xreplace({n.expr: n.symbol})
+        expr = expr.xreplace(_named_forms(n.expr, n.symbol))
         num, den = sp.fraction(n.expr)
         if den != 1 and not num.is_Atom and expr.has(num):
             hold = sp.Dummy()
             expr = expr.xreplace({den: hold}).subs(num, n.symbol * hold).xreplace({hold: den})
     return expr
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_forms(written: sp.Expr, name: sp.Symbol) -> dict[sp.Expr, sp.Symbol]:
+    """A node's expression as typed and as SymPy evaluates it (sigmoid(3*a + c) is
+    sigmoid(c + 3*a) in a derivative), both to be written as the node's name."""
+    return {written: name, _evaluated(written): name}
 
 
 #: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).

@@ -48,6 +48,7 @@ from symgrad.core.derive import Derivation, Partial
 from symgrad.core.errors import DataError, OptionError
 from symgrad.core.functions import FUNCTIONS, huber, relu, sigmoid, softplus
 from symgrad.core.graph import Graph, N
+from symgrad.core.parse import parse_names
 from symgrad.core.steps import Kind
 from symgrad.core.verify import same
 from symgrad.numerics import kernels
@@ -160,8 +161,21 @@ class CompiledGradient:
         return float(loss), {name: float(grad[where[name]]) for name in self.wrt}
 
 
-def compile_gradient(d: Derivation) -> CompiledGradient:
-    """Lambdify a derivation's loss and gradient over the samples (see the module docstring)."""
+def compile_gradient(
+    d: Derivation, constants: dict[str, float] | None = None
+) -> CompiledGradient:
+    """Lambdify a derivation's loss and gradient over the samples (see the module docstring).
+
+    ``constants`` gives the values of the named constants of a typed penalty (``lam`` in
+    ``mean(...) + lam*w^2``):
+
+    >>> import numpy as np
+    >>> from symgrad.core.derive import derive_expr
+    >>> d = derive_expr("L = mean((w*x - y)^2) + lam*w^2", ["w"])
+    >>> loss, grads = compile_gradient(d, {"lam": 0.5})({"w": 1.0}, np.array([[1.0]]), [3.0])
+    >>> float(loss), float(grads["w"])
+    (4.5, -3.0)
+    """
     g = d.graph
     if not g.mean_over_samples:
         raise OptionError("only losses over samples compile to a data gradient")
@@ -174,7 +188,7 @@ def compile_gradient(d: Derivation) -> CompiledGradient:
         strategy = "per-sample terms"
     if g.summed:  # a typed sum(...) without 1/N: the paths compute means
         vector = _times_samples(vector)
-    vector = _with_penalty(vector, _penalty(g, l2))
+    vector = _with_penalty(vector, _penalty(g, l2, constants or {}))
     return CompiledGradient(
         names=tuple(str(p) for p in g.params),
         wrt=tuple(d.gradients),
@@ -196,12 +210,23 @@ def _times_samples(vector: Callable[..., tuple[float, np.ndarray]]) -> Callable:
     return summed
 
 
-def _penalty(g: Graph, l2: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
+def _penalty(
+    g: Graph, l2: float, constants: dict[str, float]
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
     """``theta -> (penalty, d penalty / d theta)``, or None without a penalty."""
     if g.penalty == 0:
         return None
-    value = sp.lambdify([g.params], g.penalty.subs(LAMBDA, l2))
-    grads = [sp.diff(g.penalty, p).subs(LAMBDA, l2) for p in g.params]
+    known = {LAMBDA: l2}
+    for name, v in constants.items():  # the parser's names: lam is lambda
+        known |= {s: v for s in g.penalty.free_symbols if s.name == parse_names(name)[0].name}
+    penalty = g.penalty.xreplace({s: sp.Float(v) for s, v in known.items()})
+    missing = sorted(str(s) for s in penalty.free_symbols - set(g.params))
+    if missing:
+        raise OptionError(f"no value given for {', '.join(missing)} in the penalty (give "
+                          f"{'it' if len(missing) == 1 else 'them'} in constants=)",
+                          option="constants")
+    value = sp.lambdify([g.params], penalty)
+    grads = [sp.diff(penalty, p) for p in g.params]
     grad = sp.lambdify([g.params], grads)
 
     def penalty(theta: np.ndarray) -> tuple[float, np.ndarray]:

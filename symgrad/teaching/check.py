@@ -97,7 +97,7 @@ from symgrad.core.derive import (
 )
 from symgrad.core.errors import OptionError, SymgradError, VerificationError
 from symgrad.core.functions import FUNCTIONS, by_class, elementary, sigmoid
-from symgrad.core.graph import Graph, N, i
+from symgrad.core.graph import Graph, N, as_written, i
 from symgrad.core.notebook import preformatted
 from symgrad.core.parse import parse
 from symgrad.core.steps import Kind
@@ -349,8 +349,8 @@ def read_answer(text: str, p: Problem, *, evaluate: bool = True) -> sp.Expr:
     if expr.has(sp.Sum) and p.per_sample:
         raise AnswerError("with per_sample=True give the term of one sample i, without sum(...)",
                           option="per_sample")
-    with sp.evaluate(evaluate):
-        return expr.xreplace({s: names[str(s)] for s in expr.free_symbols if str(s) in names})
+    mapping = {s: names[str(s)] for s in expr.free_symbols if str(s) in names}
+    return expr.xreplace(mapping) if evaluate else as_written(expr, mapping)
 
 
 # --- candidates: the correct gradient and its transformations --------------------------------

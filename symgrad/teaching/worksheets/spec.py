@@ -73,7 +73,9 @@ _NOT_MATH = re.compile(r"[^A-Za-z0-9 \n+\-*/=()\[\]<>,.;:!'|^_{}\\]")
 _MATH_TOKEN = re.compile(r"\\([A-Za-z]+|[^A-Za-z])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _NOT_PLAIN = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@]")
-_NOT_PLAIN_LINES = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@\n]")
+# typed definitions: also line breaks and the comparisons of where() (the text must pass the
+# whitelist parser too, which reads < and > only as comparisons)
+_NOT_DEFINITIONS = re.compile(r"[^\w .,:;=+\-*/()\[\]'!?^|@\n<>]")
 _NAME = re.compile(r"\w[\w.+-]*")
 SHOWN = {c: f"\\x{c:02x}" for c in [*range(32), 127]}  # a path in a message stays on one line
 
@@ -166,10 +168,11 @@ def check_strings(value: Any, where: str, path_key: str = "data",
     plain: letters, digits, spaces and ``. , : ; = + - * / ( ) [ ] ' ! ? ^ | @``, at most
     ``LIMITS["string"]`` long. A string under the key ``path_key`` is a file path: any printable
     characters. A string under ``lines_key`` (typed definitions, one per line) may also hold line
-    breaks.
+    breaks and the comparisons ``<`` ``>`` of ``where()``.
 
     >>> check_strings({"expr": "3*(a + b*c)", "figure": {"data": "~/x#1.csv"}}, "ex 1")
     >>> check_strings({"definitions": "z = w*x + b\nL = mean((z - y)^2)"}, "ex 1")
+    >>> check_strings({"definitions": "L = mean(where(y*w*x < 1, 1 - y*w*x, 0))"}, "ex 1")
     >>> check_strings({"expr": "z = w*x\nL = z"}, "ex 1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -185,7 +188,7 @@ def check_strings(value: Any, where: str, path_key: str = "data",
         if isinstance(v, dict):
             for key, item in v.items():
                 check_strings(key, at)
-                pattern = {path_key: _CONTROL, lines_key: _NOT_PLAIN_LINES}.get(key, _NOT_PLAIN)
+                pattern = {path_key: _CONTROL, lines_key: _NOT_DEFINITIONS}.get(key, _NOT_PLAIN)
                 stack.append((item, f"{at}, field {key!r}", pattern))
         elif isinstance(v, list):
             stack += [(item, f"{at}[{k}]", allowed) for k, item in enumerate(v)]

@@ -109,10 +109,17 @@ class DeriveKind(Kind):
         for text in texts["choice"] if isinstance(texts, dict) else [texts]:
             d = self._typed(es, text)
             g = d.graph
-            if "at" in es.fields and not (g.mean_over_samples and len(g.features) == 1
-                                          and len(g.labels) == 1 and g.penalty == 0):
+            if "at" not in es.fields:
+                continue
+            wrong = [why for why, bad in (
+                ("is not a loss over the samples", not g.mean_over_samples),
+                (f"has {len(g.features)} features", g.mean_over_samples and len(g.features) != 1),
+                (f"has {len(g.labels)} labels", g.mean_over_samples and len(g.labels) != 1),
+                ("has a penalty outside the mean", g.penalty != 0)) if bad]
+            if wrong:
                 raise SpecError(f"{es.at('definitions')}: evaluating on 'data' needs a loss over "
-                                "the samples, L = mean(...), with one feature x and one label y")
+                                "the samples, L = mean(...), with one feature x and one label y "
+                                f"and no penalty; this one {' and '.join(wrong)}")
 
     def _typed(self, es: ExerciseSpec, text: str):
         try:
