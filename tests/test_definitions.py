@@ -470,6 +470,25 @@ def test_a_named_constant_of_the_penalty_is_one_number_not_a_data_column():
         compile_gradient(d)
 
 
+def test_the_number_of_samples_in_the_penalty_stays_the_number_of_samples():
+    """w²/(2N) outside the mean: its N is the N of the mean (the number of samples), not a
+    constant of its own; the compiled gradient against central differences in NumPy."""
+    from symgrad.core.graph import N
+
+    d = derive_expr("L = mean((w*x + b - y)^2) + w^2/(2*N)", ["w", "b"])
+    assert d.graph.penalty.free_symbols == {N, w}
+    X, Y = _samples()
+
+    def loss(wv, bv):
+        return np.mean((wv * X + bv - Y) ** 2) + wv**2 / (2 * len(X))
+
+    value, grads = compile_gradient(d)({"w": 0.7, "b": -0.2}, X, Y)
+    h = 1e-6
+    assert value == pytest.approx(loss(0.7, -0.2), rel=1e-12)
+    assert grads["w"] == pytest.approx((loss(0.7 + h, -0.2) - loss(0.7 - h, -0.2)) / (2 * h),
+                                       rel=1e-6)
+
+
 def test_derive_evaluates_a_typed_loss_with_a_penalty_on_a_data_file(capsys, tmp_path):
     """--data refused every typed loss with a penalty; the penalty's constant comes from --at.
     The numbers against a hand-written NumPy loss and central differences."""

@@ -307,9 +307,11 @@ def _sample_graph(statements, exprs, order, params, defined, out_name) -> Graph:
         raise _error("the penalty outside the sum may use only parameters and constants, not "
                      + ", ".join(sorted({s.name.removesuffix("_i") for s in bad})), d.source,
                      d.line, d.column)
-    # a constant outside the sum is one number, not a column of the data: lam, not lam_i
+    # a constant outside the sum is one number, not a column of the data: lam, not the lam_i
+    # it was read as (N stays the number of samples)
     penalty = penalty.xreplace({s: sp.Symbol(s.name.removesuffix("_i"), real=True)
-                                for s in penalty.free_symbols - set(params)})
+                                for s in penalty.free_symbols - set(params)
+                                if s.name.endswith("_i")})
     body = sums[0].function
     if factor == -1:
         body = negated(body, evaluate=False)

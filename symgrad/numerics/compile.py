@@ -212,32 +212,33 @@ def _times_samples(vector: Callable[..., tuple[float, np.ndarray]]) -> Callable:
 
 def _penalty(
     g: Graph, l2: float, constants: dict[str, float]
-) -> Callable[[np.ndarray], tuple[float, np.ndarray]] | None:
-    """``theta -> (penalty, d penalty / d theta)``, or None without a penalty."""
+) -> Callable[[np.ndarray, int], tuple[float, np.ndarray]] | None:
+    """``(theta, N) -> (penalty, d penalty / d theta)``, or None without a penalty (N, the
+    number of samples, may appear in it: w²/(2N))."""
     if g.penalty == 0:
         return None
     known = {LAMBDA: l2}
     for name, v in constants.items():  # the parser's names: lam is lambda
         known |= {s: v for s in g.penalty.free_symbols if s.name == parse_names(name)[0].name}
     penalty = g.penalty.xreplace({s: sp.Float(v) for s, v in known.items()})
-    missing = sorted(str(s) for s in penalty.free_symbols - set(g.params))
+    missing = sorted(str(s) for s in penalty.free_symbols - {*g.params, N})
     if missing:
         raise OptionError(f"no value given for {', '.join(missing)} in the penalty (give "
                           f"{'it' if len(missing) == 1 else 'them'} in constants=)",
                           option="constants")
-    value = sp.lambdify([g.params], penalty)
+    value = sp.lambdify([g.params, N], penalty)
     grads = [sp.diff(penalty, p) for p in g.params]
-    grad = sp.lambdify([g.params], grads)
+    grad = sp.lambdify([g.params, N], grads)
 
-    def penalty(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return float(value(theta)), np.asarray(grad(theta), dtype=np.float64)
+    def penalty(theta: np.ndarray, n: int) -> tuple[float, np.ndarray]:
+        return float(value(theta, n)), np.asarray(grad(theta, n), dtype=np.float64)
 
     return penalty
 
 
 def _with_penalty(
     vector: Callable[..., tuple[float, np.ndarray]],
-    penalty: Callable[[np.ndarray], tuple[float, np.ndarray]] | None,
+    penalty: Callable[[np.ndarray, int], tuple[float, np.ndarray]] | None,
 ) -> Callable[..., tuple[float, np.ndarray]]:
     """``vector`` with the penalty's value and gradient added (``vector`` itself without one)."""
     if penalty is None:
@@ -247,7 +248,7 @@ def _with_penalty(
         theta: np.ndarray, X: np.ndarray, Y: np.ndarray, want_loss: bool = True
     ) -> tuple[float, np.ndarray]:
         loss, grad = vector(theta, X, Y, want_loss)
-        pv, pg = penalty(theta)
+        pv, pg = penalty(theta, len(Y))
         loss += pv
         grad += pg
         return loss, grad
