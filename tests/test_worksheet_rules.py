@@ -253,6 +253,30 @@ def test_answers_json_text_keeps_digits_as_digits(variants):
             r["answer"]["value"], abs=1e-4)
 
 
+def test_every_blank_the_student_fills_is_filled_in_the_key(variants):
+    """A blank cell of a table on the exercise sheet has its value in the solution's table with
+    the same rows and columns (the key may add a column, such as the working): the key answers
+    everything the sheet asks; a cell nobody fills is marked — on both."""
+    tables = 0
+    for vs in variants.values():
+        for v in vs:
+            for ex in v.exercises:
+                keys = [b for b in ex.solution if isinstance(b, Table)]
+                for asked in (b for b in ex.prompt if isinstance(b, Table)):
+                    if not any("" in row for row in asked.rows):
+                        continue
+                    where = f"{v.name} seed {v.seed} exercise {ex.number}"
+                    key = next((k for k in keys if set(asked.header) <= set(k.header)
+                                and [r[0] for r in k.rows] == [r[0] for r in asked.rows]), None)
+                    assert key is not None, f"{where}: no table in the key for {asked.header}"
+                    column = [key.header.index(h) for h in asked.header]
+                    for row, solved in zip(asked.rows, key.rows, strict=True):
+                        for cell, c in zip(row, column, strict=True):
+                            assert cell or solved[c], f"{where}: left blank in the key: {row}"
+                    tables += 1
+    assert tables > 100
+
+
 # --- Moodle --------------------------------------------------------------------------------------
 
 

@@ -76,9 +76,14 @@ class Steps:
     derivation: Derivation
 
 
+#: A table cell nobody fills in (the sheet does not ask for it), on both sheets.
+NOT_ASKED = "—"
+
+
 @dataclass(frozen=True)
 class Table:
-    """A table of prose cells; an empty cell is a blank for the student to fill in.
+    """A table of prose cells; an empty cell is a blank for the student to fill in
+    (:data:`NOT_ASKED` marks one that is not asked).
 
     The prompt's table has blanks where the solution's has the values:
 

@@ -53,7 +53,15 @@ from symgrad.teaching.worksheets.kinds._common import (
     to_sympy,
     tolerance,
 )
-from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Table, Text
+from symgrad.teaching.worksheets.model import (
+    NOT_ASKED,
+    Answer,
+    Exercise,
+    Math,
+    Space,
+    Table,
+    Text,
+)
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
 
 __all__ = ["GDStepsKind", "KINDS", "RUN_FIELDS", "hessian_lrs", "run_story"]
@@ -166,12 +174,12 @@ class GDStepsKind(Kind):
         header = (r"\(t\)", *[rf"\({expr_latex(sp.Symbol(n))}_{{t}}\)" for n in names],
                   r"\(L\)", *[rf"\({partial_latex(d, n)}\)" for n in names])
         full_rows, blank_rows = [], []
-        for t in range(k + 1):
-            row = (str(t), *[num(params[t][n]) for n in names], num(losses[t]),
-                   *[num(grads[t][n]) if t < k else "" for n in names])
-            full_rows.append(row)
+        for t in range(k + 1):  # no step starts from the last row: its gradients are not asked
+            asked = "" if t < k else NOT_ASKED
+            full_rows.append((str(t), *[num(params[t][n]) for n in names], num(losses[t]),
+                              *[num(grads[t][n]) if t < k else NOT_ASKED for n in names]))
             blank_rows.append((str(t), *[num(params[0][n]) if t == 0 else "" for n in names],
-                               *[""] * (1 + len(names))))
+                               "", *[asked] * len(names)))
         dh, dr = data_table(xs, ys)
         updates = tuple(rf"{expr_latex(sp.Symbol(n))}_{{new}} = {expr_latex(sp.Symbol(n))}_{{old}}"
                         rf" - \eta \, {partial_latex(d, n)}" for n in names)
@@ -184,7 +192,8 @@ class GDStepsKind(Kind):
             Text(rf"Start at \({point_latex(start)}\) with learning rate \(\eta = {num(lr)}\). "
                  f"(a) Do {k} step{'s' if k > 1 else ''} of gradient descent by hand, using"),
             Math(updates),
-            Text("and fill in the table (the gradients at each row's parameters)."),
+            Text("and fill in the table (the loss at each row's parameters, and the gradients "
+                 "at the parameters each step starts from)."),
             Table(header, tuple(blank_rows)),
         ]
         solution = [Text("The gradients (derived step by step in the lecture):"),

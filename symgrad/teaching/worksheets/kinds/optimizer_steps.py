@@ -53,7 +53,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     point_plain,
     tolerance,
 )
-from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Space, Table, Text
+from symgrad.teaching.worksheets.model import NOT_ASKED, Answer, Exercise, Math, Space, Table, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, exact
 
 __all__ = ["KINDS", "OptimizerStepsKind"]
@@ -251,15 +251,16 @@ class OptimizerStepsKind(Kind):
         header = (r"\(t\)", rf"\({_sym(n)}_{{t}}\)", rf"\({partial_latex(d, n)}\)",
                   *[rf"\({heads[c]}_{{{_sym(n)},t}}\)" for c in cols])
         blank, full = [], []
-        for t in range(k + 1):
-            row = [str(t), num(params[t][n]), num(grads[t][n]) if t < k else ""]
+        for t in range(k + 1):  # no step starts from the last row: its gradient is not asked
+            row = [str(t), num(params[t][n]), num(grads[t][n]) if t < k else NOT_ASKED]
             for c in cols:
                 if c in states[t][n]:
                     row.append(num(states[t][n][c], 6 if c == "v" else 4))
                 else:
-                    row.append("")
+                    row.append(NOT_ASKED)
             full.append(tuple(row))
-            blank.append(tuple(row) if t == 0 else (str(t), *[""] * (len(header) - 1)))
+            blank.append(tuple(row) if t == 0 else (
+                str(t), *[NOT_ASKED if cell == NOT_ASKED else "" for cell in row[1:]]))
         if blank[0][2]:  # the gradient at the start is part of the answer
             blank[0] = (blank[0][0], blank[0][1], "", *blank[0][3:])
         return header, tuple(blank), tuple(full)
