@@ -239,3 +239,11 @@ def test_a_derivative_with_an_irrational_constant_runs_as_numpy(text):
 
     _, grads = d.to_numpy()(X=env["X"], w=env["w"][:, 0])
     np.testing.assert_allclose(grads["w"], _central_differences(f, env, "w")[:, 0], rtol=1e-6)
+
+
+def test_a_true_step_near_a_pole_passes_its_check():
+    """sin(tan(2y)) at a point 1e-5 from tan's pole: the differences of step 1e-12 were off by
+    4e-15 (relative), over the tolerance, and a right step was called a bug."""
+    d = derive_expr("sum(sin(tan(y + y)))", None,
+                    shapes="X: N x d, D: N x N symmetric, w: d, v: d, y: N, c: scalar")
+    assert d.verified

@@ -29,7 +29,9 @@ from symgrad.core.matrix_steps import MatrixGradient
 from symgrad.core.verify import Check, Method, combined, kinks, same_all
 
 DIGITS = 40
-STEP = sp.Float("1e-12", DIGITS)
+#: The step of the differences: their error is about (STEP/δ)² near a pole δ away (sin(tan(u)) by
+#: u = 1.5707), and rounding leaves them about 10^-DIGITS/STEP.
+STEP = sp.Float("1e-16", DIGITS)
 TOLERANCE = 1e-15
 #: The sizes each size name takes at the three points (one point per set of sizes).
 SIZES = (2, 3, 4)

@@ -47,7 +47,7 @@ from symgrad.core.matrix import (
     sub,
     transpose,
 )
-from symgrad.core.matrix_simplify import tidy, tidy_keeping_dots
+from symgrad.core.matrix_simplify import pushed_transposes, tidy, tidy_keeping_dots
 from symgrad.core.matrix_steps import (
     MatrixDerivation,
     MatrixNode,
@@ -422,7 +422,8 @@ def derive_matrix(
         if not terms:
             continue
         shape = nodes[node_names.index(name)].shape if name in node_names else declared[name]
-        chain = _sum([t for t, _, _ in terms])
+        raw = _sum([t for t, _, _ in terms])
+        chain = pushed_transposes(raw)  # (rᵀD)ᵀ written Dᵀr
         rules: list[AnyRule] = []
         for _, rs, _ in terms:
             rules += [r for r in rs if r not in rules]
@@ -430,7 +431,7 @@ def derive_matrix(
             rules.append(Rule.MULTIVARIABLE_CHAIN)
         elif terms[0][2] != loss.name:
             rules.append(Rule.CHAIN)
-        substituted = _substitute(chain, values)
+        substituted = _substitute(raw, values)
         value = tidy(substituted)
         middle: tuple[M, ...] = ()
         after_softmax = any(nodes[node_names.index(u)].expr.op == "softmax" for _, _, u in terms)
