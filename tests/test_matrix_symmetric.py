@@ -50,6 +50,25 @@ def test_the_printed_forms():
     assert _grad("x'*A*x", "x: n, A: n x n symmetric", "x") == "2·Ax"
 
 
+def _substitute_back(text, shapes, wrt="w"):
+    d = derive_matrix(text, shapes, wrt)
+    step = next(s for s in d.steps if s.kind is Kind.SUBSTITUTION)
+    assert step.verified and step.exact.passed
+    return " = ".join(str(f) for f in step.forms)
+
+
+def test_the_substitute_back_step_pushes_transposes_inside_products():
+    """Xᵀ((Xw − y)ᵀDᵀ)ᵀ + ... is written as a lecturer does, (AB)ᵀ = BᵀAᵀ, then collected;
+    every form checked (central differences, sympy.diff entry by entry)."""
+    assert _substitute_back(WLS, GENERAL) == (
+        "XᵀD(Xw − y) + XᵀDᵀ(Xw − y) = Xᵀ(D + Dᵀ)(Xw − y)")
+    assert _substitute_back(WLS, SYMMETRIC) == "XᵀD(Xw − y) + XᵀD(Xw − y) = 2·XᵀD(Xw − y)"
+    assert _substitute_back("x'*A*x", "x: n, A: n x n", "x") == "Ax + Aᵀx = (A + Aᵀ)x"
+    two = "X: N x d, w: d, y: N, A: N x N, B: N x N"
+    text = "(X*w - y)' * A * (X*w - y) - (X*w - y)' * B * (X*w - y)"
+    assert "ᵀ)ᵀ" not in _substitute_back(text, two)
+
+
 def test_collecting_keeps_signs_and_leaves_unrelated_terms():
     two = "X: N x d, w: d, y: N, A: N x N, B: N x N"
     text = "(X*w - y)' * A * (X*w - y) - (X*w - y)' * B * (X*w - y)"

@@ -26,10 +26,12 @@ from symgrad.core.errors import DomainError, VerificationError
 from symgrad.core.functions import FUNCTIONS, elementary
 from symgrad.core.matrix import M, Shape, is_symmetric
 from symgrad.core.matrix_steps import MatrixGradient
-from symgrad.core.verify import Check, Method, combined, same_all
+from symgrad.core.verify import Check, Method, combined, kinks, same_all
 
 DIGITS = 40
-STEP = sp.Float("1e-12", DIGITS)
+#: The step of the differences: their error is about (STEP/δ)² near a pole δ away (sin(tan(u)) by
+#: u = 1.5707), and rounding leaves them about 10^-DIGITS/STEP.
+STEP = sp.Float("1e-16", DIGITS)
 TOLERANCE = 1e-15
 #: The sizes each size name takes at the three points (one point per set of sizes).
 SIZES = (2, 3, 4)
@@ -163,8 +165,45 @@ def _point(d, sizes: dict, rng: random.Random) -> Env:
     for attempt in range(20):
         env = _forward(d, _draw(d, sizes, rng, positive=attempt >= 10))
         if _real(env):
+            _off_kinks(d, env)
             return env
     raise DomainError(f"no random point of {d.text!r} lies in its domain")
+
+
+#: How close to a kink a value must be to sit on it: far below the step of the differences, and
+#: far above what 40 digits leave of an expression that is 0 whatever its inputs (Xw − Xw).
+AT_KINK = sp.Float("1e-25", DIGITS)
+
+
+def _off_kinks(d, env: Env) -> None:
+    """A DomainError if a function with a kink (relu, abs, sign) is applied to a value on it, such
+    as relu(Xw − Xw): drawn at random, a value lies on a kink only when it does so whatever the
+    inputs, and there the function has no derivative (and differences none to compare)."""
+    definitions = {n.name: n.expr for n in d.nodes}
+
+    def walk(m: M) -> None:
+        for a in m.args:
+            walk(a)
+        if m.op != "fn" or not _names(m.args[0]):
+            return
+        z = sp.Symbol("_z", real=True)
+        record = FUNCTIONS[m.name]
+        places = kinks([elementary(record(z))])
+        value = evaluate(m.args[0], env, numeric=True)
+        if any(abs(k.subs(z, u)) < AT_KINK for k in places for u in value):
+            arg = m.args[0]
+            named = (f"{arg} = {definitions[arg.name]}" if arg.op == "var"
+                     and arg.name in definitions else str(arg))
+            raise DomainError(f"{m} sits on the kink of {m.name} at every point: {named} is 0 "
+                              f"whatever the inputs, where {m.name} has no derivative; simplify "
+                              "the expression")
+
+    for node in d.nodes:
+        walk(node.expr)
+
+
+def _names(m: M) -> set[str]:
+    return {m.name} if m.op == "var" else set().union(*(_names(a) for a in m.args))
 
 
 def _differences(d, env: Env, name: str) -> sp.Matrix:

@@ -47,7 +47,7 @@ from symgrad.core.matrix import (
     sub,
     transpose,
 )
-from symgrad.core.matrix_simplify import tidy, tidy_keeping_dots
+from symgrad.core.matrix_simplify import pushed_transposes, tidy, tidy_keeping_dots
 from symgrad.core.matrix_steps import (
     MatrixDerivation,
     MatrixNode,
@@ -78,6 +78,9 @@ def _each(pairs: Sequence[tuple[M, M, tuple[AnyRule, ...]]]) -> list[tuple[M, tu
 
 def _fn_vjp(m: M, g: M, named: M) -> list[tuple[M, tuple]]:
     record = FUNCTIONS[m.name]
+    if record.derivative is None:  # sign: 0 but at 0, where it jumps (no derivative there)
+        raise ParseError(f"{m.name}({m.args[0]}): the matrix language has no derivative of "
+                         f"{m.name} (apply it to data only, or leave it out)", text=str(m))
     z = sp.Symbol("_z", real=True)
     derivative = record.derivative(z)
     value = record(z)
@@ -302,23 +305,20 @@ def _parse_at(s: Any, shapes: dict[str, Shape]) -> M:
 # --- the engine ---------------------------------------------------------------------------------
 
 
-def _vjps(m: M, g: M, named: M, out: dict[str, list[tuple[M, tuple]]],
+def _vjps(m: M, g: M, named: M, out: dict[str, list[tuple[M, tuple]]], moving: set[str],
           rules: tuple[AnyRule, ...] = ()) -> None:
-    """Reverse mode through one node's expression: the VJP reaching each variable, with the
-    rules along the way."""
+    """Reverse mode through one node's expression: the VJP reaching each variable in
+    ``moving`` (the parameters and the intermediates), with the rules along the way; data
+    (sign(y)) is passed by."""
     if m.op == "var":
         out.setdefault(m.name, []).append((g, rules))
         return
-    if not m.args:
+    if not _names(m) & moving:
         return
     parts = VJP[m.op](m, g, named)
     for arg, (vjp, more) in zip(m.args, parts, strict=False):
-        if _depends(arg):
-            _vjps(arg, vjp, arg, out, rules + tuple(r for r in more if r not in rules))
-
-
-def _depends(m: M) -> bool:
-    return m.op == "var" or any(_depends(a) for a in m.args)
+        if _names(arg) & moving:
+            _vjps(arg, vjp, arg, out, moving, rules + tuple(r for r in more if r not in rules))
 
 
 def _sum(terms: Sequence[M]) -> M:
@@ -402,7 +402,8 @@ def derive_matrix(
     for node in reversed(nodes):
         reached: dict[str, list[tuple[M, tuple]]] = {}
         g = const(1) if node is loss else adj(node.name, node.shape, of)
-        _vjps(node.expr, g, M("var", (), node.shape, node.name), reached)
+        _vjps(node.expr, g, M("var", (), node.shape, node.name), reached,
+              {*params, *node_names})
         for name, terms in reached.items():
             for vjp, rules in terms:
                 incoming.setdefault(name, []).append((vjp, rules, node.name))
@@ -421,7 +422,8 @@ def derive_matrix(
         if not terms:
             continue
         shape = nodes[node_names.index(name)].shape if name in node_names else declared[name]
-        chain = _sum([t for t, _, _ in terms])
+        raw = _sum([t for t, _, _ in terms])
+        chain = pushed_transposes(raw)  # (rᵀD)ᵀ written Dᵀr
         rules: list[AnyRule] = []
         for _, rs, _ in terms:
             rules += [r for r in rs if r not in rules]
@@ -429,7 +431,7 @@ def derive_matrix(
             rules.append(Rule.MULTIVARIABLE_CHAIN)
         elif terms[0][2] != loss.name:
             rules.append(Rule.CHAIN)
-        substituted = _substitute(chain, values)
+        substituted = _substitute(raw, values)
         value = tidy(substituted)
         middle: tuple[M, ...] = ()
         after_softmax = any(nodes[node_names.index(u)].expr.op == "softmax" for _, _, u in terms)

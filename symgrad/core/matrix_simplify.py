@@ -303,6 +303,30 @@ def tidy(m: M, given: dict[M, M] | None = None) -> M:
     return _collected(template.back(_cancel(template.to(m), template.atoms), m.shape), given)
 
 
+def pushed_transposes(m: M) -> M:
+    """``m`` with every transpose of a product pushed inside, as a lecturer writes it:
+    (AB)ᵀ = BᵀAᵀ, (cA)ᵀ = cAᵀ, (−A)ᵀ = −Aᵀ (the chain form of wᵀDw's gradient, (wᵀD)ᵀ, is Dᵀw).
+
+    >>> from symgrad.core.matrix import parse_matrix, parse_shapes
+    >>> s = parse_shapes("X: N x d, D: N x N, r: N")
+    >>> str(pushed_transposes(parse_matrix("X'*(r'*D')' + X'*(2*(r'*D))'", s)))
+    'XᵀDr + Xᵀ(2·Dᵀr)'
+    """
+    if not m.args:
+        return m
+    if m.op == "T":
+        inner = m.args[0]
+        if inner.op == "matmul":
+            a, b = inner.args
+            return matmul(pushed_transposes(transpose(b)), pushed_transposes(transpose(a)))
+        if inner.op == "mul" and is_scalar(inner.args[0].shape):
+            scale, rest = inner.args
+            return mul(pushed_transposes(scale), pushed_transposes(transpose(rest)))
+        if inner.op == "neg":
+            return neg(pushed_transposes(transpose(inner.args[0])))
+    return M(m.op, tuple(pushed_transposes(a) for a in m.args), m.shape, m.name, m.value)
+
+
 def _terms(m: M) -> list[tuple[sp.Expr, M]]:
     """The terms of a sum, each as (its constant coefficient, the rest)."""
     if m.op == "add":

@@ -72,6 +72,8 @@ class PythonPrinter:
         return f"d{self.loss}_d{identifier(m.name)}"
 
     def _print_const(self, m):
+        if m.value.is_number and not m.value.is_Rational:  # 2/√π (erf'): its float
+            return repr(float(m.value))
         return str(m.value)
 
     def _print_ones(self, m):
