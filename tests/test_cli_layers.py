@@ -290,3 +290,17 @@ def test_every_subcommand_has_examples_one_command_a_line(command, capsys, monke
     for k, line in enumerate(examples):
         if line.endswith("\\"):
             assert re.match(r" {6,}--", examples[k + 1])
+
+
+@pytest.mark.parametrize("command", [name for name, _, _ in CLI_COMMANDS])
+def test_every_subcommand_wraps_its_prose_to_the_terminal(command, capsys, monkeypatch):
+    """The description and the epilog's prose fit an 80-column terminal (check's description
+    was one line of 250 characters); the examples stay one command a line, as written."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = help_text(build_parser(), [command, "--help"], capsys)
+    paragraphs = text.split("\n\n")
+    prose = [p for p in paragraphs[1:] if not any(line.startswith(" ") for line in
+                                                  p.splitlines()[1:] or [" "])]
+    assert prose, text
+    for paragraph in prose:
+        assert all(len(line) <= 78 for line in paragraph.splitlines()), paragraph

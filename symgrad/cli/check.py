@@ -35,7 +35,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "correct derivation up to the step where it departs. Exit 0 correct, 1 wrong, 2 bad "
         "input.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("loss", nargs="?", choices=LOSSES, help="a catalogue loss: %(choices)s")
     p.add_argument("--expr", default=None, metavar="TEXT",

@@ -64,7 +64,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         description="Derive dL/d(parameter) for a catalogue loss and model, every step named "
         "and checked against sympy.diff.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("loss", nargs="?", choices=LOSSES, help="a catalogue loss: %(choices)s")
     p.add_argument(

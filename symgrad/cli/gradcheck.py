@@ -32,7 +32,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         help=summary,
         description="Evaluate the symbolic gradient at a point on data and compare it with "
         "central differences of the loss; exit 1 if a relative error exceeds --tol.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EXAMPLES,
     )
     p.add_argument("--model", default="linear", choices=MODELS, help="the model")

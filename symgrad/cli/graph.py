@@ -21,7 +21,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "(u, v, ...) with its value and gradient at --at, edges labelled with local derivatives. "
         "PNG, SVG or PDF; TikZ when the file ends in .tex.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--expr", required=True, metavar="TEXT", help='e.g. "3*(a + b*c)"')
     p.add_argument("--at", type=point("--at", exact=True), default=None, metavar="a=1,b=2",

@@ -61,6 +61,30 @@ def _typed_values(args: Any) -> Any:
     return out
 
 
+class _CommandHelp(argparse.RawDescriptionHelpFormatter):
+    """A subcommand's description and epilog: paragraphs of prose wrapped to the terminal, a
+    paragraph with indented lines (the examples, one command a line) kept as written.
+
+    >>> f = _CommandHelp(prog="symgrad derive", width=30)
+    >>> print(f._fill_text("Derive a loss, every step named and checked.\n\nexamples:\n"
+    ...                    "  symgrad derive mse --wrt w", 30, ""))
+    Derive a loss, every step
+    named and checked.
+    <BLANKLINE>
+    examples:
+      symgrad derive mse --wrt w
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                paragraphs.append(super()._fill_text(paragraph, width, indent))
+            else:
+                paragraphs.append(argparse.HelpFormatter._fill_text(self, paragraph, width, indent))
+        return "\n\n".join(paragraphs)
+
+
 class _Commands(argparse._SubParsersAction):
     """The subcommands, listed from :data:`COMMANDS`: a command's module is imported and its parser
     built when the command line names it (``symgrad --help`` builds none of them)."""
@@ -75,6 +99,7 @@ class _Commands(argparse._SubParsersAction):
         """Build listed command ``name``'s parser in its place (its summary is listed already)."""
         kwargs.pop("help", None)
         kwargs.setdefault("prog", f"{self._prog_prefix} {name}")
+        kwargs.setdefault("formatter_class", _CommandHelp)
         self.choices[name] = parser = self._parser_class(**kwargs)
         return parser
 

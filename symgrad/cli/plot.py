@@ -46,7 +46,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         description="Draw one of the gradient-descent lecture's figures from symgrad's verified "
         "gradients, and write it as PNG, SVG or PDF (by the extension of --out).",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("kind", nargs="?", metavar="KIND", help="one of: " + ", ".join(KINDS))
     p.add_argument("--out", metavar="FILE", help="output file: .png, .svg, .pdf, ...")

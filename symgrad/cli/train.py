@@ -56,7 +56,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         "parameters stop changing (--tol) or --max-iter. For linear + mse the closed-form "
         "solution is shown beside the result.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", default="linear", choices=tuple(RUNNERS), help="the model")
     p.add_argument(

@@ -32,7 +32,6 @@ def add_parser(sub: argparse._SubParsersAction, summary: str) -> None:
         description="Build worksheets from TOML specs (see worksheets/README.md): an exercise and "
         "a solution sheet per variant, answers.json, and Moodle XML.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("spec", nargs="*", help="worksheet spec(s) (.toml), or a bundled name")
     p.add_argument("--all", action="store_true", help="every bundled worksheet")
