@@ -62,7 +62,7 @@ def _typed_values(args: Any) -> Any:
 
 
 class _CommandHelp(argparse.RawDescriptionHelpFormatter):
-    """A subcommand's description and epilog: paragraphs of prose wrapped to the terminal, a
+    r"""A subcommand's description and epilog: paragraphs of prose wrapped to the terminal, a
     paragraph with indented lines (the examples, one command a line) kept as written.
 
     >>> f = _CommandHelp(prog="symgrad derive", width=30)
