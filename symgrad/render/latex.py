@@ -287,6 +287,9 @@ class MatrixLatexPrinter(MatrixTextPrinter):
     def _print_ones(self, m):
         return rf"\mathbf{{1}}_{{{shape_latex(m.shape, False)}}}"
 
+    def zero(self, shape) -> str:  # the zero vector or matrix in bold, as the ones are
+        return "0" if is_scalar(shape) else r"\mathbf{0}"
+
     def _print_eye(self, m):
         return rf"I_{{{expr_latex(m.shape[0])}}}"
 

@@ -27,6 +27,9 @@ from symgrad.render._display import arrange
 
 _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋")
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+#: Every minus sign the text printer writes is the real one (U+2212), never the hyphen: −x, −1/2,
+#: x > −1, e^(−z), as a binary minus between terms. A name cannot contain a hyphen.
+_MINUS = str.maketrans("-", "\u2212")
 _GREEK = {
     "alpha": "α",
     "beta": "β",
@@ -68,7 +71,7 @@ class TextPrinter(StrPrinter):
         self.late = late
 
     def doprint(self, expr):  # noqa: D102 - SymPy API
-        return super().doprint(arrange(sp.sympify(expr), self.late))
+        return super().doprint(arrange(sp.sympify(expr), self.late)).translate(_MINUS)
 
     def _print_Symbol(self, expr):
         return symbol_text(expr.name)
@@ -314,6 +317,8 @@ class MatrixTextPrinter:
         return self.minus.strip() + self.wrap(inner, (*_ATOMIC, *_PRODUCTS))
 
     def _print_mul(self, m):
+        if any(f.op == "const" and f.value == 0 for f in m.args):  # 0·1_d is the zero vector
+            return self.zero(m.shape)
         negative, n = signed(m)
         if negative or n is not m and n.op != "mul":
             return self._print_neg(m) if negative else self.doprint(n)
@@ -328,6 +333,10 @@ class MatrixTextPrinter:
         return (self.wrap(a, (*_ATOMIC, "mul", "matmul")) + self.hadamard
                 + self.wrap(b, (*_ATOMIC, "matmul")))
 
+    def zero(self, shape: Any) -> str:
+        """The zero of a shape: a lecturer writes 0 (the shape is printed after it, ∈ ℝᵈ)."""
+        return "0"
+
     def _print_div(self, m):
         negative, _ = signed(m)
         if negative:
@@ -340,7 +349,7 @@ class MatrixTextPrinter:
         return self.wrap(m.args[0], ("var", "adj", "fn", "softmax")) + self.exponent(m.value)
 
     def exponent(self, e: sp.Expr) -> str:
-        return str(e).translate(_SUP) if e.is_Integer else f"^{e}"
+        return str(e).translate(_SUP) if e.is_Integer else f"^({expr_text(e)})"
 
     def _print_matmul(self, m):
         negative, _ = signed(m)

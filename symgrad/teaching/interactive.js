@@ -38,7 +38,8 @@
   // --- the whitelist parser ---------------------------------------------------------------------
   // The comparisons are read only to give where(condition, a, b) its condition (and to refuse
   // them anywhere else with their column); == and != are read to be refused by name.
-  const OPERATORS = ["**", "+", "-", "*", "/", "^", "(", ")", ",", "<=", ">=", "==", "!=", "<", ">"];
+  const OPERATORS = ["**", "+", "-", "\u2212", "*", "/", "^", "(", ")", ",", "<=", ">=", "==", "!=",
+    "<", ">"];
   const COMPARE = new Set(["<", "<=", ">", ">=", "==", "!="]);
   const HOLDS = { "<": (a, b) => a < b, "<=": (a, b) => a <= b, ">": (a, b) => a > b,
     ">=": (a, b) => a >= b };

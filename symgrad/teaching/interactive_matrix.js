@@ -41,7 +41,8 @@
 
   // --- the whitelist parser of the matrix language ----------------------------------------------
   class ShapeError extends Error {}
-  const OPERATORS = [".*", "./", ".^", ".T", "**", "+", "-", "*", "/", "^", "(", ")", ",", "'"];
+  const OPERATORS = [".*", "./", ".^", ".T", "**", "+", "-", "\u2212", "*", "/", "^", "(", ")", ",",
+    "'"];
   const tokenize = (text) => readTokens(text, { maxLength: MAX_LENGTH, operators: OPERATORS,
     hint: "+ - * / ^ .* ./ .^ '" });
 

@@ -2,7 +2,8 @@
 // Numbers, names and the operators a page allows, each a plain record {t, v, at, end}; anything
 // else is refused with its column. Nothing the student types is ever evaluated as code.
 class ReadError extends Error {}
-const READ_ALIASES = { "**": "^", ".^": "^", ".T": "'" };
+// "\u2212" is the minus sign symgrad prints (−x, −0.25): copied back, it reads as "-"
+const READ_ALIASES = { "**": "^", ".^": "^", ".T": "'", "\u2212": "-" };
 
 // `operators` in the order they are tried (longest first: "**" before "*"); `hint` names them in
 // the refusal; `underscore` explains a leading '_' (the scalar page's names).

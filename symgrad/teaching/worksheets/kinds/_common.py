@@ -70,6 +70,16 @@ def num(x: Value | float, digits: int = 4) -> str:
 MAX_DENOMINATOR = 10_000
 
 
+def num_text(x: Value | float, digits: int = 4) -> str:
+    """:func:`num` in an answer's Unicode text: the real minus sign (U+2212), as the text printer
+    writes it beside (``∂a/∂z = 1 − a² = −0.42``); LaTeX takes :func:`num`.
+
+    >>> num_text(Fraction(-1, 4)), num_text(0.5)
+    ('−0.25', '0.5')
+    """
+    return num(x, digits).replace("-", "\u2212")
+
+
 def approx(x: Value | float) -> str:
     r"""``= 0.75`` for an exact decimal, ``= \frac{1}{3} \approx 0.3333`` for a fraction whose
     decimal is rounded (the exact value a student working with fractions finds), ``\approx

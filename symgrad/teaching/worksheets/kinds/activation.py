@@ -30,7 +30,14 @@ from symgrad.core.names import display_name
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
-from symgrad.teaching.worksheets.kinds._common import approx, num, pick, to_sympy, tolerance
+from symgrad.teaching.worksheets.kinds._common import (
+    approx,
+    num,
+    num_text,
+    pick,
+    to_sympy,
+    tolerance,
+)
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Steps, Table, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, draw
 
@@ -90,13 +97,13 @@ class ActivationKind(Kind):
                      "point": {"z": float(z)}, "activation": name}
             answers += [
                 Answer(f"{es.number}.a{k}", self.name, rf"\(a = {a_latex}\) at \(z = {num(z)}\)",
-                       given, rf"a {approx(a_val)}", f"a = {num(a_val)}", float(a_val),
+                       given, rf"a {approx(a_val)}", f"a = {num_text(a_val)}", float(a_val),
                        tolerance(float(a_val), es)),
                 Answer(f"{es.number}.da{k}", self.name,
                        rf"\(\frac{{\partial a}}{{\partial z}}\) at \(z = {num(z)}\)", given,
                        rf"\frac{{\partial a}}{{\partial z}} = {expr_latex(g.named)} "
                        f"{approx(da_val)}",
-                       f"∂a/∂z = {expr_text(g.named)} = {num(da_val)}", float(da_val),
+                       f"∂a/∂z = {expr_text(g.named)} = {num_text(da_val)}", float(da_val),
                        tolerance(float(da_val), es)),
             ]
         prompt.append(Table(header, tuple(blank_rows)))

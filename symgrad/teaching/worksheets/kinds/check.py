@@ -41,7 +41,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     draw_data,
     draw_point,
     gradient_at,
-    num,
+    num_text,
     partial_latex,
     partial_text,
     pick,
@@ -213,7 +213,7 @@ class CheckKind(Kind):
             latex=rf"{partial_latex(d, wrt)} = {expr_latex(g.named, late)}"
             + (f" {approx(value)}" if value is not None else ""),
             text=f"{partial_text(d, wrt)} = {expr_text(g.named, late)}"
-            + (f" = {num(value)}" if value is not None else ""),
+            + (f" = {num_text(value)}" if value is not None else ""),
             value=None if value is None else float(value),
             tolerance=None if value is None else tolerance(float(value), es),
         )

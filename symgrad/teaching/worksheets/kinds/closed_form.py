@@ -33,6 +33,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     draw_point,
     gradient_at,
     num,
+    num_text,
     partial_latex,
     point_latex,
     tolerance,
@@ -124,10 +125,10 @@ class ClosedFormKind(Kind):
                  "data": {"x": [float(x) for x in xs], "y": [float(y) for y in ys]}}
         answers = [
             Answer(f"{es.number}.w_star", self.name, r"the closed-form slope \(w^{*}\)",
-                   {**given, "wrt": "w"}, rf"w^{{*}} {approx(w_star)}", f"w* = {num(w_star)}",
+                   {**given, "wrt": "w"}, rf"w^{{*}} {approx(w_star)}", f"w* = {num_text(w_star)}",
                    float(w_star), tolerance(float(w_star), es)),
             Answer(f"{es.number}.b_star", self.name, r"the closed-form intercept \(b^{*}\)",
-                   {**given, "wrt": "b"}, rf"b^{{*}} {approx(b_star)}", f"b* = {num(b_star)}",
+                   {**given, "wrt": "b"}, rf"b^{{*}} {approx(b_star)}", f"b* = {num_text(b_star)}",
                    float(b_star), tolerance(float(b_star), es)),
             Answer(f"{es.number}.iterations", self.name,
                    "the number of gradient-descent iterations until it stops",

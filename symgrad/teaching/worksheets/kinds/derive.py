@@ -41,7 +41,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     draw_data,
     draw_point,
     gradient_at,
-    num,
+    num_text,
     partial_latex,
     partial_text,
     pick,
@@ -187,7 +187,7 @@ class DeriveKind(Kind):
                 latex=rf"{partial_latex(d, n)} = {expr_latex(g.named, late)}"
                 + (f" {approx(v)}" if v is not None else ""),
                 text=f"{partial_text(d, n)} = {expr_text(g.named, late)}"
-                + (f" = {num(v)}" if v is not None else ""),
+                + (f" = {num_text(v)}" if v is not None else ""),
                 value=None if v is None else float(v),
                 tolerance=None if v is None else tolerance(float(v), es),
             ))

@@ -47,6 +47,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     gradient_at,
     loss_at,
     num,
+    num_text,
     partial_latex,
     point_latex,
     point_plain,
@@ -214,7 +215,7 @@ class GDStepsKind(Kind):
                     rf"\({partial_latex(d, n)}\) at step \(t = {t}\)",
                     {**given, "wrt": n, "t": t},
                     rf"{partial_latex(d, n)} {approx(v)}",
-                    f"∂L/∂{symbol_text(n)} = {num(v)}", float(v), tolerance(float(v), es)))
+                    f"∂L/∂{symbol_text(n)} = {num_text(v)}", float(v), tolerance(float(v), es)))
         for t in range(1, k + 1):
             for n in names:
                 v = params[t][n]
@@ -223,7 +224,7 @@ class GDStepsKind(Kind):
                     rf"\({expr_latex(sp.Symbol(n))}_{{{t}}}\) after {t} step{'s' if t > 1 else ''}",
                     {**given, "wrt": n, "t": t},
                     rf"{expr_latex(sp.Symbol(n))}_{{{t}}} {approx(v)}",
-                    f"{symbol_text(f'{n}_{t}')} = {num(v)}",
+                    f"{symbol_text(f'{n}_{t}')} = {num_text(v)}",
                     float(v), tolerance(float(v), es)))
 
         drawn: dict[str, Any] = {"data": (xs, ys), "loss": loss, "model": model, "start": start,

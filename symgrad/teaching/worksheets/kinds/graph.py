@@ -26,7 +26,14 @@ from symgrad.core.graph import expression_graph, forward_backward
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import expr_text
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
-from symgrad.teaching.worksheets.kinds._common import approx, draw_point, num, pick, tolerance
+from symgrad.teaching.worksheets.kinds._common import (
+    approx,
+    draw_point,
+    num,
+    num_text,
+    pick,
+    tolerance,
+)
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Steps, Table, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError
 
@@ -108,7 +115,7 @@ class GraphKind(Kind):
         value = _frac(vals.value[g.output])
         answers = [Answer(f"{es.number}.{g.output}", self.name,
                           rf"the value of \({out}\) at \({at_latex}\)", given,
-                          rf"{out} {approx(value)}", f"{expr_text(g.output)} = {num(value)}",
+                          rf"{out} {approx(value)}", f"{expr_text(g.output)} = {num_text(value)}",
                           float(value), tolerance(float(value), es))]
         for s in g.params:
             v = _frac(vals.grad[s])
@@ -118,7 +125,7 @@ class GraphKind(Kind):
             answers.append(Answer(
                 f"{es.number}.d{s}", self.name, rf"\({partial}\) at \({at_latex}\)",
                 {**given, "wrt": str(s)}, f"{partial}{formula} {approx(v)}",
-                f"∂{g.output}/∂{s} = {num(v)}", float(v),
+                f"∂{g.output}/∂{s} = {num_text(v)}", float(v),
                 tolerance(float(v), es)))
         title = es.title or f"Backpropagation through {out} = {text}"
         drawn = {"graph": g, "values": vals, "output": f"{g.output}"}

@@ -72,7 +72,7 @@ from symgrad.models.network_expand import estimated_seconds
 from symgrad.render.latex import expr_latex
 from symgrad.render.text import _SUB
 from symgrad.teaching.worksheets.kinds import KINDS, Degenerate, Field, Kind, register
-from symgrad.teaching.worksheets.kinds._common import num, pick, tolerance
+from symgrad.teaching.worksheets.kinds._common import num, num_text, pick, tolerance
 from symgrad.teaching.worksheets.model import Answer, Exercise, Math, Steps, Table, Text
 from symgrad.teaching.worksheets.spec import ExerciseSpec, SpecError, check_draw, draw, exact
 
@@ -453,7 +453,8 @@ class NetworkKind(Kind):
                 answers.append(Answer(
                     f"{es.number}.{r.id}", self.name, rf"\({r.symbol}\) ({r.what})",
                     {**given, **extra}, rf"{r.symbol} = {r.working} {_approx(r.value)}",
-                    f"{_text(r.symbol)} = {fmt(r.value)}", value, tolerance(value, es)))
+                    f"{_text(r.symbol)} = {num_text(_plain(r.value))}", value,
+                    tolerance(value, es)))
 
         header = ("quantity", "value")
         full_header = ("quantity", "working", "value")

@@ -48,6 +48,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     draw_point,
     gradient_at,
     num,
+    num_text,
     partial_latex,
     point_latex,
     point_plain,
@@ -198,20 +199,20 @@ class NewtonStepKind(Kind):
             answers.append(Answer(f"{es.number}.d{n}", self.name,
                                   rf"\({partial_latex(d, n)}\) at the start",
                                   {**given, "wrt": n}, rf"{partial_latex(d, n)} {approx(g[n])}",
-                                  f"∂L/∂{symbol_text(n)} = {num(g[n])}", float(g[n]),
+                                  f"∂L/∂{symbol_text(n)} = {num_text(g[n])}", float(g[n]),
                                   tolerance(float(g[n]), es)))
         for (r, c), v in hs.items():
             answers.append(Answer(f"{es.number}.H{r}{c}", self.name,
                                   rf"the Hessian entry \({h_latex[(r, c)]}\)",
                                   {**given, "wrt": [r, c]}, rf"{h_latex[(r, c)]} {approx(v)}",
-                                  f"∂²L/∂{symbol_text(r)}∂{symbol_text(c)} = {num(v)}",
+                                  f"∂²L/∂{symbol_text(r)}∂{symbol_text(c)} = {num_text(v)}",
                                   float(v), tolerance(float(v), es)))
         for n in names:
             answers.append(Answer(f"{es.number}.{n}1", self.name,
                                   rf"\({expr_latex(sp.Symbol(n))}_{{1}}\) after the Newton step",
                                   {**given, "wrt": n},
                                   rf"{expr_latex(sp.Symbol(n))}_{{1}} {approx(new[n])}",
-                                  f"{symbol_text(f'{n}_1')} = {num(new[n])}", float(new[n]),
+                                  f"{symbol_text(f'{n}_1')} = {num_text(new[n])}", float(new[n]),
                                   tolerance(float(new[n]), es)))
         title = es.title or ("Newton's method: one step to the least-squares line"
                              if loss == "mse" else "Newton's method for logistic regression (IRLS)")

@@ -48,6 +48,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     draw_run,
     gradient_at,
     num,
+    num_text,
     partial_latex,
     point_latex,
     point_plain,
@@ -204,7 +205,7 @@ class OptimizerStepsKind(Kind):
                         tol = max(5e-7, 1e-3 * abs(float(v)))  # v ~ (1 - beta2) g^2 is small
                     answers.append(Answer(
                         f"{es.number}.{key}", self.name, prose, {**given, "wrt": n, "t": t},
-                        f"{lhs} {approx(v)}", f"{text} = {num(v, 6 if key[0] == 'v' else 4)}",
+                        f"{lhs} {approx(v)}", f"{text} = {num_text(v, 6 if key[0] == 'v' else 4)}",
                         float(v), tol))
         title = es.title or ("Adam by hand" if opt == "adam" else "Momentum by hand")
         return Exercise(es.number, self.name, title, float(es.points), prompt, solution, answers,
