@@ -334,7 +334,7 @@ def test_a_recognised_quotient_prints_as_typed_with_no_factor_one(typed):
     d = derive_expr(typed)
     rec = next(s for s in d.steps if any(r.text == "recognised: sigmoid" for r in s.rules))
     assert latex.expr_latex(rec.forms[0]) == r"\frac{1}{1 + e^{- z}}"
-    assert expr_text(rec.forms[0]) == "1/(1 + e^(-z))"
+    assert expr_text(rec.forms[0]) == "1/(1 + e^(−z))"
 
 
 def test_a_typed_loss_over_samples_keeps_the_definitions_as_typed():

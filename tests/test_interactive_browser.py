@@ -324,3 +324,16 @@ def test_piecewise_compiled_for_the_page_agrees_with_sympy(browser) -> None:
     for row, v in zip(got, points, strict=True):
         want = [float(e.subs(z, v)) for e in exprs]
         assert row == pytest.approx(want, rel=1e-12), v
+
+
+def test_the_page_reads_symgrads_minus_sign(browser, tmp_path: Path) -> None:
+    """An answer with the minus sign symgrad prints (−, U+2212), copied from its text, reads as
+    '-': right when right, and the sign mistake when the sign is wrong."""
+    path = tmp_path / "mse-minus.html"
+    path.write_text(render(derive("mse", "linear")))
+    page, seen, errors = _open(browser, path)
+    answer = _answers(page, "w")
+    assert answer("(2/N)*sum((w*x_i + b \u2212 y_i)*x_i)") == "Correct."
+    assert "sign" in answer("\u2212(2/N)*sum((w*x_i + b - y_i)*x_i)")
+    assert answer("(2/N)*sum((w*x_i + b \u2013 y_i)*x_i)").startswith("Not read:")  # en dash
+    _offline(path, page, seen, errors)
