@@ -248,8 +248,8 @@ def test_answers_json_text_keeps_digits_as_digits(variants):
     steps = [r for r in rows if re.fullmatch(r"\d+\.[wb]\d+", r["id"])]
     assert steps
     for r in steps:
-        assert re.fullmatch(r"[wb][₀-₉]+ = -?\d+(\.\d+)?(e-?\d+)?", r["answer"]["text"]), r
-        assert float(r["answer"]["text"].split(" = ")[1]) == pytest.approx(
+        assert re.fullmatch(r"[wb][₀-₉]+ = −?\d+(\.\d+)?(e−?\d+)?", r["answer"]["text"]), r
+        assert float(r["answer"]["text"].split(" = ")[1].replace("−", "-")) == pytest.approx(
             r["answer"]["value"], abs=1e-4)
 
 
