@@ -247,3 +247,55 @@ def test_a_true_step_near_a_pole_passes_its_check():
     d = derive_expr("sum(sin(tan(y + y)))", None,
                     shapes="X: N x d, D: N x N symmetric, w: d, v: d, y: N, c: scalar")
     assert d.verified
+
+
+@pytest.mark.parametrize(("text", "constant"), [
+    ("sum(exp(c^2) .* (exp(2) + erf(N)))", lambda n: math.exp(2) + math.erf(n)),
+    ("sum((c + sin(N)) .* w)", lambda n: math.sin(n)),
+])
+def test_a_constant_of_the_sizes_runs_as_numpy(text, constant):
+    """A function of a size (erf(N), sin(N)) in the NumPy source was printed by SymPy's str:
+    'exp', 'erf' and 'sin' were names the source does not define (found by the random test).
+    The loss, at N = 3, against the same loss written in NumPy here, and the gradients against
+    central differences."""
+    d = derive_expr(text, None, shapes=SHAPES)
+    if "exp(c^2)" in text:
+        def f(env: Env) -> np.ndarray:
+            return np.array([[np.exp(env["c"][0, 0] ** 2) * constant(3)]])  # a scalar: its sum
+    else:
+        def f(env: Env) -> np.ndarray:
+            return np.array([[np.sum((env["c"][0, 0] + constant(3)) * env["w"])]])
+    _independent_check(d, f, text)
+
+
+def test_a_root_of_a_size_runs_as_numpy():
+    """sqrt(N) in the source was written N ** 1/2, which Python reads as (N ** 1)/2: a wrong
+    gradient, found by the random test. The gradient against central differences."""
+    text = "sum(sqrt(N * (y + y)))"
+
+    def f(env: Env) -> np.ndarray:
+        return np.array([[np.sum(np.sqrt(3 * 2 * env["y"]))]])
+
+    _independent_check(derive_expr(text, None, shapes=SHAPES), f, text)
+
+
+@pytest.mark.parametrize("value", [
+    "sqrt(N)/2", "1/N", "-3*N", "N**(-3/2)", "-1/(2*N)", "exp(-N/d)", "erf(N) + exp(2)",
+    "sin(N)**2 + cos(d)/3", "abs(1 - N)**(1/3)", "2/sqrt(pi)", "log(N)/(N - 1/2)",
+])
+def test_every_constant_of_the_sizes_prints_as_python_of_the_same_value(value):
+    """The NumPy source's form of a constant (the sizes N, d and functions of them), run as
+    Python, against SymPy's own value of it at N = 3, d = 2."""
+    import sympy as sp
+
+    from symgrad.core.functions import FUNCTIONS
+    from symgrad.render.python import PythonPrinter
+
+    n, dims = sp.Symbol("N", integer=True, positive=True), sp.Symbol("d", integer=True,
+                                                                    positive=True)
+    e = sp.sympify(value, locals={"N": n, "d": dims})
+    printer = PythonPrinter()
+    source = printer.scalar(e)
+    names = {"np": np, "N": 3, "d": 2, **{k: FUNCTIONS[k].kernel for k in printer.kernels}}
+    got = eval(source, names)  # noqa: S307 - the printer's own output, in a test
+    assert math.isclose(float(got), float(e.subs({n: 3, dims: 2})), rel_tol=1e-12), source

@@ -31,6 +31,7 @@ from typing import Any
 
 import sympy as sp
 
+from symgrad.core.functions import by_class
 from symgrad.core.matrix import ONE, M, is_scalar, is_symmetric, shape_text
 
 #: NumPy's own functions; the registry's others use their stable kernels.
@@ -72,9 +73,24 @@ class PythonPrinter:
         return f"d{self.loss}_d{identifier(m.name)}"
 
     def _print_const(self, m):
-        if m.value.is_number and not m.value.is_Rational:  # 2/√π (erf'): its float
-            return repr(float(m.value))
-        return str(m.value)
+        return self.scalar(m.value)
+
+    def scalar(self, e: sp.Expr) -> str:
+        """A scalar constant as Python: a number (2/√π, erf's factor, as its float), the sizes
+        (N, d) and functions of them (sin(N): the same functions as :meth:`_print_fn`)."""
+        if e.is_Symbol or e.is_Integer and e >= 0:
+            return str(e)
+        if e.is_Rational:  # bracketed: N ** 1/2 would be (N ** 1)/2
+            return f"({e})"
+        if e.is_number:
+            return repr(float(e))
+        record = by_class().get(type(e))
+        if record is not None and len(e.args) == 1:
+            return self.call(record.name, self.scalar(e.args[0]))
+        op = {sp.Add: " + ", sp.Mul: " * ", sp.Pow: " ** "}.get(type(e))
+        if op is None:
+            raise ValueError(f"no NumPy form for the constant {e}")
+        return "(" + op.join(self.scalar(a) for a in e.args) + ")"
 
     def _print_ones(self, m):
         return f"np.ones({_dims(m.shape)})"
@@ -129,12 +145,16 @@ class PythonPrinter:
         return f"np.trace({self.doprint(m.args[0])})"
 
     def _print_fn(self, m):
-        if m.name == "Heaviside":  # the step, 0 at 0 (relu'(0) = 0, as PyTorch)
-            return f"np.heaviside({self.doprint(m.args[0])}, 0.0)"
-        if m.name in _NUMPY:
-            return f"{_NUMPY[m.name]}({self.doprint(m.args[0])})"
-        self.kernels.add(m.name)
-        return f"{m.name}({self.doprint(m.args[0])})"
+        return self.call(m.name, self.doprint(m.args[0]))
+
+    def call(self, name: str, arg: str) -> str:
+        """Function ``name`` of the source ``arg``: NumPy's own, else the registry's kernel."""
+        if name == "Heaviside":  # the step, 0 at 0 (relu'(0) = 0, as PyTorch)
+            return f"np.heaviside({arg}, 0.0)"
+        if name in _NUMPY:
+            return f"{_NUMPY[name]}({arg})"
+        self.kernels.add(name)
+        return f"{name}({arg})"
 
     def _print_softmax(self, m):
         self.kernels.add("softmax")
