@@ -77,20 +77,32 @@ class PythonPrinter:
 
     def scalar(self, e: sp.Expr) -> str:
         """A scalar constant as Python: a number (2/√π, erf's factor, as its float), the sizes
-        (N, d) and functions of them (sin(N): the same functions as :meth:`_print_fn`)."""
-        if e.is_Symbol or e.is_Integer and e >= 0:
+        (N, d) and functions of them (sin(N): the same functions as :meth:`_print_fn`).
+
+        >>> n = sp.Symbol("N", positive=True)
+        >>> PythonPrinter().scalar(2 / n), PythonPrinter().scalar(sp.sqrt(n) / 2)
+        ('2/N', '(N ** (1/2))/2')
+        """
+        if e.is_Rational or e.is_Symbol:
             return str(e)
-        if e.is_Rational:  # bracketed: N ** 1/2 would be (N ** 1)/2
-            return f"({e})"
         if e.is_number:
             return repr(float(e))
         record = by_class().get(type(e))
         if record is not None and len(e.args) == 1:
             return self.call(record.name, self.scalar(e.args[0]))
+        num, den = sp.fraction(e)
+        if den != 1:  # 2/N, not 2 * N ** (-1)
+            return f"{self._operand(num)}/{self._operand(den)}"
         op = {sp.Add: " + ", sp.Mul: " * ", sp.Pow: " ** "}.get(type(e))
         if op is None:
             raise ValueError(f"no NumPy form for the constant {e}")
-        return "(" + op.join(self.scalar(a) for a in e.args) + ")"
+        return op.join(self._operand(a) for a in e.args)
+
+    def _operand(self, e: sp.Expr) -> str:
+        """:meth:`scalar`, bracketed unless it is a name, a whole number >= 0 or a call."""
+        text = self.scalar(e)
+        whole = e.is_Symbol or e.is_Integer and e >= 0 or isinstance(e, sp.Function)
+        return text if whole else f"({text})"
 
     def _print_ones(self, m):
         return f"np.ones({_dims(m.shape)})"
