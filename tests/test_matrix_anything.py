@@ -299,3 +299,16 @@ def test_every_constant_of_the_sizes_prints_as_python_of_the_same_value(value):
     names = {"np": np, "N": 3, "d": 2, **{k: FUNCTIONS[k].kernel for k in printer.kernels}}
     got = eval(source, names)  # noqa: S307 - the printer's own output, in a test
     assert math.isclose(float(got), float(e.subs({n: 3, dims: 2})), rel_tol=1e-12), source
+
+
+@pytest.mark.parametrize("text", ["sum((y - y) .* sqrt(y - y))",
+                                  "sum((((y - y) + (y - y)) .* sqrt((y - y))))",
+                                  "sum(sqrt(X*w - X*w) + X*w)"])
+def test_a_function_where_its_derivative_is_undefined_whatever_the_inputs_is_refused(text):
+    """sqrt(y − y): the derivative 1/(2√u) at u = 0 made the checks compare NaN, and the
+    derivation stopped with an internal error (found by the random test)."""
+    with pytest.raises(DomainError, match=r"^sqrt\(\w+\) has no derivative at any point: \w+ = "
+                       r".* is 0 whatever the inputs, where the derivative of sqrt is "
+                       r"undefined") as e:
+        derive_expr(text, None, shapes=SHAPES)
+    assert "\n" not in str(e.value)

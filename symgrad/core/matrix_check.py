@@ -176,27 +176,38 @@ AT_KINK = sp.Float("1e-25", DIGITS)
 
 
 def _off_kinks(d, env: Env) -> None:
-    """A DomainError if a function with a kink (relu, abs, sign) is applied to a value on it, such
-    as relu(Xw − Xw): drawn at random, a value lies on a kink only when it does so whatever the
-    inputs, and there the function has no derivative (and differences none to compare)."""
+    """A DomainError if a function is applied to a value where it has no derivative: on a kink
+    (relu, abs, sign), such as relu(Xw − Xw), or on a singular point of its derivative (sqrt at
+    0), such as sqrt(y − y). Drawn at random, a value lies there only when it does so whatever
+    the inputs (and there are no differences to compare either)."""
     definitions = {n.name: n.expr for n in d.nodes}
+    z = sp.Symbol("_z", real=True)
 
     def walk(m: M) -> None:
         for a in m.args:
             walk(a)
         if m.op != "fn" or not _names(m.args[0]):
             return
-        z = sp.Symbol("_z", real=True)
         record = FUNCTIONS[m.name]
         places = kinks([elementary(record(z))])
+        slope = sp.diff(elementary(record(z)), z)
         value = evaluate(m.args[0], env, numeric=True)
-        if any(abs(k.subs(z, u)) < AT_KINK for k in places for u in value):
-            arg = m.args[0]
-            named = (f"{arg} = {definitions[arg.name]}" if arg.op == "var"
-                     and arg.name in definitions else str(arg))
+        on_kink = any(abs(k.subs(z, u)) < AT_KINK for k in places for u in value)
+        singular = not on_kink and any(not slope.subs(z, u).is_finite for u in value)
+        if not (on_kink or singular):
+            return
+        arg = m.args[0]
+        named = (f"{arg} = {definitions[arg.name]}" if arg.op == "var"
+                 and arg.name in definitions else str(arg))
+        if on_kink:
             raise DomainError(f"{m} sits on the kink of {m.name} at every point: {named} is 0 "
                               f"whatever the inputs, where {m.name} has no derivative; simplify "
                               "the expression")
+        at = next(u for u in value if not slope.subs(z, u).is_finite)
+        at_text = "0" if abs(at) < AT_KINK else f"{float(at):g}"
+        raise DomainError(f"{m} has no derivative at any point: {named} is {at_text} whatever "
+                          f"the inputs, where the derivative of {m.name} is undefined; simplify "
+                          "the expression")
 
     for node in d.nodes:
         walk(node.expr)
