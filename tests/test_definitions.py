@@ -539,3 +539,13 @@ def test_a_node_of_a_function_of_a_typed_sum_is_named_in_its_derivative():
         at = dict(zip(symbols, point, strict=True))
         for k, name in enumerate("wbc"):
             assert float(d.gradients[name].expanded.subs(at)) == pytest.approx(ref[k], rel=1e-9)
+
+
+def test_a_node_whose_value_is_a_number_names_no_number():
+    """u = w − w is 0: naming the node's evaluated value (0) wrote every 0 of the derivation as u
+    (∂u/∂w = u, ∂j/∂w = u·(...)), true in value only because u is 0. Sympy's own derivative of
+    the loss written out is 0."""
+    d = derive_expr("(w - w)*sqrt(w - w)")
+    du = next(s for s in d.steps if s.kind is Kind.LOCAL and s.lhs.of == sp.Symbol("u", real=True))
+    assert du.result == 0
+    assert d.gradients["w"].named == 0 == sp.diff((w - w) * sp.sqrt(w - w), w)

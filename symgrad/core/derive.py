@@ -144,8 +144,15 @@ def in_named_terms(expr: sp.Expr, graph: Graph) -> sp.Expr:
 @functools.lru_cache(maxsize=4096)
 def _named_forms(written: sp.Expr, name: sp.Symbol) -> dict[sp.Expr, sp.Symbol]:
     """A node's expression as typed and as SymPy evaluates it (sigmoid(3*a + c) is
-    sigmoid(c + 3*a) in a derivative), both to be written as the node's name."""
-    return {written: name, _evaluated(written): name}
+    sigmoid(c + 3*a) in a derivative), both to be written as the node's name; not a value that
+    is a number or a name (u = w − w is 0: every 0 would read u).
+
+    >>> w, u = sp.symbols("w u", real=True)
+    >>> _named_forms(sp.Add(w, -w, evaluate=False), u)
+    {w - w: u}
+    """
+    value = _evaluated(written)
+    return {written: name} if value.is_Atom else {written: name, value: name}
 
 
 #: Most terms ``tidy`` lets ``cancel``/``factor`` expand a product into (estimated beforehand).
