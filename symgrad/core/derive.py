@@ -149,7 +149,7 @@ def _named_forms(written: sp.Expr, name: sp.Symbol) -> dict[sp.Expr, sp.Symbol]:
 
     >>> w, u = sp.symbols("w u", real=True)
     >>> _named_forms(sp.Add(w, -w, evaluate=False), u)
-    {w - w: u}
+    {-w + w: u}
     """
     value = _evaluated(written)
     return {written: name} if value.is_Atom else {written: name, value: name}
