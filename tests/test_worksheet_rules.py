@@ -122,6 +122,21 @@ def test_rows_of_a_data_set_keep_its_trend(variants):
         assert slope > 0, (v.seed, slope)
 
 
+def test_drawn_data_has_two_x_values_at_least(variants):
+    """x = 2, 2, 2 (logistic_bce, seed 1) made the exercise's ∂L/∂w twice its ∂L/∂b: a data set
+    drawn for an exercise has at least two different x values."""
+    seen = 0
+    for vs in variants.values():
+        for v in vs:
+            for ex in v.exercises:
+                data = ex.drawn.get("data")
+                if data is not None:
+                    xs = data[0]
+                    assert len(set(map(str, xs))) >= 2, (v.name, v.seed, ex.number, xs)
+                    seen += 1
+    assert seen > 100
+
+
 # --- exercise editions give nothing away ---------------------------------------------------------
 
 

@@ -196,18 +196,25 @@ def draw_point(spec: dict[str, Any], rng: random.Random, where: str) -> dict[str
 
 
 
+def check_spread(xs: list) -> None:
+    """Raise :class:`Degenerate` when every x is the same (x = 2, 2, 2: ∂L/∂w is then a multiple
+    of ∂L/∂b, and the data show no trend)."""
+    from symgrad.teaching.worksheets.kinds import Degenerate
+
+    if len(set(xs)) < 2:
+        raise Degenerate("all x equal")
+
+
 def draw_run(
     es: ExerciseSpec, rng: random.Random, d: Derivation, loss: str
 ) -> tuple[list[str], list, list, str, dict[str, Fraction], Any]:
     """What a run by hand starts from (gd_steps, optimizer_steps): the parameter names, the drawn
     data (xs, ys, source), the start point and the learning rate, each checked."""
-    from symgrad.teaching.worksheets.kinds import Degenerate
 
     names = [str(p) for p in d.graph.params]
     xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
     check_labels(loss, ys, es.at("data"))
-    if len(set(xs)) < 2:
-        raise Degenerate("all x equal")
+    check_spread(xs)
     start = draw_point(es.fields["start"], rng, es.at("start"))
     if sorted(start) != sorted(names):
         raise SpecError(f"{es.at('start')}: expected values for {', '.join(names)}")

@@ -34,6 +34,7 @@ from symgrad.teaching.worksheets.kinds._common import (
     approx,
     at_a_kink,
     check_labels,
+    check_spread,
     data_figure_defaults,
     data_names,
     data_table,
@@ -161,6 +162,7 @@ class DeriveKind(Kind):
                 raise SpecError(f"{es.at('at')}: no value for parameter {missing[0]!r}")
             xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
             check_labels(loss, ys, es.at("data"))
+            check_spread(xs)
             if at_a_kink(d, point, xs, ys):
                 raise Degenerate("a sample at a kink")
             values = gradient_at(d, point, xs, ys)
