@@ -56,14 +56,14 @@ from symgrad.core.graph import (
     is_label,
     negated,
 )
-from symgrad.core.parse import parse, parse_names
+from symgrad.core.parse import MEAN, SUM, parse, parse_names
 from symgrad.core.recognize import Recognition, recognize
 
 __all__ = ["Definition", "split_definitions", "typed_graph"]
 
 _name = operator.attrgetter("name")  # a symbol's name (str() goes through a printer)
 _BARE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
-_SAMPLE_SUM = re.compile(r"(?<![A-Za-z0-9_])(?:sum|mean)\s*\(|Σ")  # a loss over samples
+_SAMPLE_SUM = re.compile(rf"(?<![A-Za-z0-9_])(?:{SUM}|{MEAN})\s*\(|Σ")  # a loss over samples
 _ASSIGN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 
 

@@ -17,6 +17,7 @@ Matrix([
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from collections.abc import Sequence
 
@@ -181,19 +182,16 @@ def _off_kinks(d, env: Env) -> None:
     0), such as sqrt(y − y). Drawn at random, a value lies there only when it does so whatever
     the inputs (and there are no differences to compare either)."""
     definitions = {n.name: n.expr for n in d.nodes}
-    z = sp.Symbol("_z", real=True)
 
     def walk(m: M) -> None:
         for a in m.args:
             walk(a)
         if m.op != "fn" or not _names(m.args[0]):
             return
-        record = FUNCTIONS[m.name]
-        places = kinks([elementary(record(z))])
-        slope = sp.diff(elementary(record(z)), z)
+        places, slope = _kinks_and_slope(m.name)
         value = evaluate(m.args[0], env, numeric=True)
-        on_kink = any(abs(k.subs(z, u)) < AT_KINK for k in places for u in value)
-        singular = not on_kink and any(not slope.subs(z, u).is_finite for u in value)
+        on_kink = any(abs(k.subs(_Z, u)) < AT_KINK for k in places for u in value)
+        singular = [] if on_kink else [u for u in value if not slope.subs(_Z, u).is_finite]
         if not (on_kink or singular):
             return
         arg = m.args[0]
@@ -203,14 +201,24 @@ def _off_kinks(d, env: Env) -> None:
             raise DomainError(f"{m} sits on the kink of {m.name} at every point: {named} is 0 "
                               f"whatever the inputs, where {m.name} has no derivative; simplify "
                               "the expression")
-        at = next(u for u in value if not slope.subs(z, u).is_finite)
-        at_text = "0" if abs(at) < AT_KINK else f"{float(at):g}"
-        raise DomainError(f"{m} has no derivative at any point: {named} is {at_text} whatever "
+        at = "0" if abs(singular[0]) < AT_KINK else f"{float(singular[0]):g}"
+        raise DomainError(f"{m} has no derivative at any point: {named} is {at} whatever "
                           f"the inputs, where the derivative of {m.name} is undefined; simplify "
                           "the expression")
 
     for node in d.nodes:
         walk(node.expr)
+
+
+_Z = sp.Symbol("_z", real=True)
+
+
+@functools.cache
+def _kinks_and_slope(name: str) -> tuple[list[sp.Expr], sp.Expr]:
+    """Where function ``name`` of z has kinks (expressions in z that are 0 there), and its
+    derivative in z: worked out once per function, not at every node and point."""
+    f = elementary(FUNCTIONS[name](_Z))
+    return kinks([f]), sp.diff(f, _Z)
 
 
 def _names(m: M) -> set[str]:

@@ -312,7 +312,7 @@ class _Parser:
             if re.search(r"\blambda\b", text):
                 message += " ('lambda' is a Python keyword: write lam or lambda_)"
             offset = (e.offset or len(self.source) + 1) - 1 if e.lineno == 1 else len(self.source)
-            column = self.fail("", offset).column
+            column = self.column(offset)
             message = f"invalid syntax at column {column}: {message}"
             raise ParseError(message, text, column) from None
         self.check_depth(tree)

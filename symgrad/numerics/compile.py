@@ -219,7 +219,8 @@ def _penalty(
         return None
     known = {LAMBDA: l2}
     for name, v in constants.items():  # the parser's names: lam is lambda
-        known |= {s: v for s in g.penalty.free_symbols if s.name == parse_names(name)[0].name}
+        read = parse_names(name)[0].name
+        known |= {s: v for s in g.penalty.free_symbols if s.name == read}
     penalty = g.penalty.xreplace({s: sp.Float(v) for s, v in known.items()})
     missing = sorted(str(s) for s in penalty.free_symbols - {*g.params, N})
     if missing:

@@ -37,6 +37,8 @@ from symgrad.core.matrix import ONE, M, is_scalar, is_symmetric, shape_text
 #: NumPy's own functions; the registry's others use their stable kernels.
 _NUMPY = {"exp": "np.exp", "log": "np.log", "sqrt": "np.sqrt", "abs": "np.abs", "sin": "np.sin",
           "cos": "np.cos", "tan": "np.tan", "tanh": "np.tanh", "sign": "np.sign"}
+#: The registry's records by SymPy class (a constant's functions: sin(N)).
+_BY_CLASS = by_class()
 _SOFTMAX = '''
 
 def softmax(v):
@@ -87,7 +89,7 @@ class PythonPrinter:
             return str(e)
         if e.is_number:
             return repr(float(e))
-        record = by_class().get(type(e))
+        record = _BY_CLASS.get(type(e))
         if record is not None and len(e.args) == 1:
             return self.call(record.name, self.scalar(e.args[0]))
         num, den = sp.fraction(e)

@@ -29,7 +29,7 @@ _SUB = str.maketrans("0123456789aeijklmnoprstuvx+-", "₀₁₂₃₄₅₆₇�
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 #: Every minus sign the text printer writes is the real one (U+2212), never the hyphen: −x, −1/2,
 #: x > −1, e^(−z), as a binary minus between terms. A name cannot contain a hyphen.
-_MINUS = str.maketrans("-", "\u2212")
+MINUS = str.maketrans("-", "\u2212")
 _GREEK = {
     "alpha": "α",
     "beta": "β",
@@ -71,7 +71,7 @@ class TextPrinter(StrPrinter):
         self.late = late
 
     def doprint(self, expr):  # noqa: D102 - SymPy API
-        return super().doprint(arrange(sp.sympify(expr), self.late)).translate(_MINUS)
+        return super().doprint(arrange(sp.sympify(expr), self.late)).translate(MINUS)
 
     def _print_Symbol(self, expr):
         return symbol_text(expr.name)

@@ -28,7 +28,7 @@ from symgrad.core.graph import N
 from symgrad.core.names import MODELS, PLOT_LOSSES
 from symgrad.numerics.compile import compile_gradient
 from symgrad.render.latex import expr_latex
-from symgrad.render.text import expr_text, symbol_text
+from symgrad.render.text import MINUS, expr_text, symbol_text
 from symgrad.teaching.worksheets.spec import (
     ExerciseSpec,
     SpecError,
@@ -77,7 +77,7 @@ def num_text(x: Value | float, digits: int = 4) -> str:
     >>> num_text(Fraction(-1, 4)), num_text(0.5)
     ('−0.25', '0.5')
     """
-    return num(x, digits).replace("-", "\u2212")
+    return num(x, digits).translate(MINUS)
 
 
 def approx(x: Value | float) -> str:
@@ -210,7 +210,6 @@ def draw_run(
 ) -> tuple[list[str], list, list, str, dict[str, Fraction], Any]:
     """What a run by hand starts from (gd_steps, optimizer_steps): the parameter names, the drawn
     data (xs, ys, source), the start point and the learning rate, each checked."""
-
     names = [str(p) for p in d.graph.params]
     xs, ys, source = draw_data(es.fields["data"], rng, es.at("data"))
     check_labels(loss, ys, es.at("data"))
