@@ -549,3 +549,10 @@ def test_a_node_whose_value_is_a_number_names_no_number():
     du = next(s for s in d.steps if s.kind is Kind.LOCAL and s.lhs.of == sp.Symbol("u", real=True))
     assert du.result == 0
     assert d.gradients["w"].named == 0 == sp.diff((w - w) * sp.sqrt(w - w), w)
+
+
+def test_invalid_syntax_is_said_once(capsys):
+    """The line's column replaces the parser's, and "invalid syntax: invalid syntax" read twice."""
+    code, out, err = run(capsys, "derive", "--expr", "L = w*x +", "--wrt", "w")
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == "symgrad: error: line 1, column 10: invalid syntax"

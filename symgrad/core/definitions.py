@@ -127,7 +127,8 @@ def _parse(d: Definition, rename: Callable[[str], str] | None = None) -> sp.Expr
         return parse(d.text, evaluate=False, sums=True, rename=rename)
     except ParseError as e:
         column = None if e.column is None else d.column + e.column - 1
-        message = re.sub(r"^(invalid syntax) at column \d+", r"\1", str(e))
+        # the column is the line's now; "invalid syntax: invalid syntax" said once
+        message = re.sub(r"^(invalid syntax) at column \d+(: invalid syntax$)?", r"\1", str(e))
         raise _error(message, d.source, d.line, column) from None
 
 
